@@ -1,0 +1,120 @@
+"""A thin asyncio client of the hub's wire contract (docs/protocol.md) over python-socketio."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+import aiohttp
+import socketio
+
+
+class HubError(Exception):
+    """An error answer from the hub: `code` is the contract's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+async def login(base_url: str, username: str, password: str) -> dict[str, Any]:
+    """`POST /api/login`; returns the tokens and user, or raises HubError."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base_url}/api/login", json={"username": username, "password": password}) as resp:
+            body = await resp.json()
+    if not body.get("ok"):
+        raise HubError(body["error"]["code"], body["error"]["message"])
+    return body
+
+
+class HubClient:
+    """One connection to a hub: join a stage, publish, and collect the events and presence it sends.
+
+    Events are kept in arrival order in `events`; `epoch` and `seq` track the stage position so
+    a reconnect can ask for what it missed.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        session: str | None = None,
+        transports: list[str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.session = session
+        self.transports = transports or ["websocket"]
+        self.timeout = timeout
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[dict[str, Any]] = []
+        self.presence_updates: list[dict[str, Any]] = []
+        self.epoch: str | None = None
+        self.seq = 0
+        self._changed = asyncio.Event()
+        self.sio.on("event", self._on_event)
+        self.sio.on("presence", self._on_presence)
+
+    @property
+    def presence(self) -> dict[str, Any] | None:
+        return self.presence_updates[-1] if self.presence_updates else None
+
+    async def connect(self) -> "HubClient":
+        auth: dict[str, Any] = {}
+        if self.token:
+            auth["token"] = self.token
+        if self.session:
+            auth["session"] = self.session
+        await self.sio.connect(self.url, auth=auth, transports=self.transports, wait_timeout=self.timeout)
+        return self
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+    async def call(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Send one contract call and return its ack as the hub sent it."""
+        return await self.sio.call(name, data, timeout=self.timeout)
+
+    async def join(self, stage: str, nickname: str | None = None, since: dict[str, Any] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"stage": stage}
+        if nickname is not None:
+            data["nickname"] = nickname
+        if since is not None:
+            data["since"] = since
+        ack = await self.call("join", data)
+        if ack.get("ok"):
+            self.session = ack["session"]
+            # An event that raced the ack is already part of what the ack describes.
+            self.events = [e for e in self.events if e["seq"] > ack["seq"]]
+            self.epoch = ack["epoch"]
+            self.seq = max([ack["seq"], *(e["seq"] for e in self.events)])
+        return ack
+
+    async def publish(self, topic: str, payload: Any) -> dict[str, Any]:
+        return await self.call("publish", {"topic": topic, "payload": payload})
+
+    async def set_presence(self, **fields: Any) -> dict[str, Any]:
+        return await self.call("presence", fields)
+
+    async def leave(self) -> dict[str, Any]:
+        return await self.call("leave", {})
+
+    async def wait_for(self, predicate: Callable[["HubClient"], bool], timeout: float | None = None) -> None:
+        """Wait until `predicate(self)` holds after some event or presence arrived."""
+        async def until() -> None:
+            while not predicate(self):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout or self.timeout)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        if event["seq"] > self.seq:
+            self.seq = event["seq"]
+        self.events.append(event)
+        self._changed.set()
+
+    async def _on_presence(self, presence: dict[str, Any]) -> None:
+        self.presence_updates.append(presence)
+        self._changed.set()

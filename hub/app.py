@@ -1,0 +1,64 @@
+"""The application factory: wires the store, broker, node, Socket.IO handlers and HTTP routes."""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+import socketio
+from aiohttp import web
+
+from storage import Store
+
+from . import jsonwire
+from .auth import TokenIssuer
+from .broker import Broker, MemoryBroker
+from .config import Settings
+from .demo import seed_demo
+from .http import METRICS, STORE, TOKENS, routes
+from .metrics import Metrics
+from .node import Node
+from .sockets import SocketHandlers
+
+log = logging.getLogger("hub")
+NODE = web.AppKey("node", Node)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+MAX_HTTP_BUFFER = 1024 * 1024
+
+
+def create_app(settings: Settings, store: Store | None = None, broker: Broker | None = None) -> web.Application:
+    """Build the hub; the store is connected and migrated (and the demo seeded) at start-up."""
+    app = web.Application()
+    store = store or Store(settings.database_url)
+    metrics = Metrics()
+    tokens = TokenIssuer(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        json=jsonwire,
+        cors_allowed_origins="*" if settings.cors_origins == "*" else settings.cors_origins.split(","),
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        max_http_buffer_size=MAX_HTTP_BUFFER,
+    )
+    sio.attach(app)
+    node = Node(sio, broker or MemoryBroker(), metrics, settings.presence_interval, settings.presence_grace)
+    SocketHandlers(sio, node, store, tokens, settings, metrics)
+    app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
+    app.add_routes(routes)
+
+    async def start(app: web.Application) -> None:
+        await store.connect()
+        await store.migrate()
+        if settings.demo:
+            password = await seed_demo(store, settings.demo_password)
+            if password is not None:
+                print(f"Created demo stage 'demo' and player 'demo' with password: {password}", flush=True)
+        gc.freeze()  # start-up objects live for the whole run; keep them out of collections
+
+    async def stop(app: web.Application) -> None:
+        await node.close()
+        await store.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

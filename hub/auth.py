@@ -1,0 +1,93 @@
+"""Passwords (argon2id) and JSON Web Tokens (HS256) for players; audience need neither."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+COMMON_PASSWORDS = frozenset(
+    {"password", "12345678", "123456789", "qwertyui", "iloveyou", "letmein1", "password1", "upstage1"}
+)
+MIN_PASSWORD_LENGTH = 8
+
+
+class AuthError(Exception):
+    """A token or password that does not authenticate; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a password is too weak to accept, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(set(password)) < 4:
+        return "password must use at least 4 different characters"
+    if password.lower() in COMMON_PASSWORDS or (username and username.lower() in password.lower()):
+        return "password is too easy to guess"
+    return None
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified token says about its bearer."""
+
+    user_id: int
+    username: str
+    role: str
+    kind: str
+
+
+class TokenIssuer:
+    """Signs and verifies access and refresh tokens with one secret key."""
+
+    def __init__(self, secret: str, access_ttl: int, refresh_ttl: int) -> None:
+        self._secret = secret
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    def issue(self, user_id: int, username: str, role: str, kind: str = "access") -> str:
+        now = int(time.time())
+        ttl = self.access_ttl if kind == "access" else self.refresh_ttl
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "name": username,
+            "role": role,
+            "typ": kind,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str, kind: str = "access") -> Claims:
+        """Decode a token of the expected kind or raise AuthError saying why it is refused."""
+        try:
+            data = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthError("invalid token") from exc
+        if data.get("typ") != kind:
+            raise AuthError(f"not an {kind} token" if kind == "access" else f"not a {kind} token")
+        try:
+            return Claims(int(data["sub"]), str(data.get("name", "")), str(data.get("role", "")), kind)
+        except (TypeError, ValueError) as exc:
+            raise AuthError("invalid token") from exc

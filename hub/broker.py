@@ -1,0 +1,77 @@
+"""The `Broker` seam: it orders each stage's events (assigns `seq`) and hands them to the node.
+
+The in-process `MemoryBroker` is the embedded default. A Redis implementation will plug in
+behind the same interface so several hub processes share one sequence and one fan-out.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Callable, Protocol
+
+from .events import EVERYONE, Event
+
+Deliver = Callable[[Event], None]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Broker(Protocol):
+    """Assigns per-stage `seq` within an `epoch` and delivers every event to the node, in order."""
+
+    def attach(self, deliver: Deliver) -> None: ...
+
+    async def publish(
+        self,
+        stage_id: int,
+        topic: str,
+        payload: Any,
+        sender: dict[str, Any],
+        audience: str = EVERYONE,
+        target_session: str | None = None,
+    ) -> Event: ...
+
+    async def position(self, stage_id: int) -> tuple[str, int]:
+        """The stage's current (epoch, last seq)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryBroker:
+    """Single-process broker: a counter per stage, delivery straight to the local node."""
+
+    def __init__(self) -> None:
+        self._seq: dict[int, int] = {}
+        self._epoch: dict[int, str] = {}
+        self._deliver: Deliver | None = None
+
+    def attach(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    async def publish(
+        self,
+        stage_id: int,
+        topic: str,
+        payload: Any,
+        sender: dict[str, Any],
+        audience: str = EVERYONE,
+        target_session: str | None = None,
+    ) -> Event:
+        seq = self._seq.get(stage_id, 0) + 1
+        self._seq[stage_id] = seq
+        self._epoch.setdefault(stage_id, uuid.uuid4().hex[:12])
+        event = Event(stage_id, seq, topic, payload, now_ms(), sender, audience, target_session)
+        if self._deliver is not None:
+            self._deliver(event)
+        return event
+
+    async def position(self, stage_id: int) -> tuple[str, int]:
+        epoch = self._epoch.setdefault(stage_id, uuid.uuid4().hex[:12])
+        return epoch, self._seq.get(stage_id, 0)
+
+    async def close(self) -> None:
+        self._deliver = None

@@ -1,0 +1,82 @@
+"""Settings read from `HUB_*` environment variables, with safe defaults for the embedded setup."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"HUB_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub can be configured with; see docs/configuration.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    demo: bool = True
+    demo_password: str = ""
+    rate_limit: float = 20.0
+    rate_burst: int = 40
+    max_payload: int = 64 * 1024
+    presence_interval: float = 0.25
+    presence_grace: float = 30.0
+    ping_interval: float = 25.0
+    ping_timeout: float = 20.0
+    log_level: str = "WARNING"
+    cors_origins: str = "*"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Build settings from the environment; the secret key is loaded or created under `var/`."""
+        var_dir = Path(_env("VAR_DIR", "var"))
+        return cls(
+            host=_env("HOST", cls.host),
+            port=_env_int("PORT", cls.port),
+            var_dir=var_dir,
+            database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'hub.db'}"),
+            secret_key=_env("SECRET_KEY", "") or load_or_create_secret(var_dir),
+            access_token_ttl=_env_int("ACCESS_TOKEN_TTL", cls.access_token_ttl),
+            refresh_token_ttl=_env_int("REFRESH_TOKEN_TTL", cls.refresh_token_ttl),
+            demo=_env("DEMO", "1") not in ("0", "false", "no"),
+            demo_password=_env("DEMO_PASSWORD", ""),
+            rate_limit=_env_float("RATE_LIMIT", cls.rate_limit),
+            rate_burst=_env_int("RATE_BURST", cls.rate_burst),
+            max_payload=min(_env_int("MAX_PAYLOAD", cls.max_payload), 64 * 1024),
+            presence_interval=_env_float("PRESENCE_INTERVAL", cls.presence_interval),
+            presence_grace=_env_float("PRESENCE_GRACE", cls.presence_grace),
+            ping_interval=_env_float("PING_INTERVAL", cls.ping_interval),
+            ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
+            log_level=_env("LOG_LEVEL", cls.log_level).upper(),
+            cors_origins=_env("CORS_ORIGINS", cls.cors_origins),
+        )
+
+
+def load_or_create_secret(var_dir: Path) -> str:
+    """Return the JWT signing key kept in `var/secret_key`, creating it (mode 0600) on first use."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

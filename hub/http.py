@@ -1,0 +1,97 @@
+"""Plain HTTP routes: login and refresh for players, health and metrics for operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from storage import Store, User
+
+from .auth import AuthError, TokenIssuer, verify_password
+from .metrics import Metrics
+
+routes = web.RouteTableDef()
+STORE = web.AppKey("store", Store)
+TOKENS = web.AppKey("tokens", TokenIssuer)
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": {"code": code, "message": message}}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": {"code": "bad_request", "message": "expected a JSON object"}}',
+            content_type="application/json",
+        )
+    return body
+
+
+def _tokens_for(tokens: TokenIssuer, user: User) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "access_token": tokens.issue(user.id, user.username, user.role, "access"),
+        "refresh_token": tokens.issue(user.id, user.username, user.role, "refresh"),
+        "expires_in": tokens.access_ttl,
+        "user": user.public(),
+    }
+
+
+@routes.post("/api/login")
+async def login(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return error(400, "bad_request", "username and password are required")
+    user = await request.app[STORE].get_user_by_name(username)
+    if user is None or not verify_password(user.password_hash, password):
+        return error(401, "unauthorized", "wrong username or password")
+    if not user.active:
+        return error(403, "forbidden", "this account is not active yet")
+    return web.json_response(_tokens_for(request.app[TOKENS], user))
+
+
+@routes.post("/api/refresh")
+async def refresh(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    token = body.get("refresh_token")
+    if not isinstance(token, str):
+        return error(400, "bad_request", "refresh_token is required")
+    try:
+        claims = request.app[TOKENS].verify(token, "refresh")
+    except AuthError as exc:
+        return error(401, "unauthorized", str(exc))
+    user = await request.app[STORE].get_user(claims.user_id)
+    if user is None or not user.active:
+        return error(401, "unauthorized", "account unknown or disabled")
+    return web.json_response(_tokens_for(request.app[TOKENS], user))
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORE].db.fetch_val("SELECT 1")
+    except Exception as exc:  # the database is what can fail here
+        return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
+    return web.json_response({"ok": True, "database": "ok"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": Metrics.content_type})
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    return web.Response(
+        text="UpStage Hub is running. Clients connect with Socket.IO at /socket.io/; see docs/protocol.md.\n",
+        content_type="text/plain",
+    )

@@ -1,0 +1,119 @@
+"""Admission of inbound calls: shape, topic, size, schema and rights checks, then identity stamping.
+
+Pure functions of (role, identity, data): no sockets, so the same rules serve every entry point.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .events import EVERYONE, PERFORMERS
+from .roles import is_performer
+from .topics import TOPICS
+
+MAX_NICKNAME = 40
+DEFAULT_NICKNAME = "Guest"
+
+
+class Refused(Exception):
+    """An inbound call the hub will not carry out; `code` is the contract's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def ack(self) -> dict[str, Any]:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is speaking, as the hub knows it: the only source of identity fields on the wire."""
+
+    session: str
+    nickname: str
+    role: str
+
+    def sender(self) -> dict[str, Any]:
+        return {"session": self.session, "nickname": self.nickname, "role": self.role}
+
+
+def require_dict(data: Any, call: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise Refused("bad_request", f"{call} takes an object")
+    return data
+
+
+def clean_nickname(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Refused("bad_request", "nickname must be a non-empty string")
+    nickname = " ".join(value.split())
+    if len(nickname) > MAX_NICKNAME:
+        raise Refused("bad_request", f"nickname is longer than {MAX_NICKNAME} characters")
+    return nickname
+
+
+def check_publish(role: str, data: Any, max_payload: int) -> tuple[str, Any]:
+    """Validate a `publish` call for a sender with `role`; returns (topic, payload) or raises Refused."""
+    data = require_dict(data, "publish")
+    topic_name = data.get("topic")
+    if not isinstance(topic_name, str):
+        raise Refused("bad_request", "publish needs a topic")
+    topic = TOPICS.get(topic_name)
+    if topic is None:
+        raise Refused("bad_request", f"unknown topic {topic_name[:50]!r}")
+    if "payload" not in data:
+        raise Refused("bad_request", "publish needs a payload")
+    payload = data["payload"]
+    limit = min(topic.max_bytes, max_payload)
+    size = len(orjson.dumps(payload))
+    if size > limit:
+        raise Refused("too_large", f"{topic_name} payload is {size} bytes, the limit is {limit}")
+    problem = topic.problem(payload)
+    if problem is not None:
+        raise Refused("bad_request", f"invalid {topic_name} payload: {problem}")
+    if not topic.may_publish(role, payload):
+        raise Refused("forbidden", f"{role} may not publish this on {topic_name}")
+    return topic_name, payload
+
+
+def stamp(topic: str, payload: Any, who: Identity, now_ms: int) -> Any:
+    """Overwrite every identity claim in the payload with what the hub knows of the sender."""
+    if topic == "chat" and isinstance(payload, dict) and "message" in payload:
+        return _stamp_message(payload, who, now_ms)
+    if topic == "board" and payload.get("type") == "speak":
+        return {**payload, "speak": _stamp_message(payload["speak"], who, now_ms)}
+    if topic == "stream_health":
+        return {**payload, "viewerSession": who.session}
+    return payload
+
+
+def _stamp_message(message: dict[str, Any], who: Identity, now_ms: int) -> dict[str, Any]:
+    stamped = {**message, "session": who.session}
+    stamped.setdefault("id", uuid.uuid4().hex)
+    stamped.setdefault("at", now_ms)
+    if is_performer(who.role):
+        # Performers may speak as someone else ("-Name text"), which the original client marks
+        # with isPlayer false; they keep that choice. Audience never claim to be players.
+        stamped["isPlayer"] = bool(message.get("isPlayer", True))
+        stamped.setdefault("user", who.nickname)
+    else:
+        stamped["isPlayer"] = False
+        stamped["user"] = who.nickname
+    return stamped
+
+
+def audience_of(topic: str, payload: Any) -> tuple[str, str | None]:
+    """Who may receive an accepted event: (EVERYONE | PERFORMERS, target session or None)."""
+    if topic == "chat" and isinstance(payload, dict) and (payload.get("isPrivate") or "clearPlayerChat" in payload):
+        return PERFORMERS, None
+    if topic == "stream_health":
+        return PERFORMERS, payload["hostId"]
+    return EVERYONE, None

@@ -1,0 +1,28 @@
+"""Prometheus metrics of one hub process, in a registry of its own (so tests can run several hubs)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.connections = Gauge("hub_connections", "Open Socket.IO connections", registry=self.registry)
+        self.stages = Gauge("hub_stages_active", "Stages with at least one member here", registry=self.registry)
+        self.accepted = Counter(
+            "hub_events_accepted", "Publishes accepted, by topic", ["topic"], registry=self.registry
+        )
+        self.refused = Counter(
+            "hub_calls_refused", "Inbound calls refused, by error code", ["code"], registry=self.registry
+        )
+        self.deliveries = Counter("hub_deliveries", "Events written to sockets", registry=self.registry)
+        self.presence_updates = Counter(
+            "hub_presence_updates", "Coalesced presence messages sent to stages", registry=self.registry
+        )
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,213 @@
+"""The node: this process's stages, their sockets and presence, and the one broadcast path.
+
+The broker hands every accepted event to `Node.deliver`; each stage drains its events in `seq`
+order through `broadcast`, the single function that writes events to sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from storage import Stage
+
+from .broker import Broker
+from .events import EVERYONE, Event
+from .inbound import Identity
+from .metrics import Metrics
+from .presence import StagePresence
+from .ratelimit import TokenBucket
+from .roles import is_performer
+
+log = logging.getLogger("hub.node")
+
+
+@dataclass
+class Connection:
+    """One Socket.IO connection and what the hub knows about it."""
+
+    sid: str
+    session: str
+    user_id: int | None
+    username: str | None
+    nickname: str
+    bucket: TokenBucket
+    room: "StageRoom | None" = None
+    role: str = "audience"
+
+    def identity(self) -> Identity:
+        return Identity(self.session, self.nickname, self.role)
+
+
+@dataclass
+class StageRoom:
+    """One stage as this node hosts it: its Socket.IO rooms, presence and ordered outbox."""
+
+    stage_id: int
+    epoch: str
+    delivered_seq: int
+    presence: StagePresence
+    outbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    drainer: asyncio.Task[None] | None = None
+    presence_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def everyone(self) -> str:
+        return f"stage:{self.stage_id}"
+
+    @property
+    def performers(self) -> str:
+        return f"stage:{self.stage_id}:performers"
+
+
+def session_room(session: str) -> str:
+    return f"session:{session}"
+
+
+class Node:
+    """Owns the local stages and connections and talks to the broker behind its seam."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        broker: Broker,
+        metrics: Metrics,
+        presence_interval: float = 0.25,
+        presence_grace: float = 30.0,
+    ) -> None:
+        self.sio = sio
+        self.broker = broker
+        self.metrics = metrics
+        self.presence_interval = presence_interval
+        self.presence_grace = presence_grace
+        self.connections: dict[str, Connection] = {}
+        self.rooms: dict[int, StageRoom] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        broker.attach(self.deliver)
+
+    # stages
+
+    async def room(self, stage_id: int) -> StageRoom:
+        """The node's room for a stage, created (with its drain task) on first use."""
+        room = self.rooms.get(stage_id)
+        if room is None:
+            epoch, seq = await self.broker.position(stage_id)
+            room = self.rooms.get(stage_id)
+            if room is None:
+                room = StageRoom(stage_id, epoch, seq, StagePresence(self.presence_grace))
+                room.drainer = asyncio.create_task(self._drain(room), name=f"drain-stage-{stage_id}")
+                self.rooms[stage_id] = room
+        return room
+
+    def deliver(self, event: Event) -> None:
+        """Broker callback: queue an accepted event for its stage, keeping `seq` order."""
+        room = self.rooms.get(event.stage_id)
+        if room is None:
+            log.warning("event for a stage with no room", extra={"stage_id": event.stage_id, "seq": event.seq})
+            return
+        room.outbox.put_nowait(event)
+
+    async def _drain(self, room: StageRoom) -> None:
+        while True:
+            event = await room.outbox.get()
+            room.delivered_seq = event.seq
+            try:
+                await self.broadcast(room, event)
+            except Exception:  # one bad write must not stop the stage
+                log.exception("broadcast failed", extra={"stage_id": room.stage_id, "seq": event.seq})
+
+    async def broadcast(self, room: StageRoom, event: Event) -> None:
+        """The fan-out path: one encoded event to every socket of the stage that may see it."""
+        if event.audience == EVERYONE:
+            target = room.everyone
+        elif event.target_session is None:
+            target = room.performers
+        else:
+            member = room.presence.members.get(event.target_session)
+            if member is None or not member.is_performer:
+                return
+            target = session_room(event.target_session)
+        recipients = len(self.sio.manager.rooms.get("/", {}).get(target, ()))
+        if recipients:
+            await self.sio.emit("event", event.wire(), to=target)
+            self.metrics.deliveries.inc(recipients)
+
+    # membership
+
+    async def enter(self, conn: Connection, stage: Stage, role: str, nickname: str) -> dict[str, Any]:
+        """Put a connection on a stage and return the join ack; leaves its previous stage first."""
+        room = await self.room(stage.id)
+        if conn.room is not None:
+            self.exit(conn)
+        # From here to the return nothing awaits: the socket enters the room at exactly
+        # `delivered_seq`, so it receives every later event once and no earlier one.
+        conn.room, conn.role, conn.nickname = room, role, nickname
+        self._rooms_of(conn.sid, enter=(room.everyone, room.performers) if is_performer(role) else (room.everyone,))
+        room.presence.join(conn.session, conn.sid, nickname, role)
+        self.presence_changed(room)
+        self._count_stages()
+        return {
+            "ok": True,
+            "role": role,
+            "session": conn.session,
+            "stage": stage.public(),
+            "epoch": room.epoch,
+            "seq": room.delivered_seq,
+            "recovered": False,
+            "state": {},
+            "presence": room.presence.snapshot(),
+        }
+
+    def exit(self, conn: Connection) -> None:
+        """Take a connection off its stage (leave, join elsewhere, or disconnect)."""
+        room = conn.room
+        if room is None:
+            return
+        conn.room, conn.role = None, "audience"
+        self._rooms_of(conn.sid, leave=(room.everyone, room.performers))
+        room.presence.leave(conn.session, conn.sid)
+        self.presence_changed(room)
+        self._count_stages()
+
+    def _rooms_of(self, sid: str, enter: tuple[str, ...] = (), leave: tuple[str, ...] = ()) -> None:
+        """Change a socket's Socket.IO rooms synchronously (the server's own calls are coroutines)."""
+        manager = self.sio.manager
+        for name in leave:
+            manager.basic_leave_room(sid, "/", name)
+        for name in enter:
+            manager.basic_enter_room(sid, "/", name)
+
+    # presence
+
+    def presence_changed(self, room: StageRoom) -> None:
+        """Schedule one presence message for the stage; changes within the interval coalesce."""
+        if room.presence_timer is None:
+            loop = asyncio.get_running_loop()
+            room.presence_timer = loop.call_later(self.presence_interval, self._send_presence, room)
+
+    def _send_presence(self, room: StageRoom) -> None:
+        room.presence_timer = None
+        self.metrics.presence_updates.inc()
+        self._spawn(self.sio.emit("presence", room.presence.snapshot(), to=room.everyone))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _count_stages(self) -> None:
+        self.metrics.stages.set(sum(1 for room in self.rooms.values() if room.presence.members))
+
+    async def close(self) -> None:
+        for room in self.rooms.values():
+            if room.presence_timer is not None:
+                room.presence_timer.cancel()
+            if room.drainer is not None:
+                room.drainer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.broker.close()

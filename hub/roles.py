@@ -1,0 +1,25 @@
+"""Per-stage roles, resolved on the server from the stage's owner and access lists."""
+
+from __future__ import annotations
+
+from storage import Stage
+
+OWNER, EDITOR, PLAYER, AUDIENCE = "owner", "editor", "player", "audience"
+PERFORMER_ROLES = frozenset({OWNER, EDITOR, PLAYER})
+
+
+def resolve_role(stage: Stage, user_id: int | None) -> str:
+    """The role a user has on a stage; anonymous visitors and unlisted users (admins too) are audience."""
+    if user_id is None:
+        return AUDIENCE
+    if stage.owner_id == user_id:
+        return OWNER
+    if user_id in stage.editors:
+        return EDITOR
+    if user_id in stage.players:
+        return PLAYER
+    return AUDIENCE
+
+
+def is_performer(role: str) -> bool:
+    return role in PERFORMER_ROLES

@@ -1,0 +1,142 @@
+"""Socket.IO handlers: connect/disconnect and the contract's `join`, `publish`, `presence`, `leave`.
+
+Each handler checks its input and the caller's rights and answers through the ack; a refused
+call reaches nobody and changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable
+
+import socketio
+
+from storage import Store
+
+from .auth import AuthError, TokenIssuer
+from .broker import now_ms
+from .config import Settings
+from .inbound import DEFAULT_NICKNAME, Refused, audience_of, check_publish, clean_nickname, require_dict, stamp
+from .metrics import Metrics
+from .node import Connection, Node, session_room
+from .ratelimit import TokenBucket
+from .roles import is_performer, resolve_role
+
+log = logging.getLogger("hub.sockets")
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_AVATAR_ID = 200
+
+Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class SocketHandlers:
+    """Binds the contract's calls to a Socket.IO server."""
+
+    def __init__(
+        self, sio: socketio.AsyncServer, node: Node, store: Store, tokens: TokenIssuer, settings: Settings, metrics: Metrics
+    ) -> None:
+        self.sio, self.node, self.store, self.tokens = sio, node, store, tokens
+        self.settings, self.metrics = settings, metrics
+        sio.on("connect", self.connect)
+        sio.on("disconnect", self.disconnect)
+        for name, handler in (("join", self.join), ("publish", self.publish), ("presence", self.presence), ("leave", self.leave)):
+            sio.on(name, self._call(name, handler))
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        user_id = username = None
+        token = auth.get("token")
+        if token:
+            try:
+                claims = self.tokens.verify(str(token))
+            except AuthError as exc:
+                self.metrics.refused.labels("unauthorized").inc()
+                raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
+            user = await self.store.get_user(claims.user_id)
+            if user is None or not user.active:
+                self.metrics.refused.labels("unauthorized").inc()
+                raise socketio.exceptions.ConnectionRefusedError("account unknown or disabled")
+            user_id, username = user.id, user.username
+        session = auth.get("session")
+        if not isinstance(session, str) or not SESSION_ID.match(session):
+            session = uuid.uuid4().hex
+        bucket = TokenBucket(self.settings.rate_limit, self.settings.rate_burst)
+        self.node.connections[sid] = Connection(sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket)
+        await self.sio.enter_room(sid, session_room(session))
+        self.metrics.connections.inc()
+
+    async def disconnect(self, sid: str, *_: Any) -> None:
+        conn = self.node.connections.pop(sid, None)
+        if conn is not None:
+            self.node.exit(conn)
+            self.metrics.connections.dec()
+
+    def _call(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """Wrap a handler: connection lookup, rate limit, and every failure turned into an error ack."""
+
+        @functools.wraps(handler)
+        async def call(sid: str, data: Any = None, *_: Any) -> dict[str, Any]:
+            conn = self.node.connections.get(sid)
+            try:
+                if conn is None:
+                    raise Refused("unavailable", "connection is closing")
+                if not conn.bucket.take():
+                    raise Refused("rate_limited", "too many calls, slow down")
+                return await handler(conn, require_dict(data, name))
+            except Refused as refused:
+                self.metrics.refused.labels(refused.code).inc()
+                return refused.ack()
+            except Exception:
+                log.exception("handler failed", extra={"call": name})
+                self.metrics.refused.labels("internal").inc()
+                return Refused("internal", "the hub failed to handle this call").ack()
+
+        return call
+
+    async def join(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        slug = data.get("stage")
+        if not isinstance(slug, str) or not slug:
+            raise Refused("bad_request", "join needs a stage slug")
+        nickname = clean_nickname(data["nickname"]) if data.get("nickname") is not None else conn.nickname
+        stage = await self.store.get_stage(slug)
+        if stage is None:
+            raise Refused("not_found", f"no stage {slug[:80]!r}")
+        role = resolve_role(stage, conn.user_id)
+        return await self.node.enter(conn, stage, role, nickname)
+
+    async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        room = conn.room
+        if room is None:
+            raise Refused("not_joined", "join a stage before publishing")
+        topic, payload = check_publish(conn.role, data, self.settings.max_payload)
+        payload = stamp(topic, payload, conn.identity(), now_ms())
+        audience, target = audience_of(topic, payload)
+        event = await self.node.broker.publish(room.stage_id, topic, payload, conn.identity().sender(), audience, target)
+        self.metrics.accepted.labels(topic).inc()
+        return {"ok": True, "seq": event.seq}
+
+    async def presence(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        room = conn.room
+        if room is None:
+            raise Refused("not_joined", "join a stage first")
+        nickname = clean_nickname(data["nickname"]) if "nickname" in data else None
+        avatar_id = data.get("avatarId")
+        if "avatarId" in data:
+            if avatar_id is not None and (not isinstance(avatar_id, str) or not 0 < len(avatar_id) <= MAX_AVATAR_ID):
+                raise Refused("bad_request", "avatarId must be a string id or null")
+            if avatar_id is not None and not is_performer(conn.role):
+                raise Refused("forbidden", "audience cannot hold avatars")
+        if nickname is not None:
+            conn.nickname = nickname
+            room.presence.rename(conn.session, nickname)
+        if "avatarId" in data:
+            room.presence.hold(conn.session, avatar_id)
+        self.node.presence_changed(room)
+        return {"ok": True}
+
+    async def leave(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        self.node.exit(conn)
+        return {"ok": True}

@@ -1,0 +1,26 @@
+"""Persistence for UpStage Hub behind one `Store` seam (SQLite by default, Postgres by URL)."""
+
+from .records import (
+    ACCESS_LEVELS,
+    STAGE_STATUSES,
+    USER_ROLES,
+    DuplicateError,
+    NotFoundError,
+    Stage,
+    StoreError,
+    User,
+)
+from .store import Store, dialect_of
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "STAGE_STATUSES",
+    "USER_ROLES",
+    "DuplicateError",
+    "NotFoundError",
+    "Stage",
+    "Store",
+    "StoreError",
+    "User",
+    "dialect_of",
+]

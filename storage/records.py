@@ -1,0 +1,60 @@
+"""Plain records the store returns: what the hub knows of users and stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+USER_ROLES = ("player", "admin")
+STAGE_STATUSES = ("live", "rehearsal", "upcoming")
+ACCESS_LEVELS = ("player", "editor")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    password_hash: str
+    role: str
+    active: bool
+
+    def public(self) -> dict[str, Any]:
+        """The fields a client may see."""
+        return {"id": self.id, "username": self.username, "role": self.role, "active": self.active}
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: int
+    slug: str
+    name: str
+    owner_id: int
+    description: str = ""
+    status: str = "live"
+    visible: bool = True
+    config: dict[str, Any] = field(default_factory=dict)
+    players: frozenset[int] = frozenset()
+    editors: frozenset[int] = frozenset()
+
+    def public(self) -> dict[str, Any]:
+        """The fields sent to a joining client."""
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "name": self.name,
+            "description": self.description,
+            "status": self.status,
+            "config": self.config,
+        }
+
+
+class StoreError(Exception):
+    """A store operation that cannot be done as asked."""
+
+
+class DuplicateError(StoreError):
+    """A unique name (username, slug) is already taken."""
+
+
+class NotFoundError(StoreError):
+    """A referenced user or stage does not exist."""

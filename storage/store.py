@@ -1,0 +1,151 @@
+"""The `Store` seam: users and stages over `databases`, on SQLite (default) or Postgres."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+from databases import Database
+
+from . import migrations
+from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Stage, StoreError, User
+
+
+def dialect_of(url: str) -> str:
+    """`sqlite` or `postgresql`, from a database URL."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme in ("postgres", "postgresql"):
+        return "postgresql"
+    if scheme == "sqlite":
+        return "sqlite"
+    raise StoreError(f"unsupported database URL scheme: {scheme!r}")
+
+
+class Store:
+    """Persistence for the hub; one instance per process, connected for the app's lifetime."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = dialect_of(url)
+        if self.dialect == "postgresql" and url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        self.db = Database(url)
+
+    async def connect(self) -> None:
+        if self.dialect == "sqlite":
+            path = self.url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        await self.db.connect()
+
+    async def close(self) -> None:
+        await self.db.disconnect()
+
+    async def migrate(self) -> list[str]:
+        """Bring the schema up to date; returns the migrations applied now."""
+        return await migrations.migrate(self.db, self.dialect)
+
+    # users
+
+    async def create_user(self, username: str, password_hash: str, role: str = "player") -> User:
+        if await self.get_user_by_name(username) is not None:
+            raise DuplicateError(f"user {username!r} already exists")
+        user_id = await self.db.execute(
+            "INSERT INTO users (username, password_hash, role) VALUES (:u, :h, :r) RETURNING id",
+            {"u": username, "h": password_hash, "r": role},
+        )
+        return User(user_id, username, password_hash, role, True)
+
+    async def get_user(self, user_id: int) -> User | None:
+        row = await self.db.fetch_one("SELECT * FROM users WHERE id = :id", {"id": user_id})
+        return _user(row) if row else None
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        row = await self.db.fetch_one("SELECT * FROM users WHERE username = :u", {"u": username})
+        return _user(row) if row else None
+
+    async def users_by_name(self, usernames: Iterable[str]) -> list[User]:
+        """The users with these names, in the order asked; raises NotFoundError for any unknown."""
+        found = []
+        for name in usernames:
+            user = await self.get_user_by_name(name)
+            if user is None:
+                raise NotFoundError(f"unknown user {name!r}")
+            found.append(user)
+        return found
+
+    async def count_users(self) -> int:
+        return int(await self.db.fetch_val("SELECT COUNT(*) FROM users"))
+
+    # stages
+
+    async def create_stage(
+        self,
+        slug: str,
+        name: str,
+        owner_id: int,
+        players: Iterable[int] = (),
+        editors: Iterable[int] = (),
+        config: dict[str, Any] | None = None,
+    ) -> Stage:
+        if await self.get_stage(slug) is not None:
+            raise DuplicateError(f"stage {slug!r} already exists")
+        async with self.db.transaction():
+            stage_id = await self.db.execute(
+                "INSERT INTO stages (slug, name, owner_id, config) "
+                "VALUES (:slug, :name, :owner, :config) RETURNING id",
+                {"slug": slug, "name": name, "owner": owner_id, "config": _json(config or {})},
+            )
+            await self._set_access(stage_id, "player", players)
+            await self._set_access(stage_id, "editor", editors)
+        stage = await self.get_stage(slug)
+        assert stage is not None
+        return stage
+
+    async def _set_access(self, stage_id: int, level: str, user_ids: Iterable[int]) -> None:
+        assert level in ACCESS_LEVELS
+        for user_id in user_ids:
+            await self.db.execute(
+                "INSERT INTO stage_access (stage_id, user_id, level) VALUES (:s, :u, :l)",
+                {"s": stage_id, "u": user_id, "l": level},
+            )
+
+    async def get_stage(self, slug: str) -> Stage | None:
+        row = await self.db.fetch_one("SELECT * FROM stages WHERE slug = :slug", {"slug": slug})
+        if row is None:
+            return None
+        access = await self.db.fetch_all(
+            "SELECT user_id, level FROM stage_access WHERE stage_id = :id", {"id": row["id"]}
+        )
+        return _stage(row, access)
+
+    async def list_stages(self) -> list[Stage]:
+        rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY id")
+        return [stage for row in rows if (stage := await self.get_stage(row["slug"]))]
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _user(row: Any) -> User:
+    return User(row["id"], row["username"], row["password_hash"], row["role"], bool(row["active"]))
+
+
+def _stage(row: Any, access: list[Any]) -> Stage:
+    config = row["config"]
+    if isinstance(config, (str, bytes)):
+        config = orjson.loads(config)
+    return Stage(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        owner_id=row["owner_id"],
+        description=row["description"],
+        status=row["status"],
+        visible=bool(row["visible"]),
+        config=config,
+        players=frozenset(a["user_id"] for a in access if a["level"] == "player"),
+        editors=frozenset(a["user_id"] for a in access if a["level"] == "editor"),
+    )

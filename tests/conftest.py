@@ -1,0 +1,91 @@
+"""Shared fixtures: a real hub on a free port with its own SQLite database, and helpers to use it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from client import HubClient, login
+from hub import Settings, create_app
+from hub.app import NODE
+from hub.auth import hash_password
+from hub.http import STORE
+from storage import Store
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclasses.dataclass
+class Hub:
+    """A running hub and the means to populate it and connect to it."""
+
+    server: TestServer
+    store: Store
+    clients: list[HubClient]
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def node(self) -> Any:
+        return self.server.app[NODE]
+
+    async def user(self, username: str, role: str = "player") -> int:
+        user = await self.store.create_user(username, hash_password(PASSWORD), role)
+        return user.id
+
+    async def stage(self, slug: str, owner: str, players: tuple[str, ...] = (), editors: tuple[str, ...] = ()) -> None:
+        users = {name: await self.user(name) for name in {owner, *players, *editors}}
+        await self.store.create_stage(
+            slug, slug.title(), users[owner], [users[p] for p in players], [users[e] for e in editors]
+        )
+
+    async def connect(self, username: str | None = None, **kwargs: Any) -> HubClient:
+        token = (await login(self.url, username, PASSWORD))["access_token"] if username else None
+        client = HubClient(self.url, token=token, **kwargs)
+        self.clients.append(client)
+        return await client.connect()
+
+
+def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    defaults: dict[str, Any] = dict(
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'hub.db'}",
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        demo=False,
+        presence_interval=0.05,
+        rate_limit=200.0,
+        rate_burst=200,
+    )
+    return Settings(**{**defaults, **overrides})
+
+
+@pytest.fixture
+async def make_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Hub]]]:
+    """Start hubs with setting overrides; clients and servers are closed at the end of the test."""
+    started: list[Hub] = []
+
+    async def make(**overrides: Any) -> Hub:
+        settings = test_settings(tmp_path / f"hub{len(started)}", **overrides)
+        app = create_app(settings)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        started.append(Hub(server, app[STORE], []))
+        return started[-1]
+
+    yield make
+    for hub in started:
+        for client in hub.clients:
+            if client.sio.connected:
+                await client.close()
+        await hub.server.close()
+
+
+@pytest.fixture
+async def hub(make_hub: Callable[..., Awaitable[Hub]]) -> Hub:
+    return await make_hub()
