@@ -49,16 +49,15 @@ class HubClient:
         self.timeout = timeout
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[dict[str, Any]] = []
+        self.presence: dict[str, Any] | None = None
         self.presence_updates: list[dict[str, Any]] = []
         self.epoch: str | None = None
         self.seq = 0
         self._changed = asyncio.Event()
         self.sio.on("event", self._on_event)
         self.sio.on("presence", self._on_presence)
-
-    @property
-    def presence(self) -> dict[str, Any] | None:
-        return self.presence_updates[-1] if self.presence_updates else None
+        self.sio.on("connect_error", self._on_connect_error)
+        self._refusal: str | None = None
 
     async def connect(self) -> "HubClient":
         auth: dict[str, Any] = {}
@@ -66,7 +65,12 @@ class HubClient:
             auth["token"] = self.token
         if self.session:
             auth["session"] = self.session
-        await self.sio.connect(self.url, auth=auth, transports=self.transports, wait_timeout=self.timeout)
+        try:
+            await self.sio.connect(self.url, auth=auth, transports=self.transports, wait_timeout=self.timeout)
+        except socketio.exceptions.ConnectionError as exc:
+            if self._refusal is not None:
+                raise HubError("unauthorized", self._refusal) from exc
+            raise
         return self
 
     async def close(self) -> None:
@@ -87,7 +91,7 @@ class HubClient:
             self.session = ack["session"]
             # An event that raced the ack is already part of what the ack describes.
             self.events = [e for e in self.events if e["seq"] > ack["seq"]]
-            self.epoch = ack["epoch"]
+            self.epoch, self.presence = ack["epoch"], ack["presence"]
             self.seq = max([ack["seq"], *(e["seq"] for e in self.events)])
         return ack
 
@@ -115,6 +119,10 @@ class HubClient:
         self.events.append(event)
         self._changed.set()
 
+    async def _on_connect_error(self, data: Any = None) -> None:
+        self._refusal = data.get("message", "refused") if isinstance(data, dict) else str(data)
+
     async def _on_presence(self, presence: dict[str, Any]) -> None:
+        self.presence = presence
         self.presence_updates.append(presence)
         self._changed.set()

@@ -77,6 +77,8 @@ async def refresh(request: web.Request) -> web.Response:
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     try:
+        if not request.app[STORE].db.is_connected:
+            raise ConnectionError("database is not connected")
         await request.app[STORE].db.fetch_val("SELECT 1")
     except Exception as exc:  # the database is what can fail here
         return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)

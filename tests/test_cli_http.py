@@ -1,0 +1,100 @@
+"""The operator's command line and the plain HTTP routes: login, refresh, health, metrics."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+def hub_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_VAR_DIR": str(tmp_path), "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_migrate_users_and_stages(tmp_path):
+    first = hub_cli(tmp_path, "migrate")
+    assert first.returncode == 0 and "0001_users_stages.sql" in first.stdout
+    assert hub_cli(tmp_path, "migrate").stdout.strip() == "schema is up to date"
+
+    ok = hub_cli(tmp_path, "user", "add", "--username", "helen", "--password", "stage-fright-42")
+    assert ok.returncode == 0 and "created player 'helen'" in ok.stdout
+    assert hub_cli(tmp_path, "user", "add", "--username", "root", "--password", "admin-pass-77", "--role", "admin").returncode == 0
+    assert hub_cli(tmp_path, "user", "add", "--username", "pat", "--password", "players-pass-9").returncode == 0
+
+    stage = hub_cli(tmp_path, "stage", "add", "--slug", "cyber", "--name", "Cyber Show", "--owner", "helen",
+                    "--players", "pat", "--editors", "root")
+    assert stage.returncode == 0 and "created stage 'cyber'" in stage.stdout
+
+    failures = {
+        "duplicate user": ("user", "add", "--username", "helen", "--password", "stage-fright-42"),
+        "weak password": ("user", "add", "--username", "weak", "--password", "abc"),
+        "bad role": ("user", "add", "--username", "x1", "--password", "stage-fright-42", "--role", "god"),
+        "duplicate slug": ("stage", "add", "--slug", "cyber", "--name", "Again", "--owner", "helen"),
+        "unknown owner": ("stage", "add", "--slug", "other", "--name", "Other", "--owner", "nobody"),
+        "unknown player": ("stage", "add", "--slug", "other", "--name", "O", "--owner", "helen", "--players", "ghost"),
+        "bad slug": ("stage", "add", "--slug", "Not A Slug", "--name", "Other", "--owner", "helen"),
+    }
+    for why, args in failures.items():
+        result = hub_cli(tmp_path, *args)
+        assert result.returncode != 0, why
+        assert "error" in result.stderr, why
+    assert "already exists" in hub_cli(tmp_path, *failures["duplicate slug"]).stderr
+    assert "unknown user 'nobody'" in hub_cli(tmp_path, *failures["unknown owner"]).stderr
+    assert "at least 8 characters" in hub_cli(tmp_path, *failures["weak password"]).stderr
+
+
+async def post(url: str, body: object) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json=body) as resp:
+            return resp.status, await resp.json()
+
+
+async def test_login_and_refresh(hub):
+    await hub.user("helen")
+    status, body = await post(f"{hub.url}/api/login", {"username": "helen", "password": PASSWORD})
+    assert status == 200 and body["user"]["username"] == "helen" and body["user"]["role"] == "player"
+    assert body["access_token"] and body["refresh_token"]
+
+    status, wrong = await post(f"{hub.url}/api/login", {"username": "helen", "password": "not-it-at-all"})
+    assert status == 401 and wrong["error"]["code"] == "unauthorized"
+    status, _ = await post(f"{hub.url}/api/login", {"username": "nobody", "password": PASSWORD})
+    assert status == 401
+    status, _ = await post(f"{hub.url}/api/login", {"username": "helen"})
+    assert status == 400
+
+    status, renewed = await post(f"{hub.url}/api/refresh", {"refresh_token": body["refresh_token"]})
+    assert status == 200 and renewed["access_token"]
+    status, refused = await post(f"{hub.url}/api/refresh", {"refresh_token": body["access_token"]})
+    assert status == 401 and refused["error"]["message"] == "not a refresh token"
+
+
+async def test_demo_stage_is_created_once_on_an_empty_database(make_hub):
+    hub = await make_hub(demo=True, demo_password="demo-password-1")
+    stage = await hub.store.get_stage("demo")
+    assert stage is not None and stage.owner_id == (await hub.store.get_user_by_name("demo")).id
+    status, body = await post(f"{hub.url}/api/login", {"username": "demo", "password": "demo-password-1"})
+    assert status == 200
+    client = await hub.connect()
+    assert (await client.join("demo"))["role"] == "audience"
+
+
+async def test_healthz_and_metrics(hub):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.url}/healthz") as resp:
+            assert resp.status == 200 and (await resp.json())["ok"] is True
+        await hub.store.close()
+        async with http.get(f"{hub.url}/healthz") as resp:
+            assert resp.status == 503
+        await hub.store.connect()
+        async with http.get(f"{hub.url}/metrics") as resp:
+            text = await resp.text()
+            assert resp.headers["Content-Type"].startswith("text/plain")
+    for name in ("hub_connections", "hub_stages_active", "hub_deliveries_total", "hub_presence_updates_total"):
+        assert f"# TYPE {name.removesuffix('_total')}" in text, name
