@@ -17,7 +17,8 @@ from .config import Settings
 from .demo import seed_demo
 from .http import METRICS, STORE, TOKENS, routes
 from .metrics import Metrics
-from .node import Node
+from .node import Node, NodeOptions
+from .state import Limits
 from .sockets import SocketHandlers
 
 log = logging.getLogger("hub")
@@ -41,7 +42,14 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         max_http_buffer_size=MAX_HTTP_BUFFER,
     )
     sio.attach(app)
-    node = Node(sio, broker or MemoryBroker(), metrics, settings.presence_interval, settings.presence_grace)
+    options = NodeOptions(
+        presence_interval=settings.presence_interval,
+        presence_grace=settings.presence_grace,
+        history_size=settings.history_size,
+        history_age=settings.history_age,
+        limits=Limits(chat_messages=settings.chat_messages, private_messages=settings.chat_messages),
+    )
+    node = Node(sio, broker or MemoryBroker(), metrics, options)
     SocketHandlers(sio, node, store, tokens, settings, metrics)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)

@@ -1,4 +1,4 @@
-"""The operator's command line: `python -m hub serve | migrate | user add | stage add`."""
+"""The operator's command line: `python -m hub serve | migrate | user add | stage add | scene list|save`."""
 
 from __future__ import annotations
 
@@ -73,6 +73,36 @@ def stage_add(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
     return run
 
 
+def scene_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
+    async def run(store: Store) -> str:
+        stage = await store.get_stage(args.stage)
+        if stage is None:
+            raise CliError(f"no stage {args.stage!r}")
+        scenes = await store.list_scenes(stage.id)
+        return "\n".join(f"{scene.id}\t{scene.name}" for scene in scenes) or "no scenes"
+
+    return run
+
+
+async def scene_save(args: argparse.Namespace) -> str:
+    """Save the running hub's live state of a stage as a scene, as a performer would (over the socket)."""
+    from client import HubClient, HubError, login
+
+    try:
+        tokens = await login(args.url, args.username, args.password)
+        hub = await HubClient(args.url, token=tokens["access_token"]).connect()
+    except (HubError, OSError) as exc:
+        raise CliError(f"cannot reach the hub at {args.url} as {args.username!r}: {exc}") from exc
+    try:
+        for call, data in (("join", {"stage": args.stage}), ("saveScene", {"name": args.name})):
+            ack = await hub.call(call, data)
+            if not ack["ok"]:
+                raise CliError(f"{call}: {ack['error']['message']}")
+        return f"saved scene {ack['scene']['name']!r} (id {ack['scene']['id']}) of stage {args.stage!r}"
+    finally:
+        await hub.close()
+
+
 def serve(settings: Settings) -> None:
     import uvloop
     from aiohttp import web
@@ -104,6 +134,16 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--owner", required=True, help="username of the owner")
     add.add_argument("--players", help="comma-separated usernames with player access")
     add.add_argument("--editors", help="comma-separated usernames with editor access")
+
+    scene = commands.add_parser("scene", help="saved scenes").add_subparsers(dest="action", required=True)
+    listing = scene.add_parser("list", help="list a stage's scenes")
+    listing.add_argument("--stage", required=True)
+    save = scene.add_parser("save", help="save the running hub's live stage as a scene (as a performer)")
+    save.add_argument("--stage", required=True)
+    save.add_argument("--name", required=True)
+    save.add_argument("--username", required=True, help="a performer of the stage")
+    save.add_argument("--password", required=True)
+    save.add_argument("--url", default=None, help="the hub (default http://HUB_HOST:HUB_PORT)")
     return root
 
 
@@ -116,8 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     actions: dict[Any, Callable[[argparse.Namespace], Callable[[Store], Awaitable[str]]]] = {
         ("user", "add"): user_add,
         ("stage", "add"): stage_add,
+        ("scene", "list"): scene_list,
     }
     try:
+        if (args.command, getattr(args, "action", None)) == ("scene", "save"):
+            args.url = args.url or f"http://{settings.host}:{settings.port}"
+            print(asyncio.run(scene_save(args)))
+            return 0
         action = migrate if args.command == "migrate" else actions[(args.command, args.action)](args)
         print(asyncio.run(_with_store(settings, action)))
     except (CliError, StoreError) as exc:

@@ -38,6 +38,9 @@ class Settings:
     max_payload: int = 64 * 1024
     presence_interval: float = 0.25
     presence_grace: float = 30.0
+    history_size: int = 2000
+    history_age: float = 600.0
+    chat_messages: int = 100
     ping_interval: float = 25.0
     ping_timeout: float = 20.0
     log_level: str = "WARNING"
@@ -62,6 +65,9 @@ class Settings:
             max_payload=min(_env_int("MAX_PAYLOAD", cls.max_payload), 64 * 1024),
             presence_interval=_env_float("PRESENCE_INTERVAL", cls.presence_interval),
             presence_grace=_env_float("PRESENCE_GRACE", cls.presence_grace),
+            history_size=_env_int("HISTORY_SIZE", cls.history_size),
+            history_age=_env_float("HISTORY_AGE", cls.history_age),
+            chat_messages=_env_int("CHAT_MESSAGES", cls.chat_messages),
             ping_interval=_env_float("PING_INTERVAL", cls.ping_interval),
             ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
             log_level=_env("LOG_LEVEL", cls.log_level).upper(),

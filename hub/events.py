@@ -27,6 +27,8 @@ class Event:
         """The `event` message of the wire contract."""
         return {"seq": self.seq, "topic": self.topic, "payload": self.payload, "at": self.at, "from": self.sender}
 
-    @property
-    def for_audience(self) -> bool:
-        return self.audience == EVERYONE
+    def visible_to(self, performer: bool, session: str) -> bool:
+        """Whether a socket with this role and session may receive the event."""
+        if self.audience == EVERYONE:
+            return True
+        return performer and (self.target_session is None or self.target_session == session)

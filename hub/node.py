@@ -1,7 +1,8 @@
-"""The node: this process's stages, their sockets and presence, and the one broadcast path.
+"""The node: this process's stages, their sockets, presence and live state, and the one broadcast path.
 
 The broker hands every accepted event to `Node.deliver`; each stage drains its events in `seq`
-order through `broadcast`, the single function that writes events to sockets.
+order: the event is applied to the stage's live state, kept in its history, and written to
+sockets by `broadcast`, the single function that does so.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import socketio
 
 from storage import Stage
 
-from .broker import Broker
+from . import state as live
+from .broker import Broker, now_ms
 from .events import EVERYONE, Event
+from .history import History
 from .inbound import Identity
 from .metrics import Metrics
 from .presence import StagePresence
@@ -45,12 +48,18 @@ class Connection:
 
 @dataclass
 class StageRoom:
-    """One stage as this node hosts it: its Socket.IO rooms, presence and ordered outbox."""
+    """One stage as this node hosts it: Socket.IO rooms, presence, live state, history, outbox.
+
+    `state` and `history` are exactly the events up to `delivered_seq`, the last event written
+    to the stage's sockets.
+    """
 
     stage_id: int
     epoch: str
     delivered_seq: int
     presence: StagePresence
+    state: dict[str, Any]
+    history: History
     outbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     drainer: asyncio.Task[None] | None = None
     presence_timer: asyncio.TimerHandle | None = None
@@ -68,22 +77,27 @@ def session_room(session: str) -> str:
     return f"session:{session}"
 
 
+@dataclass(frozen=True)
+class NodeOptions:
+    """The node's tunables (from Settings): presence coalescing, history bounds, state limits."""
+
+    presence_interval: float = 0.25
+    presence_grace: float = 30.0
+    history_size: int = 2000
+    history_age: float = 600.0
+    limits: live.Limits = live.DEFAULT_LIMITS
+
+
 class Node:
     """Owns the local stages and connections and talks to the broker behind its seam."""
 
     def __init__(
-        self,
-        sio: socketio.AsyncServer,
-        broker: Broker,
-        metrics: Metrics,
-        presence_interval: float = 0.25,
-        presence_grace: float = 30.0,
+        self, sio: socketio.AsyncServer, broker: Broker, metrics: Metrics, options: NodeOptions = NodeOptions()
     ) -> None:
         self.sio = sio
         self.broker = broker
         self.metrics = metrics
-        self.presence_interval = presence_interval
-        self.presence_grace = presence_grace
+        self.options = options
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, StageRoom] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -91,16 +105,25 @@ class Node:
 
     # stages
 
-    async def room(self, stage_id: int) -> StageRoom:
+    async def room(self, stage: Stage) -> StageRoom:
         """The node's room for a stage, created (with its drain task) on first use."""
-        room = self.rooms.get(stage_id)
+        room = self.rooms.get(stage.id)
         if room is None:
-            epoch, seq = await self.broker.position(stage_id)
-            room = self.rooms.get(stage_id)
+            epoch, seq = await self.broker.position(stage.id)
+            room = self.rooms.get(stage.id)
             if room is None:
-                room = StageRoom(stage_id, epoch, seq, StagePresence(self.presence_grace))
-                room.drainer = asyncio.create_task(self._drain(room), name=f"drain-stage-{stage_id}")
-                self.rooms[stage_id] = room
+                opts = self.options
+                default_color = stage.config.get("defaultcolor")
+                room = StageRoom(
+                    stage.id,
+                    epoch,
+                    seq,
+                    StagePresence(opts.presence_grace),
+                    live.empty_state(default_color) if isinstance(default_color, str) else live.empty_state(),
+                    History(opts.history_size, opts.history_age),
+                )
+                room.drainer = asyncio.create_task(self._drain(room), name=f"drain-stage-{stage.id}")
+                self.rooms[stage.id] = room
         return room
 
     def deliver(self, event: Event) -> None:
@@ -114,13 +137,19 @@ class Node:
     async def _drain(self, room: StageRoom) -> None:
         while True:
             event = await room.outbox.get()
+            wire = event.wire()
+            try:
+                room.state = live.apply(room.state, wire, self.options.limits)
+            except Exception:  # reducers never raise by design; if one does, the show goes on
+                log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
+            room.history.append(event)
             room.delivered_seq = event.seq
             try:
-                await self.broadcast(room, event)
+                await self.broadcast(room, event, wire)
             except Exception:  # one bad write must not stop the stage
                 log.exception("broadcast failed", extra={"stage_id": room.stage_id, "seq": event.seq})
 
-    async def broadcast(self, room: StageRoom, event: Event) -> None:
+    async def broadcast(self, room: StageRoom, event: Event, wire: dict[str, Any]) -> None:
         """The fan-out path: one encoded event to every socket of the stage that may see it."""
         if event.audience == EVERYONE:
             target = room.everyone
@@ -133,14 +162,20 @@ class Node:
             target = session_room(event.target_session)
         recipients = len(self.sio.manager.rooms.get("/", {}).get(target, ()))
         if recipients:
-            await self.sio.emit("event", event.wire(), to=target)
+            await self.sio.emit("event", wire, to=target)
             self.metrics.deliveries.inc(recipients)
 
     # membership
 
-    async def enter(self, conn: Connection, stage: Stage, role: str, nickname: str) -> dict[str, Any]:
-        """Put a connection on a stage and return the join ack; leaves its previous stage first."""
-        room = await self.room(stage.id)
+    async def enter(
+        self, conn: Connection, stage: Stage, role: str, nickname: str, since: tuple[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Put a connection on a stage and return the join ack; leaves its previous stage first.
+
+        With `since` (epoch, seq) inside the kept history the ack carries exactly the missed
+        events; otherwise the whole live state as this role may see it.
+        """
+        room = await self.room(stage)
         if conn.room is not None:
             self.exit(conn)
         # From here to the return nothing awaits: the socket enters the room at exactly
@@ -150,17 +185,35 @@ class Node:
         room.presence.join(conn.session, conn.sid, nickname, role)
         self.presence_changed(room)
         self._count_stages()
-        return {
+        ack: dict[str, Any] = {
             "ok": True,
             "role": role,
             "session": conn.session,
             "stage": stage.public(),
             "epoch": room.epoch,
             "seq": room.delivered_seq,
-            "recovered": False,
-            "state": {},
             "presence": room.presence.snapshot(),
         }
+        missed = self._missed(room, since, is_performer(role), conn.session)
+        if missed is None:
+            ack["recovered"] = False
+            ack["state"] = live.view(room.state, now_ms(), audience=not is_performer(role))
+        else:
+            ack["recovered"] = True
+            ack["events"] = missed
+        return ack
+
+    @staticmethod
+    def _missed(
+        room: StageRoom, since: tuple[str, int] | None, performer: bool, session: str
+    ) -> list[dict[str, Any]] | None:
+        """The events after `since` this socket may see, or None when continuity is lost."""
+        if since is None or since[0] != room.epoch:
+            return None
+        kept = room.history.after(since[1], room.delivered_seq)
+        if kept is None:
+            return None
+        return [event.wire() for event in kept if event.visible_to(performer, session)]
 
     def exit(self, conn: Connection) -> None:
         """Take a connection off its stage (leave, join elsewhere, or disconnect)."""
@@ -187,7 +240,7 @@ class Node:
         """Schedule one presence message for the stage; changes within the interval coalesce."""
         if room.presence_timer is None:
             loop = asyncio.get_running_loop()
-            room.presence_timer = loop.call_later(self.presence_interval, self._send_presence, room)
+            room.presence_timer = loop.call_later(self.options.presence_interval, self._send_presence, room)
 
     def _send_presence(self, room: StageRoom) -> None:
         room.presence_timer = None

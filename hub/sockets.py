@@ -14,20 +14,22 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
-from storage import Store
+from storage import DuplicateError, Scene, Store
 
 from .auth import AuthError, TokenIssuer
 from .broker import now_ms
 from .config import Settings
 from .inbound import DEFAULT_NICKNAME, Refused, audience_of, check_publish, clean_nickname, require_dict, stamp
 from .metrics import Metrics
-from .node import Connection, Node, session_room
+from .node import Connection, Node, StageRoom, session_room
 from .ratelimit import TokenBucket
 from .roles import is_performer, resolve_role
+from .state import scene_snapshot
 
 log = logging.getLogger("hub.sockets")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_AVATAR_ID = 200
+MAX_SCENE_NAME = 100
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -42,7 +44,15 @@ class SocketHandlers:
         self.settings, self.metrics = settings, metrics
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
-        for name, handler in (("join", self.join), ("publish", self.publish), ("presence", self.presence), ("leave", self.leave)):
+        calls: dict[str, Handler] = {
+            "join": self.join,
+            "publish": self.publish,
+            "presence": self.presence,
+            "leave": self.leave,
+            "saveScene": self.save_scene,
+            "scenes": self.scenes,
+        }
+        for name, handler in calls.items():
             sio.on(name, self._call(name, handler))
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -105,7 +115,7 @@ class SocketHandlers:
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
         role = resolve_role(stage, conn.user_id)
-        return await self.node.enter(conn, stage, role, nickname)
+        return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = conn.room
@@ -113,6 +123,9 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage before publishing")
         topic, payload = check_publish(conn.role, data, self.settings.max_payload)
         payload = stamp(topic, payload, conn.identity(), now_ms())
+        if topic == "background" and payload["type"] == "switchScene":
+            scene = await self._scene_of(room.stage_id, payload["scene"])
+            payload = {**payload, "snapshot": scene.payload}
         audience, target = audience_of(topic, payload)
         event = await self.node.broker.publish(room.stage_id, topic, payload, conn.identity().sender(), audience, target)
         self.metrics.accepted.labels(topic).inc()
@@ -140,3 +153,50 @@ class SocketHandlers:
     async def leave(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         self.node.exit(conn)
         return {"ok": True}
+
+    async def save_scene(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """Store the stage's current state as a named scene, then tell the stage to reload its list."""
+        room = self._performer_room(conn)
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_SCENE_NAME:
+            raise Refused("bad_request", f"a scene needs a name of 1-{MAX_SCENE_NAME} characters")
+        try:
+            scene = await self.store.save_scene(room.stage_id, name.strip(), scene_snapshot(room.state), conn.user_id)
+        except DuplicateError as exc:
+            raise Refused("bad_request", str(exc)) from exc
+        sender = conn.identity().sender()
+        await self.node.broker.publish(room.stage_id, "background", {"type": "loadScenes"}, sender)
+        return {"ok": True, "scene": scene.public()}
+
+    async def scenes(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        room = self._performer_room(conn)
+        return {"ok": True, "scenes": [scene.public() for scene in await self.store.list_scenes(room.stage_id)]}
+
+    @staticmethod
+    def _performer_room(conn: Connection) -> StageRoom:
+        if conn.room is None:
+            raise Refused("not_joined", "join a stage first")
+        if not is_performer(conn.role):
+            raise Refused("forbidden", "only performers manage scenes")
+        return conn.room
+
+    async def _scene_of(self, stage_id: int, scene_id: Any) -> Scene:
+        scene = await self.store.get_scene(int(scene_id)) if str(scene_id).isdigit() else None
+        if scene is None or scene.stage_id != stage_id or not scene.active:
+            raise Refused("not_found", f"no scene {str(scene_id)[:40]!r} on this stage")
+        return scene
+
+
+def parse_since(value: Any) -> tuple[str, int] | None:
+    """The `since` of a join as (epoch, seq), or None for a fresh join."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("epoch"), str)
+        or not isinstance(value.get("seq"), int)
+        or isinstance(value.get("seq"), bool)
+        or value["seq"] < 0
+    ):
+        raise Refused("bad_request", "since must be {epoch: string, seq: integer >= 0}")
+    return value["epoch"], value["seq"]

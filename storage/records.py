@@ -48,6 +48,20 @@ class Stage:
         }
 
 
+@dataclass(frozen=True)
+class Scene:
+    """A named snapshot of a stage (board, backdrop, settings, audio) to switch to later."""
+
+    id: int
+    stage_id: int
+    name: str
+    payload: dict[str, Any]
+    active: bool = True
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "active": self.active}
+
+
 class StoreError(Exception):
     """A store operation that cannot be done as asked."""
 

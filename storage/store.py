@@ -9,7 +9,7 @@ import orjson
 from databases import Database
 
 from . import migrations
-from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Stage, StoreError, User
+from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError, User
 
 
 def dialect_of(url: str) -> str:
@@ -124,9 +124,48 @@ class Store:
         rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY id")
         return [stage for row in rows if (stage := await self.get_stage(row["slug"]))]
 
+    # scenes
+
+    async def save_scene(self, stage_id: int, name: str, payload: dict[str, Any], user_id: int | None) -> Scene:
+        """Store a scene; names are unique among a stage's active scenes."""
+        taken = await self.db.fetch_val(
+            "SELECT COUNT(*) FROM scenes WHERE stage_id = :s AND name = :n AND active",
+            {"s": stage_id, "n": name},
+        )
+        if taken:
+            raise DuplicateError(f"a scene named {name!r} already exists on this stage")
+        scene_id = await self.db.execute(
+            "INSERT INTO scenes (stage_id, name, payload, created_by) VALUES (:s, :n, :p, :u) RETURNING id",
+            {"s": stage_id, "n": name, "p": _json(payload), "u": user_id},
+        )
+        return Scene(scene_id, stage_id, name, payload)
+
+    async def list_scenes(self, stage_id: int, include_inactive: bool = False) -> list[Scene]:
+        rows = await self.db.fetch_all(
+            "SELECT * FROM scenes WHERE stage_id = :s" + ("" if include_inactive else " AND active") + " ORDER BY id",
+            {"s": stage_id},
+        )
+        return [_scene(row) for row in rows]
+
+    async def get_scene(self, scene_id: int) -> Scene | None:
+        row = await self.db.fetch_one("SELECT * FROM scenes WHERE id = :id", {"id": scene_id})
+        return _scene(row) if row else None
+
+    async def delete_scene(self, scene_id: int) -> None:
+        """Soft delete: replays that switch to the scene still find it."""
+        await self.db.execute("UPDATE scenes SET active = FALSE WHERE id = :id", {"id": scene_id})
+
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _from_json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _scene(row: Any) -> Scene:
+    return Scene(row["id"], row["stage_id"], row["name"], _from_json(row["payload"]), bool(row["active"]))
 
 
 def _user(row: Any) -> User:
@@ -134,9 +173,6 @@ def _user(row: Any) -> User:
 
 
 def _stage(row: Any, access: list[Any]) -> Stage:
-    config = row["config"]
-    if isinstance(config, (str, bytes)):
-        config = orjson.loads(config)
     return Stage(
         id=row["id"],
         slug=row["slug"],
@@ -145,7 +181,7 @@ def _stage(row: Any, access: list[Any]) -> Stage:
         description=row["description"],
         status=row["status"],
         visible=bool(row["visible"]),
-        config=config,
+        config=_from_json(row["config"]),
         players=frozenset(a["user_id"] for a in access if a["level"] == "player"),
         editors=frozenset(a["user_id"] for a in access if a["level"] == "editor"),
     )

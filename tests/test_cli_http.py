@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import aiohttp
-import pytest
-
 from tests.conftest import PASSWORD
 
 
@@ -98,3 +98,33 @@ async def test_healthz_and_metrics(hub):
             assert resp.headers["Content-Type"].startswith("text/plain")
     for name in ("hub_connections", "hub_stages_active", "hub_deliveries_total", "hub_presence_updates_total"):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
+
+
+async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.connect("pat")
+    await pat.join("show")
+    await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": "moon", "type": "prop"}})
+    env = {**os.environ, "HUB_DATABASE_URL": hub.store.url}
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub", *args, env=env, stdout=PIPE, stderr=PIPE
+        )
+        out, err = await proc.communicate()
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await cli("scene", "save", "--stage", "show", "--name", "Night", "--username", "pat",
+                               "--password", PASSWORD, "--url", hub.url)
+    assert code == 0, err
+    assert "saved scene 'Night'" in out
+    code, out, _ = await cli("scene", "list", "--stage", "show")
+    assert code == 0 and out.split("\t")[1].strip() == "Night"
+    (scene,) = await hub.store.list_scenes((await hub.store.get_stage("show")).id)
+    assert [o["id"] for o in scene.payload["board"]["objects"]] == ["moon"]
+
+    code, _, err = await cli("scene", "save", "--stage", "show", "--name", "X", "--username", "pat",
+                             "--password", "wrong-password-1", "--url", hub.url)
+    assert code == 2 and "cannot reach the hub" in err
+    code, _, err = await cli("scene", "list", "--stage", "nowhere")
+    assert code == 2 and "no stage 'nowhere'" in err

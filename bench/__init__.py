@@ -1,0 +1,1 @@
+"""Load generators and benchmark scenarios; results are appended to bench/RESULTS.md."""

@@ -1,0 +1,40 @@
+"""A bounded ring of a stage's recent events, so a reconnecting client gets exactly what it missed."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Iterator
+
+from .events import Event
+
+
+class History:
+    """The last `size` events of one stage, none older than `max_age` seconds."""
+
+    def __init__(self, size: int, max_age: float) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._events: deque[tuple[float, Event]] = deque()
+
+    def append(self, event: Event) -> None:
+        self._events.append((time.monotonic(), event))
+        while len(self._events) > self.size:
+            self._events.popleft()
+
+    def after(self, seq: int, last_seq: int) -> Iterator[Event] | None:
+        """The kept events with `seq > seq`, or None when some of them are no longer kept."""
+        self._expire()
+        if seq == last_seq:
+            return iter(())
+        if seq > last_seq or not self._events or self._events[0][1].seq > seq + 1:
+            return None
+        return (event for _, event in self._events if event.seq > seq)
+
+    def clear(self) -> None:
+        self._events.clear()
+
+    def _expire(self) -> None:
+        horizon = time.monotonic() - self.max_age
+        while self._events and self._events[0][0] < horizon:
+            self._events.popleft()
