@@ -17,7 +17,8 @@ from .config import Settings
 from .demo import seed_demo
 from .http import METRICS, STORE, TOKENS, routes
 from .metrics import Metrics
-from .node import Node, NodeOptions
+from .fanout import Fanout, StockFanout
+from .node import Node, NodeOptions, Sender
 from .state import Limits
 from .sockets import SocketHandlers
 
@@ -49,7 +50,11 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         history_age=settings.history_age,
         limits=Limits(chat_messages=settings.chat_messages, private_messages=settings.chat_messages),
     )
-    node = Node(sio, broker or MemoryBroker(), metrics, options)
+    if settings.fanout == "stock":
+        fanout: Sender = StockFanout(sio)
+    else:
+        fanout = Fanout(sio, metrics, settings.write_soft_limit, settings.write_hard_limit, settings.fanout_tick)
+    node = Node(sio, broker or MemoryBroker(), fanout, metrics, options)
     SocketHandlers(sio, node, store, tokens, settings, metrics)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)
@@ -61,7 +66,10 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
             password = await seed_demo(store, settings.demo_password)
             if password is not None:
                 print(f"Created demo stage 'demo' and player 'demo' with password: {password}", flush=True)
-        gc.freeze()  # start-up objects live for the whole run; keep them out of collections
+        # Many long-lived connections make full collections long and frequent; collect young
+        # objects less often and keep start-up objects out of every collection.
+        gc.set_threshold(settings.gc_threshold, 20, 100)
+        gc.freeze()
 
     async def stop(app: web.Application) -> None:
         await node.close()

@@ -41,6 +41,11 @@ class Settings:
     history_size: int = 2000
     history_age: float = 600.0
     chat_messages: int = 100
+    fanout: str = "direct"
+    write_soft_limit: int = 256 * 1024
+    write_hard_limit: int = 4 * 1024 * 1024
+    fanout_tick: float = 0.0
+    gc_threshold: int = 50_000
     ping_interval: float = 25.0
     ping_timeout: float = 20.0
     log_level: str = "WARNING"
@@ -68,6 +73,11 @@ class Settings:
             history_size=_env_int("HISTORY_SIZE", cls.history_size),
             history_age=_env_float("HISTORY_AGE", cls.history_age),
             chat_messages=_env_int("CHAT_MESSAGES", cls.chat_messages),
+            fanout=_env("FANOUT", cls.fanout),
+            write_soft_limit=_env_int("WRITE_SOFT_LIMIT", cls.write_soft_limit),
+            write_hard_limit=_env_int("WRITE_HARD_LIMIT", cls.write_hard_limit),
+            fanout_tick=_env_float("FANOUT_TICK", cls.fanout_tick),
+            gc_threshold=_env_int("GC_THRESHOLD", cls.gc_threshold),
             ping_interval=_env_float("PING_INTERVAL", cls.ping_interval),
             ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
             log_level=_env("LOG_LEVEL", cls.log_level).upper(),

@@ -18,6 +18,15 @@ class Metrics:
             "hub_calls_refused", "Inbound calls refused, by error code", ["code"], registry=self.registry
         )
         self.deliveries = Counter("hub_deliveries", "Events written to sockets", registry=self.registry)
+        self.slow_consumers = Counter(
+            "hub_slow_consumers", "Times a socket's write buffer passed the soft limit", registry=self.registry
+        )
+        self.slow_consumers_dropped = Counter(
+            "hub_slow_consumers_dropped", "Sockets disconnected past the hard write limit", registry=self.registry
+        )
+        self.coalesced = Counter(
+            "hub_coalesced_moves", "Superseded moveTo frames dropped for slow sockets", registry=self.registry
+        )
         self.presence_updates = Counter(
             "hub_presence_updates", "Coalesced presence messages sent to stages", registry=self.registry
         )

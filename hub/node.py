@@ -1,16 +1,17 @@
 """The node: this process's stages, their sockets, presence and live state, and the one broadcast path.
 
-The broker hands every accepted event to `Node.deliver`; each stage drains its events in `seq`
-order: the event is applied to the stage's live state, kept in its history, and written to
-sockets by `broadcast`, the single function that does so.
+The broker hands every accepted event, in `seq` order, to `Node.deliver`, which applies it
+to the stage's live state, keeps it in the stage's history and writes it to the stage's
+sockets through `broadcast`, the single function that does so. All of it is synchronous, so
+nothing can interleave between an event's state change and its delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Hashable, Protocol
 
 import socketio
 
@@ -27,6 +28,14 @@ from .ratelimit import TokenBucket
 from .roles import is_performer
 
 log = logging.getLogger("hub.node")
+
+
+class Sender(Protocol):
+    """Writes one packet to every socket of a Socket.IO room (see `fanout.py`)."""
+
+    def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -48,10 +57,10 @@ class Connection:
 
 @dataclass
 class StageRoom:
-    """One stage as this node hosts it: Socket.IO rooms, presence, live state, history, outbox.
+    """One stage as this node hosts it: Socket.IO rooms, presence, live state and history.
 
-    `state` and `history` are exactly the events up to `delivered_seq`, the last event written
-    to the stage's sockets.
+    `state` and `history` hold exactly the events up to `delivered_seq`, the last event
+    written to the stage's sockets.
     """
 
     stage_id: int
@@ -60,8 +69,6 @@ class StageRoom:
     presence: StagePresence
     state: dict[str, Any]
     history: History
-    outbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
-    drainer: asyncio.Task[None] | None = None
     presence_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -92,21 +99,26 @@ class Node:
     """Owns the local stages and connections and talks to the broker behind its seam."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, broker: Broker, metrics: Metrics, options: NodeOptions = NodeOptions()
+        self,
+        sio: socketio.AsyncServer,
+        broker: Broker,
+        fanout: Sender,
+        metrics: Metrics,
+        options: NodeOptions = NodeOptions(),
     ) -> None:
         self.sio = sio
         self.broker = broker
+        self.fanout = fanout
         self.metrics = metrics
         self.options = options
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, StageRoom] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         broker.attach(self.deliver)
 
     # stages
 
     async def room(self, stage: Stage) -> StageRoom:
-        """The node's room for a stage, created (with its drain task) on first use."""
+        """The node's room for a stage, created on first use."""
         room = self.rooms.get(stage.id)
         if room is None:
             epoch, seq = await self.broker.position(stage.id)
@@ -122,34 +134,25 @@ class Node:
                     live.empty_state(default_color) if isinstance(default_color, str) else live.empty_state(),
                     History(opts.history_size, opts.history_age),
                 )
-                room.drainer = asyncio.create_task(self._drain(room), name=f"drain-stage-{stage.id}")
                 self.rooms[stage.id] = room
         return room
 
     def deliver(self, event: Event) -> None:
-        """Broker callback: queue an accepted event for its stage, keeping `seq` order."""
+        """Broker callback, in `seq` order: apply the event, keep it, and write it to the stage."""
         room = self.rooms.get(event.stage_id)
         if room is None:
             log.warning("event for a stage with no room", extra={"stage_id": event.stage_id, "seq": event.seq})
             return
-        room.outbox.put_nowait(event)
+        wire = event.wire()
+        try:
+            room.state = live.apply(room.state, wire, self.options.limits)
+        except Exception:  # reducers never raise by design; if one does, the show goes on
+            log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
+        room.history.append(event)
+        room.delivered_seq = event.seq
+        self.broadcast(room, event, wire)
 
-    async def _drain(self, room: StageRoom) -> None:
-        while True:
-            event = await room.outbox.get()
-            wire = event.wire()
-            try:
-                room.state = live.apply(room.state, wire, self.options.limits)
-            except Exception:  # reducers never raise by design; if one does, the show goes on
-                log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
-            room.history.append(event)
-            room.delivered_seq = event.seq
-            try:
-                await self.broadcast(room, event, wire)
-            except Exception:  # one bad write must not stop the stage
-                log.exception("broadcast failed", extra={"stage_id": room.stage_id, "seq": event.seq})
-
-    async def broadcast(self, room: StageRoom, event: Event, wire: dict[str, Any]) -> None:
+    def broadcast(self, room: StageRoom, event: Event, wire: dict[str, Any]) -> None:
         """The fan-out path: one encoded event to every socket of the stage that may see it."""
         if event.audience == EVERYONE:
             target = room.everyone
@@ -160,10 +163,7 @@ class Node:
             if member is None or not member.is_performer:
                 return
             target = session_room(event.target_session)
-        recipients = len(self.sio.manager.rooms.get("/", {}).get(target, ()))
-        if recipients:
-            await self.sio.emit("event", wire, to=target)
-            self.metrics.deliveries.inc(recipients)
+        self.metrics.deliveries.inc(self.fanout.send(target, "event", wire, supersedes(event)))
 
     # membership
 
@@ -245,12 +245,7 @@ class Node:
     def _send_presence(self, room: StageRoom) -> None:
         room.presence_timer = None
         self.metrics.presence_updates.inc()
-        self._spawn(self.sio.emit("presence", room.presence.snapshot(), to=room.everyone))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.fanout.send(room.everyone, "presence", room.presence.snapshot())
 
     def _count_stages(self) -> None:
         self.metrics.stages.set(sum(1 for room in self.rooms.values() if room.presence.members))
@@ -259,8 +254,13 @@ class Node:
         for room in self.rooms.values():
             if room.presence_timer is not None:
                 room.presence_timer.cancel()
-            if room.drainer is not None:
-                room.drainer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self.fanout.close()
         await self.broker.close()
+
+
+def supersedes(event: Event) -> tuple[Any, ...] | None:
+    """What this event makes obsolete for a lagging socket: an earlier `moveTo` of the same object."""
+    payload = event.payload
+    if event.topic == "board" and payload.get("type") == "moveTo":
+        return ("moveTo", event.stage_id, payload["object"]["id"])
+    return None

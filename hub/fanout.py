@@ -1,0 +1,258 @@
+"""The fast broadcast path: one encoded frame per broadcast, written straight to every socket.
+
+python-socketio keeps the handshake, the transports, acks and everything else. What it does
+per recipient on a broadcast (two tasks, a future, a queue put/get and a fresh WebSocket
+frame, with per-message compression) is replaced here, because every recipient gets the same
+bytes:
+
+- WebSocket connections are served by `DirectWebSocket`, which refuses per-message
+  compression and registers an `Outlet`: the connection's transport, written to directly.
+- `Fanout.send` encodes the packet once, frames it once, and appends the frame to each
+  outlet's pending list; one flush per loop iteration (or per tick) writes each socket's
+  pending frames in a single write.
+- A socket whose transport buffer passes `soft_limit` is slow: its frames wait in a backlog
+  where a newer `moveTo` of the same object replaces the older one, everything else is kept;
+  past `hard_limit` bytes it is dropped (it reconnects and recovers with `since`).
+- Long-polling sockets (and WebSockets until their upgrade completes) get the same packet
+  through Engine.IO's own queue, exactly as the stock path does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections import OrderedDict
+from itertools import count
+from typing import Any, Hashable
+
+import orjson
+import socketio
+from aiohttp import web
+from engineio import packet as eio_packet
+from engineio.async_drivers.aiohttp import WebSocket as StockWebSocket
+
+from .metrics import Metrics
+
+log = logging.getLogger("hub.fanout")
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+def socketio_event(name: str, data: Any) -> str:
+    """The Socket.IO EVENT packet for the default namespace, as python-socketio encodes it."""
+    return '2["' + name + '",' + orjson.dumps(data).decode() + "]"
+
+
+class Outlet:
+    """One WebSocket connection that broadcasts write to directly."""
+
+    __slots__ = ("eio_socket", "transport", "direct", "pending", "backlog", "backlog_bytes")
+
+    def __init__(self, eio_socket: Any, transport: asyncio.Transport) -> None:
+        self.eio_socket = eio_socket
+        self.transport = transport
+        self.direct = False
+        self.pending: list[bytes] = []
+        self.backlog: OrderedDict[Hashable, bytes] | None = None
+        self.backlog_bytes = 0
+
+    def ready(self) -> bool:
+        """True once the WebSocket carries the session: before that, frames go through Engine.IO."""
+        if not self.direct:
+            socket = self.eio_socket
+            self.direct = bool(socket.upgraded) and not socket.upgrading and socket.queue.empty()
+        return self.direct
+
+
+class Fanout:
+    """Writes broadcast packets to the sockets of a Socket.IO room."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        metrics: Metrics,
+        soft_limit: int = 256 * 1024,
+        hard_limit: int = 4 * 1024 * 1024,
+        tick: float = 0.0,
+    ) -> None:
+        self.sio = sio
+        self.metrics = metrics
+        self.soft_limit = soft_limit
+        self.hard_limit = hard_limit
+        self.tick = tick
+        self.outlets: dict[str, Outlet] = {}
+        self._dirty: list[Outlet] = []
+        self._slow: set[Outlet] = set()
+        self._flush_handle: asyncio.Handle | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+        self._unique = count()
+        eio = sio.eio
+        eio._async = {**eio._async, "websocket": self._websocket_factory}
+
+    def _websocket_factory(self, handler: Any, server: Any) -> "DirectWebSocket":
+        return DirectWebSocket(handler, server, self)
+
+    def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int:
+        """Broadcast one event to a room; returns how many sockets it was written or queued to.
+
+        `supersedes` names what a newer event with the same key makes obsolete (a `moveTo` of
+        one object), so a slow socket's backlog may drop the older one.
+        """
+        text = socketio_event(name, data)
+        frame: bytes | None = None
+        queued: eio_packet.Packet | None = None
+        recipients = 0
+        for _, eio_sid in self.sio.manager.get_participants("/", room):
+            outlet = self.outlets.get(eio_sid)
+            if outlet is not None and outlet.ready():
+                if frame is None:
+                    frame = text_frame(b"4" + text.encode())
+                self._write(outlet, frame, supersedes)
+            else:
+                socket = self.sio.eio.sockets.get(eio_sid)
+                if socket is None or socket.closed:
+                    continue
+                if queued is None:
+                    queued = eio_packet.Packet(eio_packet.MESSAGE, text)
+                socket.queue.put_nowait(queued)
+            recipients += 1
+        return recipients
+
+    def _write(self, outlet: Outlet, frame: bytes, supersedes: Hashable | None) -> None:
+        if outlet.backlog is not None:
+            self._to_backlog(outlet, frame, supersedes)
+            return
+        if not outlet.pending:
+            self._dirty.append(outlet)
+            if self._flush_handle is None:
+                loop = asyncio.get_running_loop()
+                if self.tick > 0:
+                    self._flush_handle = loop.call_later(self.tick, self.flush)
+                else:
+                    self._flush_handle = loop.call_soon(self.flush)
+        outlet.pending.append(frame)
+
+    def flush(self) -> None:
+        """Write every socket's pending frames, one write per socket."""
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        for outlet in dirty:
+            frames, outlet.pending = outlet.pending, []
+            transport = outlet.transport
+            if transport.is_closing():
+                continue
+            transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            if transport.get_write_buffer_size() > self.soft_limit:
+                self._mark_slow(outlet)
+
+    def _mark_slow(self, outlet: Outlet) -> None:
+        outlet.backlog = OrderedDict()
+        outlet.backlog_bytes = 0
+        self._slow.add(outlet)
+        self.metrics.slow_consumers.inc()
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.create_task(self._drain_slow(), name="fanout-slow-consumers")
+
+    def _to_backlog(self, outlet: Outlet, frame: bytes, supersedes: Hashable | None) -> None:
+        backlog = outlet.backlog
+        assert backlog is not None
+        key = supersedes if supersedes is not None else next(self._unique)
+        older = backlog.pop(key, None)
+        if older is not None:
+            outlet.backlog_bytes -= len(older)
+            self.metrics.coalesced.inc()
+        backlog[key] = frame
+        outlet.backlog_bytes += len(frame)
+        if outlet.backlog_bytes + outlet.transport.get_write_buffer_size() > self.hard_limit:
+            self._drop(outlet)
+
+    def _drop(self, outlet: Outlet) -> None:
+        """Disconnect a socket that fell too far behind; it reconnects and recovers with `since`."""
+        log.warning(
+            "dropping slow consumer",
+            extra={"eio_sid": outlet.eio_socket.sid, "backlog_bytes": outlet.backlog_bytes},
+        )
+        self.metrics.slow_consumers_dropped.inc()
+        self._slow.discard(outlet)
+        outlet.backlog = None
+        outlet.transport.abort()
+
+    async def _drain_slow(self) -> None:
+        """Hand each slow socket its backlog once its transport has drained below half the soft limit."""
+        while self._slow:
+            await asyncio.sleep(0.02)
+            for outlet in list(self._slow):
+                transport = outlet.transport
+                if transport.is_closing():
+                    self._slow.discard(outlet)
+                elif transport.get_write_buffer_size() <= self.soft_limit // 2 and outlet.backlog is not None:
+                    frames = b"".join(outlet.backlog.values())
+                    outlet.backlog, outlet.backlog_bytes = None, 0
+                    self._slow.discard(outlet)
+                    transport.write(frames)
+
+    def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+
+
+class StockFanout:
+    """python-socketio's own `emit`, one broadcast at a time: the baseline the fast path is measured
+    and checked against (`HUB_FANOUT=stock`)."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self._queue: asyncio.Queue[tuple[str, str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int:
+        if self._task is None:
+            self._task = asyncio.create_task(self._emit_in_order(), name="stock-fanout")
+        self._queue.put_nowait((room, name, data))
+        return sum(1 for _ in self.sio.manager.get_participants("/", room))
+
+    async def _emit_in_order(self) -> None:
+        while True:
+            room, name, data = await self._queue.get()
+            try:
+                await self.sio.emit(name, data, to=room)
+            except Exception:
+                log.exception("stock emit failed", extra={"room": room})
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+class DirectWebSocket(StockWebSocket):
+    """Engine.IO's aiohttp WebSocket, without per-message compression, registered as an Outlet."""
+
+    def __init__(self, handler: Any, server: Any, fanout: Fanout) -> None:
+        super().__init__(handler, server)
+        self.fanout = fanout
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        eio_socket = self.handler.__self__
+        outlet = Outlet(eio_socket, request.transport)
+        self.fanout.outlets[eio_socket.sid] = outlet
+        try:
+            await self.handler(self)
+        finally:
+            if self.fanout.outlets.get(eio_socket.sid) is outlet:
+                del self.fanout.outlets[eio_socket.sid]
+        return self._sock
