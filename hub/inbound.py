@@ -13,6 +13,7 @@ import orjson
 
 from .events import EVERYONE, PERFORMERS
 from .roles import is_performer
+from .state import DEFAULT_LIMITS, nests_deeper_than
 from .topics import TOPICS
 
 MAX_NICKNAME = 40
@@ -72,6 +73,8 @@ def check_publish(role: str, data: Any, max_payload: int) -> tuple[str, Any]:
     if "payload" not in data:
         raise Refused("bad_request", "publish needs a payload")
     payload = data["payload"]
+    if nests_deeper_than(payload, DEFAULT_LIMITS.payload_depth):
+        raise Refused("bad_request", f"payload nests deeper than {DEFAULT_LIMITS.payload_depth} levels")
     limit = min(topic.max_bytes, max_payload)
     size = len(orjson.dumps(payload))
     if size > limit:

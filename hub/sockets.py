@@ -24,7 +24,7 @@ from .metrics import Metrics
 from .node import Connection, Node, StageRoom, session_room
 from .ratelimit import TokenBucket
 from .roles import is_performer, resolve_role
-from .state import scene_snapshot
+from .state import scene_snapshot, view
 
 log = logging.getLogger("hub.sockets")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -161,7 +161,8 @@ class SocketHandlers:
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_SCENE_NAME:
             raise Refused("bad_request", f"a scene needs a name of 1-{MAX_SCENE_NAME} characters")
         try:
-            scene = await self.store.save_scene(room.stage_id, name.strip(), scene_snapshot(room.state), conn.user_id)
+            snapshot = scene_snapshot(view(room.state, now_ms(), audience=False))
+            scene = await self.store.save_scene(room.stage_id, name.strip(), snapshot, conn.user_id)
         except DuplicateError as exc:
             raise Refused("bad_request", str(exc)) from exc
         sender = conn.identity().sender()

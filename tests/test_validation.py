@@ -14,6 +14,13 @@ from client import HubClient, HubError
 CHAT = {"message": "hello"}
 
 
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 async def refused_code(ack):
     assert ack["ok"] is False, ack
     assert isinstance(ack["error"]["message"], str) and ack["error"]["message"]
@@ -37,6 +44,7 @@ async def test_malformed_calls_get_bad_request_and_reach_nobody(hub):
         {"topic": 12, "payload": {}},
         {"payload": {}},
         {"topic": "chat"},
+        {"topic": "chat", "payload": {"message": "deep", "extra": nested(70)}},
     ]
     for data in cases:
         assert await refused_code(await pat.call("publish", data)) == "bad_request", data

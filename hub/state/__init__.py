@@ -1,0 +1,10 @@
+"""Pure reducers for a stage's live state: what the hub keeps of every accepted event, what a
+joining client receives, and what a saved scene holds. No I/O, no asyncio, no hub imports."""
+
+from .limits import DEFAULT_LIMITS, Limits
+from .scenes import scene_snapshot
+from .stage import apply, empty_state
+from .view import view
+from ._util import nests_deeper_than
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "apply", "empty_state", "nests_deeper_than", "scene_snapshot", "view"]

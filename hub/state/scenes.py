@@ -1,0 +1,76 @@
+"""Scene operations spanning several families: blank the stage, switch to a saved scene, and
+take the snapshot a saved scene keeps (upstage-spec §2.4 and §3.6).
+
+The snapshot has the key layout of the original client's scene payload (`background`,
+`backdropColor`, `board.objects`, `board.whiteboard`, `settings`, `audios`), so scenes saved
+by the original UpStage can be switched to as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .audio import reconcile, rewind_all
+from .background import blank_background, scene_background
+from .board import board_from_objects, empty_board
+from ._util import Json, State
+from .limits import Limits
+from .settings import merge_settings
+from .whiteboard import empty_whiteboard, whiteboard_from
+
+
+def scene_snapshot(state: State) -> dict[str, Any]:
+    """What a saved scene keeps: backdrop, backdrop colour, board objects, whiteboard, settings
+    and audio tracks; not chat, curtain, speech or master volume."""
+    return {
+        "background": state["background"]["backdrop"],
+        "backdropColor": state["background"]["backdropColor"],
+        "board": {"objects": list(state["board"]["objects"]), "whiteboard": list(state["whiteboard"]["commands"])},
+        "settings": dict(state["settings"]),
+        "audios": list(state["audio"]["tracks"].values()),
+    }
+
+
+def blank_scene(state: State, at: int | float) -> State:
+    """An empty board and whiteboard, no backdrop image, the default colour, audio positions at 0.
+    Chat, curtain, settings and whether tracks play are kept."""
+    return {
+        **state,
+        "board": empty_board(),
+        "background": blank_background(state["background"]),
+        "whiteboard": empty_whiteboard(),
+        "audio": rewind_all(state["audio"], at),
+    }
+
+
+def switch_scene(state: State, payload: Json, at: int | float, limits: Limits) -> State:
+    """Replace backdrop, colour, board, whiteboard, settings and audio by the scene the hub
+    attached as `payload["snapshot"]`; a missing or malformed snapshot changes nothing."""
+    snapshot = payload.get("snapshot") if isinstance(payload, dict) else None
+    if not _well_formed(snapshot):
+        return state
+    board = snapshot["board"]
+    return {
+        **state,
+        "board": board_from_objects(board.get("objects", []), limits),
+        "background": scene_background(state["background"], snapshot.get("background"), snapshot.get("backdropColor")),
+        "whiteboard": whiteboard_from(board.get("whiteboard", []), limits),
+        "settings": merge_settings(state["settings"], snapshot.get("settings")),
+        "audio": reconcile(state["audio"], snapshot.get("audios", []), at, limits),
+    }
+
+
+def _well_formed(snapshot: Json) -> bool:
+    """A scene needs a `board` dict; the parts it has must have the right JSON types."""
+    if not isinstance(snapshot, dict) or not isinstance(snapshot.get("board"), dict):
+        return False
+    board = snapshot["board"]
+    expected: list[tuple[Json, type | tuple[type, ...]]] = [
+        (board.get("objects", []), list),
+        (board.get("whiteboard", []), list),
+        (snapshot.get("audios", []), list),
+        (snapshot.get("settings", {}), dict),
+        (snapshot.get("background"), (dict, type(None))),
+        (snapshot.get("backdropColor", ""), str),
+    ]
+    return all(isinstance(value, kinds) for value, kinds in expected)

@@ -1,0 +1,22 @@
+"""What a joining client receives: the live state brought to the hub's current time, and
+without what its role may not see."""
+
+from __future__ import annotations
+
+from .audio import tracks_at
+from .board import current_speeches
+from .chat import public_chat
+from ._util import State
+
+
+def view(state: State, now_ms: int | float, audience: bool) -> State:
+    """The state as of hub time `now_ms`: playing tracks advanced to where the room hears them,
+    faded speech bubbles dropped, and for the audience no private chat. Never mutates `state`."""
+    seen = {
+        **state,
+        "audio": tracks_at(state["audio"], now_ms),
+        "board": current_speeches(state["board"], now_ms),
+    }
+    if audience:
+        seen["chat"] = public_chat(state["chat"])
+    return seen
