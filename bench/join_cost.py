@@ -1,7 +1,8 @@
 """Join cost against show length: a stage with 10 past events versus one with 10,000.
 
-The hub answers a join from the live state, so the two should cost the same; the original
-UpStage replayed the whole log on every join. Joins alternate between the stages so machine
+Both stages get the same 10 set-up events; the long one then has 9,990 moves of the objects
+already on stage, so both end with states of the same size. The hub answers a join from the
+live state, so the two should cost the same; the original UpStage replayed the whole log. Joins alternate between the stages so machine
 noise hits both alike; the result is the ratio of their latencies.
 """
 
@@ -13,39 +14,40 @@ import random
 import statistics
 import time
 
+import orjson
+
 from bench.hubproc import PASSWORD, running_hub
 from bench.results import record
 from client import HubClient, login
 
 
-def show_event(rng: random.Random, n: int) -> tuple[str, object]:
-    oid = f"obj{rng.randrange(40)}"
-    roll = rng.random()
-    if roll < 0.4:
-        return "board", {"type": "moveTo", "object": {"id": oid, "x": rng.random(), "y": rng.random()}}
-    if roll < 0.6:
-        return "board", {"type": "placeObjectOnStage", "object": {"id": oid, "type": "prop", "src": f"/m/{oid}.png"}}
-    if roll < 0.7:
-        return "draw", {"type": "newLine", "command": {"type": "draw", "size": 2, "x": rng.random(), "lines": []}}
-    if roll < 0.8:
-        return "audio", {"id": rng.randrange(5), "isPlaying": rng.random() < 0.5, "currentTime": rng.randrange(60)}
-    return "chat", {"message": f"line {n}"}
+SETUP = [
+    ("board", {"type": "placeObjectOnStage", "object": {"id": f"obj{i}", "type": "prop", "x": 0.1, "y": 0.1, "src": f"/m/{i}.png"}})
+    for i in range(8)
+] + [("background", {"type": "setBackdropColor", "color": "#102030"}), ("chat", {"message": "places please"})]
+
+
+def move(rng: random.Random) -> tuple[str, object]:
+    """A move of an object already on stage: the show grows longer, the state does not grow."""
+    return "board", {"type": "moveTo", "object": {"id": f"obj{rng.randrange(8)}", "x": round(rng.random(), 3), "y": 0.5}}
 
 
 async def fill(url: str, token: str, slug: str, count: int) -> None:
+    """The same 10 set-up events on every stage, then moves until the show has `count` events."""
     player = await HubClient(url, token=token).connect()
     await player.join(slug)
     rng = random.Random(slug)
-    for n in range(count):
-        topic, payload = show_event(rng, n)
+    for topic, payload in SETUP + [move(rng) for _ in range(count - len(SETUP))]:
         ack = await player.publish(topic, payload)
         assert ack["ok"], ack
     await player.close()
 
 
-async def measure(url: str, slugs: list[str], joins: int) -> dict[str, list[float]]:
+async def measure(url: str, slugs: list[str], joins: int) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Join latency per stage, joins alternating between stages; and each stage's state size."""
     client = await HubClient(url).connect()
     timings: dict[str, list[float]] = {slug: [] for slug in slugs}
+    sizes = {slug: len(orjson.dumps((await client.join(slug))["state"])) for slug in slugs}
     for _ in range(joins):
         for slug in slugs:
             started = time.perf_counter()
@@ -53,7 +55,7 @@ async def measure(url: str, slugs: list[str], joins: int) -> dict[str, list[floa
             timings[slug].append((time.perf_counter() - started) * 1000)
             assert ack["ok"] and "state" in ack
     await client.close()
-    return timings
+    return timings, sizes
 
 
 def p(values: list[float], q: float) -> float:
@@ -66,13 +68,13 @@ async def run(joins: int, short: int, long: int) -> None:
         token = (await login(url, "bench", PASSWORD))["access_token"]
         await fill(url, token, "short-show", short)
         await fill(url, token, "long-show", long)
-        timings = await measure(url, list(stages), joins)
+        timings, sizes = await measure(url, list(stages), joins)
     short_ms, long_ms = timings["short-show"], timings["long-show"]
     lines = [
-        "| stage | past events | joins | join p50 ms | join p99 ms |",
-        "|---|---|---|---|---|",
-        f"| short-show | {short} | {joins} | {p(short_ms, 50):.2f} | {p(short_ms, 99):.2f} |",
-        f"| long-show | {long} | {joins} | {p(long_ms, 50):.2f} | {p(long_ms, 99):.2f} |",
+        "| stage | past events | state bytes | joins | join p50 ms | join p99 ms |",
+        "|---|---|---|---|---|---|",
+        f"| short-show | {short} | {sizes['short-show']} | {joins} | {p(short_ms, 50):.2f} | {p(short_ms, 99):.2f} |",
+        f"| long-show | {long} | {sizes['long-show']} | {joins} | {p(long_ms, 50):.2f} | {p(long_ms, 99):.2f} |",
         "",
         f"Ratio long/short: p50 {p(long_ms, 50) / p(short_ms, 50):.2f}x, p99 {p(long_ms, 99) / p(short_ms, 99):.2f}x "
         "(1.0x means a join costs the size of the state, not the length of the show).",
