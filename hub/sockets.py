@@ -111,7 +111,7 @@ class SocketHandlers:
         if not isinstance(slug, str) or not slug:
             raise Refused("bad_request", "join needs a stage slug")
         nickname = clean_nickname(data["nickname"]) if data.get("nickname") is not None else conn.nickname
-        stage = await self.store.get_stage(slug)
+        stage = await self.store.cached_stage(slug)
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
         role = resolve_role(stage, conn.user_id)

@@ -2,6 +2,9 @@
 
 from .records import (
     ACCESS_LEVELS,
+    EVERYONE,
+    PERFORMERS,
+    Event,
     STAGE_STATUSES,
     USER_ROLES,
     DuplicateError,
@@ -15,6 +18,9 @@ from .store import Store, dialect_of
 
 __all__ = [
     "ACCESS_LEVELS",
+    "EVERYONE",
+    "PERFORMERS",
+    "Event",
     "STAGE_STATUSES",
     "USER_ROLES",
     "DuplicateError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -10,6 +11,9 @@ from databases import Database
 
 from . import migrations
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError, User
+
+
+STAGE_CACHE_SECONDS = 2.0
 
 
 def dialect_of(url: str) -> str:
@@ -31,6 +35,7 @@ class Store:
         if self.dialect == "postgresql" and url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://") :]
         self.db = Database(url)
+        self._stage_cache: dict[str, tuple[float, Stage | None]] = {}
 
     async def connect(self) -> None:
         if self.dialect == "sqlite":
@@ -91,6 +96,7 @@ class Store:
     ) -> Stage:
         if await self.get_stage(slug) is not None:
             raise DuplicateError(f"stage {slug!r} already exists")
+        self._stage_cache.pop(slug, None)
         async with self.db.transaction():
             stage_id = await self.db.execute(
                 "INSERT INTO stages (slug, name, owner_id, config) "
@@ -110,6 +116,17 @@ class Store:
                 "INSERT INTO stage_access (stage_id, user_id, level) VALUES (:s, :u, :l)",
                 {"s": stage_id, "u": user_id, "l": level},
             )
+
+    async def cached_stage(self, slug: str) -> Stage | None:
+        """`get_stage` through a short-lived cache, for the join path: a stage changed by another
+        process is seen within `STAGE_CACHE_SECONDS`, one changed through this store at once."""
+        hit = self._stage_cache.get(slug)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        stage = await self.get_stage(slug)
+        self._stage_cache[slug] = (now + STAGE_CACHE_SECONDS, stage)
+        return stage
 
     async def get_stage(self, slug: str) -> Stage | None:
         row = await self.db.fetch_one("SELECT * FROM stages WHERE slug = :slug", {"slug": slug})

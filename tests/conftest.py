@@ -16,6 +16,8 @@ from hub.auth import hash_password
 from hub.http import STORE
 from storage import Store
 
+pytest_plugins = ["tests.dbs"]
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -1,0 +1,1 @@
+"""Database fixtures for storage tests (SQLite and the machine's real Postgres)."""
