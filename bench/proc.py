@@ -1,0 +1,101 @@
+"""Process helpers shared by the bench: free ports, CPU pinning, readiness waits and clean stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+# Where the server under test and the load generator run; two cores, one each (see bench/README.md).
+SERVER_CPU = 0
+GENERATOR_CPU = 1
+
+
+class ProcessError(RuntimeError):
+    """A bench process failed to start or died; the message carries its log tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(command: list[str], cpu: int | None) -> list[str]:
+    """`command` run under `taskset -c cpu` (unchanged when cpu is None or the machine has one core)."""
+    if cpu is None or (os.cpu_count() or 1) <= cpu:
+        return command
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise ProcessError("taskset is missing (util-linux); pass --no-pin to run unpinned")
+    return [taskset, "-c", str(cpu), *command]
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float) -> None:
+    """Poll `ready` every 50 ms until it holds; raise if `proc` exits or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ProcessError(f"{what} exited with {proc.returncode}:\n{log_tail(log)}")
+        if ready():
+            return
+        time.sleep(0.05)
+    raise ProcessError(f"{what} not ready after {timeout:.0f} s:\n{log_tail(log)}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _core_ticks() -> list[tuple[int, int]]:
+    """(busy, total) jiffies per core from /proc/stat; busy is all but idle and iowait."""
+    cores = []
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            values = [int(v) for v in line.split()[1:9]]
+            cores.append((sum(values) - values[3] - values[4], sum(values)))
+    return cores
+
+
+def cores_busy(seconds: float) -> list[float]:
+    """Each core's busy % over the next `seconds`: what else the machine is doing before a run."""
+    before = _core_ticks()
+    time.sleep(seconds)
+    after = _core_ticks()
+    return [100.0 * (b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(before, after)]
+
+
+def wait_quiet(limit_s: float, busy_pct: float = 25.0) -> list[float]:
+    """Wait up to `limit_s` for every core to be under `busy_pct` busy (a shared machine); returns the last reading."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        busy = cores_busy(1.0)
+        if max(busy, default=0.0) < busy_pct or time.monotonic() >= deadline:
+            return busy
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate `proc` (this process only, by its own handle), killing it if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -1,0 +1,60 @@
+"""The fan-out bench end to end with tiny N against a real hub and a real Mosquitto, recording nothing.
+
+It proves the load generator and the orchestration work (both systems measured, every event
+delivered once, latencies sane); it measures nothing worth keeping. Without node, the ws
+package (`make install`) or mosquitto it fails: a skipped test would hide a broken bench.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.generator import missing_requirements
+from bench.mosquitto import mosquitto_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+AUDIENCE, RATE, SECONDS = 5, 20, 1.5
+
+
+def _require_tools() -> None:
+    missing = missing_requirements() + ([] if mosquitto_binary() else ["mosquitto (apt-get install mosquitto)"])
+    if not missing:
+        return
+    pytest.fail("the bench needs " + "; ".join(missing))
+
+
+def test_quick_fanout_measures_hub_and_mosquitto(tmp_path: Path) -> None:
+    _require_tools()
+    out = tmp_path / "fanout.json"
+    results_before = RESULTS.read_bytes() if RESULTS.exists() else None
+    command = [sys.executable, "-m", "bench.fanout", "--scenarios", "a", "--n", str(AUDIENCE), "--rates", str(RATE)]
+    command += ["--step-seconds", str(SECONDS), "--drain-seconds", "1", "--no-record", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=90)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (RESULTS.read_bytes() if RESULTS.exists() else None) == results_before, "--no-record wrote RESULTS.md"
+    assert "hub ÷ Mosquitto" in done.stdout
+    runs = json.loads(out.read_text())["results"]["a"][str(AUDIENCE)]
+    assert set(runs) == {"hub", "mosquitto"}
+    for system, run in runs.items():
+        assert "error" not in run, (system, run.get("error"))
+        assert run["connect"]["opened"] == AUDIENCE and run["connect"]["errors"] == 0, system
+        (step,) = run["steps"]
+        sent = round(RATE * SECONDS)
+        assert step["sent"] == sent, system
+        assert step["expected"] == step["received"] == sent * AUDIENCE, system
+        assert step["loss"] == 0 and step["late"] == 0, system
+        latency = step["latency"]
+        assert 0 < latency["min"] <= latency["p50"] <= latency["p99"] <= latency["max"] < 2000, (system, latency)
+        integrity = run["integrity"]
+        assert integrity["missing"] == 0 and integrity["duplicates"] == 0, (system, integrity)
+        assert integrity["clients_complete"] == AUDIENCE and integrity["lost_connections"] == 0, (system, integrity)
+        assert integrity["publishes_refused"] == 0, (system, integrity)
+        assert step["server_cpu"] is not None and step["server_cpu"] >= 0, system
+        assert run["rss"]["before_kb"] > 0 and run["rss"]["after_kb"] > 0, system
