@@ -49,14 +49,18 @@ class HubClient:
         self.timeout = timeout
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []  # loop time at which each of `events` arrived
         self.presence: dict[str, Any] | None = None
         self.presence_updates: list[dict[str, Any]] = []
+        self.replay_updates: list[dict[str, Any]] = []
         self.epoch: str | None = None
         self.seq = 0
         self._changed = asyncio.Event()
         self.sio.on("event", self._on_event)
         self.sio.on("presence", self._on_presence)
         self.sio.on("connect_error", self._on_connect_error)
+        self.sio.on("epoch", self._on_epoch)
+        self.sio.on("replay", self._on_replay)
         self._refusal: str | None = None
 
     async def connect(self) -> "HubClient":
@@ -90,7 +94,9 @@ class HubClient:
         if ack.get("ok"):
             self.session = ack["session"]
             # An event that raced the ack is already part of what the ack describes.
-            self.events = [e for e in self.events if e["seq"] > ack["seq"]]
+            kept = [i for i, e in enumerate(self.events) if e["seq"] > ack["seq"]]
+            self.events = [self.events[i] for i in kept]
+            self.arrivals = [self.arrivals[i] for i in kept]
             self.epoch, self.presence = ack["epoch"], ack["presence"]
             self.seq = max([ack["seq"], *(e["seq"] for e in self.events)])
         return ack
@@ -117,6 +123,16 @@ class HubClient:
         if event["seq"] > self.seq:
             self.seq = event["seq"]
         self.events.append(event)
+        self.arrivals.append(asyncio.get_running_loop().time())
+        self._changed.set()
+
+    async def _on_epoch(self, data: dict[str, Any]) -> None:
+        """The stage began a new history (a sweep): later events continue from this position."""
+        self.epoch, self.seq = data["epoch"], data["seq"]
+        self._changed.set()
+
+    async def _on_replay(self, data: dict[str, Any]) -> None:
+        self.replay_updates.append(data)
         self._changed.set()
 
     async def _on_connect_error(self, data: Any = None) -> None:

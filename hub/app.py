@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from storage import Store
+from storage.writer import EventWriter
 
 from . import jsonwire
 from .auth import TokenIssuer
@@ -19,7 +20,9 @@ from .http import METRICS, STORE, TOKENS, routes
 from .metrics import Metrics
 from .fanout import Fanout, StockFanout
 from .node import Node, NodeOptions, Sender
+from .persistence import Persistence
 from .state import Limits
+from .performances import PerformanceHandlers
 from .sockets import SocketHandlers
 
 log = logging.getLogger("hub")
@@ -54,14 +57,19 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         fanout: Sender = StockFanout(sio)
     else:
         fanout = Fanout(sio, metrics, settings.write_soft_limit, settings.write_hard_limit, settings.fanout_tick)
-    node = Node(sio, broker or MemoryBroker(), fanout, metrics, options)
-    SocketHandlers(sio, node, store, tokens, settings, metrics)
+    writer = EventWriter(store.archive, settings.write_batch, settings.write_interval, settings.write_buffer)
+    persistence = Persistence(store, writer, settings.snapshot_every, settings.history_size)
+    metrics.watch_writer(writer)
+    node = Node(sio, broker or MemoryBroker(), fanout, persistence, metrics, options)
+    sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
+    PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)
 
     async def start(app: web.Application) -> None:
         await store.connect()
         await store.migrate()
+        await persistence.start()
         if settings.demo:
             password = await seed_demo(store, settings.demo_password)
             if password is not None:
@@ -71,10 +79,17 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         gc.set_threshold(settings.gc_threshold, 20, 100)
         gc.freeze()
 
+    async def stop_accepting(app: web.Application) -> None:
+        """On SIGTERM: refuse publishes, then close every socket so the server can stop."""
+        persistence.closing = True
+        for sid in list(node.connections):
+            await sio.disconnect(sid)
+
     async def stop(app: web.Application) -> None:
         await node.close()
         await store.close()
 
     app.on_startup.append(start)
+    app.on_shutdown.append(stop_accepting)
     app.on_cleanup.append(stop)
     return app

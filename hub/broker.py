@@ -38,6 +38,10 @@ class Broker(Protocol):
         """The stage's current (epoch, last seq)."""
         ...
 
+    def restore(self, stage_id: int, epoch: str, seq: int) -> None:
+        """Continue a stage's numbering from the store (at start, or a new epoch after a sweep)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -72,6 +76,9 @@ class MemoryBroker:
     async def position(self, stage_id: int) -> tuple[str, int]:
         epoch = self._epoch.setdefault(stage_id, uuid.uuid4().hex[:12])
         return epoch, self._seq.get(stage_id, 0)
+
+    def restore(self, stage_id: int, epoch: str, seq: int) -> None:
+        self._epoch[stage_id], self._seq[stage_id] = epoch, seq
 
     async def close(self) -> None:
         self._deliver = None

@@ -1,4 +1,4 @@
-"""The operator's command line: `python -m hub serve | migrate | user add | stage add | scene list|save`."""
+"""The operator's command line: `python -m hub serve | migrate | user | stage | scene | recording`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable
 from storage import USER_ROLES, Store, StoreError
 
 from .auth import hash_password, password_problem
+from .cli_live import LIVE_COMMANDS, LiveCommandError, add_live_options, run_live
 from .config import Settings
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -84,23 +85,23 @@ def scene_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
     return run
 
 
-async def scene_save(args: argparse.Namespace) -> str:
-    """Save the running hub's live state of a stage as a scene, as a performer would (over the socket)."""
-    from client import HubClient, HubError, login
+def stage_delete(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
+    async def run(store: Store) -> str:
+        await store.delete_stage(args.slug)
+        return f"deleted stage {args.slug!r}; its performances stay available for replay"
 
-    try:
-        tokens = await login(args.url, args.username, args.password)
-        hub = await HubClient(args.url, token=tokens["access_token"]).connect()
-    except (HubError, OSError) as exc:
-        raise CliError(f"cannot reach the hub at {args.url} as {args.username!r}: {exc}") from exc
-    try:
-        for call, data in (("join", {"stage": args.stage}), ("saveScene", {"name": args.name})):
-            ack = await hub.call(call, data)
-            if not ack["ok"]:
-                raise CliError(f"{call}: {ack['error']['message']}")
-        return f"saved scene {ack['scene']['name']!r} (id {ack['scene']['id']}) of stage {args.stage!r}"
-    finally:
-        await hub.close()
+    return run
+
+
+def recording_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
+    async def run(store: Store) -> str:
+        stage = await store.get_stage(args.stage)
+        if stage is None:
+            raise CliError(f"no stage {args.stage!r}")
+        rows = await store.archive.performances(stage.id)
+        return "\n".join(f"{p.id}\t{p.kind}\t{p.name}" for p in rows) or "no performances"
+
+    return run
 
 
 def serve(settings: Settings) -> None:
@@ -112,7 +113,7 @@ def serve(settings: Settings) -> None:
 
     logs.setup(settings.log_level)
     print(f"UpStage Hub on http://{settings.host}:{settings.port} (database: {settings.database_url})", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None, shutdown_timeout=10)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -135,15 +136,27 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--players", help="comma-separated usernames with player access")
     add.add_argument("--editors", help="comma-separated usernames with editor access")
 
+    delete = stage.add_parser("delete", help="delete a stage (its performances stay for replay)")
+    delete.add_argument("--slug", required=True)
+    sweep = stage.add_parser("sweep", help="archive the running hub's live log of a stage as a performance")
+    add_live_options(sweep)
+    sweep.add_argument("--name", default="Performance")
+
     scene = commands.add_parser("scene", help="saved scenes").add_subparsers(dest="action", required=True)
-    listing = scene.add_parser("list", help="list a stage's scenes")
-    listing.add_argument("--stage", required=True)
-    save = scene.add_parser("save", help="save the running hub's live stage as a scene (as a performer)")
-    save.add_argument("--stage", required=True)
+    scene.add_parser("list", help="list a stage's scenes").add_argument("--stage", required=True)
+    save = scene.add_parser("save", help="save the running hub's live stage as a scene")
+    add_live_options(save)
     save.add_argument("--name", required=True)
-    save.add_argument("--username", required=True, help="a performer of the stage")
-    save.add_argument("--password", required=True)
-    save.add_argument("--url", default=None, help="the hub (default http://HUB_HOST:HUB_PORT)")
+
+    recording = commands.add_parser("recording", help="recordings").add_subparsers(dest="action", required=True)
+    recording.add_parser("list", help="list a stage's performances").add_argument("--stage", required=True)
+    start = recording.add_parser("start", help="start recording a stage on the running hub")
+    add_live_options(start)
+    start.add_argument("--name", required=True)
+    start.add_argument("--blank", action="store_true", help="blank the stage first")
+    save = recording.add_parser("save", help="stop and save a recording")
+    add_live_options(save)
+    save.add_argument("--id", required=True, type=int)
     return root
 
 
@@ -156,16 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     actions: dict[Any, Callable[[argparse.Namespace], Callable[[Store], Awaitable[str]]]] = {
         ("user", "add"): user_add,
         ("stage", "add"): stage_add,
+        ("stage", "delete"): stage_delete,
         ("scene", "list"): scene_list,
+        ("recording", "list"): recording_list,
     }
     try:
-        if (args.command, getattr(args, "action", None)) == ("scene", "save"):
-            args.url = args.url or f"http://{settings.host}:{settings.port}"
-            print(asyncio.run(scene_save(args)))
+        if (args.command, getattr(args, "action", None)) in LIVE_COMMANDS:
+            print(asyncio.run(run_live(args, args.url or f"http://{settings.host}:{settings.port}")))
             return 0
         action = migrate if args.command == "migrate" else actions[(args.command, args.action)](args)
         print(asyncio.run(_with_store(settings, action)))
-    except (CliError, StoreError) as exc:
+    except (CliError, StoreError, LiveCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -41,10 +41,14 @@ class Settings:
     history_size: int = 2000
     history_age: float = 600.0
     chat_messages: int = 100
+    write_batch: int = 1000
+    write_interval: float = 0.01
+    write_buffer: int = 50_000
+    snapshot_every: int = 1000
     fanout: str = "direct"
     write_soft_limit: int = 256 * 1024
     write_hard_limit: int = 4 * 1024 * 1024
-    fanout_tick: float = 0.0
+    fanout_tick: float = 0.015
     gc_threshold: int = 50_000
     ping_interval: float = 25.0
     ping_timeout: float = 20.0
@@ -73,6 +77,10 @@ class Settings:
             history_size=_env_int("HISTORY_SIZE", cls.history_size),
             history_age=_env_float("HISTORY_AGE", cls.history_age),
             chat_messages=_env_int("CHAT_MESSAGES", cls.chat_messages),
+            write_batch=_env_int("WRITE_BATCH", cls.write_batch),
+            write_interval=_env_float("WRITE_INTERVAL", cls.write_interval),
+            write_buffer=_env_int("WRITE_BUFFER", cls.write_buffer),
+            snapshot_every=_env_int("SNAPSHOT_EVERY", cls.snapshot_every),
             fanout=_env("FANOUT", cls.fanout),
             write_soft_limit=_env_int("WRITE_SOFT_LIMIT", cls.write_soft_limit),
             write_hard_limit=_env_int("WRITE_HARD_LIMIT", cls.write_hard_limit),

@@ -8,8 +8,9 @@ bytes:
 - WebSocket connections are served by `DirectWebSocket`, which refuses per-message
   compression and registers an `Outlet`: the connection's transport, written to directly.
 - `Fanout.send` encodes the packet once, frames it once, and appends the frame to each
-  outlet's pending list; one flush per loop iteration (or per tick) writes each socket's
-  pending frames in a single write.
+  outlet's pending list; a flush writes each socket's pending frames in a single write. A
+  flush runs at once on a quiet stage and at most once per `tick` on a busy one, so events
+  that arrive close together share a write (and a system call) per socket.
 - A socket whose transport buffer passes `soft_limit` is slow: its frames wait in a backlog
   where a newer `moveTo` of the same object replaces the older one, everything else is kept;
   past `hard_limit` bytes it is dropped (it reconnects and recovers with `since`).
@@ -82,7 +83,7 @@ class Fanout:
         metrics: Metrics,
         soft_limit: int = 256 * 1024,
         hard_limit: int = 4 * 1024 * 1024,
-        tick: float = 0.0,
+        tick: float = 0.015,
     ) -> None:
         self.sio = sio
         self.metrics = metrics
@@ -93,6 +94,7 @@ class Fanout:
         self._dirty: list[Outlet] = []
         self._slow: set[Outlet] = set()
         self._flush_handle: asyncio.Handle | None = None
+        self._last_flush = 0.0
         self._drain_task: asyncio.Task[None] | None = None
         self._unique = count()
         eio = sio.eio
@@ -134,16 +136,23 @@ class Fanout:
         if not outlet.pending:
             self._dirty.append(outlet)
             if self._flush_handle is None:
-                loop = asyncio.get_running_loop()
-                if self.tick > 0:
-                    self._flush_handle = loop.call_later(self.tick, self.flush)
-                else:
-                    self._flush_handle = loop.call_soon(self.flush)
+                self._schedule_flush()
         outlet.pending.append(frame)
+
+    def _schedule_flush(self) -> None:
+        """Flush at once when the last flush is at least a tick ago, else at the end of that tick:
+        a quiet stage adds no latency, a busy one writes each socket at most once per tick."""
+        loop = asyncio.get_running_loop()
+        wait = self._last_flush + self.tick - loop.time()
+        if wait > 0:
+            self._flush_handle = loop.call_later(wait, self.flush)
+        else:
+            self._flush_handle = loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write every socket's pending frames, one write per socket."""
         self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
         dirty, self._dirty = self._dirty, []
         for outlet in dirty:
             frames, outlet.pending = outlet.pending, []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -30,6 +32,13 @@ class Metrics:
         self.presence_updates = Counter(
             "hub_presence_updates", "Coalesced presence messages sent to stages", registry=self.registry
         )
+
+    def watch_writer(self, writer: Any) -> None:
+        """Export the archive writer's backlog and health, read when /metrics is scraped."""
+        backlog = Gauge("hub_archive_backlog", "Accepted events not yet stored", registry=self.registry)
+        backlog.set_function(lambda: writer.backlog)
+        failures = Gauge("hub_archive_failures", "Failed archive writes since start", registry=self.registry)
+        failures.set_function(lambda: writer.failures)
 
     content_type = CONTENT_TYPE_LATEST
 

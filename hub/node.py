@@ -9,9 +9,10 @@ nothing can interleave between an event's state change and its delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Hashable, Protocol
+from typing import Any, AsyncIterator, Hashable, Protocol
 
 import socketio
 
@@ -21,8 +22,9 @@ from . import state as live
 from .broker import Broker, now_ms
 from .events import EVERYONE, Event
 from .history import History
-from .inbound import Identity
+from .inbound import Identity, Refused
 from .metrics import Metrics
+from .persistence import Persistence
 from .presence import StagePresence
 from .ratelimit import TokenBucket
 from .roles import is_performer
@@ -50,9 +52,16 @@ class Connection:
     bucket: TokenBucket
     room: "StageRoom | None" = None
     role: str = "audience"
+    admin: bool = False
+    replay: Any = None
 
     def identity(self) -> Identity:
         return Identity(self.session, self.nickname, self.role)
+
+    def stop_replay(self) -> None:
+        if self.replay is not None:
+            self.replay.close()
+            self.replay = None
 
 
 @dataclass
@@ -64,12 +73,15 @@ class StageRoom:
     """
 
     stage_id: int
+    slug: str
+    default_color: str | None
     epoch: str
     delivered_seq: int
     presence: StagePresence
     state: dict[str, Any]
     history: History
     presence_timer: asyncio.TimerHandle | None = None
+    busy: bool = False
 
     @property
     def everyone(self) -> str:
@@ -103,12 +115,14 @@ class Node:
         sio: socketio.AsyncServer,
         broker: Broker,
         fanout: Sender,
+        persistence: Persistence,
         metrics: Metrics,
         options: NodeOptions = NodeOptions(),
     ) -> None:
         self.sio = sio
         self.broker = broker
         self.fanout = fanout
+        self.persistence = persistence
         self.metrics = metrics
         self.options = options
         self.connections: dict[str, Connection] = {}
@@ -118,24 +132,64 @@ class Node:
     # stages
 
     async def room(self, stage: Stage) -> StageRoom:
-        """The node's room for a stage, created on first use."""
+        """The node's room for a stage, rebuilt from the store on first use."""
         room = self.rooms.get(stage.id)
         if room is None:
-            epoch, seq = await self.broker.position(stage.id)
+            color = stage.config.get("defaultcolor")
+            default_color = color if isinstance(color, str) else None
+            restored = await self.persistence.restore(stage.id, default_color)
             room = self.rooms.get(stage.id)
             if room is None:
                 opts = self.options
-                default_color = stage.config.get("defaultcolor")
+                history = History(opts.history_size, opts.history_age)
+                for event in restored.recent:
+                    history.append(event)
+                presence = StagePresence(opts.presence_grace)
                 room = StageRoom(
-                    stage.id,
-                    epoch,
-                    seq,
-                    StagePresence(opts.presence_grace),
-                    live.empty_state(default_color) if isinstance(default_color, str) else live.empty_state(),
-                    History(opts.history_size, opts.history_age),
+                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history
                 )
+                self.broker.restore(stage.id, restored.epoch, restored.seq)
                 self.rooms[stage.id] = room
         return room
+
+    async def publish(
+        self,
+        room: StageRoom,
+        topic: str,
+        payload: Any,
+        sender: dict[str, Any],
+        audience: str = EVERYONE,
+        target_session: str | None = None,
+    ) -> tuple[Event, asyncio.Future[None]]:
+        """Accept one event: numbered by the broker, delivered, and handed to the archive.
+
+        Returns the event and a future that resolves once it is stored. Raises Refused
+        (`unavailable`) when the archive's buffer is full, before anything happens.
+        """
+        if self.persistence.full:
+            raise Refused("unavailable", "the archive is not keeping up; try again shortly")
+        if room.busy:
+            raise Refused("unavailable", "the stage is being archived; try again shortly")
+        event = await self.broker.publish(room.stage_id, topic, payload, sender, audience, target_session)
+        return event, self.persistence.record(event, room.state, room.epoch)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, room: StageRoom) -> AsyncIterator[None]:
+        """Hold a stage still: its publishes are refused and everything published so far is stored."""
+        room.busy = True
+        try:
+            await self.persistence.writer.flush()
+            yield
+        finally:
+            room.busy = False
+
+    def restart_history(self, room: StageRoom, epoch: str, state: dict[str, Any]) -> None:
+        """Begin a new epoch for a stage (after a sweep): empty history, given state, clients told."""
+        room.epoch, room.state = epoch, state
+        room.history.clear()
+        self.broker.restore(room.stage_id, epoch, room.delivered_seq)
+        self.persistence.snapshot(room.stage_id, epoch, room.delivered_seq, state)
+        self.fanout.send(room.everyone, "epoch", {"epoch": epoch, "seq": room.delivered_seq})
 
     def deliver(self, event: Event) -> None:
         """Broker callback, in `seq` order: apply the event, keep it, and write it to the stage."""
@@ -251,11 +305,13 @@ class Node:
         self.metrics.stages.set(sum(1 for room in self.rooms.values() if room.presence.members))
 
     async def close(self) -> None:
+        """Stop: cancel timers, then snapshot and store everything before the store closes."""
         for room in self.rooms.values():
             if room.presence_timer is not None:
                 room.presence_timer.cancel()
         self.fanout.close()
         await self.broker.close()
+        await self.persistence.stop([(r.stage_id, r.epoch, r.delivered_seq, r.state) for r in self.rooms.values()])
 
 
 def supersedes(event: Event) -> tuple[Any, ...] | None:

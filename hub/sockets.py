@@ -53,11 +53,16 @@ class SocketHandlers:
             "scenes": self.scenes,
         }
         for name, handler in calls.items():
-            sio.on(name, self._call(name, handler))
+            self.register(name, handler)
+
+    def register(self, name: str, handler: Handler) -> None:
+        """Serve a contract call: `handler(conn, data)` answers through the ack (see `_call`)."""
+        self.sio.on(name, self._call(name, handler))
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         auth = auth if isinstance(auth, dict) else {}
         user_id = username = None
+        admin = False
         token = auth.get("token")
         if token:
             try:
@@ -69,18 +74,21 @@ class SocketHandlers:
             if user is None or not user.active:
                 self.metrics.refused.labels("unauthorized").inc()
                 raise socketio.exceptions.ConnectionRefusedError("account unknown or disabled")
-            user_id, username = user.id, user.username
+            user_id, username, admin = user.id, user.username, user.role == "admin"
         session = auth.get("session")
         if not isinstance(session, str) or not SESSION_ID.match(session):
             session = uuid.uuid4().hex
         bucket = TokenBucket(self.settings.rate_limit, self.settings.rate_burst)
-        self.node.connections[sid] = Connection(sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket)
+        self.node.connections[sid] = Connection(
+            sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket, admin=admin
+        )
         await self.sio.enter_room(sid, session_room(session))
         self.metrics.connections.inc()
 
     async def disconnect(self, sid: str, *_: Any) -> None:
         conn = self.node.connections.pop(sid, None)
         if conn is not None:
+            conn.stop_replay()
             self.node.exit(conn)
             self.metrics.connections.dec()
 
@@ -115,6 +123,7 @@ class SocketHandlers:
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
         role = resolve_role(stage, conn.user_id)
+        conn.stop_replay()
         return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +136,9 @@ class SocketHandlers:
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}
         audience, target = audience_of(topic, payload)
-        event = await self.node.broker.publish(room.stage_id, topic, payload, conn.identity().sender(), audience, target)
+        event, stored = await self.node.publish(room, topic, payload, conn.identity().sender(), audience, target)
         self.metrics.accepted.labels(topic).inc()
+        await stored  # the ack means the event is in the archive
         return {"ok": True, "seq": event.seq}
 
     async def presence(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +175,7 @@ class SocketHandlers:
             scene = await self.store.save_scene(room.stage_id, name.strip(), snapshot, conn.user_id)
         except DuplicateError as exc:
             raise Refused("bad_request", str(exc)) from exc
-        sender = conn.identity().sender()
-        await self.node.broker.publish(room.stage_id, "background", {"type": "loadScenes"}, sender)
+        await self.node.publish(room, "background", {"type": "loadScenes"}, conn.identity().sender())
         return {"ok": True, "scene": scene.public()}
 
     async def scenes(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:

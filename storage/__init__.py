@@ -3,8 +3,14 @@
 from .records import (
     ACCESS_LEVELS,
     EVERYONE,
+    PERFORMANCE_KINDS,
     PERFORMERS,
+    BufferFull,
     Event,
+    EventsUnwritten,
+    NothingToArchive,
+    Performance,
+    Snapshot,
     STAGE_STATUSES,
     USER_ROLES,
     DuplicateError,
@@ -13,12 +19,23 @@ from .records import (
     Stage,
     StoreError,
     User,
+    WriterClosed,
 )
+from .archive import Archive
 from .store import Store, dialect_of
+from .writer import EventWriter
 
 __all__ = [
     "ACCESS_LEVELS",
+    "Archive",
+    "BufferFull",
     "EVERYONE",
+    "EventWriter",
+    "EventsUnwritten",
+    "NothingToArchive",
+    "PERFORMANCE_KINDS",
+    "Performance",
+    "Snapshot",
     "PERFORMERS",
     "Event",
     "STAGE_STATUSES",
@@ -30,5 +47,6 @@ __all__ = [
     "Store",
     "StoreError",
     "User",
+    "WriterClosed",
     "dialect_of",
 ]

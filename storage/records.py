@@ -101,3 +101,72 @@ class DuplicateError(StoreError):
 
 class NotFoundError(StoreError):
     """A referenced user or stage does not exist."""
+
+
+# The event archive: performances made from a stage's live log, and periodic live-state snapshots.
+PERFORMANCE_KINDS = ("archive", "recording", "trim")
+
+
+@dataclass(frozen=True)
+class Performance:
+    """A named, replayable run of events: a sweep of the live log, a recording window or a trim.
+
+    `stage_id` is None once the stage is deleted; `stage_slug` keeps the name it had.
+    `recording` is True while a recording window is open (events after `start_seq` belong to it).
+    Times are hub clock, epoch milliseconds.
+    """
+
+    id: int
+    stage_id: int | None
+    stage_slug: str
+    name: str
+    description: str
+    kind: str
+    recording: bool
+    start_seq: int
+    started_at: int
+    saved_at: int | None
+
+    def public(self) -> dict[str, Any]:
+        """The fields sent to clients."""
+        return {
+            "id": self.id,
+            "stageSlug": self.stage_slug,
+            "name": self.name,
+            "description": self.description,
+            "kind": self.kind,
+            "recording": self.recording,
+            "startedAt": self.started_at,
+            "savedAt": self.saved_at,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stage's persisted live state as of `seq` in `epoch`; a restart replays only what follows."""
+
+    stage_id: int
+    epoch: str
+    seq: int
+    state: dict[str, Any]
+    at: int
+
+
+class NothingToArchive(StoreError):
+    """A sweep or recording found no events to keep."""
+
+
+class BufferFull(StoreError):
+    """The event writer already holds its bound of unwritten events: refuse new publishes."""
+
+
+class WriterClosed(StoreError):
+    """The event writer is closing or closed and takes no more events."""
+
+
+class EventsUnwritten(StoreError):
+    """The event writer gave up closing with events still unwritten (the database never came back)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} accepted events could not be written before the close timeout")
+        self.count = count

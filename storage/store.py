@@ -10,6 +10,7 @@ import orjson
 from databases import Database
 
 from . import migrations
+from .archive import Archive
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError, User
 
 
@@ -35,6 +36,7 @@ class Store:
         if self.dialect == "postgresql" and url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://") :]
         self.db = Database(url)
+        self.archive = Archive(self.db, self.dialect)
         self._stage_cache: dict[str, tuple[float, Stage | None]] = {}
 
     async def connect(self) -> None:
@@ -136,6 +138,18 @@ class Store:
             "SELECT user_id, level FROM stage_access WHERE stage_id = :id", {"id": row["id"]}
         )
         return _stage(row, access)
+
+    async def delete_stage(self, slug: str) -> None:
+        """Delete a stage; its live log goes, its performances stay (detached) for replay."""
+        stage = await self.get_stage(slug)
+        if stage is None:
+            raise NotFoundError(f"no stage {slug!r}")
+        async with self.db.transaction():
+            await self.archive.detach_stage(stage.id)
+            await self.db.execute("DELETE FROM scenes WHERE stage_id = :id", {"id": stage.id})
+            await self.db.execute("DELETE FROM stage_access WHERE stage_id = :id", {"id": stage.id})
+            await self.db.execute("DELETE FROM stages WHERE id = :id", {"id": stage.id})
+        self._stage_cache.pop(slug, None)
 
     async def list_stages(self) -> list[Stage]:
         rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY id")

@@ -97,6 +97,14 @@ def test_load_scenes_recording_snapshot_and_unknown_types_change_nothing() -> No
         assert apply(state, ev(payload)) is state, payload
 
 
+def test_recording_snapshot_with_a_hub_snapshot_sets_the_stage_like_a_scene() -> None:
+    snapshot = {"background": None, "backdropColor": "#010203", "board": {"objects": [{"id": "moon"}], "whiteboard": []},
+                "settings": {}, "audios": []}
+    state = apply(empty_state(), ev({"type": "recordingSnapshot", "snapshot": snapshot, "curtain": None}))
+    assert [o["id"] for o in state["board"]["objects"]] == ["moon"]
+    assert state["background"]["backdropColor"] == "#010203"
+
+
 def test_reaction_and_stream_health_change_nothing() -> None:
     state = empty_state()
     for topic, payload in (("reaction", "❤️"), ("stream_health", {"hostId": "h", "objectId": "o", "frozen": True})):

@@ -73,11 +73,13 @@ def _background(state: State, payload: Json, at: int | float, limits: Limits) ->
     kind = action(payload)
     if kind == "blankScene":
         return blank_scene(state, at)
-    if kind == "switchScene":
+    if kind in ("switchScene", "recordingSnapshot"):
+        # Both carry a scene snapshot attached by the hub. A recording opens with the stage as
+        # it was, so a replay starts there; live, it restates the current scene (a no-op).
         return switch_scene(state, payload, at, limits)
     if kind in SETTING_ACTIONS:
         return _family("settings", reduce_settings(state["settings"], payload), state)
-    # loadScenes and recordingSnapshot change nothing live; reduce_background ignores them.
+    # loadScenes (and the original's string-payload recordingSnapshot) change nothing.
     return _family("background", reduce_background(state["background"], payload), state)
 
 

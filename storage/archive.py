@@ -1,0 +1,410 @@
+"""The event archive: each stage's live log, its periodic snapshot, and the performances made from it.
+
+Bulk appends take each driver's fastest path (COPY on Postgres, one executemany on SQLite); every
+operation of more than one statement runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from typing import Any, AsyncIterator, Mapping, Sequence
+
+import asyncpg
+import orjson
+from databases import Database
+from databases.core import Connection
+
+from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
+
+EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
+LIVE_COLUMNS = ("stage_id", *EVENT_COLUMNS)
+KEPT_COLUMNS = ("performance_id", *EVENT_COLUMNS)
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
+_PERFORMANCE_COLUMNS = (
+    "stage_id", "stage_slug", "name", "description", "kind", "recording", "start_seq", "started_at", "saved_at",
+)  # fmt: skip
+_NO_END = 2**62  # "no upper bound" for a seq window
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Archive:
+    """Stage events and performances over one `databases.Database` (`dialect`: sqlite or postgresql)."""
+
+    def __init__(self, db: Database, dialect: str) -> None:
+        self.db = db
+        self.dialect = dialect
+
+    # the live log
+
+    async def append(self, events: Sequence[Event]) -> None:
+        """Store a batch of accepted events in one transaction; rows already stored are skipped,
+        so a batch retried after an unknown outcome neither fails nor doubles."""
+        if not events:
+            return
+        rows = [_row(event.stage_id, event) for event in events]
+        try:
+            async with self._transaction() as conn:
+                await self._bulk_insert(conn, "events", LIVE_COLUMNS, rows)
+        except asyncpg.UniqueViolationError:
+            # COPY cannot skip duplicates: redo the batch as one pipelined INSERT ... ON CONFLICT.
+            async with self._transaction() as conn:
+                await conn.raw_connection.executemany(self._insert_sql("events", LIVE_COLUMNS), rows)
+
+    async def append_one_by_one(self, events: Sequence[Event]) -> None:
+        """The original UpStage design, one INSERT and commit per event; kept for the benchmark."""
+        names = ", ".join(f":{column}" for column in LIVE_COLUMNS)
+        sql = f"INSERT INTO events ({', '.join(LIVE_COLUMNS)}) VALUES ({names})"
+        for event in events:
+            await self.db.execute(sql, dict(zip(LIVE_COLUMNS, _row(event.stage_id, event))))
+
+    async def live_events(self, stage_id: int, after_seq: int = 0) -> list[Event]:
+        """The stage's live (not yet swept) events after `after_seq`, in seq order."""
+        rows = await self.db.fetch_all(
+            f"SELECT {_EVENT_LIST} FROM events WHERE stage_id = :s AND seq > :after ORDER BY seq",
+            {"s": stage_id, "after": after_seq},
+        )
+        return [_event(stage_id, row) for row in rows]
+
+    async def last_seq(self, stage_id: int) -> int:
+        """The highest seq in the stage's live log, 0 when it is empty."""
+        value = await self.db.fetch_val("SELECT MAX(seq) FROM events WHERE stage_id = :s", {"s": stage_id})
+        return int(value or 0)
+
+    # snapshots and flags
+
+    async def save_snapshot(self, stage_id: int, epoch: str, seq: int, state: dict[str, Any], at: int) -> None:
+        """Keep this as the stage's snapshot (replacing the previous one)."""
+        await self.db.execute(
+            "INSERT INTO snapshots (stage_id, epoch, seq, state, at) VALUES (:s, :epoch, :seq, :state, :at) "
+            "ON CONFLICT (stage_id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, "
+            "state = excluded.state, at = excluded.at",
+            {"s": stage_id, "epoch": epoch, "seq": seq, "state": _dump(state), "at": at},
+        )
+
+    async def load_snapshot(self, stage_id: int) -> Snapshot | None:
+        row = await self.db.fetch_one("SELECT * FROM snapshots WHERE stage_id = :s", {"s": stage_id})
+        if row is None:
+            return None
+        return Snapshot(row["stage_id"], row["epoch"], row["seq"], _load(row["state"]), row["at"])
+
+    async def stages_with_live_state(self) -> list[int]:
+        """Stage ids that have a snapshot or live events: the stages a restart must rebuild."""
+        rows = await self.db.fetch_all(
+            "SELECT stage_id FROM snapshots UNION SELECT DISTINCT stage_id FROM events ORDER BY stage_id"
+        )
+        return [int(row[0]) for row in rows]
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO hub_meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {"k": key, "v": value},
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        value = await self.db.fetch_val("SELECT value FROM hub_meta WHERE key = :k", {"k": key})
+        return None if value is None else str(value)
+
+    # sweeps and recordings
+
+    async def sweep(self, stage_id: int, stage_slug: str, name: str, description: str = "") -> Performance:
+        """Move the whole live log into a new performance (kind 'archive'), in one transaction.
+
+        An open recording first receives its window of the log, and stays open. Events appended
+        while the sweep runs stay in the live log for the next one.
+        """
+        async with self._transaction():
+            span = await self.db.fetch_one(
+                "SELECT MIN(seq) AS lo, MAX(seq) AS hi, MIN(at) AS began FROM events WHERE stage_id = :s",
+                {"s": stage_id},
+            )
+            if span is None or span["hi"] is None:
+                raise NothingToArchive(f"stage {stage_slug!r} has no live events to archive")
+            open_recording = await self.open_recording(stage_id)
+            if open_recording is not None:
+                await self._copy_live(open_recording.id, stage_id, open_recording.start_seq, span["hi"])
+            performance_id = await self._insert_performance(
+                stage_id, stage_slug, name, description, "archive", span["lo"] - 1, span["began"], now_ms()
+            )
+            await self._copy_live(performance_id, stage_id, 0, span["hi"])
+            await self.db.execute(
+                "DELETE FROM events WHERE stage_id = :s AND seq <= :hi", {"s": stage_id, "hi": span["hi"]}
+            )
+        return await self._get(performance_id)
+
+    async def start_recording(
+        self, stage_id: int, stage_slug: str, name: str, start_seq: int, started_at: int, description: str = ""
+    ) -> Performance:
+        """Open a recording: the stage's events after `start_seq` belong to it until it is saved."""
+        async with self._transaction():
+            if await self.open_recording(stage_id) is not None:
+                raise DuplicateError(f"a recording is already open on stage {stage_slug!r}")
+            performance_id = await self._insert_performance(
+                stage_id, stage_slug, name, description, "recording", start_seq, started_at, None
+            )
+        return await self._get(performance_id)
+
+    async def save_recording(self, performance_id: int, end_seq: int | None = None) -> Performance:
+        """Close a recording with the live events of its window (after start_seq, up to end_seq);
+        the live log is left as it is. Raises NothingToArchive when the window is empty."""
+        async with self._transaction():
+            recording = await self._get(performance_id)
+            if not recording.recording:
+                raise StoreError(f"performance {performance_id} is not an open recording")
+            if not await self._fill_recording(recording, end_seq):
+                raise NothingToArchive(f"recording {performance_id} has no events yet")
+            await self._close_recording(performance_id)
+        return await self._get(performance_id)
+
+    async def open_recording(self, stage_id: int) -> Performance | None:
+        row = await self.db.fetch_one(
+            "SELECT * FROM performances WHERE stage_id = :s AND recording", {"s": stage_id}
+        )
+        return _performance(row) if row else None
+
+    async def detach_stage(self, stage_id: int) -> None:
+        """Before a stage is deleted: drop its live log and snapshot, close any open recording
+        (kept if it holds events), and keep its performances under their slug, without the id."""
+        async with self._transaction():
+            recording = await self.open_recording(stage_id)
+            if recording is not None:
+                if await self._fill_recording(recording, None):
+                    await self._close_recording(recording.id)
+                else:
+                    await self._delete(recording.id)
+            await self.db.execute("DELETE FROM events WHERE stage_id = :s", {"s": stage_id})
+            await self.db.execute("DELETE FROM snapshots WHERE stage_id = :s", {"s": stage_id})
+            await self.db.execute("UPDATE performances SET stage_id = NULL WHERE stage_id = :s", {"s": stage_id})
+
+    # performances
+
+    async def performances(self, stage_id: int | None = None) -> list[Performance]:
+        """All performances, or one stage's, newest first."""
+        where, values = ("WHERE stage_id = :s ", {"s": stage_id}) if stage_id is not None else ("", {})
+        rows = await self.db.fetch_all(f"SELECT * FROM performances {where}ORDER BY id DESC", values)
+        return [_performance(row) for row in rows]
+
+    async def get_performance(self, performance_id: int) -> Performance | None:
+        row = await self.db.fetch_one("SELECT * FROM performances WHERE id = :id", {"id": performance_id})
+        return _performance(row) if row else None
+
+    async def update_performance(
+        self, performance_id: int, name: str | None = None, description: str | None = None
+    ) -> Performance:
+        """Rename and/or redescribe; fields left None keep their value."""
+        changes = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        async with self._transaction():
+            await self._get(performance_id)
+            if changes:
+                assignments = ", ".join(f"{column} = :{column}" for column in changes)
+                await self.db.execute(
+                    f"UPDATE performances SET {assignments} WHERE id = :id", {**changes, "id": performance_id}
+                )
+        return await self._get(performance_id)
+
+    async def delete_performance(self, performance_id: int) -> None:
+        async with self._transaction():
+            await self._get(performance_id)
+            await self._delete(performance_id)
+
+    async def performance_events(self, performance_id: int) -> list[Event]:
+        """A performance's events in seq order; their `stage_id` is the performance's stage (0 once
+        the stage is deleted)."""
+        performance = await self._get(performance_id)
+        return [_event(performance.stage_id or 0, row) for row in await self._kept_rows(performance_id)]
+
+    async def trim(self, performance_id: int, min_gap_seconds: float, name: str) -> Performance:
+        """A new performance (kind 'trim') of the same events with every gap longer than
+        `min_gap_seconds` shortened to exactly that; the original is kept as it is."""
+        if min_gap_seconds < 0:
+            raise StoreError("the gap to keep cannot be negative")
+        async with self._transaction() as conn:
+            original = await self._get(performance_id)
+            if original.recording:
+                raise StoreError(f"recording {performance_id} is still open: save it before trimming")
+            events = [_event(0, row) for row in await self._kept_rows(performance_id)]
+            if not events:
+                raise NothingToArchive(f"performance {performance_id} has no events")
+            trimmed = compress_gaps(events, round(min_gap_seconds * 1000))
+            trimmed_id = await self._insert_performance(
+                original.stage_id, original.stage_slug, name, original.description, "trim",
+                original.start_seq, trimmed[0].at, now_ms(),
+            )  # fmt: skip
+            rows = [_row(trimmed_id, event) for event in trimmed]
+            await self._bulk_insert(conn, "performance_events", KEPT_COLUMNS, rows)
+        return await self._get(trimmed_id)
+
+    # helpers
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        """One transaction on this task's connection (a savepoint inside the caller's).
+
+        It is the driver's own transaction, not `databases`': when a connection dies mid-way,
+        `databases` fails its rollback and keeps the dead connection bound to the task for good;
+        here the error goes through `connection()`, which hands the connection back to the pool.
+        On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so two writers wait for each
+        other instead of one failing when it upgrades a read lock.
+        """
+        async with self.db.connection() as conn:
+            raw = conn.raw_connection
+            if self.dialect == "postgresql":
+                async with raw.transaction():
+                    yield conn
+            elif raw.in_transaction:
+                async with conn.transaction():
+                    yield conn
+            else:
+                await raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(Exception):  # closing the connection rolls back anyway
+                        await raw.execute("ROLLBACK")
+                    raise
+                await raw.execute("COMMIT")
+
+    async def _bulk_insert(self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert many rows inside the caller's transaction by the driver's fastest path."""
+        raw = conn.raw_connection
+        if self.dialect == "postgresql":
+            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+        else:
+            await raw.executemany(self._insert_sql(table, columns), rows)
+
+    def _insert_sql(self, table: str, columns: Sequence[str]) -> str:
+        """A raw-driver INSERT of one row that skips a row whose key is already stored."""
+        if self.dialect == "postgresql":
+            marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        else:
+            marks = ", ".join("?" for _ in columns)
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+    async def _insert_performance(
+        self, stage_id: int | None, stage_slug: str, name: str, description: str, kind: str,
+        start_seq: int, started_at: int, saved_at: int | None,
+    ) -> int:  # fmt: skip
+        """A new performance row; it is an open recording when of kind 'recording' and not saved."""
+        recording = kind == "recording" and saved_at is None
+        values = (stage_id, stage_slug, name, description, kind, recording, start_seq, started_at, saved_at)
+        marks = ", ".join(f":{column}" for column in _PERFORMANCE_COLUMNS)
+        sql = f"INSERT INTO performances ({', '.join(_PERFORMANCE_COLUMNS)}) VALUES ({marks}) RETURNING id"
+        return int(await self.db.execute(sql, dict(zip(_PERFORMANCE_COLUMNS, values))))
+
+    async def _copy_live(self, performance_id: int, stage_id: int, after_seq: int, upto_seq: int | None) -> None:
+        """Copy the stage's live events with after_seq < seq <= upto_seq into the performance."""
+        await self.db.execute(
+            f"INSERT INTO performance_events (performance_id, {_EVENT_LIST}) "
+            f"SELECT CAST(:p AS BIGINT), {_EVENT_LIST} FROM events WHERE stage_id = :s AND seq > :after AND seq <= :upto "
+            "ON CONFLICT DO NOTHING",
+            {"p": performance_id, "s": stage_id, "after": after_seq, "upto": _NO_END if upto_seq is None else upto_seq},
+        )
+
+    async def _fill_recording(self, recording: Performance, end_seq: int | None) -> int:
+        """Give a recording its window of the live log (it may already hold part of it from a
+        sweep), drop anything past `end_seq`; returns how many events it now holds."""
+        if recording.stage_id is not None:
+            await self._copy_live(recording.id, recording.stage_id, recording.start_seq, end_seq)
+        if end_seq is not None:
+            await self.db.execute(
+                "DELETE FROM performance_events WHERE performance_id = :p AND seq > :end",
+                {"p": recording.id, "end": end_seq},
+            )
+        count = await self.db.fetch_val(
+            "SELECT COUNT(*) FROM performance_events WHERE performance_id = :p", {"p": recording.id}
+        )
+        return int(count)
+
+    async def _close_recording(self, performance_id: int) -> None:
+        await self.db.execute(
+            "UPDATE performances SET recording = FALSE, saved_at = :now WHERE id = :id",
+            {"now": now_ms(), "id": performance_id},
+        )
+
+    async def _delete(self, performance_id: int) -> None:
+        # Explicit rather than ON DELETE CASCADE: SQLite enforces foreign keys only when asked to.
+        await self.db.execute("DELETE FROM performance_events WHERE performance_id = :p", {"p": performance_id})
+        await self.db.execute("DELETE FROM performances WHERE id = :p", {"p": performance_id})
+
+    async def _get(self, performance_id: int) -> Performance:
+        performance = await self.get_performance(performance_id)
+        if performance is None:
+            raise NotFoundError(f"no performance {performance_id}")
+        return performance
+
+    async def _kept_rows(self, performance_id: int) -> list[Mapping[str, Any]]:
+        return await self.db.fetch_all(
+            f"SELECT {_EVENT_LIST} FROM performance_events WHERE performance_id = :p ORDER BY seq",
+            {"p": performance_id},
+        )
+
+
+def compress_gaps(events: Sequence[Event], max_gap_ms: int) -> list[Event]:
+    """The events with every gap in `at` longer than `max_gap_ms` shortened to it; later events
+    move back by the total removed so far, and so do the `at` stamps inside chat messages."""
+    shifted, removed, previous = [], 0, None
+    for event in events:
+        if previous is not None and event.at - previous > max_gap_ms:
+            removed += event.at - previous - max_gap_ms
+        previous = event.at
+        if removed:
+            event = dataclasses.replace(event, at=event.at - removed, payload=_shift_payload(event, removed))
+        shifted.append(event)
+    return shifted
+
+
+def _shift_payload(event: Event, removed: int) -> Any:
+    """A chat message (or a board `speak`, which carries one) with its own `at` moved back too."""
+    payload = event.payload
+    if event.topic == "chat" and _has_time(payload):
+        return {**payload, "at": payload["at"] - removed}
+    if event.topic == "board" and isinstance(payload, dict) and payload.get("type") == "speak":
+        if _has_time(payload.get("speak")):
+            return {**payload, "speak": {**payload["speak"], "at": payload["speak"]["at"] - removed}}
+    return payload
+
+
+def _has_time(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("at"), (int, float)) and not isinstance(value["at"], bool)
+
+
+def _dump(value: Any) -> str:
+    """JSON text for a JSON column. Postgres jsonb cannot hold U+0000, so (on both dialects, for
+    the same replays) a NUL inside a string is stored as U+FFFD rather than failing the batch."""
+    text = orjson.dumps(value).decode()
+    return text if "\\u0000" not in text else orjson.dumps(_without_nul(value)).decode()
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _load(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _row(key: int, event: Event) -> tuple:
+    """An event as a row of `events` (key = stage id) or `performance_events` (key = performance id)."""
+    text, json = _without_nul, _dump
+    return (key, event.seq, text(event.topic), json(event.payload), event.at, json(event.sender),
+            text(event.audience), text(event.target_session))  # fmt: skip
+
+
+def _event(stage_id: int, row: Mapping[str, Any]) -> Event:
+    payload, sender = _load(row["payload"]), _load(row["sender"])
+    return Event(stage_id, row["seq"], row["topic"], payload, row["at"], sender, row["audience"], row["target_session"])
+
+
+def _performance(row: Mapping[str, Any]) -> Performance:
+    values = {field.name: row[field.name] for field in dataclasses.fields(Performance)}
+    return Performance(**{**values, "recording": bool(values["recording"])})

@@ -1,0 +1,230 @@
+"""The hub's event archive end to end: every acked event stored, outages, kill -9 and restart,
+sweep, recordings, trimming and replay over Socket.IO; on SQLite and on the real Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sqlite3
+from typing import AsyncIterator
+from urllib.parse import urlparse
+
+import asyncpg
+import pytest
+
+from client import HubClient, login
+from tests.conftest import PASSWORD
+from tests.hubproc import HubProcess
+
+FAST = dict(rate_limit=100_000.0, rate_burst=100_000)
+
+
+async def stage_id(hub, slug: str = "show") -> int:
+    return (await hub.store.get_stage(slug)).id
+
+
+async def test_ten_thousand_events_are_stored_in_seq_order(database_url, make_hub):
+    hub = await make_hub(database_url=database_url, **FAST)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.connect("pat")
+    await pat.join("show")
+    in_flight = asyncio.Semaphore(300)
+
+    async def move(i: int) -> int:
+        async with in_flight:
+            ack = await pat.publish("board", {"type": "moveTo", "object": {"id": f"o{i % 7}", "x": i}})
+            assert ack["ok"], ack
+            return ack["seq"]
+
+    acked = await asyncio.gather(*(move(i) for i in range(10_000)))
+    stored = await hub.store.archive.live_events(await stage_id(hub))
+    assert sorted(acked) == list(range(1, 10_001))
+    assert [e.seq for e in stored] == list(range(1, 10_001))
+    assert stored[-1].payload["object"]["x"] == next(i for i, s in enumerate(acked) if s == 10_000)
+
+
+@contextlib.asynccontextmanager
+async def database_outage(database_url: str) -> AsyncIterator[None]:
+    """Make the database refuse the hub for a while: Postgres refuses connections and drops the
+    hub's; SQLite is held under an exclusive lock by another connection."""
+    if database_url.startswith("sqlite"):
+        locker = sqlite3.connect(database_url.split(":///", 1)[1], timeout=5, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        return
+    name = urlparse(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+async def test_a_database_outage_loses_nothing_acked_and_refuses_only_past_the_bound(database_url, make_hub):
+    hub = await make_hub(database_url=database_url, write_buffer=40, **FAST)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat, watcher = await hub.connect("pat"), await hub.connect()
+    await pat.join("show")
+    await watcher.join("show")
+    assert (await pat.publish("chat", {"message": "before"}))["ok"]
+    async with database_outage(database_url):
+        sends = [asyncio.create_task(pat.publish("chat", {"message": f"during {i}"})) for i in range(60)]
+        await asyncio.sleep(1.5)
+        assert not any(t.done() and t.result()["ok"] for t in sends), "an ack must mean the event is stored"
+        await watcher.wait_for(lambda c: len(c.events) >= 41)  # delivery goes on during the outage
+    results = await asyncio.gather(*sends)
+    accepted = [r["seq"] for r in results if r["ok"]]
+    refused = [r["error"]["code"] for r in results if not r["ok"]]
+    assert len(accepted) >= 40 and set(refused) == {"unavailable"} and len(refused) == 60 - len(accepted)
+    stored = [e.seq for e in await hub.store.archive.live_events(await stage_id(hub))]
+    assert stored == [1, *sorted(accepted)]
+    assert (await pat.publish("chat", {"message": "after"}))["ok"]
+
+
+async def state_of(url: str) -> dict:
+    client = await HubClient(url).connect()
+    ack = await client.join("show")
+    await client.close()
+    return ack
+
+
+@pytest.mark.parametrize("how", ["kill -9", "SIGTERM"])
+async def test_restart_rebuilds_the_live_state(tmp_path, database_url, how):
+    hub = HubProcess(tmp_path, database_url, snapshot_every="25", rate_limit="100000", rate_burst="100000")
+    hub.cli("user", "add", "--username", "pat", "--password", PASSWORD)
+    hub.cli("stage", "add", "--slug", "show", "--name", "Show", "--owner", "pat")
+    try:
+        await hub.start()
+        pat = await HubClient(hub.url, token=(await login(hub.url, "pat", PASSWORD))["access_token"]).connect()
+        await pat.join("show")
+        for i in range(60):
+            assert (await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": f"o{i % 9}", "x": i}}))["ok"]
+            assert (await pat.publish("draw", {"type": "newLine", "command": {"i": i}}))["ok"]
+        assert (await pat.publish("background", {"type": "setBackdropColor", "color": "#abcdef"}))["ok"]
+        assert (await pat.publish("chat", {"message": "last words", "id": "w1", "at": 1}))["ok"]
+        before = await state_of(hub.url)
+        await hub.stop(signal.SIGKILL if how == "kill -9" else signal.SIGTERM)
+        await hub.start()
+        after = await state_of(hub.url)
+        assert after["seq"] == before["seq"] == 122
+        assert after["state"] == before["state"]
+        if how == "kill -9":
+            assert after["epoch"] != before["epoch"], "after a crash the epoch must change"
+        else:
+            assert after["epoch"] == before["epoch"], "after a clean stop the epoch continues"
+            back = await HubClient(hub.url).connect()
+            resumed = await back.join("show", since={"epoch": before["epoch"], "seq": 100})
+            assert resumed["recovered"] is True and [e["seq"] for e in resumed["events"]] == list(range(101, 123))
+            await back.close()
+        assert (await (await HubClient(hub.url, token=(await login(hub.url, "pat", PASSWORD))["access_token"]).connect()).join("show"))["ok"]
+    finally:
+        hub.close()
+
+
+async def test_sweep_archives_the_live_log_and_starts_a_new_epoch(database_url, make_hub):
+    hub = await make_hub(database_url=database_url, **FAST)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    owner, pat, ann = await hub.connect("olivia"), await hub.connect("pat"), await hub.connect()
+    for client in (owner, pat, ann):
+        await client.join("show")
+    await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": "tree"}})
+    await pat.publish("chat", {"message": "first show"})
+    assert (await pat.call("sweep", {"name": "Night 1"}))["error"]["code"] == "forbidden"
+    assert (await ann.call("sweep", {"name": "Night 1"}))["error"]["code"] == "forbidden"
+    old_epoch = ann.epoch
+    swept = await owner.call("sweep", {"name": "Night 1"})
+    assert swept["ok"] and swept["performance"]["name"] == "Night 1"
+    await ann.wait_for(lambda c: c.events[-1]["payload"] == {"type": "blankScene"})
+    assert ann.epoch == swept["epoch"] != old_epoch
+    assert ann.events[-1]["seq"] == 3
+    fresh = await (await hub.connect()).join("show")
+    assert fresh["state"]["board"]["objects"] == [] and fresh["state"]["chat"]["messages"] == []
+    live = await hub.store.archive.live_events(await stage_id(hub))
+    assert [e.payload for e in live] == [{"type": "blankScene"}]
+    archived = await hub.store.archive.performance_events(swept["performance"]["id"])
+    assert [e.topic for e in archived] == ["board", "chat"]
+    stale = await (await hub.connect()).join("show", since={"epoch": old_epoch, "seq": 1})
+    assert stale["recovered"] is False
+    listed = await ann.call("performances", {})
+    assert [p["name"] for p in listed["performances"]] == ["Night 1"]
+
+
+async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make_hub):
+    hub = await make_hub(database_url=database_url, **FAST)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    owner, pat = await hub.connect("olivia"), await hub.connect("pat")
+    await owner.join("show")
+    await pat.join("show")
+    await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": "moon", "x": 0.1}})
+    started = await owner.call("startRecording", {"name": "Act 1"})
+    assert started["ok"] and started["performance"]["recording"] is True
+    assert (await owner.call("startRecording", {"name": "again"}))["error"]["code"] == "bad_request"
+    await pat.publish("board", {"type": "moveTo", "object": {"id": "moon", "x": 0.2}})
+    await asyncio.sleep(0.3)
+    await pat.publish("board", {"type": "moveTo", "object": {"id": "moon", "x": 0.3}})
+    await asyncio.sleep(1.2)
+    await pat.publish("board", {"type": "moveTo", "object": {"id": "moon", "x": 0.4}})
+    saved = await owner.call("saveRecording", {"id": started["performance"]["id"]})
+    assert saved["ok"], saved
+    events = await hub.store.archive.performance_events(saved["performance"]["id"])
+    assert [e.payload.get("type") for e in events] == ["recordingSnapshot", "moveTo", "moveTo", "moveTo"]
+    assert events[0].payload["snapshot"]["board"]["objects"][0]["id"] == "moon"
+
+    trimmed = await owner.call("trimPerformance", {"id": saved["performance"]["id"], "gap": 0.5, "name": "Act 1 short"})
+    assert trimmed["ok"]
+    short = await hub.store.archive.performance_events(trimmed["performance"]["id"])
+    assert short[-1].at - short[0].at < events[-1].at - events[0].at - 600
+
+    viewer = await hub.connect()
+    await viewer.join("show")
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    ack = await viewer.call("replay", {"performance": saved["performance"]["id"], "speed": 2})
+    assert ack["ok"] and ack["status"]["duration"] == events[-1].at - events[0].at
+    await viewer.wait_for(lambda c: len(c.events) == 4)
+    assert viewer.replay_updates[0]["state"]["board"]["objects"] == []
+    assert [e["seq"] for e in viewer.events] == [e.seq for e in events]
+    arrived = [t - viewer.arrivals[0] for t in viewer.arrivals]
+    expected = [(e.at - events[0].at) / 2000 for e in events]
+    assert all(abs(a - b) < 0.15 for a, b in zip(arrived, expected)), (arrived, expected)
+    assert viewer.arrivals[0] - asked < 0.5
+
+    seek = await viewer.call("replayControl", {"action": "seek", "value": events[2].at - events[0].at + 1})
+    assert seek["ok"]
+    await viewer.wait_for(lambda c: "state" in c.replay_updates[-1] and len(c.replay_updates) >= 2)
+    assert viewer.replay_updates[-1]["state"]["board"]["objects"][0]["x"] == 0.3
+    assert (await viewer.call("replayControl", {"action": "speed", "value": 64}))["error"]["code"] == "bad_request"
+
+
+async def test_a_deleted_stage_leaves_replays_and_its_slug_starts_clean(tmp_path, database_url):
+    hub = HubProcess(tmp_path, database_url)
+    hub.cli("user", "add", "--username", "olivia", "--password", PASSWORD)
+    hub.cli("stage", "add", "--slug", "show", "--name", "Show", "--owner", "olivia")
+    try:
+        await hub.start()
+        owner = await HubClient(hub.url, token=(await login(hub.url, "olivia", PASSWORD))["access_token"]).connect()
+        await owner.join("show")
+        await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "ghost"}})
+        swept = await owner.call("sweep", {"name": "Old"})
+        await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "leftover"}})
+        await owner.close()
+        await hub.stop()
+        hub.cli("stage", "delete", "--slug", "show")
+        hub.cli("stage", "add", "--slug", "show", "--name", "New show", "--owner", "olivia")
+        await hub.start()
+        assert (await state_of(hub.url))["state"]["board"]["objects"] == []
+        viewer = await HubClient(hub.url).connect()
+        ack = await viewer.call("replay", {"performance": swept["performance"]["id"]})
+        assert ack["ok"]
+        await viewer.wait_for(lambda c: any(e["payload"].get("object", {}).get("id") == "ghost" for e in c.events))
+        await viewer.close()
+    finally:
+        hub.close()
