@@ -36,6 +36,8 @@ class StagePresence:
 
     def __init__(self, grace: float = 30.0) -> None:
         self.members: dict[str, Member] = {}
+        self.performers: dict[str, Member] = {}  # the members with a performer role, kept apart so
+        # that counts and the roster cost the number of performers, not the size of the audience
         self.grace = grace
         self._released: dict[str, tuple[str, float]] = {}
 
@@ -48,8 +50,11 @@ class StagePresence:
                 member.avatar_id = held[0]
         member.sids.add(sid)
         member.nickname, member.role = nickname, role
-        if not member.is_performer:
+        if member.is_performer:
+            self.performers[session] = member
+        else:
             member.avatar_id = None
+            self.performers.pop(session, None)
         return member
 
     def leave(self, session: str, sid: str) -> bool:
@@ -61,6 +66,7 @@ class StagePresence:
         if member.sids:
             return False
         del self.members[session]
+        self.performers.pop(session, None)
         if member.avatar_id is not None:
             self._released[session] = (member.avatar_id, time.monotonic() + self.grace)
         self._forget_expired()
@@ -73,23 +79,22 @@ class StagePresence:
         """Claim (or with None release) an avatar: the newest claim wins, one avatar per session."""
         member = self.members[session]
         if avatar_id is not None:
-            for other in self.members.values():
+            for other in self.performers.values():
                 if other.avatar_id == avatar_id:
                     other.avatar_id = None
         member.avatar_id = avatar_id
 
     def holder_of(self, avatar_id: str) -> Member | None:
-        return next((m for m in self.members.values() if m.avatar_id == avatar_id), None)
+        return next((m for m in self.performers.values() if m.avatar_id == avatar_id), None)
 
     def counts(self) -> tuple[int, int]:
-        players = sum(1 for m in self.members.values() if m.is_performer)
+        players = len(self.performers)
         return players, len(self.members) - players
 
     def snapshot(self) -> dict[str, Any]:
         """The contract's `presence` message: counts, and a roster of performers only."""
         players, audience = self.counts()
-        roster = [m.entry() for m in self.members.values() if m.is_performer]
-        return {"players": players, "audience": audience, "roster": roster}
+        return {"players": players, "audience": audience, "roster": [m.entry() for m in self.performers.values()]}
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
