@@ -56,22 +56,50 @@ def socketio_event(name: str, data: Any) -> str:
 class Outlet:
     """One WebSocket connection that broadcasts write to directly."""
 
-    __slots__ = ("eio_socket", "transport", "direct", "pending", "backlog", "backlog_bytes")
+    __slots__ = ("fanout", "eio_socket", "transport", "pending", "backlog", "backlog_bytes")
 
-    def __init__(self, eio_socket: Any, transport: asyncio.Transport) -> None:
+    def __init__(self, fanout: "Fanout", eio_socket: Any, transport: asyncio.Transport) -> None:
+        self.fanout = fanout
         self.eio_socket = eio_socket
         self.transport = transport
-        self.direct = False
         self.pending: list[bytes] = []
         self.backlog: OrderedDict[Hashable, bytes] | None = None
         self.backlog_bytes = 0
 
     def ready(self) -> bool:
-        """True once the WebSocket carries the session: before that, frames go through Engine.IO."""
-        if not self.direct:
-            socket = self.eio_socket
-            self.direct = bool(socket.upgraded) and not socket.upgrading and socket.queue.empty()
-        return self.direct
+        """Whether a broadcast may be written directly now: the WebSocket carries the session and
+        nothing Engine.IO queued (an ack, a ping) is still waiting or on its way to the socket."""
+        socket = self.eio_socket
+        queue = socket.queue
+        return bool(socket.upgraded) and not socket.upgrading and not queue.qsize() and not queue.in_flight
+
+
+class SocketQueue(asyncio.Queue):  # type: ignore[type-arg]
+    """Engine.IO's per-socket send queue, made to keep one order with the direct writes.
+
+    A packet Engine.IO queues (an ack, a ping) goes after every broadcast frame already pending
+    for the socket, and no broadcast is written directly while a queued packet is waiting or on
+    its way from the queue to the WebSocket (`in_flight`), so a join ack always reaches the
+    client before the events that follow it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outlet: Outlet | None = None
+        self.in_flight = 0
+
+    def put_nowait(self, item: Any) -> None:
+        outlet = self.outlet
+        if outlet is not None and outlet.pending:
+            outlet.fanout.flush_outlet(outlet)
+        super().put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        item = super().get_nowait()
+        outlet = self.outlet
+        if item is not None and outlet is not None and outlet.eio_socket.upgraded:
+            self.in_flight += 1
+        return item
 
 
 class Fanout:
@@ -99,6 +127,7 @@ class Fanout:
         self._unique = count()
         eio = sio.eio
         eio._async = {**eio._async, "websocket": self._websocket_factory}
+        eio.create_queue = SocketQueue
 
     def _websocket_factory(self, handler: Any, server: Any) -> "DirectWebSocket":
         return DirectWebSocket(handler, server, self)
@@ -155,13 +184,17 @@ class Fanout:
         self._last_flush = asyncio.get_running_loop().time()
         dirty, self._dirty = self._dirty, []
         for outlet in dirty:
-            frames, outlet.pending = outlet.pending, []
-            transport = outlet.transport
-            if transport.is_closing():
-                continue
-            transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-            if transport.get_write_buffer_size() > self.soft_limit:
-                self._mark_slow(outlet)
+            self.flush_outlet(outlet)
+
+    def flush_outlet(self, outlet: Outlet) -> None:
+        """Write one socket's pending frames now (also before Engine.IO queues a packet for it)."""
+        frames, outlet.pending = outlet.pending, []
+        transport = outlet.transport
+        if not frames or transport.is_closing():
+            return
+        transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        if transport.get_write_buffer_size() > self.soft_limit:
+            self._mark_slow(outlet)
 
     def _mark_slow(self, outlet: Outlet) -> None:
         outlet.backlog = OrderedDict()
@@ -257,11 +290,20 @@ class DirectWebSocket(StockWebSocket):
         await self._sock.prepare(request)
         self.environ = environ
         eio_socket = self.handler.__self__
-        outlet = Outlet(eio_socket, request.transport)
+        self.queue: SocketQueue = eio_socket.queue
+        outlet = Outlet(self.fanout, eio_socket, request.transport)
         self.fanout.outlets[eio_socket.sid] = outlet
+        self.queue.outlet = outlet
         try:
             await self.handler(self)
         finally:
+            self.queue.outlet = None
             if self.fanout.outlets.get(eio_socket.sid) is outlet:
                 del self.fanout.outlets[eio_socket.sid]
         return self._sock
+
+    async def send(self, message: str | bytes) -> None:
+        """Engine.IO's writer hands over a queued packet: it is no longer on its way."""
+        if self.queue.in_flight:
+            self.queue.in_flight -= 1
+        await super().send(message)

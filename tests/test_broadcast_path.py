@@ -175,3 +175,50 @@ async def test_a_socket_past_the_hard_limit_is_dropped_and_others_are_unaffected
             await stalled.next(timeout=5)
     await healthy.wait_for(lambda c: c.presence["audience"] == 1)
     await stalled.close()
+
+
+async def test_a_join_ack_always_precedes_the_events_after_it_on_the_wire(make_hub):
+    hub = await make_hub(rate_limit=100_000.0, rate_burst=100_000)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.connect("pat")
+    await pat.join("show")
+    stop = asyncio.Event()
+
+    async def stream() -> None:
+        i = 0
+        while not stop.is_set():
+            await asyncio.gather(*(pat.publish("board", {"type": "moveTo", "object": {"id": "a", "x": i + k}}) for k in range(5)))
+            i += 5
+
+    task = asyncio.create_task(stream())
+    raw = await RawWebSocket(hub.url).open()
+    try:
+        ack_seq = None
+        for round_ in range(40):
+            since = None if ack_seq is None else last
+            data = {"stage": "show"} if since is None else {"stage": "show", "since": {"epoch": epoch, "seq": since}}
+            await raw.ws.send_str(f"42{round_}" + orjson.dumps(["join", data]).decode())
+            while True:  # frames before the ack belong to the previous join and must continue it
+                text = await raw.next()
+                if text.startswith(f"43{round_}["):
+                    ack = orjson.loads(text[len(f"43{round_}"):])[0]
+                    break
+                if text.startswith('42["event"'):
+                    seq = orjson.loads(text[2:])[1]["seq"]
+                    assert ack_seq is not None and seq == last + 1, (seq, last)
+                    last = seq
+            epoch, ack_seq = ack["epoch"], ack["seq"]
+            if since is not None:
+                assert ack["recovered"] is True
+                assert [e["seq"] for e in ack["events"]] == list(range(since + 1, ack_seq + 1))
+            last = ack_seq
+            for _ in range(3):  # the events after the ack continue exactly after it
+                text = await raw.next()
+                if text.startswith('42["event"'):
+                    seq = orjson.loads(text[2:])[1]["seq"]
+                    assert seq == last + 1, f"event {seq} after an ack at {ack_seq}"
+                    last = seq
+    finally:
+        stop.set()
+        await task
+        await raw.close()

@@ -128,3 +128,34 @@ async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
     assert code == 2 and "cannot reach the hub" in err
     code, _, err = await cli("scene", "list", "--stage", "nowhere")
     assert code == 2 and "no stage 'nowhere'" in err
+
+
+async def test_cli_sweeps_records_and_lists_through_a_running_hub(hub):
+    await hub.stage("show", owner="olivia", players=("pat",))
+    owner = await hub.connect("olivia")
+    await owner.join("show")
+    await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "sun"}})
+    env = {**os.environ, "HUB_DATABASE_URL": hub.store.url}
+    who = ("--stage", "show", "--username", "olivia", "--password", PASSWORD, "--url", hub.url)
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub", *args, env=env, stdout=PIPE, stderr=PIPE)
+        out, err = await proc.communicate()
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await cli("recording", "start", "--name", "Take 1", *who)
+    assert code == 0 and "recording" in out and "started" in out, err
+    recording_id = out.split()[1]
+    await owner.publish("board", {"type": "moveTo", "object": {"id": "sun", "x": 0.9}})
+    code, out, err = await cli("recording", "save", "--id", recording_id, *who)
+    assert code == 0 and f"recording {recording_id} saved" in out, err
+    code, out, err = await cli("stage", "sweep", "--name", "Opening", *who)
+    assert code == 0 and "archived as performance" in out, err
+    code, out, _ = await cli("recording", "list", "--stage", "show")
+    kinds = sorted(line.split("\t")[1] for line in out.strip().splitlines())
+    assert kinds == ["archive", "recording"]
+    code, _, err = await cli("stage", "sweep", "--name", "Again", *who)
+    assert code == 2 and "already swept" in err
+    pat_who = ("--stage", "show", "--username", "pat", "--password", PASSWORD, "--url", hub.url)
+    code, _, err = await cli("stage", "sweep", *pat_who)
+    assert code == 2 and "owner and editors" in err
