@@ -46,6 +46,8 @@ class PerformanceHandlers:
         """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
         room = self._managed_room(conn)
         name = _name(data.get("name"), default="Performance")
+        if room.delivered_seq == room.swept_at:
+            raise Refused("bad_request", "the stage is already swept: nothing to archive")
         async with self.node.exclusive(room):
             try:
                 performance = await self.store.archive.sweep(room.stage_id, room.slug, name)
@@ -53,7 +55,7 @@ class PerformanceHandlers:
                 raise Refused("bad_request", "the stage is already swept: nothing to archive") from exc
             epoch = self.node.persistence.epoch(self.node.persistence.new_base())
             self.node.restart_history(room, epoch, live.empty_state(room.default_color))
-        await self._announce(room, conn, {"type": "blankScene"})
+        room.swept_at = await self._announce(room, conn, {"type": "blankScene"})
         return {"ok": True, "performance": performance.public(), "epoch": epoch}
 
     async def start_recording(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -185,10 +187,11 @@ class PerformanceHandlers:
             raise Refused("not_found", "no such performance on this stage")
         return performance
 
-    async def _announce(self, room: StageRoom, conn: Connection, payload: dict[str, Any]) -> None:
-        """Publish a background event on the stage in the caller's name, and wait until it is stored."""
-        _, stored = await self.node.publish(room, "background", payload, conn.identity().sender())
+    async def _announce(self, room: StageRoom, conn: Connection, payload: dict[str, Any]) -> int:
+        """Publish a background event on the stage in the caller's name; returns its seq once stored."""
+        event, stored = await self.node.publish(room, "background", payload, conn.identity().sender())
         await stored
+        return event.seq
 
 
 def _name(value: Any, default: str | None = None) -> str:
