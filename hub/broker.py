@@ -7,7 +7,6 @@ behind the same interface so several hub processes share one sequence and one fa
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any, Callable, Protocol
 
 from .events import EVERYONE, Event
@@ -20,7 +19,7 @@ def now_ms() -> int:
 
 
 class Broker(Protocol):
-    """Assigns per-stage `seq` within an `epoch` and delivers every event to the node, in order."""
+    """Assigns per-stage `seq` and delivers every event to the node, in `seq` order."""
 
     def attach(self, deliver: Deliver) -> None: ...
 
@@ -34,12 +33,8 @@ class Broker(Protocol):
         target_session: str | None = None,
     ) -> Event: ...
 
-    async def position(self, stage_id: int) -> tuple[str, int]:
-        """The stage's current (epoch, last seq)."""
-        ...
-
-    def restore(self, stage_id: int, epoch: str, seq: int) -> None:
-        """Continue a stage's numbering from the store (at start, or a new epoch after a sweep)."""
+    def restore(self, stage_id: int, seq: int) -> None:
+        """Continue a stage's numbering after `seq` (the last event the store holds)."""
         ...
 
     async def close(self) -> None: ...
@@ -50,7 +45,6 @@ class MemoryBroker:
 
     def __init__(self) -> None:
         self._seq: dict[int, int] = {}
-        self._epoch: dict[int, str] = {}
         self._deliver: Deliver | None = None
 
     def attach(self, deliver: Deliver) -> None:
@@ -67,18 +61,13 @@ class MemoryBroker:
     ) -> Event:
         seq = self._seq.get(stage_id, 0) + 1
         self._seq[stage_id] = seq
-        self._epoch.setdefault(stage_id, uuid.uuid4().hex[:12])
         event = Event(stage_id, seq, topic, payload, now_ms(), sender, audience, target_session)
         if self._deliver is not None:
             self._deliver(event)
         return event
 
-    async def position(self, stage_id: int) -> tuple[str, int]:
-        epoch = self._epoch.setdefault(stage_id, uuid.uuid4().hex[:12])
-        return epoch, self._seq.get(stage_id, 0)
-
-    def restore(self, stage_id: int, epoch: str, seq: int) -> None:
-        self._epoch[stage_id], self._seq[stage_id] = epoch, seq
+    def restore(self, stage_id: int, seq: int) -> None:
+        self._seq[stage_id] = seq
 
     async def close(self) -> None:
         self._deliver = None

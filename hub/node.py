@@ -149,7 +149,7 @@ class Node:
                 room = StageRoom(
                     stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history
                 )
-                self.broker.restore(stage.id, restored.epoch, restored.seq)
+                self.broker.restore(stage.id, restored.seq)
                 self.rooms[stage.id] = room
         return room
 
@@ -188,7 +188,7 @@ class Node:
         """Begin a new epoch for a stage (after a sweep): empty history, given state, clients told."""
         room.epoch, room.state = epoch, state
         room.history.clear()
-        self.broker.restore(room.stage_id, epoch, room.delivered_seq)
+        self.broker.restore(room.stage_id, room.delivered_seq)
         self.persistence.snapshot(room.stage_id, epoch, room.delivered_seq, state)
         self.fanout.send(room.everyone, "epoch", {"epoch": epoch, "seq": room.delivered_seq})
 

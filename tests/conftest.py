@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -52,6 +54,27 @@ class Hub:
         client = HubClient(self.url, token=token, **kwargs)
         self.clients.append(client)
         return await client.connect()
+
+
+@contextlib.asynccontextmanager
+async def moving(client: HubClient, in_flight: int = 1) -> AsyncIterator[None]:
+    """While the block runs, `client` publishes `moveTo` events without pause (`in_flight` at a time)."""
+    stop = asyncio.Event()
+
+    async def publish() -> None:
+        i = 0
+        while not stop.is_set():
+            moves = (client.publish("board", {"type": "moveTo", "object": {"id": f"o{(i + k) % 3}", "x": i + k}})
+                     for k in range(in_flight))
+            await asyncio.gather(*moves)
+            i += in_flight
+
+    task = asyncio.create_task(publish())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def test_settings(tmp_path: Path, **overrides: Any) -> Settings:

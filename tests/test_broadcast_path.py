@@ -8,6 +8,7 @@ import asyncio
 import orjson
 import pytest
 
+from tests.conftest import moving
 from tests.rawsio import RawPolling, RawWebSocket
 
 SHOW = [
@@ -81,25 +82,13 @@ async def test_order_holds_across_the_polling_to_websocket_upgrade(make_hub):
     await hub.stage("show", owner="olivia", players=("pat",))
     pat = await hub.connect("pat")
     await pat.join("show")
-    stop = asyncio.Event()
-
-    async def publish() -> None:
-        i = 0
-        while not stop.is_set():
-            await pat.publish("board", {"type": "moveTo", "object": {"id": f"o{i % 3}", "x": i}})
-            i += 1
-
-    task = asyncio.create_task(publish())
-    try:
+    async with moving(pat):
         watchers = []
         for _ in range(5):
             watcher = await hub.connect(transports=["polling", "websocket"])
             ack = await watcher.join("show")
             watchers.append((watcher, ack["seq"]))
         await asyncio.sleep(0.5)
-    finally:
-        stop.set()
-        await task
     for watcher, start in watchers:
         assert watcher.sio.transport() == "websocket"
         await watcher.wait_for(lambda c: c.seq == pat.seq)
@@ -182,17 +171,8 @@ async def test_a_join_ack_always_precedes_the_events_after_it_on_the_wire(make_h
     await hub.stage("show", owner="olivia", players=("pat",))
     pat = await hub.connect("pat")
     await pat.join("show")
-    stop = asyncio.Event()
-
-    async def stream() -> None:
-        i = 0
-        while not stop.is_set():
-            await asyncio.gather(*(pat.publish("board", {"type": "moveTo", "object": {"id": "a", "x": i + k}}) for k in range(5)))
-            i += 5
-
-    task = asyncio.create_task(stream())
     raw = await RawWebSocket(hub.url).open()
-    try:
+    async with moving(pat, in_flight=5):
         ack_seq = None
         for round_ in range(40):
             since = None if ack_seq is None else last
@@ -218,7 +198,4 @@ async def test_a_join_ack_always_precedes_the_events_after_it_on_the_wire(make_h
                     seq = orjson.loads(text[2:])[1]["seq"]
                     assert seq == last + 1, f"event {seq} after an ack at {ack_seq}"
                     last = seq
-    finally:
-        stop.set()
-        await task
-        await raw.close()
+    await raw.close()

@@ -9,6 +9,7 @@ import pytest
 
 from hub import node as hub_node
 from client import HubClient
+from tests.conftest import moving
 from hub.state import apply, view
 
 FROZEN_NOW = 1_900_000_000_000
@@ -149,16 +150,7 @@ async def test_no_event_lost_or_repeated_while_joins_race_publishes(make_hub):
     await hub_.stage("show", owner="olivia", players=("pat",))
     pat = await hub_.connect("pat")
     await pat.join("show")
-    stop = asyncio.Event()
-
-    async def publisher() -> None:
-        i = 0
-        while not stop.is_set():
-            await pat.publish("board", {"type": "moveTo", "object": {"id": "a", "x": i}})
-            i += 1
-
-    task = asyncio.create_task(publisher())
-    try:
+    async with moving(pat):
         for _ in range(15):
             joiner = await hub_.connect()
             await asyncio.sleep(0.005)
@@ -175,9 +167,6 @@ async def test_no_event_lost_or_repeated_while_joins_race_publishes(make_hub):
             await again.close()
             got = [e["seq"] for e in resumed["events"]] + [e["seq"] for e in again.events]
             assert got == list(range(joiner.seq + 1, joiner.seq + 1 + len(got)))
-    finally:
-        stop.set()
-        await task
 
 
 async def test_audience_never_receives_private_chat_in_events_state_or_recovery(hub):
