@@ -49,7 +49,8 @@ class Persistence:
     async def start(self) -> None:
         """Begin a run: after anything but a clean stop, every stage gets a new epoch."""
         archive = self.store.archive
-        clean = await archive.get_meta(CLEAN_SHUTDOWN) == "1"
+        flag = await archive.get_meta(CLEAN_SHUTDOWN)
+        clean = flag in (None, "1")  # None: a new database, with nothing to lose
         generation = int(await archive.get_meta(GENERATION) or 0)
         if not clean:
             generation += 1
