@@ -74,12 +74,16 @@ def stage_add(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
     return run
 
 
+async def _stage_id(store: Store, slug: str) -> int:
+    stage = await store.get_stage(slug)
+    if stage is None:
+        raise CliError(f"no stage {slug!r}")
+    return stage.id
+
+
 def scene_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
     async def run(store: Store) -> str:
-        stage = await store.get_stage(args.stage)
-        if stage is None:
-            raise CliError(f"no stage {args.stage!r}")
-        scenes = await store.list_scenes(stage.id)
+        scenes = await store.list_scenes(await _stage_id(store, args.stage))
         return "\n".join(f"{scene.id}\t{scene.name}" for scene in scenes) or "no scenes"
 
     return run
@@ -95,10 +99,7 @@ def stage_delete(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
 
 def recording_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]]:
     async def run(store: Store) -> str:
-        stage = await store.get_stage(args.stage)
-        if stage is None:
-            raise CliError(f"no stage {args.stage!r}")
-        rows = await store.archive.performances(stage.id)
+        rows = await store.archive.performances(await _stage_id(store, args.stage))
         return "\n".join(f"{p.id}\t{p.kind}\t{p.name}" for p in rows) or "no performances"
 
     return run

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
+from client import HubClient, login
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -40,6 +42,21 @@ class HubProcess:
         done = subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         return done.stdout
+
+    def seed(self, owner: str, slug: str = "show") -> None:
+        """A user (password tests.conftest.PASSWORD) owning a stage, made with the CLI."""
+        from tests.conftest import PASSWORD
+
+        self.cli("user", "add", "--username", owner, "--password", PASSWORD)
+        self.cli("stage", "add", "--slug", slug, "--name", slug.title(), "--owner", owner)
+
+    async def performer(self, username: str, slug: str = "show") -> HubClient:
+        """A logged-in client of the running hub, joined to the stage."""
+        from tests.conftest import PASSWORD
+
+        client = await HubClient(self.url, token=(await login(self.url, username, PASSWORD))["access_token"]).connect()
+        await client.join(slug)
+        return client
 
     async def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env, stdout=subprocess.DEVNULL)

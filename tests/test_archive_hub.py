@@ -13,8 +13,7 @@ from urllib.parse import urlparse
 import asyncpg
 import pytest
 
-from client import HubClient, login
-from tests.conftest import PASSWORD
+from client import HubClient
 from tests.hubproc import HubProcess
 
 FAST = dict(rate_limit=100_000.0, rate_burst=100_000)
@@ -99,12 +98,10 @@ async def state_of(url: str) -> dict:
 @pytest.mark.parametrize("how", ["kill -9", "SIGTERM"])
 async def test_restart_rebuilds_the_live_state(tmp_path, database_url, how):
     hub = HubProcess(tmp_path, database_url, snapshot_every="25", rate_limit="100000", rate_burst="100000")
-    hub.cli("user", "add", "--username", "pat", "--password", PASSWORD)
-    hub.cli("stage", "add", "--slug", "show", "--name", "Show", "--owner", "pat")
+    hub.seed("pat")
     try:
         await hub.start()
-        pat = await HubClient(hub.url, token=(await login(hub.url, "pat", PASSWORD))["access_token"]).connect()
-        await pat.join("show")
+        pat = await hub.performer("pat")
         for i in range(60):
             assert (await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": f"o{i % 9}", "x": i}}))["ok"]
             assert (await pat.publish("draw", {"type": "newLine", "command": {"i": i}}))["ok"]
@@ -124,7 +121,7 @@ async def test_restart_rebuilds_the_live_state(tmp_path, database_url, how):
             resumed = await back.join("show", since={"epoch": before["epoch"], "seq": 100})
             assert resumed["recovered"] is True and [e["seq"] for e in resumed["events"]] == list(range(101, 123))
             await back.close()
-        assert (await (await HubClient(hub.url, token=(await login(hub.url, "pat", PASSWORD))["access_token"]).connect()).join("show"))["ok"]
+        assert (await (await hub.performer("pat")).publish("chat", {"message": "still here"}))["ok"]
     finally:
         hub.close()
 
@@ -206,12 +203,10 @@ async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make
 
 async def test_a_deleted_stage_leaves_replays_and_its_slug_starts_clean(tmp_path, database_url):
     hub = HubProcess(tmp_path, database_url)
-    hub.cli("user", "add", "--username", "olivia", "--password", PASSWORD)
-    hub.cli("stage", "add", "--slug", "show", "--name", "Show", "--owner", "olivia")
+    hub.seed("olivia")
     try:
         await hub.start()
-        owner = await HubClient(hub.url, token=(await login(hub.url, "olivia", PASSWORD))["access_token"]).connect()
-        await owner.join("show")
+        owner = await hub.performer("olivia")
         await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "ghost"}})
         swept = await owner.call("sweep", {"name": "Old"})
         await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "leftover"}})
