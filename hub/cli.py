@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         if (args.command, getattr(args, "action", None)) in LIVE_COMMANDS:
-            print(asyncio.run(run_live(args, args.url or f"http://{settings.host}:{settings.port}")))
+            print(asyncio.run(run_live(args, settings)))
             return 0
         action = migrate if args.command == "migrate" else actions[(args.command, args.action)](args)
         print(asyncio.run(_with_store(settings, action)))

@@ -21,6 +21,7 @@ from storage import Store
 pytest_plugins = ["tests.dbs"]
 
 PASSWORD = "correct-horse-battery"
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 
 @dataclasses.dataclass
@@ -81,7 +82,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
     defaults: dict[str, Any] = dict(
         var_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'hub.db'}",
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        secret_key=TEST_SECRET,
         demo=False,
         presence_interval=0.05,
         rate_limit=200.0,

@@ -10,7 +10,7 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import aiohttp
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_SECRET
 
 
 def hub_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -114,7 +114,7 @@ async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
         out, err = await proc.communicate()
         return proc.returncode, out.decode(), err.decode()
 
-    code, out, err = await cli("scene", "save", "--stage", "show", "--name", "Night", "--username", "pat",
+    code, out, err = await cli("scene", "save", "show", "--name", "Night", "--username", "pat",
                                "--password", PASSWORD, "--url", hub.url)
     assert code == 0, err
     assert "saved scene 'Night'" in out
@@ -123,7 +123,7 @@ async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
     (scene,) = await hub.store.list_scenes((await hub.store.get_stage("show")).id)
     assert [o["id"] for o in scene.payload["board"]["objects"]] == ["moon"]
 
-    code, _, err = await cli("scene", "save", "--stage", "show", "--name", "X", "--username", "pat",
+    code, _, err = await cli("scene", "save", "show", "--name", "X", "--username", "pat",
                              "--password", "wrong-password-1", "--url", hub.url)
     assert code == 2 and "cannot reach the hub" in err
     code, _, err = await cli("scene", "list", "--stage", "nowhere")
@@ -135,8 +135,8 @@ async def test_cli_sweeps_records_and_lists_through_a_running_hub(hub):
     owner = await hub.connect("olivia")
     await owner.join("show")
     await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "sun"}})
-    env = {**os.environ, "HUB_DATABASE_URL": hub.store.url}
-    who = ("--stage", "show", "--username", "olivia", "--password", PASSWORD, "--url", hub.url)
+    env = {**os.environ, "HUB_DATABASE_URL": hub.store.url, "HUB_SECRET_KEY": TEST_SECRET}
+    who = ("show", "--url", hub.url)  # as the stage's owner, with a token the CLI signs itself
 
     async def cli(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub", *args, env=env, stdout=PIPE, stderr=PIPE)
@@ -156,6 +156,6 @@ async def test_cli_sweeps_records_and_lists_through_a_running_hub(hub):
     assert kinds == ["archive", "recording"]
     code, _, err = await cli("stage", "sweep", "--name", "Again", *who)
     assert code == 2 and "already swept" in err
-    pat_who = ("--stage", "show", "--username", "pat", "--password", PASSWORD, "--url", hub.url)
+    pat_who = ("show", "--username", "pat", "--password", PASSWORD, "--url", hub.url)
     code, _, err = await cli("stage", "sweep", *pat_who)
     assert code == 2 and "owner and editors" in err
