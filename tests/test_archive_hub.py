@@ -173,6 +173,8 @@ async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make
     assert saved["ok"], saved
     events = await hub.store.archive.performance_events(saved["performance"]["id"])
     assert [e.payload.get("type") for e in events] == ["recordingSnapshot", "moveTo", "moveTo", "moveTo"]
+    await pat.publish("reaction", "👏")  # reactions are archived too (the original dropped them)
+    assert (await hub.store.archive.live_events(await stage_id(hub)))[-1].payload == "👏"
     assert events[0].payload["snapshot"]["board"]["objects"][0]["id"] == "moon"
 
     trimmed = await owner.call("trimPerformance", {"id": saved["performance"]["id"], "gap": 0.5, "name": "Act 1 short"})
