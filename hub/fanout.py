@@ -29,7 +29,8 @@ from typing import Any, Hashable
 
 import orjson
 import socketio
-from aiohttp import web
+from aiohttp import WSMsgType, web
+from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as StockWebSocket
 
@@ -38,14 +39,19 @@ from .metrics import Metrics
 log = logging.getLogger("hub.fanout")
 
 
-def text_frame(payload: bytes) -> bytes:
-    """A final, unmasked WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+def text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A final, unmasked WebSocket frame (RFC 6455 §5.2), as a server sends it: text by default."""
+    first = 0x80 | opcode
     size = len(payload)
     if size < 126:
-        return bytes((0x81, size)) + payload
+        return bytes((first, size)) + payload
     if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
+
+
+def binary_frame(payload: bytes) -> bytes:
+    return text_frame(payload, opcode=0x2)
 
 
 def socketio_event(name: str, data: Any) -> str:
@@ -71,6 +77,8 @@ class Outlet:
         nothing Engine.IO queued (an ack, a ping) is still waiting or on its way to the socket."""
         socket = self.eio_socket
         queue = socket.queue
+        if queue.direct:
+            return True
         return bool(socket.upgraded) and not socket.upgrading and not queue.qsize() and not queue.in_flight
 
 
@@ -87,9 +95,14 @@ class SocketQueue(asyncio.Queue):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         self.outlet: Outlet | None = None
         self.in_flight = 0
+        self.direct = False  # a WebSocket-only session (`DirectWebSocket.serve`): write, don't queue
 
     def put_nowait(self, item: Any) -> None:
         outlet = self.outlet
+        if self.direct and outlet is not None:
+            if item is not None:  # None only wakes a writer task, and there is none
+                outlet.fanout.write_packet(outlet, item)
+            return
         if outlet is not None and outlet.pending:
             outlet.fanout.flush_outlet(outlet)
         super().put_nowait(item)
@@ -97,7 +110,7 @@ class SocketQueue(asyncio.Queue):  # type: ignore[type-arg]
     def get_nowait(self) -> Any:
         item = super().get_nowait()
         outlet = self.outlet
-        if item is not None and outlet is not None and outlet.eio_socket.upgraded:
+        if item is not None and outlet is not None and outlet.eio_socket.upgraded and not self.direct:
             self.in_flight += 1
         return item
 
@@ -177,6 +190,15 @@ class Fanout:
             self._flush_handle = loop.call_later(wait, self.flush)
         else:
             self._flush_handle = loop.call_soon(self.flush)
+
+    def write_packet(self, outlet: Outlet, packet: eio_packet.Packet) -> None:
+        """An Engine.IO packet (an ack, a ping, a close) for one socket, in order with broadcasts."""
+        encoded = packet.encode()
+        frame = text_frame(encoded.encode()) if isinstance(encoded, str) else binary_frame(encoded)
+        self._write(outlet, frame, None)
+        if packet.packet_type == eio_packet.CLOSE:
+            self.flush_outlet(outlet)
+            outlet.transport.close()  # after the buffered frames have gone out
 
     def flush(self) -> None:
         """Write every socket's pending frames, one write per socket."""
@@ -295,12 +317,46 @@ class DirectWebSocket(StockWebSocket):
         self.fanout.outlets[eio_socket.sid] = outlet
         self.queue.outlet = outlet
         try:
-            await self.handler(self)
+            if eio_socket.connected:  # an upgrade from long-polling: Engine.IO's own handler
+                await self.handler(self)
+            else:
+                await self.serve(eio_socket)
         finally:
             self.queue.outlet = None
             if self.fanout.outlets.get(eio_socket.sid) is outlet:
                 del self.fanout.outlets[eio_socket.sid]
         return self._sock
+
+    async def serve(self, socket: Any) -> None:
+        """A WebSocket-only session on one task: read and dispatch packets; every write (acks,
+        pings, broadcasts) goes through the outlet in one order, with no writer task or per-read
+        task as Engine.IO's own handler keeps. Silence past ping interval + timeout ends it."""
+        socket.connected = socket.upgraded = True
+        queue = self.queue
+        queue.direct = True
+        while not queue.empty():  # what Engine.IO queued before the WebSocket was ready
+            packet = queue.get_nowait()
+            queue.task_done()
+            if packet is not None:
+                self.fanout.write_packet(queue.outlet, packet)
+        server = self.server
+        try:
+            while True:
+                msg = await self._sock.receive(timeout=server.ping_interval + server.ping_timeout)
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    break
+                try:
+                    await socket.receive(eio_packet.Packet(encoded_packet=msg.data))
+                except engineio_exceptions.UnknownPacketError:
+                    pass
+                except engineio_exceptions.SocketIsClosedError:
+                    break
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            if not self._sock.closed:
+                await self._sock.close()
 
     async def send(self, message: str | bytes) -> None:
         """Engine.IO's writer hands over a queued packet: it is no longer on its way."""

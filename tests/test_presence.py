@@ -132,3 +132,18 @@ def test_presence_bookkeeping_unit():
     assert presence.leave("s1", "sid2") is True
     assert presence.counts() == (0, 1)
     assert presence.snapshot()["roster"] == []
+
+
+async def test_a_silent_client_that_keeps_its_connection_open_is_dropped(make_hub):
+    from tests.rawsio import RawWebSocket
+
+    hub = await make_hub(ping_interval=1.0, ping_timeout=1.0)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.connect("pat")
+    await pat.join("show")
+    silent = await RawWebSocket(hub.url).open()
+    assert (await silent.call(1, "join", {"stage": "show"}))["ok"]
+    await pat.wait_for(lambda c: counts(c) == (1, 1))
+    # the raw client never answers Engine.IO's pings (pat's client does)
+    await pat.wait_for(lambda c: counts(c) == (1, 0), timeout=5)
+    await silent.close()
