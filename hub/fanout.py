@@ -192,12 +192,13 @@ class Fanout:
             self._flush_handle = loop.call_soon(self.flush)
 
     def write_packet(self, outlet: Outlet, packet: eio_packet.Packet) -> None:
-        """An Engine.IO packet (an ack, a ping, a close) for one socket, in order with broadcasts."""
+        """An Engine.IO packet (an ack, a ping, a close) for one socket: written at once, after the
+        broadcast frames already pending for it (a reply must not wait for the next tick)."""
         encoded = packet.encode()
         frame = text_frame(encoded.encode()) if isinstance(encoded, str) else binary_frame(encoded)
         self._write(outlet, frame, None)
+        self.flush_outlet(outlet)
         if packet.packet_type == eio_packet.CLOSE:
-            self.flush_outlet(outlet)
             outlet.transport.close()  # after the buffered frames have gone out
 
     def flush(self) -> None:
