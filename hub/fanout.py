@@ -196,8 +196,11 @@ class Fanout:
         broadcast frames already pending for it (a reply must not wait for the next tick)."""
         encoded = packet.encode()
         frame = text_frame(encoded.encode()) if isinstance(encoded, str) else binary_frame(encoded)
-        self._write(outlet, frame, None)
-        self.flush_outlet(outlet)
+        if outlet.backlog is not None:
+            self._to_backlog(outlet, frame, None)
+        else:
+            outlet.pending.append(frame)
+            self.flush_outlet(outlet)
         if packet.packet_type == eio_packet.CLOSE:
             outlet.transport.close()  # after the buffered frames have gone out
 
