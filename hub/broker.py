@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Protocol
 
-from .events import EVERYONE, Event
+from storage import EVERYONE, Event
 
 Deliver = Callable[[Event], None]
 

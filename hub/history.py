@@ -6,7 +6,7 @@ import time
 from collections import deque
 from typing import Iterator
 
-from .events import Event
+from storage import Event
 
 
 class History:

@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from .events import EVERYONE, PERFORMERS
+from storage import EVERYONE, PERFORMERS
+
 from .roles import is_performer
 from .state import DEFAULT_LIMITS, nests_deeper_than
 from .topics import TOPICS

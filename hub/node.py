@@ -16,11 +16,10 @@ from typing import Any, AsyncIterator, Hashable, Protocol
 
 import socketio
 
-from storage import Stage
+from storage import EVERYONE, Event, Stage
 
 from . import state as live
 from .broker import Broker, now_ms
-from .events import EVERYONE, Event
 from .history import History
 from .inbound import Identity, Refused
 from .metrics import Metrics

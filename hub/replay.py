@@ -22,7 +22,8 @@ from bisect import bisect_left
 from itertools import groupby
 from typing import Any, Callable, Sequence
 
-from .events import Event
+from storage import Event
+
 from .state import apply, empty_state, view
 
 MIN_SPEED = 0.5

@@ -151,10 +151,6 @@ class Store:
             await self.db.execute("DELETE FROM stages WHERE id = :id", {"id": stage.id})
         self._stage_cache.pop(slug, None)
 
-    async def list_stages(self) -> list[Stage]:
-        rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY id")
-        return [stage for row in rows if (stage := await self.get_stage(row["slug"]))]
-
     # scenes
 
     async def save_scene(self, stage_id: int, name: str, payload: dict[str, Any], user_id: int | None) -> Scene:
@@ -181,10 +177,6 @@ class Store:
     async def get_scene(self, scene_id: int) -> Scene | None:
         row = await self.db.fetch_one("SELECT * FROM scenes WHERE id = :id", {"id": scene_id})
         return _scene(row) if row else None
-
-    async def delete_scene(self, scene_id: int) -> None:
-        """Soft delete: replays that switch to the scene still find it."""
-        await self.db.execute("UPDATE scenes SET active = FALSE WHERE id = :id", {"id": scene_id})
 
 
 def _json(value: Any) -> str:

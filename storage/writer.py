@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .archive import Archive
-from .records import BufferFull, Event, EventsUnwritten, StoreError, WriterClosed
+from .records import BufferFull, Event, EventsUnwritten, Snapshot, StoreError, WriterClosed
 
 log = logging.getLogger("storage.writer")
 
@@ -26,14 +26,10 @@ FIRST_BACKOFF = 0.05  # seconds before the first retry; doubles per failure up t
 
 
 @dataclass(frozen=True)
-class _Snapshot:
+class _Waiting:
     """A snapshot waiting for the events it covers; `version` orders it among all submitted."""
 
-    stage_id: int
-    epoch: str
-    seq: int
-    state: dict[str, Any]
-    at: int
+    snapshot: Snapshot
     version: int
 
 
@@ -60,7 +56,7 @@ class EventWriter:
         self.last_error: str | None = None
         self.healthy = True
         self._queue: deque[tuple[Event, asyncio.Future[None]]] = deque()
-        self._snapshots: dict[int, _Snapshot] = {}
+        self._snapshots: dict[int, _Waiting] = {}
         self._versions = itertools.count(1)
         self._submitted = 0
         self._written = 0
@@ -101,7 +97,7 @@ class EventWriter:
     def submit_snapshot(self, stage_id: int, epoch: str, seq: int, state: dict[str, Any], at: int) -> None:
         """Store this snapshot once every submitted event of the stage with seq <= `seq` is stored;
         a newer snapshot of the same stage replaces one still waiting."""
-        self._snapshots[stage_id] = _Snapshot(stage_id, epoch, seq, state, at, next(self._versions))
+        self._snapshots[stage_id] = _Waiting(Snapshot(stage_id, epoch, seq, state, at), next(self._versions))
         self._wake.set()
 
     async def flush(self) -> None:
@@ -170,18 +166,19 @@ class EventWriter:
                 if not done.done():
                     done.set_result(None)
             self._written += len(batch)
-        for snapshot in self._due_snapshots():
-            await self.archive.save_snapshot(
-                snapshot.stage_id, snapshot.epoch, snapshot.seq, snapshot.state, snapshot.at
-            )
-            if self._snapshots.get(snapshot.stage_id) is snapshot:
-                del self._snapshots[snapshot.stage_id]
+        for waiting in self._due_snapshots():
+            snap = waiting.snapshot
+            await self.archive.save_snapshot(snap.stage_id, snap.epoch, snap.seq, snap.state, snap.at)
+            if self._snapshots.get(snap.stage_id) is waiting:
+                del self._snapshots[snap.stage_id]
 
-    def _due_snapshots(self) -> list[_Snapshot]:
+    def _due_snapshots(self) -> list[_Waiting]:
         if not self._snapshots:
             return []
         waiting = self._snapshots
-        blocked = {e.stage_id for e, _ in self._queue if e.stage_id in waiting and e.seq <= waiting[e.stage_id].seq}
+        blocked = {
+            e.stage_id for e, _ in self._queue if e.stage_id in waiting and e.seq <= waiting[e.stage_id].snapshot.seq
+        }
         return [s for stage_id, s in waiting.items() if stage_id not in blocked]
 
     @property

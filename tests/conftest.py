@@ -50,6 +50,13 @@ class Hub:
             slug, slug.title(), users[owner], [users[p] for p in players], [users[e] for e in editors]
         )
 
+    async def joined(self, username: str | None = None, slug: str = "show", **kwargs: Any) -> HubClient:
+        """A client (logged in as `username`, or anonymous) already joined to the stage."""
+        client = await self.connect(username, **kwargs)
+        ack = await client.join(slug)
+        assert ack["ok"], ack
+        return client
+
     async def connect(self, username: str | None = None, **kwargs: Any) -> HubClient:
         token = (await login(self.url, username, PASSWORD))["access_token"] if username else None
         client = HubClient(self.url, token=token, **kwargs)

@@ -26,8 +26,7 @@ async def stage_id(hub, slug: str = "show") -> int:
 async def test_ten_thousand_events_are_stored_in_seq_order(database_url, make_hub):
     hub = await make_hub(database_url=database_url, **FAST)
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     in_flight = asyncio.Semaphore(300)
 
     async def move(i: int) -> int:
@@ -182,8 +181,7 @@ async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make
     short = await hub.store.archive.performance_events(trimmed["performance"]["id"])
     assert short[-1].at - short[0].at < events[-1].at - events[0].at - 600
 
-    viewer = await hub.connect()
-    await viewer.join("show")
+    viewer = await hub.joined()
     loop = asyncio.get_running_loop()
     asked = loop.time()
     ack = await viewer.call("replay", {"performance": saved["performance"]["id"], "speed": 2})

@@ -39,8 +39,7 @@ def normalised(frames: list[str], sessions: list[str]) -> list[str]:
 async def capture(make_hub, fanout: str) -> dict[str, list[str]]:
     hub = await make_hub(fanout=fanout, ping_interval=1.0, ping_timeout=1.0)
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     ws, polling = await RawWebSocket(hub.url).open(), await RawPolling(hub.url).open()
     assert (await ws.call(1, "join", {"stage": "show"}))["ok"]
     assert (await polling.call(1, "join", {"stage": "show"}))["ok"]
@@ -80,8 +79,7 @@ async def test_per_message_compression_is_refused(make_hub):
 async def test_order_holds_across_the_polling_to_websocket_upgrade(make_hub):
     hub = await make_hub(rate_limit=10_000.0, rate_burst=10_000)
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     async with moving(pat):
         watchers = []
         for _ in range(5):
@@ -169,8 +167,7 @@ async def test_a_socket_past_the_hard_limit_is_dropped_and_others_are_unaffected
 async def test_a_join_ack_always_precedes_the_events_after_it_on_the_wire(make_hub):
     hub = await make_hub(rate_limit=100_000.0, rate_burst=100_000)
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     raw = await RawWebSocket(hub.url).open()
     async with moving(pat, in_flight=5):
         ack_seq = None

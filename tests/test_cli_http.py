@@ -102,8 +102,7 @@ async def test_healthz_and_metrics(hub):
 
 async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     await pat.publish("board", {"type": "placeObjectOnStage", "object": {"id": "moon", "type": "prop"}})
     env = {**os.environ, "HUB_DATABASE_URL": hub.store.url}
 
@@ -132,8 +131,7 @@ async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
 
 async def test_cli_sweeps_records_and_lists_through_a_running_hub(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
-    owner = await hub.connect("olivia")
-    await owner.join("show")
+    owner = await hub.joined("olivia")
     await owner.publish("board", {"type": "placeObjectOnStage", "object": {"id": "sun"}})
     env = {**os.environ, "HUB_DATABASE_URL": hub.store.url, "HUB_SECRET_KEY": TEST_SECRET}
     who = ("show", "--url", hub.url)  # as the stage's owner, with a token the CLI signs itself

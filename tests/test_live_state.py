@@ -86,8 +86,7 @@ async def test_late_joiner_sees_what_an_early_client_built(make_hub, frozen_cloc
 
 async def test_playing_track_is_reported_at_its_elapsed_position(hub, monkeypatch):
     await hub.stage("show", owner="olivia")
-    owner = await hub.connect("olivia")
-    await owner.join("show")
+    owner = await hub.joined("olivia")
     ack = await owner.publish("audio", {"id": 7, "src": "/thunder.mp3", "isPlaying": True, "currentTime": 12.0, "loop": False})
     await owner.wait_for(lambda c: c.seq == ack["seq"])
     started = owner.events[-1]["at"]
@@ -102,8 +101,7 @@ async def test_playing_track_is_reported_at_its_elapsed_position(hub, monkeypatc
 async def test_reconnect_with_since_gets_exactly_the_missed_events(make_hub):
     hub_ = await make_hub(rate_limit=10_000.0, rate_burst=10_000)
     await hub_.stage("show", owner="olivia", players=("pat",))
-    pat = await hub_.connect("pat")
-    await pat.join("show")
+    pat = await hub_.joined("pat")
     viewer = await hub_.connect(session="viewer-tab-0001")
     await viewer.join("show")
     await publish_all(pat, [("chat", {"message": f"before {i}"}) for i in range(10)])
@@ -148,8 +146,7 @@ async def test_past_the_history_bound_or_another_epoch_gives_state(make_hub):
 async def test_no_event_lost_or_repeated_while_joins_race_publishes(make_hub):
     hub_ = await make_hub(rate_limit=10_000.0, rate_burst=10_000)
     await hub_.stage("show", owner="olivia", players=("pat",))
-    pat = await hub_.connect("pat")
-    await pat.join("show")
+    pat = await hub_.joined("pat")
     async with moving(pat):
         for _ in range(15):
             joiner = await hub_.connect()

@@ -40,8 +40,7 @@ async def test_counts_follow_joins_renames_and_leaves(hub):
 
 async def test_presence_updates_are_coalesced(hub):
     await hub.stage("show", owner="olivia")
-    watcher = await hub.connect()
-    await watcher.join("show")
+    watcher = await hub.joined()
     await asyncio.sleep(0.2)
     before = len(watcher.presence_updates)
     crowd = [await hub.connect() for _ in range(20)]
@@ -69,8 +68,7 @@ CRASHING_TAB = textwrap.dedent(
 
 async def test_a_tab_that_dies_without_goodbye_leaves_the_count(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     proc = subprocess.Popen(
         [sys.executable, "-c", CRASHING_TAB, hub.url], stdout=subprocess.PIPE, cwd=os.getcwd(), text=True
     )
@@ -107,8 +105,7 @@ async def test_newest_avatar_claim_wins_and_audience_never_holds(hub):
 
 async def test_reload_with_the_same_session_keeps_one_entry_and_the_hold(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
-    watcher = await hub.connect()
-    await watcher.join("show")
+    watcher = await hub.joined()
     first = await hub.connect("pat", session="tab-0123456789")
     await first.join("show")
     await first.set_presence(avatarId="bird")
@@ -139,8 +136,7 @@ async def test_a_silent_client_that_keeps_its_connection_open_is_dropped(make_hu
 
     hub = await make_hub(ping_interval=1.0, ping_timeout=1.0)
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     silent = await RawWebSocket(hub.url).open()
     assert (await silent.call(1, "join", {"stage": "show"}))["ok"]
     await pat.wait_for(lambda c: counts(c) == (1, 1))

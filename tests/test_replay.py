@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.events import EVERYONE, PERFORMERS, Event
+from storage import EVERYONE, PERFORMERS, Event
 from hub.replay import Replay
 from hub.state import empty_state, view
 

@@ -59,8 +59,7 @@ async def test_malformed_calls_get_bad_request_and_reach_nobody(hub):
 
 async def test_oversized_payload_is_too_large(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
-    pat = await hub.connect("pat")
-    await pat.join("show")
+    pat = await hub.joined("pat")
     big = {"type": "placeObjectOnStage", "object": {"id": "a", "blob": "x" * (64 * 1024)}}
     assert await refused_code(await pat.publish("board", big)) == "too_large"
     assert await refused_code(await pat.publish("chat", {"message": "y" * 9000})) == "too_large"
@@ -95,8 +94,7 @@ async def test_rate_limit_refuses_the_excess_only(make_hub):
 
 async def test_metrics_count_refusals_by_code(hub):
     await hub.stage("show", owner="olivia")
-    ann = await hub.connect()
-    await ann.join("show")
+    ann = await hub.joined()
     await ann.publish("board", {"type": "destroy", "object": {"id": "a"}})
     await ann.publish("nope", {})
     await ann.publish("chat", CHAT)
