@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test clean
+.PHONY: install install-browser run test clean
 
 install: $(PY_STAMP) $(if $(wildcard package.json),$(NPM_STAMP))
 
@@ -23,7 +23,16 @@ $(NPM_STAMP): package.json
 run: install
 	$(PY) -m hub serve
 
-test: install
+# Browser tests drive Debian's Chromium (never a downloaded browser). Install it when missing and
+# the machine allows it (root with apt-get); otherwise say how.
+install-browser:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$HUB_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	else echo "Chromium is missing: browser tests need it. Run 'sudo apt-get install chromium' (or set HUB_CHROMIUM=/path/to/chromium)."; fi
+
+test: install install-browser
 	$(PY) -m pytest
 
 clean:

@@ -24,6 +24,7 @@ from .persistence import Persistence
 from .state import Limits
 from .performances import PerformanceHandlers
 from .sockets import SocketHandlers
+from .web import setup_web
 
 log = logging.getLogger("hub")
 NODE = web.AppKey("node", Node)
@@ -65,6 +66,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)
+    setup_web(app)
 
     async def start(app: web.Application) -> None:
         await store.connect()

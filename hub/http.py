@@ -89,11 +89,3 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": Metrics.content_type})
-
-
-@routes.get("/")
-async def index(request: web.Request) -> web.Response:
-    return web.Response(
-        text="UpStage Hub is running. Clients connect with Socket.IO at /socket.io/; see docs/protocol.md.\n",
-        content_type="text/plain",
-    )

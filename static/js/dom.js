@@ -1,0 +1,37 @@
+// Tiny DOM helpers shared by the pages: build elements, show errors next to fields.
+
+/** h('button', {class: 'x', onclick}, 'text', child...) -> element. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/** Show `message` in the form's error slot for `field` (or the form-wide one); '' clears it. */
+export function fieldError(form, field, message) {
+  const slot = form.querySelector(`[data-error-for="${field ?? 'form'}"]`) ?? form.querySelector('[data-error-for="form"]');
+  if (slot) {
+    slot.textContent = message;
+    slot.hidden = !message;
+  }
+  const input = field ? form.elements[field] : null;
+  if (input) input.setAttribute('aria-invalid', message ? 'true' : 'false');
+}
+
+export function clearErrors(form) {
+  for (const slot of form.querySelectorAll('[data-error-for]')) {
+    slot.textContent = '';
+    slot.hidden = true;
+  }
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.setAttribute('aria-invalid', 'false');
+}

@@ -1,0 +1,48 @@
+// The header every page shares: links between foyer, backstage, studio and admin, and login/logout.
+import { currentUser, login, logout, onAuthChange } from './api.js';
+import { clearErrors, fieldError, h } from './dom.js';
+
+function links(user) {
+  const items = [['/', 'Foyer']];
+  if (user) items.push(['/backstage', 'Backstage'], ['/studio', 'Studio']);
+  if (user?.role === 'admin') items.push(['/admin', 'Admin']);
+  return items.map(([href, label]) =>
+    h('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label),
+  );
+}
+
+function loginForm() {
+  const form = h(
+    'form',
+    { class: 'login', 'aria-label': 'Log in' },
+    h('label', {}, 'Username ', h('input', { name: 'username', autocomplete: 'username', required: true })),
+    h('label', {}, 'Password ', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    h('button', { type: 'submit' }, 'Log in'),
+    h('span', { class: 'error', role: 'alert', 'data-error-for': 'form', hidden: true }),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    try {
+      await login(form.elements.username.value.trim(), form.elements.password.value);
+    } catch (err) {
+      fieldError(form, null, err.message);
+    }
+  });
+  return form;
+}
+
+/** Render the header into `root` (a <header>) and keep it in step with the login. */
+export function mountNav(root, { title = 'UpStage' } = {}) {
+  const render = (user) => {
+    root.replaceChildren(
+      h('a', { class: 'brand', href: '/' }, title),
+      h('nav', { 'aria-label': 'Main' }, links(user)),
+      user
+        ? h('div', { class: 'who' }, h('span', { class: 'username' }, user.username), h('button', { type: 'button', onclick: () => logout() }, 'Log out'))
+        : loginForm(),
+    );
+  };
+  render(currentUser());
+  onAuthChange(render);
+}
