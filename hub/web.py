@@ -28,6 +28,9 @@ PAGES: dict[str, str] = {
     "/": "foyer.html",
     "/stage/{slug}": "stage.html",
     "/replay/{slug}/{performance}": "replay.html",
+    "/backstage": "backstage.html",
+    "/studio": "studio.html",
+    "/admin": "admin.html",
 }
 
 routes = web.RouteTableDef()
