@@ -1,0 +1,84 @@
+// The stage's sound: one <audio> per track of the state (keyed like the state: id, or src), played
+// at the position the room has reached (the state's currentTime advanced to the hub's clock).
+// Browsers only play sound after a user gesture, so until the first tap anywhere a visible
+// "Tap to hear sound" button is offered while something is playing.
+import { h } from '../dom.js';
+import { trackAt } from './state.js';
+
+const DRIFT = 1.0; // seconds of difference before an already-playing element is re-positioned
+
+export class AudioPlayer {
+  /** `clock()` is the hub's time in ms; the button goes into `buttonRoot`. */
+  constructor(buttonRoot, clock) {
+    this.clock = clock;
+    this.players = new Map();
+    this.audio = null;
+    this.unlocked = false;
+    this.muted = false; // a replay seek renders muted, then plays on
+    this.button = h('button', { type: 'button', class: 'tap-sound', hidden: true, onclick: () => this.unlock() }, '🔊 Tap to hear sound');
+    buttonRoot.append(this.button);
+    const first = () => this.unlock();
+    document.addEventListener('pointerdown', first, { once: true });
+    document.addEventListener('keydown', first, { once: true });
+  }
+
+  unlock() {
+    if (this.unlocked) return;
+    this.unlocked = true;
+    this.button.hidden = true;
+    if (this.audio) this.render(this.audio, true);
+  }
+
+  element(key, track) {
+    let el = this.players.get(key);
+    if (!el) {
+      el = new Audio();
+      el.preload = 'auto';
+      this.players.set(key, el);
+    }
+    if (track.src && el.getAttribute('src') !== track.src) el.src = track.src;
+    return el;
+  }
+
+  /** Bring every player in line with `audio` (the state's audio family). */
+  render(audio, force = false) {
+    if (audio === this.audio && !force) return;
+    this.audio = audio;
+    const master = audio.master?.volume ?? 1;
+    let playing = false;
+    for (const [key, stored] of Object.entries(audio.tracks)) {
+      const track = trackAt(stored, this.clock());
+      const el = this.element(key, track);
+      el.loop = track.loop === true;
+      const volume = Number.isFinite(track.volume) ? (track.volume > 1 ? track.volume / 100 : track.volume) : 1;
+      el.volume = Math.min(Math.max(volume * master, 0), 1);
+      el.dataset.playing = String(track.isPlaying === true);
+      if (track.isPlaying === true && !this.muted) {
+        playing = true;
+        if (!this.unlocked) continue;
+        const at = Number.isFinite(el.duration) && el.duration > 0 && el.loop ? track.currentTime % el.duration : track.currentTime;
+        if (el.paused || Math.abs(el.currentTime - at) > DRIFT) el.currentTime = at;
+        if (el.paused) el.play().catch(() => { this.unlocked = false; this.button.hidden = false; });
+      } else {
+        el.pause();
+        if (track.saken || track.currentTime === 0) el.currentTime = track.currentTime;
+      }
+    }
+    for (const [key, el] of this.players) {
+      if (!(key in audio.tracks)) {
+        el.pause();
+        this.players.delete(key);
+      }
+    }
+    this.button.hidden = this.unlocked || !playing;
+  }
+
+  /** Where a track's element is now (seconds), for a performer pausing it at that point. */
+  position(key) {
+    return this.players.get(key)?.currentTime ?? 0;
+  }
+
+  stopAll() {
+    for (const el of this.players.values()) el.pause();
+  }
+}

@@ -1,0 +1,123 @@
+// The stage's Socket.IO connection: WebSocket first (the hub's fast path) with long-polling as
+// fallback, the login token and a per-tab session id, join with `since {epoch, seq}` after a
+// reconnect so the stage recovers without a reload, and the connected / reconnecting / offline
+// status the page shows. The page gives it `onJoined(ack)` and `onEvent(event)`; it never
+// interprets stage events itself.
+import { io } from '/vendor/socket.io.esm.min.js';
+import { accessToken } from '../api.js';
+
+const SESSION_KEY = 'upstage.session';
+
+/** A random id (hex), for sessions, objects and messages; works on plain-http pages too. */
+export function randomId(bytes = 12) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** This tab's session id (kept in sessionStorage, so a reload keeps presence and avatar holds). */
+export function tabSession() {
+  let id = sessionStorage.getItem(SESSION_KEY);
+  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    id = randomId();
+    sessionStorage.setItem(SESSION_KEY, id);
+  }
+  return id;
+}
+
+/** Ask the hub through `socket` and resolve with its ack (an `{ok:false}` ack when it times out). */
+export async function call(socket, name, data = {}, timeout = 15000) {
+  try {
+    return await socket.timeout(timeout).emitWithAck(name, data);
+  } catch {
+    return { ok: false, error: { code: 'timeout', message: 'The hub did not answer in time.' } };
+  }
+}
+
+/** Open a socket with the login token (if any) and this tab's session; polling after websocket. */
+export async function openSocket() {
+  let token = null;
+  try {
+    token = await accessToken();
+  } catch {
+    token = null; // logged out or cannot refresh: join as audience
+  }
+  const socket = io({
+    transports: ['websocket', 'polling'],
+    tryAllTransports: true,
+    auth: (cb) => cb(token ? { token, session: tabSession() } : { session: tabSession() }),
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 4000,
+  });
+  // Refresh the token before every reconnect, so a long show outlives the 15-minute token.
+  socket.io.on('reconnect_attempt', async () => {
+    try {
+      token = await accessToken();
+    } catch {
+      token = null;
+    }
+  });
+  return socket;
+}
+
+/**
+ * Keep a socket joined to `slug`. `onStatus(status)` gets 'connecting', 'connected',
+ * 'reconnecting' or 'offline'; `onJoined(ack)` every successful join (fresh, or recovered with
+ * `ack.events`); `onEvent(event)` every stage event; `onPresence(p)` every presence update.
+ */
+export class StageConnection {
+  constructor(socket, slug, { nickname, onStatus, onJoined, onEvent, onPresence, onError }) {
+    Object.assign(this, { socket, slug, nickname, onStatus, onJoined, onEvent, onPresence, onError });
+    this.epoch = null;
+    this.seq = 0;
+    socket.on('connect', () => this.join());
+    socket.on('disconnect', (reason) => this.onStatus(reason === 'io client disconnect' ? 'offline' : 'reconnecting'));
+    socket.io.on('reconnect_attempt', () => this.onStatus('reconnecting'));
+    socket.io.on('reconnect_failed', () => this.onStatus('offline'));
+    socket.on('connect_error', (err) => {
+      if (!socket.active) {
+        this.onStatus('offline');
+        this.onError?.(err.message);
+      } else this.onStatus('reconnecting');
+    });
+    socket.on('event', (event) => this.event(event));
+    socket.on('presence', (p) => this.onPresence(p));
+    socket.on('epoch', ({ epoch, seq }) => {
+      this.epoch = epoch;
+      this.seq = seq;
+    });
+    window.addEventListener('online', () => { if (!socket.connected) socket.connect(); });
+    window.addEventListener('offline', () => this.onStatus('offline'));
+    this.onStatus('connecting');
+    if (socket.connected) this.join();
+  }
+
+  event(event) {
+    if (typeof event.seq === 'number') this.seq = event.seq;
+    this.onEvent(event);
+  }
+
+  async join() {
+    const data = { stage: this.slug };
+    if (this.nickname) data.nickname = this.nickname;
+    if (this.epoch !== null) data.since = { epoch: this.epoch, seq: this.seq };
+    const ack = await call(this.socket, 'join', data);
+    if (!ack.ok) {
+      this.onStatus('offline');
+      this.onError?.(ack.error?.message ?? 'could not join');
+      return;
+    }
+    this.epoch = ack.epoch;
+    this.seq = ack.seq;
+    this.onJoined(ack);
+    for (const event of ack.events ?? []) this.event(event);
+    this.onStatus('connected');
+  }
+
+  /** Publish one event; resolves with the hub's ack. The change is shown when its echo arrives. */
+  publish(topic, payload) {
+    return call(this.socket, 'publish', { topic, payload });
+  }
+
+  presence(data) {
+    return call(this.socket, 'presence', data);
+  }
+}

@@ -1,0 +1,81 @@
+// The live stage page (/stage/<slug>): joins the stage, keeps the state by applying every event
+// with the same reducers as the hub, and hands it to the renderer, whiteboard, chat and audio.
+// Performers also get the toolbox, imported only for them, so an audience page never holds it.
+// Changes are shown when their echo comes back from the hub (never applied twice).
+import { currentUser } from '../api.js';
+import { mountNav } from '../nav.js';
+import { StageConnection, openSocket } from './connection.js';
+import { StageScreen } from './screen.js';
+
+const NICK_KEY = 'upstage.nickname';
+const STATUS_TEXT = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline' };
+
+function setStatus(status) {
+  const el = document.querySelector('.connection');
+  el.dataset.status = status;
+  el.textContent = STATUS_TEXT[status] ?? status;
+}
+
+function setPresence(p) {
+  document.querySelector('.players-count').textContent = String(p.players);
+  document.querySelector('.audience-count').textContent = String(p.audience);
+}
+
+async function main() {
+  mountNav(document.querySelector('body > header'));
+  const slug = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+  const nickname = localStorage.getItem(NICK_KEY) || currentUser()?.username || 'Guest';
+  const socket = await openSocket();
+  let screen = null;
+  let conn = null;
+  const page = {
+    publish: (topic, payload) => conn.publish(topic, payload),
+    nickname: () => screen?.chat.nick.value.trim() || nickname,
+    viewAsAudience: (on) => document.body.classList.toggle('as-audience', on),
+  };
+  window.upstage = { socket, page, get state() { return screen?.state; }, get role() { return page.role; } };
+  const start = (ack) => {
+    page.role = ack.role;
+    document.title = `${ack.stage.name} · UpStage`;
+    document.querySelector('.stage-name').textContent = ack.stage.name;
+    document.body.dataset.role = ack.role;
+    screen = new StageScreen(document.querySelector('.stage-area'), document.querySelector('.side'), {
+      config: ack.stage.config, role: ack.role, nickname, publish: page.publish, speak: (p) => page.toolbox?.speak(p),
+    });
+    Object.assign(page, { view: screen.view, whiteboard: screen.whiteboard, audio: screen.audio });
+    Object.defineProperty(page, 'state', { get: () => screen.state });
+    screen.chat.onNickname = (name) => {
+      if (!name) return;
+      localStorage.setItem(NICK_KEY, name);
+      conn.presence({ nickname: name });
+    };
+  };
+  const loadToolbox = async (ack) => {
+    if (ack.role !== 'audience') {
+      const { Toolbox } = await import('./toolbox.js');
+      page.toolbox = new Toolbox(document.querySelector('.tools'), { slug, role: ack.role, conn, page });
+      screen.afterShow = (event) => page.toolbox.update(event);
+      document.querySelector('.back-to-player').addEventListener('click', () => page.viewAsAudience(false));
+    }
+  };
+  conn = new StageConnection(socket, slug, {
+    nickname: localStorage.getItem(NICK_KEY) || undefined,
+    onStatus: setStatus,
+    onError: (message) => { document.querySelector('.stage-error').textContent = message; },
+    onJoined: (ack) => {
+      const first = !screen;
+      if (first) start(ack);
+      if (ack.state) screen.reset(ack.state);
+      if (first) loadToolbox(ack);
+      setPresence(ack.presence);
+      screen.view.setHolders(ack.presence.roster);
+    },
+    onEvent: (event) => screen?.event(event),
+    onPresence: (p) => {
+      setPresence(p);
+      screen?.view.setHolders(p.roster);
+    },
+  });
+}
+
+main();

@@ -1,0 +1,210 @@
+// Renders a stage's state into the DOM: a fixed-aspect stage scaled to its container, the
+// backdrop image and colour, board objects (images, multi-frame, opacity, rotation, flip, text),
+// speech bubbles that fade, who holds which avatar, and the curtain. Objects are positioned in
+// stage units (x, y, w, h as fractions of the stage width, as the original client sends them),
+// so every screen shows the same layout; a moveTo is a CSS transition over the object's moveSpeed.
+import { h } from '../dom.js';
+import { speechEnds } from './state.js';
+
+export const DEFAULT_MOVE_SPEED = 2000;
+const TEXT_REFERENCE_WIDTH = 1000; // a text object's fontSize is in px of a stage this wide
+
+/** '16:9', {width, height} or nothing -> width / height. */
+export function ratioOf(config) {
+  const r = config?.ratio ?? config?.aspectRatio;
+  if (r && typeof r === 'object' && r.width > 0 && r.height > 0) return r.width / r.height;
+  const m = typeof r === 'string' ? r.match(/^(\d+(?:\.\d+)?)[:/](\d+(?:\.\d+)?)$/) : null;
+  if (m && +m[2] > 0) return +m[1] / +m[2];
+  return typeof r === 'number' && r > 0 ? r : 16 / 9;
+}
+
+/** Plain text of an HTML fragment (text objects carry HTML; it is never injected as markup). */
+function textOf(html) {
+  if (typeof html !== 'string') return '';
+  return new DOMParser().parseFromString(html, 'text/html').body.textContent ?? '';
+}
+
+const srcOf = (item) => (typeof item === 'string' ? item : item?.src ?? null);
+
+export class StageView {
+  /** `root` is the container to fill; `clock()` gives the hub's time in ms. */
+  constructor(root, { ratio = 16 / 9, clock = () => Date.now() } = {}) {
+    this.ratio = ratio;
+    this.clock = clock;
+    this.backdrop = h('img', { class: 'backdrop', alt: '', hidden: true });
+    this.layer = h('div', { class: 'objects' });
+    this.curtain = h('div', { class: 'curtain', hidden: true, 'aria-hidden': 'true' }, h('img', { alt: '' }));
+    this.overlay = h('div', { class: 'overlay' });
+    this.stage = h('div', { class: 'stage', role: 'img', 'aria-label': 'Stage' }, this.backdrop, this.layer, this.overlay, this.curtain);
+    root.append(this.stage);
+    root.style.setProperty('--ratio', String(ratio)); // a phone sizes the stage area by it
+    this.root = root;
+    this.elements = new Map(); // id key -> {el, obj, timer}
+    this.holders = new Map(); // avatar id -> nickname
+    this.state = null;
+    this.bubbleTimer = null;
+    new ResizeObserver(() => this.fit()).observe(root);
+    this.fit();
+  }
+
+  /** Scale the stage to the largest size with its aspect ratio that fits the container. */
+  fit() {
+    const { width, height } = this.root.getBoundingClientRect();
+    const w = Math.max(1, Math.min(width, height > 0 ? height * this.ratio : width));
+    this.stage.style.width = `${w}px`;
+    this.stage.style.height = `${w / this.ratio}px`;
+    this.stage.style.setProperty('--stage-w', `${w}px`);
+    this.stage.dispatchEvent(new CustomEvent('stageresize', { detail: { width: w, height: w / this.ratio } }));
+  }
+
+  get width() { return this.stage.clientWidth || 1; }
+  get height() { return this.stage.clientHeight || 1; }
+
+  /** A client point as stage units (fractions of the stage width, as objects are stored). */
+  toStage(clientX, clientY) {
+    const r = this.stage.getBoundingClientRect();
+    return { x: (clientX - r.left) / r.width, y: (clientY - r.top) / r.width };
+  }
+
+  setHolders(roster) {
+    this.holders = new Map((roster ?? []).filter((p) => p.avatarId).map((p) => [p.avatarId, p.nickname]));
+    for (const entry of this.elements.values()) this.renderHolder(entry);
+  }
+
+  /** Show `state`; `animate` is false for a join or seek (jump), true for live events. */
+  render(state, { animate = true } = {}) {
+    const previous = this.state;
+    this.state = state;
+    if (!previous || state.background !== previous.background) this.renderBackground(state.background);
+    if (!previous || state.board !== previous.board) this.renderBoard(state.board, animate);
+  }
+
+  renderBackground(bg) {
+    this.stage.style.backgroundColor = bg.backdropColor || bg.defaultColor;
+    const src = srcOf(bg.backdrop);
+    this.backdrop.hidden = !src;
+    if (src && this.backdrop.getAttribute('src') !== src) this.backdrop.src = src;
+    this.backdrop.style.opacity = bg.backdrop?.opacity ?? 1;
+    const curtain = srcOf(bg.curtain);
+    this.curtain.hidden = !curtain;
+    this.stage.classList.toggle('curtain-drawn', Boolean(curtain));
+    if (curtain) this.curtain.firstChild.src = curtain;
+  }
+
+  renderBoard(board, animate) {
+    const seen = new Set();
+    board.objects.forEach((obj, index) => {
+      const key = String(obj.id);
+      seen.add(key);
+      let entry = this.elements.get(key);
+      if (!entry) {
+        entry = this.create(obj);
+        this.elements.set(key, entry);
+        this.place(entry, obj, index, false);
+      } else if (entry.obj !== obj || entry.index !== index) {
+        this.place(entry, obj, index, animate);
+      }
+    });
+    for (const [key, entry] of this.elements) {
+      if (!seen.has(key)) {
+        clearInterval(entry.timer);
+        entry.el.remove();
+        this.elements.delete(key);
+      }
+    }
+    this.renderBubbles(board.speeches);
+  }
+
+  create(obj) {
+    const el = h('div', { class: `obj ${obj.type ?? 'prop'}`, dataset: { id: String(obj.id) } });
+    const body = obj.type === 'text' ? h('div', { class: 'text' }) : h('img', { class: 'face', alt: obj.name ?? '', draggable: 'false' });
+    el.append(body, h('div', { class: 'holder', hidden: true }));
+    this.layer.append(el);
+    return { el, body, obj: null, index: -1, timer: null, frame: 0 };
+  }
+
+  place(entry, obj, index, animate) {
+    const { el, body } = entry;
+    const k = this.ratio; // y and h are fractions of the width: as a fraction of the height, times ratio
+    const speed = Number.isFinite(obj.moveSpeed) ? obj.moveSpeed : DEFAULT_MOVE_SPEED;
+    el.style.transitionDuration = animate ? `${speed}ms` : '0ms';
+    el.style.transitionTimingFunction = speed > 1000 ? 'linear' : 'ease';
+    el.style.left = `${(obj.x ?? 0) * 100}%`;
+    el.style.top = `${(obj.y ?? 0) * k * 100}%`;
+    el.style.width = `${(obj.w ?? 0.1) * 100}%`;
+    el.style.height = `${(obj.h ?? 0.1) * k * 100}%`;
+    el.style.opacity = obj.opacity ?? 1;
+    el.style.transform = `rotate(${obj.rotate ?? 0}deg)`;
+    el.style.zIndex = index + 1;
+    el.dataset.x = obj.x ?? 0;
+    el.dataset.y = obj.y ?? 0;
+    body.style.transform = `scale(${obj.scaleX ?? 1}, ${obj.scaleY ?? 1})`;
+    if (obj.type === 'text') {
+      body.textContent = textOf(obj.content ?? obj.name ?? '');
+      const px = parseFloat(obj.fontSize) || 20;
+      body.style.fontSize = `calc(var(--stage-w) * ${px / TEXT_REFERENCE_WIDTH})`;
+      body.style.fontFamily = obj.fontFamily ?? '';
+      body.style.color = obj.color ?? '';
+    } else if (!entry.timer || entry.obj?.src !== obj.src) {
+      const src = srcOf(obj);
+      if (src && body.getAttribute('src') !== src) body.src = src;
+    }
+    this.autoplay(entry, obj);
+    entry.obj = obj;
+    entry.index = index;
+    this.renderHolder(entry);
+  }
+
+  /** Cycle a multi-frame object's frames every `autoplayFrames` ms while it is set. */
+  autoplay(entry, obj) {
+    const frames = Array.isArray(obj.frames) ? obj.frames : [];
+    const every = Number(obj.autoplayFrames) || 0;
+    const running = entry.timer ? entry.every : 0;
+    if (every === running && entry.obj?.frames === obj.frames) return;
+    clearInterval(entry.timer);
+    entry.timer = null;
+    entry.every = 0;
+    if (every > 0 && frames.length > 1) {
+      entry.every = every;
+      entry.frame = Math.max(0, frames.indexOf(obj.src));
+      entry.timer = setInterval(() => {
+        entry.frame = (entry.frame + 1) % frames.length;
+        entry.body.src = frames[entry.frame];
+      }, every);
+    }
+  }
+
+  renderHolder(entry) {
+    const label = entry.el.querySelector('.holder');
+    const who = entry.obj ? this.holders.get(String(entry.obj.id)) : null;
+    label.hidden = !who;
+    label.textContent = who ? `▼ ${who}` : '';
+  }
+
+  /** Speech bubbles over their avatars, each removed when it has faded (1 s + 1 s a word). */
+  renderBubbles(speeches) {
+    clearTimeout(this.bubbleTimer);
+    const now = this.clock();
+    let next = Infinity;
+    for (const [key, entry] of this.elements) {
+      const speech = speeches[key];
+      const ends = speech ? speechEnds(speech) : 0;
+      let bubble = entry.el.querySelector('.bubble');
+      if (!speech || ends <= now) {
+        bubble?.remove();
+        continue;
+      }
+      next = Math.min(next, ends);
+      const s = speech.speak;
+      const text = typeof s === 'string' ? s : s.message;
+      const behavior = typeof s === 'string' ? 'speak' : s.behavior ?? 'speak';
+      if (!bubble) {
+        bubble = h('div', { class: 'bubble', role: 'status' });
+        entry.el.append(bubble);
+      }
+      bubble.className = `bubble ${behavior}`;
+      bubble.textContent = text;
+    }
+    if (next < Infinity) this.bubbleTimer = setTimeout(() => this.renderBubbles(this.state.board.speeches), next - now + 20);
+  }
+}

@@ -1,0 +1,93 @@
+// The replay page (/replay/<slug>/<performance>): the hub plays an archived performance to this
+// socket alone (`replay` / `replayControl`, docs/protocol.md "Archive and replay"); the page shows
+// it with the same state and render modules as the live stage, with play/pause, a seek bar,
+// speed (0.5-32x) and loop.
+import { h } from '../dom.js';
+import { mountNav } from '../nav.js';
+import { call, openSocket } from './connection.js';
+import { StageScreen } from './screen.js';
+
+/** Performance time: the hub time the replayed events carry, advancing at the replay speed. */
+class ReplayClock {
+  constructor() { this.base = null; this.local = 0; this.rate = 0; }
+  set(at, rate) { this.base = at; this.local = Date.now(); this.rate = rate; }
+  now() { return this.base === null ? Date.now() : this.base + (Date.now() - this.local) * this.rate; }
+  seen() {}
+}
+
+/** The performance time a replayed state was taken at (a playing track's or a speech's time). */
+function stateTime(state) {
+  const times = [...Object.values(state.audio.tracks).map((t) => t.positionAt), ...Object.values(state.board.speeches).map((s) => s.at)];
+  return times.length ? Math.max(...times) : null;
+}
+
+const clockText = (ms) => `${Math.floor(ms / 60000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+
+async function main() {
+  mountNav(document.querySelector('body > header'));
+  const [, , slug, performance] = location.pathname.split('/').map(decodeURIComponent);
+  const controls = document.querySelector('.replay-controls');
+  const [play, seek, time, speed, loop] = ['.play', '.seek', '.time', '.speed', '.loop'].map((s) => controls.querySelector(s));
+  const status = document.querySelector('.connection');
+  const refuse = async () => ({ ok: false, error: { message: 'This is a replay: chat is read-only.' } });
+  const screen = new StageScreen(document.querySelector('.stage-area'), document.querySelector('.side'), { config: {}, role: 'audience', nickname: 'Guest', publish: refuse });
+  screen.clock = new ReplayClock();
+  let current = { playing: false, position: 0, duration: 0, speed: 1 };
+  let tickFrom = Date.now();
+  const socket = await openSocket();
+  const control = (action, value) => call(socket, 'replayControl', value === undefined ? { action } : { action, value });
+  window.upstage = { socket, get state() { return screen.state; }, get status() { return current; } };
+
+  const show = (s) => {
+    current = s;
+    tickFrom = Date.now();
+    play.textContent = s.playing ? 'Pause' : 'Play';
+    play.setAttribute('aria-pressed', String(s.playing));
+    seek.max = String(s.duration);
+    loop.checked = s.loop;
+    speed.value = String(s.speed);
+    document.body.dataset.replay = s.ended ? 'ended' : s.playing ? 'playing' : 'paused';
+  };
+  socket.on('replay', (s) => {
+    if (s.state) {
+      screen.clock.set(stateTime(s.state) ?? screen.clock.now(), s.playing ? s.speed : 0);
+      screen.reset(s.state);
+    } else screen.clock.set(screen.clock.now(), s.playing ? s.speed : 0);
+    show(s);
+  });
+  socket.on('event', (event) => {
+    screen.clock.set(event.at, current.playing ? current.speed : 0);
+    screen.event(event);
+  });
+  socket.on('connect', async () => {
+    status.dataset.status = 'connected';
+    status.textContent = 'Connected';
+    const ack = await call(socket, 'replay', { performance: Number(performance), speed: Number(speed.value), loop: loop.checked });
+    if (!ack.ok) {
+      document.querySelector('.stage-error').textContent = ack.error.message;
+      return;
+    }
+    const name = ack.performance.name || `Performance ${performance}`;
+    document.querySelector('.stage-name').textContent = `${name} (replay of ${slug})`;
+    document.title = `${name} · Replay · UpStage`;
+    show(ack.status);
+  });
+  socket.on('disconnect', () => {
+    status.dataset.status = 'reconnecting';
+    status.textContent = 'Reconnecting…';
+  });
+
+  play.addEventListener('click', () => control(current.playing ? 'pause' : 'play'));
+  seek.addEventListener('change', () => control('seek', Number(seek.value)));
+  speed.addEventListener('change', () => control('speed', Number(speed.value)));
+  loop.addEventListener('change', () => control('loop', loop.checked));
+  controls.addEventListener('submit', (e) => e.preventDefault());
+  setInterval(() => {
+    const position = current.playing ? Math.min(current.position + (Date.now() - tickFrom) * current.speed, current.duration) : current.position;
+    if (document.activeElement !== seek) seek.value = String(position);
+    time.textContent = `${clockText(position)} / ${clockText(current.duration)}`;
+  }, 250);
+  document.querySelector('.side').prepend(h('p', { class: 'muted' }, 'Replay: chat as it was during the performance.'));
+}
+
+main();
