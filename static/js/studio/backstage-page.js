@@ -15,7 +15,7 @@ const go = (hash) => {
 };
 
 function crumbs(...items) {
-  return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#' }, 'Backstage'), items.map((item) => [' › ', item]));
+  return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#' }, 'Backstage'), items.flatMap((item) => [' › ', item]));
 }
 
 async function renderNew(main) {
