@@ -45,8 +45,8 @@ export class ChatPanel {
     this.input = h('input', { name: 'message', maxlength: 4000, autocomplete: 'off', placeholder: 'Say something…', enterkeyhint: 'send' });
     this.error = h('p', { class: 'error', role: 'alert', hidden: true });
     const form = h('form', { class: 'chat-form', onsubmit: (e) => { e.preventDefault(); this.send(); } },
-      h('label', { class: 'nick' }, 'Name', this.nick),
-      h('label', { class: 'say' }, h('span', { class: 'visually-hidden' }, 'Message'), this.input),
+      h('label', { class: 'nick' }, 'Nickname', this.nick),
+      h('label', { class: 'say' }, h('span', { class: 'visually-hidden' }, 'Chat message'), this.input),
       h('button', { type: 'submit' }, 'Send'));
     this.nick.addEventListener('change', () => this.onNickname?.(this.nick.value.trim()));
     this.tabs = this.performer ? this.tabBar() : null;
