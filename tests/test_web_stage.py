@@ -68,7 +68,7 @@ async def test_player_and_audience_meet(hub, browser) -> None:
     await until(audience, "() => window.upstage.state.background.backdropColor === '#112233'")
 
     # draw a stroke on the whiteboard
-    await player.get_by_role("button", name="Draw").click()
+    await player.get_by_role("button", name="Draw", exact=True).click()
     await drag(player, (stage_box["x"] + 60, stage_box["y"] + 60), (stage_box["x"] + 260, stage_box["y"] + 160))
     stroke = await until(audience, "() => window.upstage.state.whiteboard.commands[0]")
     assert stroke["type"] == "draw" and len(stroke["lines"]) >= 3
