@@ -29,7 +29,7 @@ install-browser:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$HUB_CHROMIUM" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing Debian's chromium for the browser tests..."; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }; \
 	else echo "Chromium is missing: browser tests need it. Run 'sudo apt-get install chromium' (or set HUB_CHROMIUM=/path/to/chromium)."; fi
 
 test: install install-browser
