@@ -19,11 +19,14 @@ from .demo import seed_demo
 from .http import METRICS, STORE, TOKENS, routes
 from .metrics import Metrics
 from .fanout import Fanout, StockFanout
+from .graphql import setup_graphql
+from .graphql.context import Services
 from .node import Node, NodeOptions, Sender
 from .persistence import Persistence
 from .state import Limits
 from .performances import PerformanceHandlers
 from .sockets import SocketHandlers
+from .upload import setup_upload
 from .web import setup_web
 
 log = logging.getLogger("hub")
@@ -66,6 +69,8 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)
+    setup_graphql(app, Services(store, node, tokens, settings))
+    setup_upload(app)
     setup_web(app)
 
     async def start(app: web.Application) -> None:
@@ -73,9 +78,10 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         await store.migrate()
         await persistence.start()
         if settings.demo:
-            password = await seed_demo(store, settings.demo_password)
-            if password is not None:
-                print(f"Created demo stage 'demo' and player 'demo' with password: {password}", flush=True)
+            seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
+            if seeded is not None:
+                print(f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True)
+                print(f"Created admin 'admin' with password: {seeded.admin_password}", flush=True)
         # Many long-lived connections make full collections long and frequent; collect young
         # objects less often and keep start-up objects out of every collection.
         gc.set_threshold(settings.gc_threshold, 20, 100)

@@ -53,6 +53,8 @@ class Claims:
     username: str
     role: str
     kind: str
+    jti: str = ""
+    expires: int = 0
 
 
 class TokenIssuer:
@@ -88,6 +90,9 @@ class TokenIssuer:
         if data.get("typ") != kind:
             raise AuthError(f"not an {kind} token" if kind == "access" else f"not a {kind} token")
         try:
-            return Claims(int(data["sub"]), str(data.get("name", "")), str(data.get("role", "")), kind)
+            return Claims(
+                int(data["sub"]), str(data.get("name", "")), str(data.get("role", "")), kind,
+                str(data.get("jti", "")), int(data["exp"]),
+            )
         except (TypeError, ValueError) as exc:
             raise AuthError("invalid token") from exc

@@ -54,6 +54,14 @@ class Settings:
     ping_timeout: float = 20.0
     log_level: str = "WARNING"
     cors_origins: str = "*"
+    upload_limit: int = 10 * 1024 * 1024
+    graphql_max_depth: int = 8
+    graphql_max_fields: int = 200
+
+    @property
+    def media_dir(self) -> Path:
+        """Where uploaded media files live (served under /media/)."""
+        return self.var_dir / "media"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -90,6 +98,9 @@ class Settings:
             ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
             log_level=_env("LOG_LEVEL", cls.log_level).upper(),
             cors_origins=_env("CORS_ORIGINS", cls.cors_origins),
+            upload_limit=_env_int("UPLOAD_LIMIT", cls.upload_limit),
+            graphql_max_depth=_env_int("GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
+            graphql_max_fields=_env_int("GRAPHQL_MAX_FIELDS", cls.graphql_max_fields),
         )
 
 

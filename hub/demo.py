@@ -1,22 +1,79 @@
-"""The demo stage `demo` and its player, created on an empty database so a fresh hub is usable."""
+"""The demo stage `demo`, its player, an admin and a few project-made media (SVG), created on an
+empty database so that a fresh hub (`make run`) has a usable stage and admin pages."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from pathlib import Path
 
 from storage import Store
 
 from .auth import hash_password
+from .media_files import write_bytes
 
 DEMO_USER = "demo"
+DEMO_ADMIN = "admin"
 DEMO_STAGE = "demo"
 
 
-async def seed_demo(store: Store, password: str = "") -> str | None:
-    """Create the demo player and stage when there are no users yet; returns the password used."""
+@dataclass(frozen=True)
+class Seeded:
+    player_password: str
+    admin_password: str
+
+
+def _svg(width: int, height: int, body: str) -> bytes:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">{body}</svg>'
+    ).encode()
+
+
+def _avatar(color: str) -> bytes:
+    """A round figure with a face, in one colour."""
+    return _svg(
+        120, 160,
+        f'<circle cx="60" cy="45" r="35" fill="{color}"/>'
+        f'<rect x="25" y="85" width="70" height="70" rx="30" fill="{color}"/>'
+        '<circle cx="48" cy="40" r="5" fill="#fff"/><circle cx="72" cy="40" r="5" fill="#fff"/>'
+        '<path d="M45 58 Q60 70 75 58" stroke="#fff" stroke-width="4" fill="none"/>',
+    )  # fmt: skip
+
+
+# (name, type, svg) of each demo media item, in toolbar order.
+DEMO_MEDIA: tuple[tuple[str, str, bytes], ...] = (
+    ("Red figure", "avatar", _avatar("#d6453d")),
+    ("Blue figure", "avatar", _avatar("#3d6fd6")),
+    ("Star", "prop", _svg(100, 100, '<polygon points="50,5 61,38 95,38 67,58 78,92 50,72 22,92 33,58 5,38 39,38" fill="#f2c230"/>')),
+    (
+        "Night sky",
+        "backdrop",
+        _svg(
+            1600, 900,
+            '<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#0b1340"/>'
+            '<stop offset="1" stop-color="#3a2a6b"/></linearGradient></defs><rect width="1600" height="900" fill="url(#g)"/>'
+            '<circle cx="1300" cy="180" r="90" fill="#f4f1d0"/><rect y="760" width="1600" height="140" fill="#141414"/>',
+        ),  # fmt: skip
+    ),
+    ("Red curtain", "curtain", _svg(1600, 900, '<rect width="1600" height="900" fill="#8e1b1b"/>' + "".join(
+        f'<rect x="{x}" width="40" height="900" fill="#6d1414"/>' for x in range(40, 1600, 120)))),
+)
+
+
+async def seed_demo(store: Store, media_dir: Path, password: str = "") -> Seeded | None:
+    """Create the demo player, an admin and the demo stage with its media when there are no users
+    yet; returns the passwords used (HUB_DEMO_PASSWORD for both when set, else random)."""
     if await store.count_users() > 0:
         return None
-    password = password or secrets.token_urlsafe(12)
-    user = await store.create_user(DEMO_USER, hash_password(password), "player")
-    await store.create_stage(DEMO_STAGE, "Demo stage", user.id)
-    return password
+    seeded = Seeded(password or secrets.token_urlsafe(12), password or secrets.token_urlsafe(12))
+    user = await store.create_user(DEMO_USER, hash_password(seeded.player_password), "player")
+    await store.create_user(DEMO_ADMIN, hash_password(seeded.admin_password), "admin")
+    stage = await store.create_stage(DEMO_STAGE, "Demo stage", user.id)
+    media_ids = []
+    for name, media_type, svg in DEMO_MEDIA:
+        stored = write_bytes(media_dir, svg, "image/svg+xml")
+        media = await store.create_media(user.id, name, media_type, stored.mime, stored.size, [stored.name])
+        media_ids.append(media.id)
+    await store.assign_media(stage.id, media_ids)
+    return seeded

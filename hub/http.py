@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from storage import Store, User
+from storage import Store
 
-from .auth import AuthError, TokenIssuer, verify_password
+from . import accounts
+from .auth import TokenIssuer
 from .metrics import Metrics
 
 routes = web.RouteTableDef()
@@ -34,14 +35,22 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _tokens_for(tokens: TokenIssuer, user: User) -> dict[str, Any]:
+def _tokens_for(pair: accounts.TokenPair) -> dict[str, Any]:
     return {
         "ok": True,
-        "access_token": tokens.issue(user.id, user.username, user.role, "access"),
-        "refresh_token": tokens.issue(user.id, user.username, user.role, "refresh"),
-        "expires_in": tokens.access_ttl,
-        "user": user.public(),
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires_in": pair.expires_in,
+        "user": pair.user.public(),
     }
+
+
+ACCOUNT_STATUS = {"unauthenticated": (401, "unauthorized"), "forbidden": (403, "forbidden")}
+
+
+def _refused(exc: accounts.AccountError) -> web.Response:
+    status, code = ACCOUNT_STATUS[exc.code]
+    return error(status, code, exc.message)
 
 
 @routes.post("/api/login")
@@ -50,12 +59,11 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error(400, "bad_request", "username and password are required")
-    user = await request.app[STORE].get_user_by_name(username)
-    if user is None or not verify_password(user.password_hash, password):
-        return error(401, "unauthorized", "wrong username or password")
-    if not user.active:
-        return error(403, "forbidden", "this account is not active yet")
-    return web.json_response(_tokens_for(request.app[TOKENS], user))
+    try:
+        pair = await accounts.log_in(request.app[STORE], request.app[TOKENS], username, password)
+    except accounts.AccountError as exc:
+        return _refused(exc)
+    return web.json_response(_tokens_for(pair))
 
 
 @routes.post("/api/refresh")
@@ -65,13 +73,10 @@ async def refresh(request: web.Request) -> web.Response:
     if not isinstance(token, str):
         return error(400, "bad_request", "refresh_token is required")
     try:
-        claims = request.app[TOKENS].verify(token, "refresh")
-    except AuthError as exc:
-        return error(401, "unauthorized", str(exc))
-    user = await request.app[STORE].get_user(claims.user_id)
-    if user is None or not user.active:
-        return error(401, "unauthorized", "account unknown or disabled")
-    return web.json_response(_tokens_for(request.app[TOKENS], user))
+        pair = await accounts.refresh(request.app[STORE], request.app[TOKENS], token)
+    except accounts.AccountError as exc:
+        return _refused(exc)
+    return web.json_response(_tokens_for(pair))
 
 
 @routes.get("/healthz")

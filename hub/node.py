@@ -135,8 +135,7 @@ class Node:
         """The node's room for a stage, rebuilt from the store on first use."""
         room = self.rooms.get(stage.id)
         if room is None:
-            color = stage.config.get("defaultcolor")
-            default_color = color if isinstance(color, str) else None
+            default_color = stage.default_color
             restored = await self.persistence.restore(stage.id, default_color)
             room = self.rooms.get(stage.id)
             if room is None:
@@ -279,6 +278,24 @@ class Node:
         room.presence.leave(conn.session, conn.sid)
         self.presence_changed(room)
         self._count_stages()
+
+    def evict(self, room: StageRoom, reason: dict[str, Any], audience_only: bool = True) -> int:
+        """Take sockets off a stage (its audience, or everyone), each told why by a `stageClosed`
+        message first; returns how many left. Used when a stage closes to audience or is deleted."""
+        leaving = [
+            conn for conn in self.connections.values()
+            if conn.room is room and not (audience_only and (is_performer(conn.role) or conn.admin))
+        ]  # fmt: skip
+        for conn in leaving:
+            self.fanout.send(conn.sid, "stageClosed", reason)
+            self.exit(conn)
+        return len(leaving)
+
+    def forget(self, stage_id: int) -> None:
+        """Drop a deleted stage's room (after evicting everyone from it)."""
+        room = self.rooms.pop(stage_id, None)
+        if room is not None and room.presence_timer is not None:
+            room.presence_timer.cancel()
 
     def _rooms_of(self, sid: str, enter: tuple[str, ...] = (), leave: tuple[str, ...] = ()) -> None:
         """Change a socket's Socket.IO rooms synchronously (the server's own calls are coroutines)."""

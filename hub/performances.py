@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage import NothingToArchive, Performance, Store
+from storage import DEFAULT_COLOR, Performance, Store
 
-from . import state as live
-from .broker import now_ms
+from . import stage_actions as actions
 from .inbound import Refused
 from .node import Connection, Node, StageRoom
 from .replay import Replay
 from .roles import EDITOR, OWNER, is_performer, resolve_role
 from .sockets import SocketHandlers
 
-MAX_NAME = 200
 REPLAY_ACTIONS = ("play", "pause", "seek", "speed", "loop")
 
 
@@ -40,59 +38,35 @@ class PerformanceHandlers:
         ):
             sockets.register(name, handler)
 
-    # managing
+    # managing (the work itself is in stage_actions, shared with GraphQL)
 
     async def sweep(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
         room = self._managed_room(conn)
-        name = _name(data.get("name"), default="Performance")
-        if room.delivered_seq == room.swept_at:
-            raise Refused("bad_request", "the stage is already swept: nothing to archive")
-        async with self.node.exclusive(room):
-            try:
-                performance = await self.store.archive.sweep(room.stage_id, room.slug, name)
-            except NothingToArchive as exc:
-                raise Refused("bad_request", "the stage is already swept: nothing to archive") from exc
-            epoch = self.node.persistence.epoch(self.node.persistence.new_base())
-            self.node.restart_history(room, epoch, live.empty_state(room.default_color))
-        room.swept_at = await self._announce(room, conn, {"type": "blankScene"})
+        name = actions.check_name(data.get("name"), default="Performance")
+        performance, epoch = await actions.sweep(self.node, self.store, room, conn.identity().sender(), name)
         return {"ok": True, "performance": performance.public(), "epoch": epoch}
 
     async def start_recording(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
         room = self._managed_room(conn)
-        name = _name(data.get("name"), default="Recording")
-        if await self.store.archive.open_recording(room.stage_id) is not None:
-            raise Refused("bad_request", "a recording is already running on this stage")
-        performance = await self.store.archive.start_recording(
-            room.stage_id, room.slug, name, room.delivered_seq, now_ms()
+        name = actions.check_name(data.get("name"), default="Recording")
+        performance = await actions.start_recording(
+            self.node, self.store, room, conn.identity().sender(), name, blank=data.get("blank") is True
         )
-        if data.get("blank") is True:
-            await self._announce(room, conn, {"type": "blankScene"})
-        snapshot = live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
-        curtain = room.state["background"].get("curtain")
-        await self._announce(room, conn, {"type": "recordingSnapshot", "snapshot": snapshot, "curtain": curtain})
         return {"ok": True, "performance": performance.public()}
 
     async def save_recording(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = self._managed_room(conn)
         performance = await self._performance_of(room, data.get("id"))
-        if not performance.recording:
-            raise Refused("bad_request", "this recording is already saved")
-        await self.node.persistence.writer.flush()
-        try:
-            saved = await self.store.archive.save_recording(performance.id, room.delivered_seq)
-        except NothingToArchive as exc:
-            raise Refused("bad_request", "nothing to record yet") from exc
+        saved = await actions.save_recording(self.node, self.store, room, performance)
         return {"ok": True, "performance": saved.public()}
 
     async def update_performance(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = self._managed_room(conn)
         performance = await self._performance_of(room, data.get("id"))
-        description = data.get("description")
-        if description is not None and (not isinstance(description, str) or len(description) > 2000):
-            raise Refused("bad_request", "description must be a string of at most 2000 characters")
-        name = _name(data["name"]) if "name" in data else None
+        description = actions.check_description(data.get("description"))
+        name = actions.check_name(data["name"]) if "name" in data else None
         updated = await self.store.archive.update_performance(performance.id, name=name, description=description)
         return {"ok": True, "performance": updated.public()}
 
@@ -106,11 +80,7 @@ class PerformanceHandlers:
         """Copy a performance with every idle gap longer than `gap` seconds shortened to `gap`."""
         room = self._managed_room(conn)
         performance = await self._performance_of(room, data.get("id"))
-        gap = data.get("gap")
-        if not isinstance(gap, (int, float)) or isinstance(gap, bool) or not 0 < gap <= 86_400:
-            raise Refused("bad_request", "gap must be a number of seconds between 0 and 86400")
-        name = _name(data.get("name"), default=f"{performance.name} (trimmed)")
-        trimmed = await self.store.archive.trim(performance.id, float(gap), name)
+        trimmed = await actions.trim(self.store, performance, data.get("gap"), data.get("name"))
         return {"ok": True, "performance": trimmed.public()}
 
     # watching
@@ -130,13 +100,12 @@ class PerformanceHandlers:
         events = await self.store.archive.performance_events(performance.id)
         conn.stop_replay()
         self.node.exit(conn)
-        color = stage.config.get("defaultcolor") if stage else None
         conn.replay = Replay(
             events,
             lambda name, payload: self.node.fanout.send(conn.sid, name, payload),
             performer=performer,
             session=conn.session,
-            default_color=color if isinstance(color, str) else "#30ac45",
+            default_color=stage.default_color if stage else DEFAULT_COLOR,
             speed=_speed(data.get("speed", 1)),
             loop=data.get("loop") is True,
         )
@@ -186,20 +155,6 @@ class PerformanceHandlers:
         if performance.stage_id != room.stage_id:
             raise Refused("not_found", "no such performance on this stage")
         return performance
-
-    async def _announce(self, room: StageRoom, conn: Connection, payload: dict[str, Any]) -> int:
-        """Publish a background event on the stage in the caller's name; returns its seq once stored."""
-        event, stored = await self.node.publish(room, "background", payload, conn.identity().sender())
-        await stored
-        return event.seq
-
-
-def _name(value: Any, default: str | None = None) -> str:
-    if value is None and default is not None:
-        return default
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
-        raise Refused("bad_request", f"name must be 1-{MAX_NAME} characters")
-    return value.strip()
 
 
 def _speed(value: Any) -> float:

@@ -23,3 +23,8 @@ def resolve_role(stage: Stage, user_id: int | None) -> str:
 
 def is_performer(role: str) -> bool:
     return role in PERFORMER_ROLES
+
+
+def closed_message(status: str) -> str:
+    """Why audience may not be on a stage with this status (anything but live)."""
+    return "this stage is upcoming" if status == "upcoming" else f"this stage is in {status}"

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
-from storage import DuplicateError, Scene, Store
+from storage import Scene, Store
 
 from .auth import AuthError, TokenIssuer
 from .broker import now_ms
@@ -23,13 +23,12 @@ from .inbound import DEFAULT_NICKNAME, Refused, audience_of, check_publish, clea
 from .metrics import Metrics
 from .node import Connection, Node, StageRoom, session_room
 from .ratelimit import TokenBucket
-from .roles import is_performer, resolve_role
-from .state import scene_snapshot, view
+from . import stage_actions
+from .roles import closed_message, is_performer, resolve_role
 
 log = logging.getLogger("hub.sockets")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_AVATAR_ID = 200
-MAX_SCENE_NAME = 100
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -123,6 +122,8 @@ class SocketHandlers:
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
         role = resolve_role(stage, conn.user_id)
+        if stage.status != "live" and not is_performer(role) and not conn.admin:
+            raise Refused("forbidden", closed_message(stage.status))
         conn.stop_replay()
         return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
 
@@ -167,15 +168,9 @@ class SocketHandlers:
     async def save_scene(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         """Store the stage's current state as a named scene, then tell the stage to reload its list."""
         room = self._performer_room(conn)
-        name = data.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_SCENE_NAME:
-            raise Refused("bad_request", f"a scene needs a name of 1-{MAX_SCENE_NAME} characters")
-        try:
-            snapshot = scene_snapshot(view(room.state, now_ms(), audience=False))
-            scene = await self.store.save_scene(room.stage_id, name.strip(), snapshot, conn.user_id)
-        except DuplicateError as exc:
-            raise Refused("bad_request", str(exc)) from exc
-        await self.node.publish(room, "background", {"type": "loadScenes"}, conn.identity().sender())
+        scene = await stage_actions.save_scene(
+            self.node, self.store, room, data.get("name"), conn.user_id, conn.identity().sender()
+        )
         return {"ok": True, "scene": scene.public()}
 
     async def scenes(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:

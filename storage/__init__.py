@@ -2,6 +2,10 @@
 
 from .records import (
     ACCESS_LEVELS,
+    DEFAULT_COLOR,
+    MEDIA_TYPES,
+    Media,
+    media_url,
     EVERYONE,
     PERFORMANCE_KINDS,
     PERFORMERS,
@@ -25,8 +29,17 @@ from .archive import Archive
 from .store import Store, dialect_of
 from .writer import EventWriter
 
+from .media import MediaQuery
+from .users import ADMIN_ROLES
+
 __all__ = [
+    "ADMIN_ROLES",
     "ACCESS_LEVELS",
+    "DEFAULT_COLOR",
+    "MEDIA_TYPES",
+    "Media",
+    "MediaQuery",
+    "media_url",
     "Archive",
     "BufferFull",
     "EVERYONE",

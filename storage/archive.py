@@ -211,6 +211,11 @@ class Archive:
             await self._get(performance_id)
             await self._delete(performance_id)
 
+    async def event_count(self, performance_id: int) -> int:
+        return int(await self.db.fetch_val(
+            "SELECT COUNT(*) FROM performance_events WHERE performance_id = :p", {"p": performance_id}
+        ))
+
     async def performance_events(self, performance_id: int) -> list[Event]:
         """A performance's events in seq order; their `stage_id` is the performance's stage (0 once
         the stage is deleted)."""

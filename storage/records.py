@@ -8,6 +8,8 @@ from typing import Any
 USER_ROLES = ("player", "admin")
 STAGE_STATUSES = ("live", "rehearsal", "upcoming")
 ACCESS_LEVELS = ("player", "editor")
+MEDIA_TYPES = ("avatar", "prop", "backdrop", "audio", "curtain", "video")
+DEFAULT_COLOR = "#30ac45"
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,8 @@ class User:
     password_hash: str
     role: str
     active: bool
+    upload_limit: int | None = None  # bytes; None means the hub's default (HUB_UPLOAD_LIMIT)
+    created_at: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The fields a client may see."""
@@ -35,6 +39,17 @@ class Stage:
     config: dict[str, Any] = field(default_factory=dict)
     players: frozenset[int] = frozenset()
     editors: frozenset[int] = frozenset()
+    cover: str | None = None
+
+    @property
+    def default_color(self) -> str:
+        """The backdrop colour of a blank stage: `defaultColor` in the config (or the original's
+        `defaultcolor`), else the hub's green."""
+        for key in ("defaultColor", "defaultcolor"):
+            value = self.config.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return DEFAULT_COLOR
 
     def public(self) -> dict[str, Any]:
         """The fields sent to a joining client."""
@@ -57,9 +72,47 @@ class Scene:
     name: str
     payload: dict[str, Any]
     active: bool = True
+    created_by: int | None = None
+    created_at: str | None = None
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "active": self.active}
+
+
+@dataclass(frozen=True)
+class Media:
+    """An uploaded media item: one file, or several frames, under `var/media` (content-named)."""
+
+    id: int
+    owner_id: int
+    name: str
+    type: str
+    mime: str
+    size: int
+    frames: tuple[str, ...]  # file names in frame order
+    copyright_level: int = 0
+    voice: Any = None
+    link: Any = None
+    created_at: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The upload response's `media` object."""
+        urls = [media_url(name) for name in self.frames]
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "url": urls[0] if urls else "",
+            "frames": urls,
+            "mime": self.mime,
+            "size": self.size,
+            "copyrightLevel": self.copyright_level,
+        }
+
+
+def media_url(file: str) -> str:
+    """Where a stored media file is served."""
+    return f"/media/{file}"
 
 
 # Who may receive an event: everyone on the stage, or performers only (optionally one session).

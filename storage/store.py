@@ -11,10 +11,13 @@ from databases import Database
 
 from . import migrations
 from .archive import Archive
-from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError, User
+from .media import MediaStore
+from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
+from .users import UserStore, in_list, timestamp
 
 
 STAGE_CACHE_SECONDS = 2.0
+STAGE_COLUMNS = frozenset({"slug", "name", "description", "cover", "status", "visible", "owner_id", "config"})
 
 
 def dialect_of(url: str) -> str:
@@ -27,8 +30,10 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme: {scheme!r}")
 
 
-class Store:
-    """Persistence for the hub; one instance per process, connected for the app's lifetime."""
+class Store(UserStore, MediaStore):
+    """Persistence for the hub; one instance per process, connected for the app's lifetime.
+
+    Users (`users.py`) and media (`media.py`) are mixins over the same database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -52,38 +57,6 @@ class Store:
     async def migrate(self) -> list[str]:
         """Bring the schema up to date; returns the migrations applied now."""
         return await migrations.migrate(self.db, self.dialect)
-
-    # users
-
-    async def create_user(self, username: str, password_hash: str, role: str = "player") -> User:
-        if await self.get_user_by_name(username) is not None:
-            raise DuplicateError(f"user {username!r} already exists")
-        user_id = await self.db.execute(
-            "INSERT INTO users (username, password_hash, role) VALUES (:u, :h, :r) RETURNING id",
-            {"u": username, "h": password_hash, "r": role},
-        )
-        return User(user_id, username, password_hash, role, True)
-
-    async def get_user(self, user_id: int) -> User | None:
-        row = await self.db.fetch_one("SELECT * FROM users WHERE id = :id", {"id": user_id})
-        return _user(row) if row else None
-
-    async def get_user_by_name(self, username: str) -> User | None:
-        row = await self.db.fetch_one("SELECT * FROM users WHERE username = :u", {"u": username})
-        return _user(row) if row else None
-
-    async def users_by_name(self, usernames: Iterable[str]) -> list[User]:
-        """The users with these names, in the order asked; raises NotFoundError for any unknown."""
-        found = []
-        for name in usernames:
-            user = await self.get_user_by_name(name)
-            if user is None:
-                raise NotFoundError(f"unknown user {name!r}")
-            found.append(user)
-        return found
-
-    async def count_users(self) -> int:
-        return int(await self.db.fetch_val("SELECT COUNT(*) FROM users"))
 
     # stages
 
@@ -131,13 +104,48 @@ class Store:
         return stage
 
     async def get_stage(self, slug: str) -> Stage | None:
-        row = await self.db.fetch_one("SELECT * FROM stages WHERE slug = :slug", {"slug": slug})
-        if row is None:
-            return None
-        access = await self.db.fetch_all(
-            "SELECT user_id, level FROM stage_access WHERE stage_id = :id", {"id": row["id"]}
-        )
-        return _stage(row, access)
+        found = await self._stages_where("slug = :slug", {"slug": slug})
+        return found[0] if found else None
+
+    async def get_stage_by_id(self, stage_id: int) -> Stage | None:
+        found = await self._stages_where("id = :id", {"id": stage_id})
+        return found[0] if found else None
+
+    async def list_stages(self, visible_only: bool = False) -> list[Stage]:
+        """Every stage (or the visible ones) by name, each with its access lists, in two queries."""
+        return await self._stages_where("visible" if visible_only else "TRUE", {})
+
+    async def update_stage(
+        self,
+        stage_id: int,
+        changes: dict[str, Any],
+        players: Iterable[int] | None = None,
+        editors: Iterable[int] | None = None,
+    ) -> Stage:
+        """Set some of slug, name, description, cover, status, visible, owner_id, config (whole) and
+        replace the access lists given; the join cache forgets the old and the new slug at once."""
+        assert set(changes) <= STAGE_COLUMNS, changes
+        before = await self.get_stage_by_id(stage_id)
+        if before is None:
+            raise NotFoundError(f"no stage {stage_id}")
+        if "slug" in changes and changes["slug"] != before.slug and await self.get_stage(changes["slug"]):
+            raise DuplicateError(f"stage {changes['slug']!r} already exists")
+        values = {k: _json(v) if k == "config" else v for k, v in changes.items()}
+        async with self.db.transaction():
+            if values:
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                await self.db.execute(f"UPDATE stages SET {assignments} WHERE id = :id", {**values, "id": stage_id})
+            for level, ids in (("player", players), ("editor", editors)):
+                if ids is not None:
+                    await self.db.execute(
+                        "DELETE FROM stage_access WHERE stage_id = :s AND level = :l", {"s": stage_id, "l": level}
+                    )
+                    await self._set_access(stage_id, level, ids)
+        self._stage_cache.pop(before.slug, None)
+        self._stage_cache.pop(changes.get("slug", before.slug), None)
+        stage = await self.get_stage_by_id(stage_id)
+        assert stage is not None
+        return stage
 
     async def delete_stage(self, slug: str) -> None:
         """Delete a stage; its live log goes, its performances stay (detached) for replay."""
@@ -146,7 +154,8 @@ class Store:
             raise NotFoundError(f"no stage {slug!r}")
         async with self.db.transaction():
             await self.archive.detach_stage(stage.id)
-            await self.db.execute("DELETE FROM scenes WHERE stage_id = :id", {"id": stage.id})
+            for table in ("scenes", "stage_media"):
+                await self.db.execute(f"DELETE FROM {table} WHERE stage_id = :id", {"id": stage.id})
             await self.db.execute("DELETE FROM stage_access WHERE stage_id = :id", {"id": stage.id})
             await self.db.execute("DELETE FROM stages WHERE id = :id", {"id": stage.id})
         self._stage_cache.pop(slug, None)
@@ -165,7 +174,7 @@ class Store:
             "INSERT INTO scenes (stage_id, name, payload, created_by) VALUES (:s, :n, :p, :u) RETURNING id",
             {"s": stage_id, "n": name, "p": _json(payload), "u": user_id},
         )
-        return Scene(scene_id, stage_id, name, payload)
+        return Scene(scene_id, stage_id, name, payload, True, user_id)
 
     async def list_scenes(self, stage_id: int, include_inactive: bool = False) -> list[Scene]:
         rows = await self.db.fetch_all(
@@ -178,6 +187,50 @@ class Store:
         row = await self.db.fetch_one("SELECT * FROM scenes WHERE id = :id", {"id": scene_id})
         return _scene(row) if row else None
 
+    async def delete_scene(self, scene_id: int) -> None:
+        """Soft delete: the scene leaves the lists but stays for events that switched to it."""
+        await self.db.execute("UPDATE scenes SET active = FALSE WHERE id = :id", {"id": scene_id})
+
+    # users with content
+
+    async def delete_user(self, user_id: int, heir_id: int | None) -> list[str]:
+        """Delete a user; their stages and media pass to `heir_id`, or are deleted with it when None.
+        Returns the media files nothing uses any more (for the caller to remove from disk)."""
+        owned = await self._stages_where("owner_id = :o", {"o": user_id})
+        media_rows = await self.db.fetch_all("SELECT id FROM media WHERE owner_id = :o", {"o": user_id})
+        unused: list[str] = []
+        if heir_id is not None:
+            for table in ("stages", "media"):
+                await self.db.execute(f"UPDATE {table} SET owner_id = :h WHERE owner_id = :o", {"h": heir_id, "o": user_id})
+            for stage in owned:  # the heir now owns these: no access entry of their own on them
+                await self.db.execute(
+                    "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :h", {"s": stage.id, "h": heir_id}
+                )
+        else:
+            for stage in owned:
+                await self.delete_stage(stage.slug)
+            for row in media_rows:
+                unused += await self.delete_media(row["id"])
+        async with self.db.transaction():
+            await self.db.execute("UPDATE scenes SET created_by = NULL WHERE created_by = :u", {"u": user_id})
+            await self.db.execute("DELETE FROM stage_access WHERE user_id = :u", {"u": user_id})
+            await self.db.execute("DELETE FROM users WHERE id = :u", {"u": user_id})
+        for stage in owned:
+            self._stage_cache.pop(stage.slug, None)
+        return unused
+
+    async def _stages_where(self, where: str, values: dict[str, Any]) -> list[Stage]:
+        rows = await self.db.fetch_all(f"SELECT * FROM stages WHERE {where} ORDER BY name, id", values)
+        if not rows:
+            return []
+        ids, id_values = in_list("s", [row["id"] for row in rows])
+        access: dict[int, list[Any]] = {}
+        for row in await self.db.fetch_all(
+            f"SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}", id_values
+        ):
+            access.setdefault(row["stage_id"], []).append(row)
+        return [_stage(row, access.get(row["id"], [])) for row in rows]
+
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -188,11 +241,10 @@ def _from_json(value: Any) -> Any:
 
 
 def _scene(row: Any) -> Scene:
-    return Scene(row["id"], row["stage_id"], row["name"], _from_json(row["payload"]), bool(row["active"]))
-
-
-def _user(row: Any) -> User:
-    return User(row["id"], row["username"], row["password_hash"], row["role"], bool(row["active"]))
+    return Scene(
+        row["id"], row["stage_id"], row["name"], _from_json(row["payload"]), bool(row["active"]),
+        row["created_by"], timestamp(row["created_at"]),
+    )
 
 
 def _stage(row: Any, access: list[Any]) -> Stage:
@@ -207,4 +259,5 @@ def _stage(row: Any, access: list[Any]) -> Stage:
         config=_from_json(row["config"]),
         players=frozenset(a["user_id"] for a in access if a["level"] == "player"),
         editors=frozenset(a["user_id"] for a in access if a["level"] == "editor"),
+        cover=row["cover"],
     )

@@ -1,0 +1,67 @@
+"""Logging in, refreshing and logging out: the account rules shared by `/api/*` and GraphQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage import Store, User
+
+from .auth import AuthError, TokenIssuer, verify_password
+
+
+class AccountError(Exception):
+    """A refused login or refresh; `code` is `unauthenticated` or `forbidden`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def issue_pair(tokens: TokenIssuer, user: User) -> TokenPair:
+    return TokenPair(
+        tokens.issue(user.id, user.username, user.role, "access"),
+        tokens.issue(user.id, user.username, user.role, "refresh"),
+        tokens.access_ttl,
+        user,
+    )
+
+
+async def log_in(store: Store, tokens: TokenIssuer, username: str, password: str) -> TokenPair:
+    """Check a password; an inactive account (a fresh registration) is refused until activated."""
+    user = await store.get_user_by_name(username)
+    if user is None or not verify_password(user.password_hash, password):
+        raise AccountError("unauthenticated", "wrong username or password")
+    if not user.active:
+        raise AccountError("forbidden", "this account is not active yet: an admin has to activate it")
+    return issue_pair(tokens, user)
+
+
+async def refresh(store: Store, tokens: TokenIssuer, refresh_token: str) -> TokenPair:
+    """A new pair for a valid, unrevoked refresh token of an active user."""
+    try:
+        claims = tokens.verify(refresh_token, "refresh")
+    except AuthError as exc:
+        raise AccountError("unauthenticated", str(exc)) from exc
+    if not claims.jti or await store.is_revoked(claims.jti):
+        raise AccountError("unauthenticated", "this refresh token was revoked: log in again")
+    user = await store.get_user(claims.user_id)
+    if user is None or not user.active:
+        raise AccountError("unauthenticated", "account unknown or disabled")
+    return issue_pair(tokens, user)
+
+
+async def log_out(store: Store, tokens: TokenIssuer, refresh_token: str) -> None:
+    """Revoke a refresh token so that it can never be used again."""
+    try:
+        claims = tokens.verify(refresh_token, "refresh")
+    except AuthError as exc:
+        raise AccountError("unauthenticated", str(exc)) from exc
+    await store.revoke_token(claims.jti, claims.expires)

@@ -1,0 +1,151 @@
+"""The management API: `POST /graphql` runs the schema in `schema.graphql` for the bearer of an
+access token (or anonymously); `GET /graphql` serves the GraphiQL explorer from /vendor.
+
+Queries are checked for size, depth and field count before they run (`limits.py`); errors come
+back as GraphQL errors whose `extensions.code` is one of `context.ERROR_CODES`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import GraphQLError, GraphQLSchema, execute, parse, validate
+
+from storage import DuplicateError, NotFoundError, StoreError
+
+from ..auth import AuthError
+from ..inbound import Refused
+from . import limits
+from .context import ERROR_CODES, Context, Services
+from .schema import build, default_resolver
+
+log = logging.getLogger("hub.graphql")
+SERVICES = web.AppKey("graphql_services", Services)
+SCHEMA = web.AppKey("graphql_schema", GraphQLSchema)
+EXPLORER = Path(__file__).with_name("graphiql.html")
+MAX_BODY = 64 * 1024
+
+
+def setup_graphql(app: web.Application, services: Services) -> None:
+    app[SERVICES], app[SCHEMA] = services, build()
+    app.router.add_post("/graphql", graphql_post)
+    app.router.add_get("/graphql", graphql_page)
+
+
+async def graphql_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(EXPLORER, headers={"Cache-Control": "no-cache"})
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def reply(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+async def graphql_post(request: web.Request) -> web.Response:
+    if (request.content_length or 0) > MAX_BODY:
+        return reply(error_body("too_complex", f"The request is larger than {MAX_BODY} bytes."), 413)
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        return reply(error_body("too_complex", f"The request is larger than {MAX_BODY} bytes."), 413)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return reply(error_body("bad_request", "Send a JSON object with a query."), 400)
+    services = request.app[SERVICES]
+    try:
+        user = await caller(services, request.headers.get("Authorization", ""))
+    except AuthError as exc:
+        return reply(error_body("unauthenticated", f"The access token is refused: {exc}."))
+    return reply(await run(request.app[SCHEMA], Context(services, user), body))
+
+
+async def caller(services: Services, header: str) -> Any:
+    """The active user a bearer access token names, None without a token; AuthError otherwise."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("use 'Authorization: Bearer <access token>'")
+    claims = services.tokens.verify(token.strip(), "access")
+    user = await services.store.get_user(claims.user_id)
+    if user is None or not user.active:
+        raise AuthError("account unknown or disabled")
+    return user
+
+
+async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Check, validate and execute one GraphQL request; always a GraphQL response body."""
+    query, variables, operation = body.get("query"), body.get("variables"), body.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return error_body("bad_request", "The request has no query.")
+    if variables is not None and not isinstance(variables, dict):
+        return error_body("bad_request", "variables must be an object.")
+    if len(query.encode()) > limits.MAX_QUERY_BYTES:
+        return error_body("too_complex", f"The query is longer than {limits.MAX_QUERY_BYTES} bytes.")
+    settings = context.services.settings
+    try:
+        document = parse(query, max_tokens=limits.MAX_TOKENS)
+        limits.check(document, limits.Limits(settings.graphql_max_depth, settings.graphql_max_fields))
+    except limits.TooComplex as exc:
+        return error_body("too_complex", f"The query is too complex: {exc}.")
+    except GraphQLError as exc:
+        code = "too_complex" if "tokens" in exc.message else "bad_request"
+        return {"errors": [_with_code(exc, code)]}
+    problems = validate(schema, document)
+    if problems:
+        return {"errors": [_with_code(error, "bad_request") for error in problems]}
+    result = execute(
+        schema, document, context_value=context, variable_values=variables,
+        operation_name=operation if isinstance(operation, str) else None, field_resolver=default_resolver,
+    )  # fmt: skip
+    if inspect.isawaitable(result):
+        result = await result
+    response: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        response["errors"] = [formatted(error) for error in result.errors]
+    return response
+
+
+def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
+    out = error.formatted
+    out["extensions"] = {**(out.get("extensions") or {}), "code": code}
+    return out
+
+
+STORE_CODES: tuple[tuple[type[Exception], str], ...] = (
+    (Refused, ""),
+    (DuplicateError, "conflict"),
+    (NotFoundError, "not_found"),
+    (StoreError, "bad_request"),
+)
+
+
+def formatted(error: GraphQLError) -> dict[str, Any]:
+    """A resolver's error as the client sees it: our codes as given, the hub's refusals and store
+    errors mapped to codes, anything unexpected logged and reported without its details."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        code = (error.extensions or {}).get("code")
+        return error.formatted if code in ERROR_CODES else _with_code(error, "bad_request")
+    for kind, code in STORE_CODES:
+        if isinstance(original, kind):
+            code = code or _refused_code(original)
+            message = original.message if isinstance(original, Refused) else str(original)
+            return {**_with_code(error, code), "message": message[:1].upper() + message[1:]}
+    log.error("resolver failed", exc_info=original)
+    return {**_with_code(error, "unavailable"), "message": "The hub failed to handle this request."}
+
+
+def _refused_code(refused: Exception) -> str:
+    code = getattr(refused, "code", "")
+    return code if code in ERROR_CODES else "bad_request"

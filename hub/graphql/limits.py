@@ -1,0 +1,73 @@
+"""Cost limits checked before a query runs: text size, nesting depth and number of fields.
+
+Introspection (`__schema`, `__type`) is allowed deeper, since GraphiQL's own query nests its
+type references, but it is still bounded and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+
+MAX_QUERY_BYTES = 16 * 1024
+INTROSPECTION_DEPTH = 20
+MAX_TOKENS = 4000
+
+
+class TooComplex(Exception):
+    """The query is refused before it runs; the message says which limit it passed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 8
+    max_fields: int = 200
+
+
+def check(document: DocumentNode, limits: Limits) -> None:
+    """Raise TooComplex when an operation nests too deep or selects too many fields in all."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for operation in document.definitions:
+        if isinstance(operation, OperationDefinitionNode):
+            walker = _Walker(fragments, limits)
+            walker.walk(operation.selection_set, 0, False, ())
+
+
+class _Walker:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], limits: Limits) -> None:
+        self.fragments, self.limits, self.fields = fragments, limits, 0
+
+    def walk(self, selections: SelectionSetNode | None, depth: int, introspection: bool, seen: tuple[str, ...]) -> None:
+        if selections is None:
+            return
+        for node in selections.selections:
+            if isinstance(node, FieldNode):
+                inner = introspection or node.name.value.startswith("__")
+                self._count(depth + 1, inner)
+                self.walk(node.selection_set, depth + 1, inner, seen)
+            elif isinstance(node, InlineFragmentNode):
+                self.walk(node.selection_set, depth, introspection, seen)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:  # cycles are refused by validation
+                    self.walk(fragment.selection_set, depth, introspection, seen + (name,))
+
+    def _count(self, depth: int, introspection: bool) -> None:
+        self.fields += 1
+        if self.fields > self.limits.max_fields and not introspection:
+            raise TooComplex(f"the query selects more than {self.limits.max_fields} fields")
+        if self.fields > self.limits.max_fields * 5:
+            raise TooComplex(f"the query selects more than {self.limits.max_fields * 5} fields")
+        limit = INTROSPECTION_DEPTH if introspection else self.limits.max_depth
+        if depth > limit:
+            raise TooComplex(f"the query nests deeper than {limit} levels")

@@ -1,0 +1,135 @@
+"""Media over GraphQL: listing, editing, deleting and assigning to stages (upload is HTTP,
+`hub/upload.py`).
+
+A caller may use their own media, shared media (copyright level 0 or 1: free, or with
+acknowledgement) and media already assigned to stages they edit; admins everything. Only the
+owner or an admin edits or deletes an item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import GraphQLResolveInfo
+
+from storage import Media, MediaQuery, Stage, media_url
+
+from ..media_files import remove_unused
+from .context import Context, fail, parse_id
+
+MAX_NAME = 200
+MAX_JSON = 2048
+SHARED_LEVEL = 1
+
+
+async def usable_query(ctx: Context, **filters: Any) -> MediaQuery:
+    """The media the caller may use (see the module doc), narrowed by `filters`."""
+    user = ctx.require_user()
+    if ctx.is_admin:
+        return MediaQuery(**filters)
+    editable = [s.id for s in await ctx.store.list_stages() if ctx.can_edit(s)]
+    return MediaQuery(visible_to=user.id, stage_ids=editable, shared_level=SHARED_LEVEL, **filters)
+
+
+async def list_media(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None) -> list[Media]:
+    ctx: Context = info.context
+    filter = filter or {}
+    narrowed: dict[str, Any] = {"type": filter.get("type"), "name": filter.get("name")}
+    if filter.get("owner"):
+        owner = await ctx.store.get_user_by_name(filter["owner"])
+        if owner is None:
+            return []
+        narrowed["owner_id"] = owner.id
+    if filter.get("stage"):
+        stage = await ctx.store.get_stage(filter["stage"])
+        if stage is None or not ctx.sees(stage):
+            return []
+        narrowed["on_stage"] = stage.id
+    return await ctx.store.list_media(await usable_query(ctx, **narrowed))
+
+
+async def owned_media(ctx: Context, media_id: Any) -> Media:
+    """A media item the caller owns (or any, for an admin)."""
+    user = ctx.require_user()
+    media = await ctx.store.get_media(parse_id(media_id))
+    if media is None:
+        fail("not_found", "There is no such media.")
+    if media.owner_id != user.id and not ctx.is_admin:
+        fail("forbidden", "Only the media's owner or an admin may change it.")
+    return media
+
+
+def _json_field(value: Any, field: str) -> Any:
+    if value is not None and (not isinstance(value, dict) or len(orjson.dumps(value)) > MAX_JSON):
+        fail("bad_request", f"{field} must be an object of at most {MAX_JSON} bytes.", field)
+    return value
+
+
+async def save_media(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Media:
+    """Edit an uploaded item; `frames` may reorder or drop its frames, never add others' files."""
+    ctx: Context = info.context
+    media = await owned_media(ctx, input["id"])
+    changes: dict[str, Any] = {}
+    if input.get("name") is not None:
+        name = input["name"].strip()
+        if not 0 < len(name) <= MAX_NAME:
+            fail("bad_request", f"A media name has 1-{MAX_NAME} characters.", "name")
+        changes["name"] = name
+    if input.get("type") is not None:
+        changes["type"] = input["type"]
+    if input.get("copyrightLevel") is not None:
+        if input["copyrightLevel"] not in (0, 1, 2, 3):
+            fail("bad_request", "The copyright level is 0, 1, 2 or 3.", "copyrightLevel")
+        changes["copyright_level"] = input["copyrightLevel"]
+    for key in ("voice", "link"):
+        if key in input:
+            changes[key] = _json_field(input[key], key)
+    frames = None
+    if input.get("frames") is not None:
+        by_url = {media_url(file): file for file in media.frames}
+        if not input["frames"] or any(url not in by_url for url in input["frames"]):
+            fail("bad_request", "Frames can only be reordered or removed, and at least one must stay.", "frames")
+        frames = [by_url[url] for url in dict.fromkeys(input["frames"])]
+    updated = await ctx.store.update_media(media.id, frames, **changes)
+    if frames is not None:
+        remove_unused(ctx.services.settings.media_dir, [f for f in media.frames if not await ctx.store.file_in_use(f)])
+    return updated
+
+
+async def delete_media(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
+    """Delete an item and its assignments; its files go when nothing else uses them."""
+    ctx: Context = info.context
+    media = await owned_media(ctx, id)
+    remove_unused(ctx.services.settings.media_dir, await ctx.store.delete_media(media.id))
+    return True
+
+
+async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds: list[Any]) -> Stage:
+    """Replace a stage's media list (toolbar order) with media the caller may use."""
+    ctx: Context = info.context
+    stage = await ctx.stage(stageId, "edit")
+    wanted = [parse_id(media_id, "mediaIds") for media_id in mediaIds]
+    usable = {m.id for m in await ctx.store.list_media(await usable_query(ctx))}
+    if any(media_id not in usable for media_id in wanted):
+        fail("forbidden", "Some of this media is not yours to use (or does not exist).", "mediaIds")
+    await ctx.store.assign_media(stage.id, wanted)
+    return stage
+
+
+async def media_stages(media: Media, info: GraphQLResolveInfo) -> list[Stage]:
+    ctx: Context = info.context
+    found = [await ctx.store.get_stage_by_id(i) for i in await ctx.store.media_stage_ids(media.id)]
+    return [stage for stage in found if stage is not None and ctx.sees(stage)]
+
+
+RESOLVERS = {
+    "Query": {"media": list_media},
+    "Mutation": {"saveMedia": save_media, "deleteMedia": delete_media, "assignMedia": assign_media},
+    "Media": {
+        "url": lambda media, info: media_url(media.frames[0]) if media.frames else "",
+        "frames": lambda media, info: [media_url(file) for file in media.frames],
+        "owner": lambda media, info: info.context.user_by_id(media.owner_id),
+        "stages": media_stages,
+    },
+}

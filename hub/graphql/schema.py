@@ -1,0 +1,46 @@
+"""The executable schema: the SDL contract in `schema.graphql` with the resolvers bound to it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
+
+from . import media, performances, site, stages, users
+
+SDL = Path(__file__).with_name("schema.graphql")
+Resolvers = dict[str, dict[str, Callable[..., Any]]]
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def merged() -> Resolvers:
+    """Every module's resolvers by type name, then field name."""
+    result: Resolvers = {}
+    for module in (users, site, stages, media, performances):
+        for type_name, fields in module.RESOLVERS.items():
+            result.setdefault(type_name, {}).update(fields)
+    return result
+
+
+def default_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    """Dicts by key; records by attribute, `camelCase` field -> `snake_case` attribute."""
+    name = info.field_name
+    if isinstance(source, dict):
+        return source.get(name)
+    return getattr(source, _CAMEL.sub("_", name).lower(), None)
+
+
+def build() -> GraphQLSchema:
+    """Build the schema from the SDL and bind the resolvers; an unknown field name is an error.
+    The JSON scalar keeps graphql-core's defaults: any JSON value, as given."""
+    schema = build_schema(SDL.read_text())
+    for type_name, fields in merged().items():
+        graphql_type = schema.get_type(type_name)
+        assert isinstance(graphql_type, GraphQLObjectType), type_name
+        for field_name, resolver in fields.items():
+            assert field_name in graphql_type.fields, f"{type_name}.{field_name} is not in the schema"
+            graphql_type.fields[field_name].resolve = resolver
+    return schema
+

@@ -1,0 +1,243 @@
+"""Stages over GraphQL: the public foyer, one stage, the studio's lists, and their management.
+
+`foyer` and `stage(slug)` are public, but a hidden stage exists only for its performers and
+admins. Editing is for the owner, editors and admins; changing the owner or deleting the stage
+for the owner and admins. Live counts come from this node's presence (`Node.rooms`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from storage import DuplicateError, Performance, Scene, Stage
+
+from ..cli import SLUG
+from ..roles import closed_message
+from .context import Context, fail, parse_id
+
+RATIO = re.compile(r"^([1-9][0-9]{0,4}):([1-9][0-9]{0,4})$")
+COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+COVER = re.compile(r"^(?:/|https?://)\S{0,500}$")
+MAX_NAME, MAX_DESCRIPTION = 100, 5000
+
+
+def close_room(ctx: Context, stage: Stage, message: str, delete: bool = False) -> None:
+    """Tell the stage's audience (or, when it is deleted, everyone) it closed, and take them off."""
+    room = ctx.node.rooms.get(stage.id)
+    if room is None:
+        return
+    reason = {"stage": stage.slug, "code": "forbidden", "status": stage.status, "message": message}
+    ctx.node.evict(room, reason, audience_only=not delete)
+    if delete:
+        ctx.node.forget(stage.id)
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:56].strip("-")
+    return slug or "stage"
+
+
+async def free_slug(ctx: Context, base: str) -> str:
+    """`base`, or `base-2`, `base-3`... whichever no stage has yet."""
+    for n in range(1, 1000):
+        slug = base if n == 1 else f"{base}-{n}"
+        if await ctx.store.get_stage(slug) is None:
+            return slug
+    fail("conflict", "No free address for this stage; choose a slug.", "slug")
+
+
+async def _usernames(ctx: Context, names: list[str], field: str) -> list[int]:
+    ids = []
+    for name in dict.fromkeys(names):
+        user = await ctx.store.get_user_by_name(name)
+        if user is None:
+            fail("bad_request", f"There is no user {name!r}.", field)
+        ids.append(user.id)
+    return ids
+
+
+async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None) -> tuple[dict[str, Any], list[int] | None, list[int] | None]:
+    """Check a StageInput: the column changes and the new player and editor lists (None: kept)."""
+    changes: dict[str, Any] = {}
+    if data.get("name") is not None:
+        name = data["name"].strip()
+        if not 0 < len(name) <= MAX_NAME:
+            fail("bad_request", f"A stage name has 1-{MAX_NAME} characters.", "name")
+        changes["name"] = name
+    if data.get("slug") is not None:
+        if not SLUG.match(data["slug"]):
+            fail("bad_request", "A slug has lowercase letters, digits and '-', and starts with a letter or digit.", "slug")
+        changes["slug"] = data["slug"]
+    if data.get("description") is not None:
+        if len(data["description"]) > MAX_DESCRIPTION:
+            fail("bad_request", f"A description has at most {MAX_DESCRIPTION} characters.", "description")
+        changes["description"] = data["description"]
+    if "cover" in data:
+        cover = (data["cover"] or "").strip() or None
+        if cover is not None and not COVER.match(cover):
+            fail("bad_request", "The cover is a URL: /media/... or http(s)://...", "cover")
+        changes["cover"] = cover
+    for key in ("status", "visible"):
+        if data.get(key) is not None:
+            changes[key] = data[key]
+    config = dict(stage.config if stage else {})
+    if data.get("aspectRatio") is not None:
+        match = RATIO.match(data["aspectRatio"])
+        if match is None:
+            fail("bad_request", "The aspect ratio is written W:H, for example 16:9.", "aspectRatio")
+        config["ratio"] = {"width": int(match[1]), "height": int(match[2])}
+    if data.get("defaultColor") is not None:
+        if not COLOR.match(data["defaultColor"]):
+            fail("bad_request", "The default colour is a hex colour such as #30ac45.", "defaultColor")
+        config.pop("defaultcolor", None)
+        config["defaultColor"] = data["defaultColor"]
+    if stage is None or config != stage.config:
+        changes["config"] = config
+    if data.get("owner") is not None:
+        if stage is not None and not ctx.can_own(stage):
+            fail("forbidden", "Only the stage's owner or an admin can give it to someone else.", "owner")
+        (changes["owner_id"],) = await _usernames(ctx, [data["owner"]], "owner")
+    players = await _usernames(ctx, data["players"], "players") if data.get("players") is not None else None
+    editors = await _usernames(ctx, data["editors"], "editors") if data.get("editors") is not None else None
+    return changes, players, editors
+
+
+# queries
+
+
+async def foyer(_: Any, info: GraphQLResolveInfo) -> list[Stage]:
+    return await info.context.store.list_stages(visible_only=True)
+
+
+async def stage(_: Any, info: GraphQLResolveInfo, slug: str) -> Stage | None:
+    ctx: Context = info.context
+    found = await ctx.store.get_stage(slug)
+    return found if found is not None and ctx.sees(found) else None
+
+
+async def stages(_: Any, info: GraphQLResolveInfo, mine: bool | None = None) -> list[Stage]:
+    ctx: Context = info.context
+    user = ctx.require_user()
+    listed = await ctx.store.list_stages()
+    if mine:
+        return [s for s in listed if s.owner_id == user.id]
+    return [s for s in listed if ctx.can_view(s)]
+
+
+# mutations
+
+
+async def create_stage(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Stage:
+    ctx: Context = info.context
+    user = ctx.require_user()
+    if not (input.get("name") or "").strip():
+        fail("bad_request", "A new stage needs a name.", "name")
+    changes, players, editors = await stage_changes(ctx, input, None)
+    slug = changes.pop("slug", None) or await free_slug(ctx, slugify(changes["name"]))
+    owner_id = changes.pop("owner_id", user.id)
+    try:
+        created = await ctx.store.create_stage(
+            slug, changes.pop("name"), owner_id, players or (), editors or (), changes.pop("config")
+        )
+    except DuplicateError:
+        fail("conflict", f"The address {slug!r} is taken by another stage.", "slug")
+    return await ctx.store.update_stage(created.id, changes) if changes else created
+
+
+async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[str, Any]) -> Stage:
+    """Edit a stage; live sockets see the change at their next join (rooms are keyed by id), and
+    an audience on a stage that stops being live is told and taken off it."""
+    ctx: Context = info.context
+    before = await ctx.stage(id, "edit")
+    changes, players, editors = await stage_changes(ctx, input, before)
+    try:
+        after = await ctx.store.update_stage(before.id, changes, players, editors)
+    except DuplicateError:
+        fail("conflict", f"The address {changes.get('slug')!r} is taken by another stage.", "slug")
+    room = ctx.node.rooms.get(after.id)
+    if room is not None:
+        room.slug, room.default_color = after.slug, after.default_color
+    if after.status != "live" and before.status == "live":
+        close_room(ctx, after, closed_message(after.status))
+    return after
+
+
+async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str | None = None) -> Stage:
+    """A copy of a stage the caller edits, owned by the caller: settings, access and media, no history."""
+    ctx: Context = info.context
+    source = await ctx.stage(id, "edit")
+    user = ctx.require_user()
+    copy_name = (name or f"{source.name} (copy)").strip()[:MAX_NAME] or source.name
+    slug = await free_slug(ctx, slugify(copy_name))
+    copy = await ctx.store.create_stage(
+        slug, copy_name, user.id, source.players - {user.id}, source.editors - {user.id}, source.config
+    )
+    keep = {"description": source.description, "cover": source.cover, "status": source.status, "visible": source.visible}
+    await ctx.store.assign_media(copy.id, [m.id for m in await ctx.store.stage_media(source.id)])
+    return await ctx.store.update_stage(copy.id, keep)
+
+
+async def delete_stage(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
+    """Delete a stage; its performances stay for replay (see `Store.delete_stage`)."""
+    ctx: Context = info.context
+    doomed = await ctx.stage(id, "own")
+    close_room(ctx, doomed, "this stage was deleted", delete=True)
+    await ctx.store.delete_stage(doomed.slug)
+    return True
+
+
+# Stage fields
+
+
+def aspect_ratio(stage: Stage, info: GraphQLResolveInfo) -> str:
+    ratio = stage.config.get("ratio")
+    if isinstance(ratio, dict) and isinstance(ratio.get("width"), int) and isinstance(ratio.get("height"), int):
+        return f"{ratio['width']}:{ratio['height']}"
+    return "16:9"
+
+
+def live_counts(stage: Stage, info: GraphQLResolveInfo) -> dict[str, int]:
+    room = info.context.node.rooms.get(stage.id)
+    players, audiences = room.presence.counts() if room is not None else (0, 0)
+    return {"players": players, "audiences": audiences}
+
+
+async def owner(stage: Stage, info: GraphQLResolveInfo) -> Any:
+    return await info.context.user_by_id(stage.owner_id)
+
+
+async def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene]:
+    ctx: Context = info.context
+    return await ctx.store.list_scenes(stage.id) if ctx.can_view(stage) else []
+
+
+async def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance]:
+    ctx: Context = info.context
+    return await ctx.store.archive.performances(stage.id) if stage.visible or ctx.can_view(stage) else []
+
+
+RESOLVERS = {
+    "Query": {"foyer": foyer, "stage": stage, "stages": stages},
+    "Mutation": {
+        "createStage": create_stage,
+        "updateStage": update_stage,
+        "duplicateStage": duplicate_stage,
+        "deleteStage": delete_stage,
+    },
+    "Stage": {
+        "aspectRatio": aspect_ratio,
+        "defaultColor": lambda stage, info: stage.default_color,
+        "owner": owner,
+        "myRole": lambda stage, info: info.context.role_on(stage),
+        "canEdit": lambda stage, info: info.context.can_edit(stage),
+        "playerAccess": lambda stage, info: info.context.users(stage.players),
+        "editorAccess": lambda stage, info: info.context.users(stage.editors),
+        "live": live_counts,
+        "media": lambda stage, info: info.context.store.stage_media(stage.id),
+        "scenes": scenes,
+        "performances": performances,
+    },
+}

@@ -1,0 +1,164 @@
+"""Accounts over GraphQL: login, refresh, logout, registration, passwords and admin user management.
+
+A player can only read themself and change their own password; everything else about users is
+for admins, and the hub always keeps one active admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from storage import ADMIN_ROLES, USER_ROLES, DuplicateError, User
+
+from .. import accounts
+from ..auth import hash_password, password_problem, verify_password
+from ..cli import USERNAME
+from .context import Context, fail, parse_id
+from ..media_files import remove_unused
+from .stages import close_room
+
+MAX_UPLOAD_LIMIT = 1024 * 1024 * 1024
+
+
+def _payload(pair: accounts.TokenPair) -> dict[str, Any]:
+    return {
+        "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token,
+        "expiresIn": pair.expires_in,
+        "user": pair.user,
+    }
+
+
+async def _account(call: Any, *args: Any) -> Any:
+    try:
+        return await call(*args)
+    except accounts.AccountError as exc:
+        fail(exc.code, exc.message)
+
+
+async def login(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> dict[str, Any]:
+    ctx: Context = info.context
+    return _payload(await _account(accounts.log_in, ctx.store, ctx.services.tokens, username, password))
+
+
+async def refresh_token(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> dict[str, Any]:
+    ctx: Context = info.context
+    return _payload(await _account(accounts.refresh, ctx.store, ctx.services.tokens, refreshToken))
+
+
+async def logout(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> bool:
+    ctx: Context = info.context
+    await _account(accounts.log_out, ctx.store, ctx.services.tokens, refreshToken)
+    return True
+
+
+def check_password(password: str, username: str, field: str = "password") -> None:
+    problem = password_problem(password, username)
+    if problem:
+        fail("bad_request", problem[0].upper() + problem[1:] + ".", field)
+
+
+async def register(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> User:
+    """A new player, inactive until an admin activates them."""
+    ctx: Context = info.context
+    if not USERNAME.match(username):
+        fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
+    check_password(password, username)
+    try:
+        return await ctx.store.create_user(username, hash_password(password), "player", active=False)
+    except DuplicateError:
+        fail("conflict", f"The username {username!r} is taken.", "username")
+
+
+async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, newPassword: str) -> bool:
+    ctx: Context = info.context
+    user = ctx.require_user()
+    if not verify_password(user.password_hash, oldPassword):
+        fail("forbidden", "The current password is wrong.", "oldPassword")
+    check_password(newPassword, user.username, "newPassword")
+    await ctx.store.update_user(user.id, password_hash=hash_password(newPassword))
+    return True
+
+
+async def whoami(_: Any, info: GraphQLResolveInfo) -> User | None:
+    return info.context.user
+
+
+async def list_users(_: Any, info: GraphQLResolveInfo, search: str | None = None, active: bool | None = None) -> list[User]:
+    ctx: Context = info.context
+    ctx.require_admin()
+    return await ctx.store.list_users(search, active)
+
+
+async def _target(ctx: Context, user_id: Any) -> User:
+    ctx.require_admin()
+    target = await ctx.store.get_user(parse_id(user_id))
+    if target is None:
+        fail("not_found", "There is no such user.")
+    return target
+
+
+async def _keep_an_admin(ctx: Context, target: User) -> None:
+    if target.role in ADMIN_ROLES and target.active and await ctx.store.count_admins() <= 1:
+        fail("conflict", "This is the last active admin: make another admin first.")
+
+
+async def update_user(
+    _: Any, info: GraphQLResolveInfo, id: Any, role: str | None = None, active: bool | None = None, uploadLimit: int | None = None
+) -> User:
+    """Admins set a user's role, whether they may log in, and their upload limit."""
+    ctx: Context = info.context
+    target = await _target(ctx, id)
+    changes: dict[str, Any] = {}
+    if role is not None:
+        if role not in USER_ROLES:
+            fail("bad_request", f"The role must be one of {', '.join(USER_ROLES)}.", "role")
+        changes["role"] = role
+    if active is not None:
+        changes["active"] = active
+    if uploadLimit is not None:
+        if not 0 < uploadLimit <= MAX_UPLOAD_LIMIT:
+            fail("bad_request", f"The upload limit must be between 1 byte and {MAX_UPLOAD_LIMIT} bytes.", "uploadLimit")
+        changes["upload_limit"] = uploadLimit
+    if changes.get("role", target.role) not in ADMIN_ROLES or changes.get("active", target.active) is False:
+        await _keep_an_admin(ctx, target)
+    return await ctx.store.update_user(target.id, **changes)
+
+
+async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = "REASSIGN_TO_ADMIN") -> bool:
+    """Delete a user; their stages and media go to the calling admin, or are deleted too."""
+    ctx: Context = info.context
+    target = await _target(ctx, id)
+    admin = ctx.require_admin()
+    if target.id == admin.id:
+        fail("forbidden", "You cannot delete your own account.")
+    await _keep_an_admin(ctx, target)
+    heir = admin.id if content == "REASSIGN_TO_ADMIN" else None
+    owned = [s for s in await ctx.store.list_stages() if s.owner_id == target.id]
+    unused = await ctx.store.delete_user(target.id, heir)
+    if heir is None:
+        for stage in owned:
+            close_room(ctx, stage, "this stage was deleted", delete=True)
+    remove_unused(ctx.services.settings.media_dir, unused)
+    return True
+
+
+def upload_limit(user: User, info: GraphQLResolveInfo) -> int:
+    return info.context.upload_limit(user)
+
+
+RESOLVERS = {
+    "Query": {"whoami": whoami, "users": list_users},
+    "Mutation": {
+        "login": login,
+        "refreshToken": refresh_token,
+        "logout": logout,
+        "register": register,
+        "changePassword": change_password,
+        "updateUser": update_user,
+        "deleteUser": delete_user,
+    },
+    "User": {"uploadLimit": upload_limit},
+}

@@ -1,0 +1,110 @@
+"""What performers and managers do to a live stage, shared by the socket calls and GraphQL:
+saving scenes, sweeping, recording, and editing or trimming performances.
+
+Each takes the stage's room and the `sender` the stage will see; rights are checked by the
+callers (the socket by the joined role, GraphQL by the account's rights on the stage).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage import DEFAULT_COLOR, DuplicateError, NothingToArchive, Performance, Scene, Store, StoreError
+
+from . import state as live
+from .broker import now_ms
+from .inbound import Refused
+from .node import Node, StageRoom
+
+MAX_NAME = 200
+MAX_SCENE_NAME = 100
+MAX_DESCRIPTION = 2000
+ALREADY_SWEPT = "the stage is already swept: nothing to archive"
+
+
+def check_name(value: Any, default: str | None = None, limit: int = MAX_NAME) -> str:
+    """A trimmed name of 1-`limit` characters, or `default` when none is given."""
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise Refused("bad_request", f"name must be 1-{limit} characters")
+    return value.strip()
+
+
+def check_description(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_DESCRIPTION):
+        raise Refused("bad_request", f"description must be a string of at most {MAX_DESCRIPTION} characters")
+    return value
+
+
+async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any]) -> int:
+    """Publish a background event on the stage in the sender's name; returns its seq once stored."""
+    event, stored = await node.publish(room, "background", payload, sender)
+    await stored
+    return event.seq
+
+
+async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_id: int | None, sender: dict[str, Any]) -> Scene:
+    """Store the stage's current state as a named scene, then tell the stage to reload its list."""
+    name = check_name(name, limit=MAX_SCENE_NAME)
+    try:
+        snapshot = live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
+        scene = await store.save_scene(room.stage_id, name, snapshot, user_id)
+    except DuplicateError as exc:
+        raise Refused("bad_request", str(exc)) from exc
+    await node.publish(room, "background", {"type": "loadScenes"}, sender)
+    return scene
+
+
+async def sweep(node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str) -> tuple[Performance, str]:
+    """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
+    if room.delivered_seq == room.swept_at:
+        raise Refused("bad_request", ALREADY_SWEPT)
+    async with node.exclusive(room):
+        try:
+            performance = await store.archive.sweep(room.stage_id, room.slug, name)
+        except NothingToArchive as exc:
+            raise Refused("bad_request", ALREADY_SWEPT) from exc
+        epoch = node.persistence.epoch(node.persistence.new_base())
+        node.restart_history(room, epoch, live.empty_state(room.default_color or DEFAULT_COLOR))
+    room.swept_at = await announce(node, room, sender, {"type": "blankScene"})
+    return performance, epoch
+
+
+async def start_recording(
+    node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str, description: str = "", blank: bool = False
+) -> Performance:
+    """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
+    if await store.archive.open_recording(room.stage_id) is not None:
+        raise Refused("bad_request", "a recording is already running on this stage")
+    performance = await store.archive.start_recording(
+        room.stage_id, room.slug, name, room.delivered_seq, now_ms(), description
+    )
+    if blank:
+        await announce(node, room, sender, {"type": "blankScene"})
+    snapshot = live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
+    curtain = room.state["background"].get("curtain")
+    await announce(node, room, sender, {"type": "recordingSnapshot", "snapshot": snapshot, "curtain": curtain})
+    return performance
+
+
+async def save_recording(node: Node, store: Store, room: StageRoom, performance: Performance) -> Performance:
+    """Close an open recording with the stage's events so far."""
+    if not performance.recording:
+        raise Refused("bad_request", "this recording is already saved")
+    await node.persistence.writer.flush()
+    try:
+        return await store.archive.save_recording(performance.id, room.delivered_seq)
+    except NothingToArchive as exc:
+        raise Refused("bad_request", "nothing to record yet") from exc
+
+
+async def trim(store: Store, performance: Performance, gap: Any, name: Any) -> Performance:
+    """Copy a performance with every idle gap longer than `gap` seconds shortened to `gap`."""
+    if not isinstance(gap, (int, float)) or isinstance(gap, bool) or not 0 < gap <= 86_400:
+        raise Refused("bad_request", "gap must be a number of seconds between 0 and 86400")
+    name = check_name(name, default=f"{performance.name} (trimmed)")
+    try:
+        return await store.archive.trim(performance.id, float(gap), name)
+    except StoreError as exc:
+        raise Refused("bad_request", str(exc)) from exc

@@ -1,0 +1,151 @@
+"""Media upload (`POST /api/media`, multipart, bearer token) and serving (`GET /media/<name>`).
+
+The file is streamed to `var/media/tmp` while its bytes are counted against the uploader's
+limit and hashed; its type is read from the content, never the name. Only then is it renamed to
+its content-derived name and recorded; a refused upload leaves nothing on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+from aiohttp import BodyPartReader, web
+
+from storage import Media, Store
+
+from .auth import AuthError
+from .graphql import SERVICES, caller
+from .graphql.context import Context
+from .media_files import (
+    DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, MediaFileError, StoredFile, extension_and_kind, keep, mime_of, sniff,
+)  # fmt: skip
+
+CHUNK = 64 * 1024
+MAX_FIELD = 1024
+TYPES_OF_KIND = {"image": {"avatar", "prop", "backdrop", "curtain"}, "audio": {"audio"}, "video": {"video", "backdrop"}}
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class UploadError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def refused(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": {"code": code, "message": message}}, status=status)
+
+
+async def upload(request: web.Request) -> web.Response:
+    ctx = Context(request.app[SERVICES], None)
+    try:
+        ctx.user = await caller(ctx.services, request.headers.get("Authorization", ""))
+    except AuthError as exc:
+        return refused(401, "unauthorized", f"Log in to upload media ({exc}).")
+    if ctx.user is None:
+        return refused(401, "unauthorized", "Log in to upload media.")
+    media_dir = ctx.services.settings.media_dir
+    temporary = media_dir / "tmp" / f"{uuid.uuid4().hex}.part"
+    try:
+        fields, received = await receive(request, temporary, ctx.upload_limit(ctx.user))
+        plan = await check(ctx, fields, received)
+        media = await record(ctx.store, ctx.user.id, plan, keep(media_dir, temporary, *received))
+    except UploadError as exc:
+        return refused(exc.status, exc.code, exc.message)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return web.json_response({"ok": True, "media": media.public()}, status=201)
+
+
+async def receive(request: web.Request, temporary: Path, limit: int) -> tuple[dict[str, str], tuple[str, str, int]]:
+    """Read the form: small text fields, and exactly one file streamed to `temporary`; returns the
+    fields and the file's (sha256, mime, size)."""
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError) as exc:
+        raise UploadError(400, "bad_request", "Send the file as multipart/form-data.") from exc
+    fields: dict[str, str] = {}
+    received: tuple[str, str, int] | None = None
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise UploadError(400, "bad_request", "Nested multipart is not accepted.")
+        if part.name == "file":
+            if received is not None:
+                raise UploadError(400, "bad_request", "Send exactly one file per upload.")
+            fields["filename"] = part.filename or ""
+            received = await stream(part, temporary, limit)
+        elif part.name in ("type", "name", "frameOf"):
+            value = await part.read(decode=True)
+            if len(value) > MAX_FIELD:
+                raise UploadError(400, "bad_request", f"The field {part.name} is too long.")
+            fields[part.name] = value.decode("utf-8", "replace").strip()
+    if received is None:
+        raise UploadError(400, "bad_request", "The form has no file field.")
+    return fields, received
+
+
+async def stream(part: BodyPartReader, temporary: Path, limit: int) -> tuple[str, str, int]:
+    """Write the file part to disk, stopping at `limit` bytes; its type is sniffed from the head."""
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    with temporary.open("wb") as out:
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadError(413, "too_large", f"The file is larger than your upload limit of {limit} bytes.")
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise UploadError(400, "bad_request", "The file is empty.")
+    try:
+        return digest.hexdigest(), sniff(head), size
+    except MediaFileError as exc:
+        raise UploadError(415, exc.code, exc.message) from exc
+
+
+async def check(ctx: Context, fields: dict[str, str], received: tuple[str, str, int]) -> Media | tuple[str, str]:
+    """What to record: the media to add a frame to, or a new item's (type, name)."""
+    kind = extension_and_kind(received[1])[1]
+    if fields.get("frameOf"):
+        media = await ctx.store.get_media(int(fields["frameOf"])) if fields["frameOf"].isdigit() else None
+        if media is None:
+            raise UploadError(400, "bad_request", "There is no media to add this frame to.")
+        if ctx.user is None or (media.owner_id != ctx.user.id and not ctx.is_admin):
+            raise UploadError(403, "forbidden", "Only the media's owner or an admin may add frames to it.")
+        if kind != "image" or not media.mime.startswith("image/"):
+            raise UploadError(400, "bad_request", "Only images can be frames of an image.")
+        return media
+    media_type = fields.get("type") or DEFAULT_TYPE[kind]
+    if media_type not in TYPES_OF_KIND[kind]:
+        raise UploadError(400, "bad_request", f"A file with {kind} content cannot be a {media_type}.")
+    return media_type, (fields.get("name") or Path(fields.get("filename") or "").stem or "Untitled")[:200]
+
+
+async def record(store: Store, owner_id: int, plan: Media | tuple[str, str], stored: StoredFile) -> Media:
+    if isinstance(plan, Media):
+        return await store.add_frame(plan.id, stored.name, stored.size)
+    media_type, name = plan
+    return await store.create_media(owner_id, name, media_type, stored.mime, stored.size, [stored.name])
+
+
+async def serve_media(request: web.Request) -> web.StreamResponse:
+    """A stored file; names are content-derived, so it never changes and is cached for a year."""
+    name = request.match_info["name"]
+    path = request.app[SERVICES].settings.media_dir / name
+    if not FILE_NAME.match(name) or not path.is_file():
+        raise web.HTTPNotFound(text="no such media file")
+    headers = {
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Type": mime_of(name) or "application/octet-stream",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+def setup_upload(app: web.Application) -> None:
+    app.router.add_post("/api/media", upload)
+    app.router.add_get("/media/{name}", serve_media)

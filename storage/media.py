@@ -1,0 +1,182 @@
+"""Media in the store: items with ordered frames (content-named files) and stage assignments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import orjson
+from databases import Database
+
+from .records import Media, NotFoundError
+from .users import in_list, timestamp
+
+
+@dataclass(frozen=True)
+class MediaQuery:
+    """Which media to list: `visible_to` None lists everything (admins), else the user's own, the
+    shared ones (copyright level <= `shared_level`) and those assigned to `stage_ids`."""
+
+    visible_to: int | None = None
+    stage_ids: Sequence[int] = ()
+    shared_level: int = 1
+    type: str | None = None
+    owner_id: int | None = None
+    on_stage: int | None = None
+    name: str | None = None
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _load(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+class MediaStore:
+    """The media half of `Store` (a mixin: it needs `db`)."""
+
+    db: Database
+
+    async def create_media(
+        self, owner_id: int, name: str, type: str, mime: str, size: int, frames: Sequence[str]
+    ) -> Media:
+        async with self.db.transaction():
+            media_id = await self.db.execute(
+                "INSERT INTO media (owner_id, name, type, mime, size) VALUES (:o, :n, :t, :m, :s) RETURNING id",
+                {"o": owner_id, "n": name, "t": type, "m": mime, "s": size},
+            )
+            await self._set_frames(media_id, frames)
+        return await self.require_media(media_id)
+
+    async def get_media(self, media_id: int) -> Media | None:
+        found = await self._media_where("id = :id", {"id": media_id})
+        return found[0] if found else None
+
+    async def require_media(self, media_id: int) -> Media:
+        media = await self.get_media(media_id)
+        if media is None:
+            raise NotFoundError(f"no media {media_id}")
+        return media
+
+    async def list_media(self, query: MediaQuery) -> list[Media]:
+        clauses, values = [], {}
+        if query.visible_to is not None:
+            stages, stage_values = in_list("vs", query.stage_ids)
+            clauses.append(
+                "(owner_id = :me OR copyright_level <= :shared OR id IN "
+                f"(SELECT media_id FROM stage_media WHERE stage_id IN {stages}))"
+            )
+            values.update(stage_values, me=query.visible_to, shared=query.shared_level)
+        if query.type is not None:
+            clauses.append("type = :type")
+            values["type"] = query.type
+        if query.owner_id is not None:
+            clauses.append("owner_id = :owner")
+            values["owner"] = query.owner_id
+        if query.on_stage is not None:
+            clauses.append("id IN (SELECT media_id FROM stage_media WHERE stage_id = :on_stage)")
+            values["on_stage"] = query.on_stage
+        if query.name:
+            clauses.append("LOWER(name) LIKE :name")
+            values["name"] = f"%{query.name.lower()}%"
+        return await self._media_where(" AND ".join(clauses) or "TRUE", values)
+
+    async def update_media(self, media_id: int, frames: Sequence[str] | None = None, **changes: Any) -> Media:
+        """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, and the frame list."""
+        assert set(changes) <= {"name", "type", "copyright_level", "voice", "link"}, changes
+        values = {k: _dump(v) if k in ("voice", "link") else v for k, v in changes.items()}
+        async with self.db.transaction():
+            if values:
+                assignments = ", ".join(f"{column} = :{column}" for column in values)
+                await self.db.execute(f"UPDATE media SET {assignments} WHERE id = :id", {**values, "id": media_id})
+            if frames is not None:
+                await self.db.execute("DELETE FROM media_frames WHERE media_id = :id", {"id": media_id})
+                await self._set_frames(media_id, frames)
+        return await self.require_media(media_id)
+
+    async def add_frame(self, media_id: int, file: str, size: int) -> Media:
+        """Append a file as the media's last frame; its size adds to the item's."""
+        media = await self.require_media(media_id)
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO media_frames (media_id, position, file) VALUES (:m, :p, :f)",
+                {"m": media_id, "p": len(media.frames), "f": file},
+            )
+            await self.db.execute("UPDATE media SET size = size + :s WHERE id = :id", {"s": size, "id": media_id})
+        return await self.require_media(media_id)
+
+    async def delete_media(self, media_id: int) -> list[str]:
+        """Delete an item, its frames and assignments; returns its files that nothing uses any more."""
+        media = await self.require_media(media_id)
+        async with self.db.transaction():
+            for table in ("stage_media", "media_frames"):
+                await self.db.execute(f"DELETE FROM {table} WHERE media_id = :id", {"id": media_id})
+            await self.db.execute("DELETE FROM media WHERE id = :id", {"id": media_id})
+        return [file for file in dict.fromkeys(media.frames) if not await self.file_in_use(file)]
+
+    async def file_in_use(self, file: str) -> bool:
+        return bool(await self.db.fetch_val("SELECT COUNT(*) FROM media_frames WHERE file = :f", {"f": file}))
+
+    async def assign_media(self, stage_id: int, media_ids: Sequence[int]) -> None:
+        """Replace a stage's media list; the order given is the toolbar order."""
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM stage_media WHERE stage_id = :s", {"s": stage_id})
+            for position, media_id in enumerate(dict.fromkeys(media_ids)):
+                await self.db.execute(
+                    "INSERT INTO stage_media (stage_id, media_id, position) VALUES (:s, :m, :p)",
+                    {"s": stage_id, "m": media_id, "p": position},
+                )
+
+    async def stage_media(self, stage_id: int) -> list[Media]:
+        """A stage's media in toolbar order."""
+        rows = await self.db.fetch_all(
+            "SELECT media_id FROM stage_media WHERE stage_id = :s ORDER BY position", {"s": stage_id}
+        )
+        found = {m.id: m for m in await self._media_where(*_ids_clause([r["media_id"] for r in rows]))}
+        return [found[r["media_id"]] for r in rows if r["media_id"] in found]
+
+    async def media_stage_ids(self, media_id: int) -> list[int]:
+        rows = await self.db.fetch_all("SELECT stage_id FROM stage_media WHERE media_id = :m", {"m": media_id})
+        return [int(row["stage_id"]) for row in rows]
+
+    async def _set_frames(self, media_id: int, frames: Iterable[str]) -> None:
+        for position, file in enumerate(frames):
+            await self.db.execute(
+                "INSERT INTO media_frames (media_id, position, file) VALUES (:m, :p, :f)",
+                {"m": media_id, "p": position, "f": file},
+            )
+
+    async def _media_where(self, where: str, values: dict[str, Any]) -> list[Media]:
+        rows = await self.db.fetch_all(f"SELECT * FROM media WHERE {where} ORDER BY id", values)
+        if not rows:
+            return []
+        ids, id_values = in_list("f", [row["id"] for row in rows])
+        frames: dict[int, list[str]] = {}
+        for frame in await self.db.fetch_all(
+            f"SELECT media_id, file FROM media_frames WHERE media_id IN {ids} ORDER BY media_id, position", id_values
+        ):
+            frames.setdefault(frame["media_id"], []).append(frame["file"])
+        return [_media(row, frames.get(row["id"], [])) for row in rows]
+
+
+def _ids_clause(ids: Sequence[int]) -> tuple[str, dict[str, Any]]:
+    placeholders, values = in_list("i", ids)
+    return f"id IN {placeholders}", values
+
+
+def _media(row: Any, frames: list[str]) -> Media:
+    return Media(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        type=row["type"],
+        mime=row["mime"],
+        size=int(row["size"]),
+        frames=tuple(frames),
+        copyright_level=int(row["copyright_level"]),
+        voice=_load(row["voice"]),
+        link=_load(row["link"]),
+        created_at=timestamp(row["created_at"]),
+    )

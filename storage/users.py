@@ -1,0 +1,124 @@
+"""Users in the store: accounts, roles, upload limits, passwords and revoked refresh tokens."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+from databases import Database
+
+from .records import DuplicateError, NotFoundError, User
+
+ADMIN_ROLES = frozenset({"admin"})
+
+
+def timestamp(value: Any) -> str | None:
+    """A database timestamp as ISO text (SQLite gives text, Postgres a datetime)."""
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def in_list(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """`(:p0, :p1, ...)` and its values, for an SQL `IN` over a Python list (never empty)."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return "(" + (", ".join(f":{key}" for key in params) or "NULL") + ")", params
+
+
+def user_of(row: Any) -> User:
+    return User(
+        row["id"],
+        row["username"],
+        row["password_hash"],
+        row["role"],
+        bool(row["active"]),
+        row["upload_limit"],
+        timestamp(row["created_at"]),
+    )
+
+
+class UserStore:
+    """The user half of `Store` (a mixin: it needs `db`)."""
+
+    db: Database
+
+    async def create_user(self, username: str, password_hash: str, role: str = "player", active: bool = True) -> User:
+        if await self.get_user_by_name(username) is not None:
+            raise DuplicateError(f"user {username!r} already exists")
+        user_id = await self.db.execute(
+            "INSERT INTO users (username, password_hash, role, active) VALUES (:u, :h, :r, :a) RETURNING id",
+            {"u": username, "h": password_hash, "r": role, "a": active},
+        )
+        user = await self.get_user(user_id)
+        assert user is not None
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        row = await self.db.fetch_one("SELECT * FROM users WHERE id = :id", {"id": user_id})
+        return user_of(row) if row else None
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        row = await self.db.fetch_one("SELECT * FROM users WHERE username = :u", {"u": username})
+        return user_of(row) if row else None
+
+    async def users_by_name(self, usernames: Iterable[str]) -> list[User]:
+        """The users with these names, in the order asked; raises NotFoundError for any unknown."""
+        found = []
+        for name in usernames:
+            user = await self.get_user_by_name(name)
+            if user is None:
+                raise NotFoundError(f"unknown user {name!r}")
+            found.append(user)
+        return found
+
+    async def users_by_id(self, user_ids: Iterable[int]) -> dict[int, User]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        placeholders, values = in_list("u", ids)
+        rows = await self.db.fetch_all(f"SELECT * FROM users WHERE id IN {placeholders}", values)
+        return {row["id"]: user_of(row) for row in rows}
+
+    async def count_users(self) -> int:
+        return int(await self.db.fetch_val("SELECT COUNT(*) FROM users"))
+
+    async def list_users(self, search: str | None = None, active: bool | None = None) -> list[User]:
+        """Users by name; `search` matches a substring of the username, case-insensitively."""
+        clauses, values = [], {}
+        if search:
+            clauses.append("LOWER(username) LIKE :s")
+            values["s"] = f"%{search.lower()}%"
+        if active is not None:
+            clauses.append("active = :a")
+            values["a"] = active
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self.db.fetch_all(f"SELECT * FROM users{where} ORDER BY username", values)
+        return [user_of(row) for row in rows]
+
+    async def update_user(self, user_id: int, **changes: Any) -> User:
+        """Set some of `role`, `active`, `upload_limit`, `password_hash`; others keep their value."""
+        allowed = {"role", "active", "upload_limit", "password_hash"}
+        assert set(changes) <= allowed, changes
+        if changes:
+            assignments = ", ".join(f"{column} = :{column}" for column in changes)
+            await self.db.execute(f"UPDATE users SET {assignments} WHERE id = :id", {**changes, "id": user_id})
+        user = await self.get_user(user_id)
+        if user is None:
+            raise NotFoundError(f"no user {user_id}")
+        return user
+
+    async def count_admins(self) -> int:
+        """Active users with an admin role (the hub keeps at least one)."""
+        placeholders, values = in_list("r", sorted(ADMIN_ROLES))
+        return int(await self.db.fetch_val(f"SELECT COUNT(*) FROM users WHERE active AND role IN {placeholders}", values))
+
+    async def revoke_token(self, jti: str, expires_at: int) -> None:
+        """Refuse this token id from now on; expired entries are forgotten on the way."""
+        await self.db.execute("DELETE FROM revoked_tokens WHERE expires_at < :now", {"now": int(time.time())})
+        await self.db.execute(
+            "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:j, :e) ON CONFLICT (jti) DO NOTHING",
+            {"j": jti, "e": expires_at},
+        )
+
+    async def is_revoked(self, jti: str) -> bool:
+        return bool(await self.db.fetch_val("SELECT COUNT(*) FROM revoked_tokens WHERE jti = :j", {"j": jti}))
