@@ -53,6 +53,7 @@ class HubClient:
         self.presence: dict[str, Any] | None = None
         self.presence_updates: list[dict[str, Any]] = []
         self.replay_updates: list[dict[str, Any]] = []
+        self.closed: list[dict[str, Any]] = []  # `stageClosed` messages: taken off the stage, and why
         self.epoch: str | None = None
         self.seq = 0
         self._changed = asyncio.Event()
@@ -61,6 +62,7 @@ class HubClient:
         self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("epoch", self._on_epoch)
         self.sio.on("replay", self._on_replay)
+        self.sio.on("stageClosed", self._on_stage_closed)
         self._refusal: str | None = None
 
     async def connect(self) -> "HubClient":
@@ -133,6 +135,10 @@ class HubClient:
 
     async def _on_replay(self, data: dict[str, Any]) -> None:
         self.replay_updates.append(data)
+        self._changed.set()
+
+    async def _on_stage_closed(self, data: dict[str, Any]) -> None:
+        self.closed.append(data)
         self._changed.set()
 
     async def _on_connect_error(self, data: Any = None) -> None:

@@ -28,7 +28,7 @@ def fail(code: str, message: str, field: str | None = None) -> NoReturn:
     extensions: dict[str, Any] = {"code": code}
     if field is not None:
         extensions["field"] = field
-    raise GraphQLError(message, extensions=extensions)
+    raise GraphQLError(message[:1].upper() + message[1:], extensions=extensions)
 
 
 def parse_id(value: Any, what: str = "id") -> int:
