@@ -96,10 +96,10 @@ class Media:
     created_at: str | None = None
 
     def public(self) -> dict[str, Any]:
-        """The upload response's `media` object."""
+        """The upload response's `media` object (the id as a string, as GraphQL's ID)."""
         urls = [media_url(name) for name in self.frames]
         return {
-            "id": self.id,
+            "id": str(self.id),
             "name": self.name,
             "type": self.type,
             "url": urls[0] if urls else "",
