@@ -22,8 +22,11 @@ function inlineForm(label, fields, button, run, reload) {
   return form;
 }
 
+// The schema documents kind `sweep`; the archive stores `archive`. Both read as "archive".
+const KINDS = { sweep: 'archive', archive: 'archive', recording: 'recording', trim: 'trimmed copy' };
+
 function performanceRow(p, reload) {
-  const kind = p.recording ? 'recording…' : p.kind;
+  const kind = p.recording ? 'recording…' : KINDS[p.kind] ?? p.kind;
   const rename = inlineForm(
     `Rename ${p.name}`,
     [h('input', { name: 'name', value: p.name, 'aria-label': 'Name', required: true })],
