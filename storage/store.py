@@ -135,11 +135,15 @@ class Store(UserStore, MediaStore):
             if values:
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
                 await self.db.execute(f"UPDATE stages SET {assignments} WHERE id = :id", {**values, "id": stage_id})
-            for level, ids in (("player", players), ("editor", editors)):
+            for level, ids in (("player", players), ("editor", editors)):  # editor wins over player
                 if ids is not None:
                     await self.db.execute(
                         "DELETE FROM stage_access WHERE stage_id = :s AND level = :l", {"s": stage_id, "l": level}
                     )
+                    for user_id in ids:  # a user listed here leaves any other list
+                        await self.db.execute(
+                            "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :u", {"s": stage_id, "u": user_id}
+                        )
                     await self._set_access(stage_id, level, ids)
         self._stage_cache.pop(before.slug, None)
         self._stage_cache.pop(changes.get("slug", before.slug), None)

@@ -1,0 +1,86 @@
+"""Store-level tests of the management tables on SQLite and Postgres: users, revoked tokens,
+media with frames and assignments, stage updates and deleting users with their content."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import DuplicateError, MediaQuery, Store
+
+
+async def test_user_updates_lists_and_admin_count(store: Store) -> None:
+    helen = await store.create_user("helen", "h", "player", active=False)
+    assert helen.active is False and helen.upload_limit is None and helen.created_at
+    await store.create_user("root", "h", "admin")
+    assert await store.count_admins() == 1
+    updated = await store.update_user(helen.id, active=True, upload_limit=500, role="admin")
+    assert (updated.active, updated.upload_limit, updated.role) == (True, 500, "admin")
+    assert await store.count_admins() == 2
+    assert [u.username for u in await store.list_users("HEL")] == ["helen"]
+    assert [u.username for u in await store.list_users(active=False)] == []
+    assert set(await store.users_by_id([helen.id, 999])) == {helen.id}
+
+
+async def test_revoked_tokens(store: Store) -> None:
+    assert not await store.is_revoked("abc")
+    await store.revoke_token("abc", 4_000_000_000)
+    await store.revoke_token("abc", 4_000_000_000)  # twice is fine
+    assert await store.is_revoked("abc")
+    await store.revoke_token("old", 1)
+    await store.revoke_token("new", 4_000_000_000)  # forgets expired entries on the way
+    assert not await store.is_revoked("old")
+
+
+async def test_media_frames_assignments_and_unused_files(store: Store) -> None:
+    owner = await store.create_user("helen", "h")
+    other = await store.create_user("hector", "h")
+    stage = await store.create_stage("show", "Show", owner.id)
+    a = await store.create_media(owner.id, "Walker", "avatar", "image/png", 10, ["a.png"])
+    a = await store.add_frame(a.id, "b.png", 5)
+    assert a.frames == ("a.png", "b.png") and a.size == 15
+    b = await store.create_media(other.id, "Twin", "prop", "image/png", 10, ["a.png"])
+    await store.update_media(b.id, copyright_level=3, voice={"voice": "en"})
+    await store.assign_media(stage.id, [b.id, a.id])
+    assert [m.id for m in await store.stage_media(stage.id)] == [b.id, a.id]
+    assert await store.media_stage_ids(a.id) == [stage.id]
+    assert [m.id for m in await store.list_media(MediaQuery(visible_to=owner.id))] == [a.id]
+    assert [m.id for m in await store.list_media(MediaQuery(visible_to=owner.id, stage_ids=[stage.id]))] == [a.id, b.id]
+    assert [m.id for m in await store.list_media(MediaQuery(name="TWI", on_stage=stage.id))] == [b.id]
+    assert (await store.get_media(b.id)).voice == {"voice": "en"}
+    assert await store.delete_media(a.id) == ["b.png"]  # a.png is still used by the twin
+    assert [m.id for m in await store.stage_media(stage.id)] == [b.id]
+
+
+async def test_update_stage_and_cache(store: Store) -> None:
+    owner = await store.create_user("helen", "h")
+    player = await store.create_user("paul", "h")
+    stage = await store.create_stage("show", "Show", owner.id, editors=[player.id])
+    assert (await store.cached_stage("show")).status == "live"
+    updated = await store.update_stage(
+        stage.id, {"slug": "renamed", "status": "rehearsal", "cover": "/media/x.png", "config": {"defaultColor": "#111"}},
+        players=[player.id], editors=[],
+    )
+    assert (updated.slug, updated.status, updated.cover, updated.default_color) == ("renamed", "rehearsal", "/media/x.png", "#111")
+    assert updated.players == {player.id} and updated.editors == frozenset()
+    assert await store.cached_stage("show") is None
+    assert (await store.cached_stage("renamed")).status == "rehearsal"
+    await store.create_stage("taken", "Taken", owner.id)
+    with pytest.raises(DuplicateError):
+        await store.update_stage(stage.id, {"slug": "taken"})
+    assert [s.slug for s in await store.list_stages()] == ["renamed", "taken"]
+
+
+async def test_delete_user_reassigns_or_deletes_content(store: Store) -> None:
+    admin = await store.create_user("root", "h", "admin")
+    helen = await store.create_user("helen", "h")
+    kept = await store.create_stage("kept", "Kept", helen.id, editors=[admin.id])
+    await store.create_media(helen.id, "M", "prop", "image/png", 1, ["m.png"])
+    assert await store.delete_user(helen.id, admin.id) == []
+    stage = await store.get_stage("kept")
+    assert stage.owner_id == admin.id and admin.id not in stage.editors
+    hector = await store.create_user("hector", "h")
+    await store.create_stage("gone", "Gone", hector.id)
+    await store.create_media(hector.id, "N", "prop", "image/png", 1, ["n.png"])
+    assert await store.delete_user(hector.id, None) == ["n.png"]
+    assert await store.get_stage("gone") is None and await store.get_user(hector.id) is None
+    assert kept.id == stage.id
