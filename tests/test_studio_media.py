@@ -46,6 +46,8 @@ async def test_player_uploads_builds_a_stage_shares_it_and_finds_the_media_in_th
     await form.get_by_label("Name").fill("Night Show")
     await form.get_by_label("Address (slug)").fill("night-show")
     await form.get_by_label("Status").select_option("live")
+    await form.get_by_label("Add to players").fill("bo")
+    await expect(form.locator('.user-picker datalist option[value="bob"]')).to_have_count(1, timeout=WAIT)
     await form.get_by_label("Add to players").fill("bob")
     await form.get_by_label("Add to players").press("Enter")
     await form.get_by_role("button", name="Create stage").click()

@@ -92,6 +92,17 @@ async def list_users(_: Any, info: GraphQLResolveInfo, search: str | None = None
     return await ctx.store.list_users(search, active)
 
 
+async def usernames(_: Any, info: GraphQLResolveInfo, search: str) -> list[str]:
+    """Active users' names matching `search`, so a player can pick who plays on or edits their
+    stage (the backstage access picker); names only, nothing else about them."""
+    ctx: Context = info.context
+    ctx.require_user()
+    search = search.strip()
+    if len(search) < 2:
+        return []
+    return [user.username for user in await ctx.store.list_users(search, active=True)][:20]
+
+
 async def _target(ctx: Context, user_id: Any) -> User:
     ctx.require_admin()
     target = await ctx.store.get_user(parse_id(user_id))
@@ -150,7 +161,7 @@ def upload_limit(user: User, info: GraphQLResolveInfo) -> int:
 
 
 RESOLVERS = {
-    "Query": {"whoami": whoami, "users": list_users},
+    "Query": {"whoami": whoami, "users": list_users, "usernames": usernames},
     "Mutation": {
         "login": login,
         "refreshToken": refresh_token,

@@ -9,10 +9,9 @@ export const STAGE_FIELDS =
 
 const RATIOS = ['16:9', '4:3', '3:2', '1:1', '9:16'];
 
-/** Usernames matching `text`, for the access pickers (admins' `users` query, else players'). */
+/** Active usernames matching `text`, for the access pickers (`usernames`, any logged-in user). */
 async function suggestUsers(text) {
-  const { users } = await gql('query($s: String) { users(search: $s) { username } }', { s: text });
-  return users.map((u) => u.username);
+  return (await gql('query($s: String!) { usernames(search: $s) }', { s: text })).usernames;
 }
 
 function generalFields(stage, covers) {
