@@ -86,3 +86,18 @@ async def log_in(page: Any, username: str, password: str = PASSWORD) -> None:
     await form.get_by_label("Password").fill(password)
     await form.get_by_role("button", name="Log in").click()
     await page.locator("header .username", has_text=username).wait_for()
+
+
+async def upload_as(hub: Hub, username: str, filename: str, data: bytes, media_type: str, frame_of: str | None = None) -> dict[str, Any]:
+    """`POST /api/media` as `username` (for setting up a test; the pages upload through the browser)."""
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=filename)
+    form.add_field("type", media_type)
+    if frame_of:
+        form.add_field("frameOf", frame_of)
+    headers = {"Authorization": f"Bearer {await token(hub, username)}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{hub.url}/api/media", data=form, headers=headers) as resp:
+            body = await resp.json()
+    assert resp.status == 201 and body["ok"], body
+    return body["media"]

@@ -39,6 +39,7 @@ async def test_player_uploads_builds_a_stage_shares_it_and_finds_the_media_in_th
     await page.screenshot(path=artifact("studio-media.png"), full_page=True)
     media = {m["type"]: m for m in (await gql(hub, MEDIA, as_user="alice"))["media"]}
     assert set(media) == {"avatar", "audio"}
+    assert len([p for p in (tmp_path / "hub0" / "media").rglob("*") if p.is_file()]) == 2  # where files go
 
     # A new stage with bob as a player.
     await page.goto(hub.url + "/backstage#new")
@@ -110,3 +111,5 @@ async def test_refused_uploads_show_their_error_and_leave_nothing_behind(hub: Hu
     assert (await gql(hub, MEDIA, as_user="carol"))["media"] == []
     assert (await gql(hub, MEDIA, as_user="root"))["media"] == []
     await expect(page.locator(".media-card")).to_have_count(0)
+    media_dir = tmp_path / "hub0" / "media"  # the hub fixture's var dir is tmp_path/hub0
+    assert [p for p in media_dir.rglob("*") if p.is_file()] == []
