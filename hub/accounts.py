@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from storage import Store, User
 
-from .auth import AuthError, TokenIssuer, verify_password
+from .auth import AuthError, Claims, TokenIssuer, verify_password
 
 
 class AccountError(Exception):
@@ -44,12 +44,16 @@ async def log_in(store: Store, tokens: TokenIssuer, username: str, password: str
     return issue_pair(tokens, user)
 
 
-async def refresh(store: Store, tokens: TokenIssuer, refresh_token: str) -> TokenPair:
-    """A new pair for a valid, unrevoked refresh token of an active user."""
+def _refresh_claims(tokens: TokenIssuer, refresh_token: str) -> Claims:
     try:
-        claims = tokens.verify(refresh_token, "refresh")
+        return tokens.verify(refresh_token, "refresh")
     except AuthError as exc:
         raise AccountError("unauthenticated", str(exc)) from exc
+
+
+async def refresh(store: Store, tokens: TokenIssuer, refresh_token: str) -> TokenPair:
+    """A new pair for a valid, unrevoked refresh token of an active user."""
+    claims = _refresh_claims(tokens, refresh_token)
     if not claims.jti or await store.is_revoked(claims.jti):
         raise AccountError("unauthenticated", "this refresh token was revoked: log in again")
     user = await store.get_user(claims.user_id)
@@ -60,8 +64,5 @@ async def refresh(store: Store, tokens: TokenIssuer, refresh_token: str) -> Toke
 
 async def log_out(store: Store, tokens: TokenIssuer, refresh_token: str) -> None:
     """Revoke a refresh token so that it can never be used again."""
-    try:
-        claims = tokens.verify(refresh_token, "refresh")
-    except AuthError as exc:
-        raise AccountError("unauthenticated", str(exc)) from exc
+    claims = _refresh_claims(tokens, refresh_token)
     await store.revoke_token(claims.jti, claims.expires)

@@ -9,7 +9,7 @@ import orjson
 from databases import Database
 
 from .records import Media, NotFoundError
-from .users import in_list, timestamp
+from .users import grouped, in_list, timestamp
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,11 @@ class MediaStore:
         rows = await self.db.fetch_all(f"SELECT * FROM media WHERE {where} ORDER BY id", values)
         if not rows:
             return []
-        ids, id_values = in_list("f", [row["id"] for row in rows])
-        frames: dict[int, list[str]] = {}
-        for frame in await self.db.fetch_all(
-            f"SELECT media_id, file FROM media_frames WHERE media_id IN {ids} ORDER BY media_id, position", id_values
-        ):
-            frames.setdefault(frame["media_id"], []).append(frame["file"])
-        return [_media(row, frames.get(row["id"], [])) for row in rows]
+        frames = await grouped(
+            self.db, "SELECT media_id, file FROM media_frames WHERE media_id IN {ids} ORDER BY media_id, position",
+            [row["id"] for row in rows],
+        )
+        return [_media(row, [frame["file"] for frame in frames.get(row["id"], [])]) for row in rows]
 
 
 def _ids_clause(ids: Sequence[int]) -> tuple[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ from . import migrations
 from .archive import Archive
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
-from .users import UserStore, in_list, timestamp
+from .users import UserStore, grouped, timestamp
 
 
 STAGE_CACHE_SECONDS = 2.0
@@ -227,12 +227,9 @@ class Store(UserStore, MediaStore):
         rows = await self.db.fetch_all(f"SELECT * FROM stages WHERE {where} ORDER BY name, id", values)
         if not rows:
             return []
-        ids, id_values = in_list("s", [row["id"] for row in rows])
-        access: dict[int, list[Any]] = {}
-        for row in await self.db.fetch_all(
-            f"SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}", id_values
-        ):
-            access.setdefault(row["stage_id"], []).append(row)
+        access = await grouped(
+            self.db, "SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}", [row["id"] for row in rows]
+        )
         return [_stage(row, access.get(row["id"], [])) for row in rows]
 
 

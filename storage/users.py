@@ -25,6 +25,16 @@ def in_list(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
     return "(" + (", ".join(f":{key}" for key in params) or "NULL") + ")", params
 
 
+async def grouped(db: Database, select: str, parent_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Rows of a child table by their parent's id (the first column), for lists loaded in two
+    queries; `select` has an `{ids}` slot for the parents' `IN` list."""
+    placeholders, values = in_list("p", parent_ids)
+    found: dict[int, list[Any]] = {}
+    for row in await db.fetch_all(select.format(ids=placeholders), values):
+        found.setdefault(row[0], []).append(row)
+    return found
+
+
 def user_of(row: Any) -> User:
     return User(
         row["id"],

@@ -8,7 +8,7 @@ import aiohttp
 from client import login
 
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, gql, refused
+from tests.gql import data, refused
 
 AUTH = "accessToken refreshToken expiresIn user { id username role active uploadLimit }"
 LOGIN = f'mutation($u: String!, $p: String!) {{ login(username: $u, password: $p) {{ {AUTH} }} }}'

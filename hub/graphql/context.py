@@ -31,6 +31,14 @@ def fail(code: str, message: str, field: str | None = None) -> NoReturn:
     raise GraphQLError(message[:1].upper() + message[1:], extensions=extensions)
 
 
+def clean_name(value: str, limit: int, what: str, field: str = "name") -> str:
+    """A trimmed name of 1-`limit` characters, or a `bad_request` on the input field."""
+    name = value.strip()
+    if not 0 < len(name) <= limit:
+        fail("bad_request", f"A {what} name has 1-{limit} characters.", field)
+    return name
+
+
 def parse_id(value: Any, what: str = "id") -> int:
     """A GraphQL ID as the integer the store uses."""
     text = str(value)

@@ -16,7 +16,7 @@ from graphql import GraphQLResolveInfo
 from storage import Media, MediaQuery, Stage, media_url
 
 from ..media_files import remove_unused
-from .context import Context, fail, parse_id
+from .context import Context, clean_name, fail, parse_id
 
 MAX_NAME = 200
 MAX_JSON = 2048
@@ -72,10 +72,7 @@ async def save_media(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
     media = await owned_media(ctx, input["id"])
     changes: dict[str, Any] = {}
     if input.get("name") is not None:
-        name = input["name"].strip()
-        if not 0 < len(name) <= MAX_NAME:
-            fail("bad_request", f"A media name has 1-{MAX_NAME} characters.", "name")
-        changes["name"] = name
+        changes["name"] = clean_name(input["name"], MAX_NAME, "media")
     if input.get("type") is not None:
         changes["type"] = input["type"]
     if input.get("copyrightLevel") is not None:

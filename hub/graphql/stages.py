@@ -16,7 +16,7 @@ from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
 from ..roles import closed_message
-from .context import Context, fail, parse_id
+from .context import Context, clean_name, fail
 
 RATIO = re.compile(r"^([1-9][0-9]{0,4}):([1-9][0-9]{0,4})$")
 COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -63,10 +63,7 @@ async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None)
     """Check a StageInput: the column changes and the new player and editor lists (None: kept)."""
     changes: dict[str, Any] = {}
     if data.get("name") is not None:
-        name = data["name"].strip()
-        if not 0 < len(name) <= MAX_NAME:
-            fail("bad_request", f"A stage name has 1-{MAX_NAME} characters.", "name")
-        changes["name"] = name
+        changes["name"] = clean_name(data["name"], MAX_NAME, "stage")
     if data.get("slug") is not None:
         if not SLUG.match(data["slug"]):
             fail("bad_request", "A slug has lowercase letters, digits and '-', and starts with a letter or digit.", "slug")
