@@ -8,7 +8,7 @@ from playwright.async_api import expect
 from client import HubError, login
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD, Hub
-from tests.studio import WAIT, gql, gql_raw, log_in, open_logged_in
+from tests.studio import WAIT, data, gql, log_in, open_logged_in
 
 USERS = "{ users { id username active } }"
 
@@ -16,7 +16,7 @@ USERS = "{ users { id username active } }"
 async def test_admin_activates_a_registered_player_who_can_then_log_in(hub: Hub, browser) -> None:  # noqa: F811
     await hub.user("root", role="admin")
     await hub.user("pat")
-    registered = await gql(hub, "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { username active } }", {"u": "newbie", "p": PASSWORD})
+    registered = await data(hub, "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { username active } }", {"u": "newbie", "p": PASSWORD})
     assert registered["register"] == {"username": "newbie", "active": False}
     try:
         await login(hub.url, "newbie", PASSWORD)
@@ -34,7 +34,7 @@ async def test_admin_activates_a_registered_player_who_can_then_log_in(hub: Hub,
     await page.screenshot(path=artifact("admin-users.png"), full_page=True)
     await row.get_by_role("button", name="Activate").click()
     await expect(page.locator('form.user-row[data-username="newbie"] .badge')).to_have_count(0, timeout=WAIT)
-    users = {u["username"]: u for u in (await gql(hub, USERS, as_user="root"))["users"]}
+    users = {u["username"]: u for u in (await data(hub, USERS, user="root"))["users"]}
     assert users["newbie"]["active"] is True
 
     # Upload limit and the foyer texts, saved from the same page.
@@ -47,9 +47,9 @@ async def test_admin_activates_a_registered_player_who_can_then_log_in(hub: Hub,
     await site.get_by_label("Description").fill("Live online performance.")
     await site.get_by_role("button", name="Save foyer texts").click()
     await expect(site.locator(".saved")).to_have_text("Saved.", timeout=WAIT)
-    data = await gql(hub, '{ site { title description } users(search: "pat") { uploadLimit } }', as_user="root")
-    assert data["site"] == {"title": "Cyber Foyer", "description": "Live online performance."}
-    assert data["users"][0]["uploadLimit"] == 3 * 1024 * 1024
+    saved = await data(hub, '{ site { title description } users(search: "pat") { uploadLimit } }', user="root")
+    assert saved["site"] == {"title": "Cyber Foyer", "description": "Live online performance."}
+    assert saved["users"][0]["uploadLimit"] == 3 * 1024 * 1024
 
     newbie = await browser.new_context()
     newbie_page = await newbie.new_page()
@@ -75,10 +75,10 @@ async def test_a_player_is_turned_away_from_admin_and_its_api_calls_are_refused(
         ('mutation { updateSite(title: "Mine") { title } }', {}),
     ]
     for query, variables in calls:
-        body = await gql_raw(hub, query, variables, as_user="pat")
+        body = await gql(hub, query, variables, user="pat")
         assert body["errors"][0]["extensions"]["code"] == "forbidden", (query, body)
-    data = await gql(hub, "{ whoami { role } site { title } }", as_user="pat")
-    assert data["whoami"]["role"] == "player" and data["site"]["title"] != "Mine"
+    mine = await data(hub, "{ whoami { role } site { title } }", user="pat")
+    assert mine["whoami"]["role"] == "player" and mine["site"]["title"] != "Mine"
 
     # Even a page whose saved login claims "admin" gets nothing from the API.
     await page.evaluate("""() => {

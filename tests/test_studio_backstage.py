@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conftest import Hub
-from tests.studio import WAIT, gql, open_logged_in, png
+from tests.studio import WAIT, data, open_logged_in, png
 
 
 async def perform(hub: Hub) -> None:
@@ -24,8 +24,8 @@ async def perform(hub: Hub) -> None:
         if i:
             await asyncio.sleep(0.5)
         assert (await alice.publish("chat", {"message": text, "id": f"c{i}", "isPrivate": False}))["ok"]
-    stage_id = (await gql(hub, '{ stage(slug: "show") { id } }', as_user="alice"))["stage"]["id"]
-    await gql(hub, 'mutation($id: ID!) { saveScene(stageId: $id, name: "Act 1") { id } }', {"id": stage_id}, as_user="alice")
+    stage_id = (await data(hub, '{ stage(slug: "show") { id } }', user="alice"))["stage"]["id"]
+    await data(hub, 'mutation($id: ID!) { saveScene(stageId: $id, name: "Act 1") { id } }', {"id": stage_id}, user="alice")
 
 
 async def test_sweep_from_backstage_ends_in_a_replay_link_that_plays(hub: Hub, browser, tmp_path: Path) -> None:  # noqa: F811
@@ -49,7 +49,7 @@ async def test_sweep_from_backstage_ends_in_a_replay_link_that_plays(hub: Hub, b
     href = await replay.get_attribute("href")
     performance_id = await row.get_attribute("data-performance-id")
     assert href == f"/replay/show/{performance_id}"
-    archived = (await gql(hub, "query($id: ID!) { performance(id: $id) { eventCount } }", {"id": performance_id}, as_user="alice"))["performance"]
+    archived = (await data(hub, "query($id: ID!) { performance(id: $id) { eventCount } }", {"id": performance_id}, user="alice"))["performance"]
     assert archived["eventCount"] >= 4
 
     # Rename it, and make a trimmed copy without the pauses.

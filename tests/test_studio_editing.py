@@ -7,7 +7,7 @@ from playwright.async_api import expect
 
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conftest import Hub
-from tests.studio import WAIT, gql, open_logged_in, png, upload_as, write
+from tests.studio import WAIT, data, open_logged_in, png, upload_as, write
 
 MEDIA = "{ media { id name type frames voice link stages { slug } } }"
 
@@ -24,8 +24,8 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     two_frames = (await upload_as(hub, "alice", "robot-2.png", png(10, 10, (200, 10, 10)), "avatar", frame_of=robot["id"]))["frames"]
     assert len(two_frames) == 2
     door = await upload_as(hub, "alice", "door.png", png(12, 20, (120, 80, 40)), "prop")
-    stage_id = (await gql(hub, '{ stage(slug: "show") { id } }', as_user="alice"))["stage"]["id"]
-    await gql(hub, "mutation($s: ID!, $m: [ID!]!) { assignMedia(stageId: $s, mediaIds: $m) { id } }", {"s": stage_id, "m": [door["id"]]}, as_user="alice")
+    stage_id = (await data(hub, '{ stage(slug: "show") { id } }', user="alice"))["stage"]["id"]
+    await data(hub, "mutation($s: ID!, $m: [ID!]!) { assignMedia(stageId: $s, mediaIds: $m) { id } }", {"s": stage_id, "m": [door["id"]]}, user="alice")
 
     page = await open_logged_in(browser, hub, "alice", "/studio")
     await page.add_init_script(SPY)
@@ -49,7 +49,7 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     await editor.get_by_role("button", name="Save").click()
     await expect(editor).to_have_count(0, timeout=WAIT)
 
-    saved = {m["id"]: m for m in (await gql(hub, MEDIA, as_user="alice"))["media"]}
+    saved = {m["id"]: m for m in (await data(hub, MEDIA, user="alice"))["media"]}
     frames = saved[robot["id"]]["frames"]
     assert len(frames) == 3 and frames[0] not in two_frames and frames[1:] == two_frames  # the new frame first
     assert saved[robot["id"]]["voice"]["pitch"] == 100 and saved[robot["id"]]["voice"]["speed"] == 350
@@ -60,7 +60,7 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     await editor.get_by_label("Open in a new tab").check()
     await editor.get_by_role("button", name="Save").click()
     await expect(editor).to_have_count(0, timeout=WAIT)
-    saved = {m["id"]: m for m in (await gql(hub, MEDIA, as_user="alice"))["media"]}
+    saved = {m["id"]: m for m in (await data(hub, MEDIA, user="alice"))["media"]}
     assert saved[door["id"]]["link"] == {"url": "https://upstage.org.nz/", "blank": True, "effect": False}
 
     # Deleting the door first says which stage still uses it.
@@ -71,8 +71,8 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     await expect(confirm.locator("li")).to_have_text(["Show"])
     await confirm.get_by_role("button", name="Delete").click()
     await expect(page.locator(f'.media-card[data-media-id="{door["id"]}"]')).to_have_count(0, timeout=WAIT)
-    assert door["id"] not in {m["id"] for m in (await gql(hub, MEDIA, as_user="alice"))["media"]}
-    assert (await gql(hub, '{ stage(slug: "show") { media { id } } }', as_user="alice"))["stage"]["media"] == []
+    assert door["id"] not in {m["id"] for m in (await data(hub, MEDIA, user="alice"))["media"]}
+    assert (await data(hub, '{ stage(slug: "show") { media { id } } }', user="alice"))["stage"]["media"] == []
 
 
 async def test_a_failed_save_keeps_what_was_typed_and_says_what_went_wrong_by_the_field(hub: Hub, browser) -> None:  # noqa: F811
@@ -99,5 +99,5 @@ async def test_a_failed_save_keeps_what_was_typed_and_says_what_went_wrong_by_th
     await form.get_by_role("button", name="Remove nobody-here from players").click()
     await form.get_by_role("button", name="Create stage").click()
     await page.wait_for_url("**/backstage#stage/my-show", timeout=WAIT)
-    stage = (await gql(hub, '{ stage(slug: "my-show") { name description } }', as_user="alice"))["stage"]
+    stage = (await data(hub, '{ stage(slug: "my-show") { name description } }', user="alice"))["stage"]
     assert stage == {"name": "My Show", "description": "A long description I would hate to type again."}

@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import Hub
-from tests.studio import WAIT, gql, open_logged_in, png, wav, write
+from tests.studio import WAIT, data, open_logged_in, png, wav, write
 
 MEDIA = "query($f: MediaFilter) { media(filter: $f) { id name type stages { slug } } }"
 
@@ -37,7 +37,7 @@ async def test_player_uploads_builds_a_stage_shares_it_and_finds_the_media_in_th
     await expect(avatar_card.locator("img")).to_have_js_property("naturalWidth", 24, timeout=WAIT)
     await expect(page.locator(".media-card", has=page.locator(".badge", has_text="audio")).locator("audio")).to_have_count(1)
     await page.screenshot(path=artifact("studio-media.png"), full_page=True)
-    media = {m["type"]: m for m in (await gql(hub, MEDIA, as_user="alice"))["media"]}
+    media = {m["type"]: m for m in (await data(hub, MEDIA, user="alice"))["media"]}
     assert set(media) == {"avatar", "audio"}
     assert len([p for p in (tmp_path / "hub0" / "media").rglob("*") if p.is_file()]) == 2  # where files go
 
@@ -74,7 +74,7 @@ async def test_player_uploads_builds_a_stage_shares_it_and_finds_the_media_in_th
     await expect(editor).to_have_count(0, timeout=WAIT)
     await expect(sound_card).to_contain_text("On: Night Show", timeout=WAIT)
 
-    stage = (await gql(hub, '{ stage(slug: "night-show") { media { id } playerAccess { username } } }', as_user="alice"))["stage"]
+    stage = (await data(hub, '{ stage(slug: "night-show") { media { id } playerAccess { username } } }', user="alice"))["stage"]
     assert [m["id"] for m in stage["media"]] == [media["avatar"]["id"], media["audio"]["id"]]
     assert [u["username"] for u in stage["playerAccess"]] == ["bob"]
 
@@ -94,10 +94,10 @@ async def test_player_uploads_builds_a_stage_shares_it_and_finds_the_media_in_th
 async def test_refused_uploads_show_their_error_and_leave_nothing_behind(hub: Hub, browser, tmp_path: Path) -> None:  # noqa: F811
     await hub.user("root", role="admin")
     carol = await hub.user("carol")
-    await gql(hub, "mutation($id: ID!) { updateUser(id: $id, uploadLimit: 4000) { uploadLimit } }", {"id": str(carol)}, as_user="root")
-    not_an_image = write(tmp_path, "notes.png", b"these are my notes, not a picture\n" * 20)
-    too_large = write(tmp_path, "big.png", png(64, 64, noise=True))
-    assert Path(too_large).stat().st_size > 4000
+    await data(hub, "mutation($id: ID!) { updateUser(id: $id, uploadLimit: 300) { uploadLimit } }", {"id": str(carol)}, user="root")
+    not_an_image = write(tmp_path, "notes.png", b"my notes, not a picture\n" * 5)  # under the limit: refused for its type
+    too_large = write(tmp_path, "big.png", png(200, 200))
+    assert Path(too_large).stat().st_size > 300
 
     page = await open_logged_in(browser, hub, "carol", "/studio")
     await expect(page.locator(".media-list [role=status]")).to_contain_text("No media", timeout=WAIT)
@@ -106,10 +106,10 @@ async def test_refused_uploads_show_their_error_and_leave_nothing_behind(hub: Hu
     await expect(wrong.locator(".error")).to_contain_text("Not an accepted file", timeout=WAIT)
     await upload(page, too_large, "prop")
     large = page.locator(".upload-row.refused", has_text="big.png")
-    await expect(large.locator(".error")).to_contain_text("over your upload limit of 3.9 KB", timeout=WAIT)
+    await expect(large.locator(".error")).to_contain_text("over your upload limit of 300 B", timeout=WAIT)
 
-    assert (await gql(hub, MEDIA, as_user="carol"))["media"] == []
-    assert (await gql(hub, MEDIA, as_user="root"))["media"] == []
+    assert (await data(hub, MEDIA, user="carol"))["media"] == []
+    assert (await data(hub, MEDIA, user="root"))["media"] == []
     await expect(page.locator(".media-card")).to_have_count(0)
     media_dir = tmp_path / "hub0" / "media"  # the hub fixture's var dir is tmp_path/hub0
     assert [p for p in media_dir.rglob("*") if p.is_file()] == []
