@@ -27,7 +27,7 @@ async def test_player_and_audience_meet(hub, browser) -> None:
     audience = await open_stage(await person(browser, hub), hub)
 
     # the toolbox is the player's alone
-    await player.wait_for_selector(f'.media-item[data-media-id="{media["avatar"]}"]', timeout=WAIT_MS)
+    await player.wait_for_selector(f'.media-item[data-media-id="{media["avatar"]["id"]}"]', timeout=WAIT_MS)
     assert await audience.locator(".toolbox, .media-item, .selection").count() == 0
     forged = await audience.evaluate(
         "window.upstage.socket.emitWithAck('publish', {topic: 'board', payload: {type: 'placeObjectOnStage', object: {id: 'forged'}}})"
@@ -36,10 +36,10 @@ async def test_player_and_audience_meet(hub, browser) -> None:
 
     # drag the avatar from the toolbox onto the stage
     stage_box = await player.locator(".stage").bounding_box()
-    await player.drag_and_drop(f'.media-item[data-media-id="{media["avatar"]}"]', ".stage", target_position={"x": stage_box["width"] * 0.3, "y": stage_box["height"] * 0.4})
+    await player.drag_and_drop(f'.media-item[data-media-id="{media["avatar"]["id"]}"]', ".stage", target_position={"x": stage_box["width"] * 0.3, "y": stage_box["height"] * 0.4})
     await until(audience, "() => window.upstage.state.board.objects.some((o) => o.type === 'avatar')")
     avatar = (await state(audience))["board"]["objects"][0]
-    await audience.wait_for_selector(f'.obj[data-id="{avatar["id"]}"] img[src$="avatar.svg"]', timeout=WAIT_MS)
+    await audience.wait_for_selector(f'.obj[data-id="{avatar["id"]}"] img[src$="{media["avatar"]["url"]}"]', timeout=WAIT_MS)
 
     # move it with one gesture: one moveTo, and the audience's copy follows
     box = await player.locator(f'.obj[data-id="{avatar["id"]}"]').bounding_box()
@@ -62,8 +62,8 @@ async def test_player_and_audience_meet(hub, browser) -> None:
     assert await audience.locator(f'.obj[data-id="{avatar["id"]}"] .holder').text_content() == "▼ helen"
 
     # switch the backdrop and its colour
-    await player.locator(f'.media-item[data-media-id="{media["backdrop"]}"]').click()
-    await audience.wait_for_selector('.stage .backdrop[src$="backdrop.svg"]:not([hidden])', timeout=WAIT_MS)
+    await player.locator(f'.media-item[data-media-id="{media["backdrop"]["id"]}"]').click()
+    await audience.wait_for_selector(f'.stage .backdrop[src$="{media["backdrop"]["url"]}"]:not([hidden])', timeout=WAIT_MS)
     await player.get_by_label("Backdrop colour").evaluate("(el) => { el.value = '#112233'; el.dispatchEvent(new Event('change')); }")
     await until(audience, "() => window.upstage.state.background.backdropColor === '#112233'")
 

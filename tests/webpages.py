@@ -4,14 +4,13 @@ pages that have joined, media on a stage's toolbox, and waits with generous time
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from client import login
 from tests.conftest import PASSWORD, Hub
+from tests.gql import png, upload
 
 WAIT_MS = 10_000  # a second is the target; the headroom is for a busy 2-core machine
-DEMO = Path(__file__).resolve().parent.parent / "static" / "demo"
 
 
 async def person(browser: Any, hub: Hub, username: str | None = None, **context: Any) -> Any:
@@ -47,15 +46,14 @@ async def state(page: Any) -> dict[str, Any]:
     return await page.evaluate("window.upstage.state")
 
 
-async def seed_media(hub: Hub, owner: str, slug: str = "show") -> dict[str, int]:
-    """The demo images as the stage's toolbox media (avatar, prop, backdrop), by type -> media id."""
-    store = hub.store
-    user = await store.get_user_by_name(owner)
-    stage = await store.cached_stage(slug)
-    ids: dict[str, int] = {}
-    for kind, file in (("avatar", "avatar.svg"), ("prop", "prop.svg"), ("backdrop", "backdrop.svg")):
-        data = (DEMO / file).read_bytes()
-        media = await store.create_media(user.id, f"Demo {kind}", kind, "image/svg+xml", len(data), [file])
-        ids[kind] = media.id
-    await store.assign_media(stage.id, list(ids.values()))
-    return ids
+async def seed_media(hub: Hub, owner: str, slug: str = "show") -> dict[str, dict[str, Any]]:
+    """Upload an avatar, a prop and a backdrop (PNGs) through `POST /api/media` as the stage's
+    toolbox media; by type -> the upload's media record (`id`, `url`, ...)."""
+    stage = await hub.store.cached_stage(slug)
+    media: dict[str, dict[str, Any]] = {}
+    for kind, size, rgb in (("avatar", (48, 64), (200, 40, 40)), ("prop", (40, 40), (240, 200, 40)), ("backdrop", (160, 90), (30, 60, 120))):
+        status, body = await upload(hub, owner, png(*size, rgb=rgb), f"{kind}.png", type=kind, name=f"Demo {kind}")
+        assert status == 201, body
+        media[kind] = body["media"]
+    await hub.store.assign_media(stage.id, [int(item["id"]) for item in media.values()])
+    return media
