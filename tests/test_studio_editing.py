@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser import browser  # noqa: F401  (fixture)
+from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import Hub
 from tests.studio import WAIT, data, open_logged_in, png, upload_as, write
 
+TABLET = {"width": 768, "height": 1024}
 MEDIA = "{ media { id name type frames voice link stages { slug } } }"
 
 # Records what "Hear it" asks the browser to say, instead of saying it.
@@ -78,7 +79,7 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
 async def test_a_failed_save_keeps_what_was_typed_and_says_what_went_wrong_by_the_field(hub: Hub, browser) -> None:  # noqa: F811
     await hub.stage("taken", "zoe")
     await hub.user("alice")
-    page = await open_logged_in(browser, hub, "alice", "/backstage#new")
+    page = await open_logged_in(browser, hub, "alice", "/backstage#new", viewport=TABLET)
     form = page.locator("form.stage-editor")
     await form.get_by_label("Name").fill("My Show")
     await form.get_by_label("Address (slug)").fill("taken")
@@ -101,3 +102,8 @@ async def test_a_failed_save_keeps_what_was_typed_and_says_what_went_wrong_by_th
     await page.wait_for_url("**/backstage#stage/my-show", timeout=WAIT)
     stage = (await data(hub, '{ stage(slug: "my-show") { name description } }', user="alice"))["stage"]
     assert stage == {"name": "My Show", "description": "A long description I would hate to type again."}
+
+    # On a tablet in portrait the stage page fits the width: one column, nothing to scroll sideways.
+    await expect(page.locator("form.stage-media-form")).to_be_visible(timeout=WAIT)
+    await page.screenshot(path=artifact("backstage-tablet.png"), full_page=True)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
