@@ -18,7 +18,7 @@ function card(stage) {
       h('h2', {}, h('a', { href }, stage.name)),
       h('div', { class: 'meta' },
         h('span', { class: `badge ${stage.status}` }, stage.status),
-        h('span', { title: 'Players on stage' }, '🎭 ', h('span', { class: 'players' }, String(stage.live.players)), ' players'),
+        h('span', { title: 'Players on stage' }, '🎭 ', h('span', { class: 'players' }, String(stage.live.players)), stage.live.players === 1 ? ' player' : ' players'),
         h('span', { title: 'Audience watching' }, '👥 ', h('span', { class: 'audiences' }, String(stage.live.audiences)), ' watching')),
       stage.description ? h('p', { class: 'muted' }, stage.description) : ''));
 }

@@ -32,6 +32,18 @@ function loginForm() {
   return form;
 }
 
+/** On a phone the form folds behind a "Log in" button so the stage keeps the screen. */
+function loginArea() {
+  const form = loginForm();
+  const toggle = h('button', { type: 'button', class: 'login-toggle secondary', 'aria-expanded': 'false' }, 'Log in');
+  toggle.addEventListener('click', () => {
+    const open = form.classList.toggle('open');
+    toggle.setAttribute('aria-expanded', String(open));
+    if (open) form.elements.username.focus();
+  });
+  return h('div', { class: 'login-area' }, toggle, form);
+}
+
 /** Render the header into `root` (a <header>) and keep it in step with the login. */
 export function mountNav(root, { title = 'UpStage' } = {}) {
   const render = (user) => {
@@ -40,7 +52,7 @@ export function mountNav(root, { title = 'UpStage' } = {}) {
       h('nav', { 'aria-label': 'Main' }, links(user)),
       user
         ? h('div', { class: 'who' }, h('span', { class: 'username' }, user.username), h('button', { type: 'button', onclick: () => logout() }, 'Log out'))
-        : loginForm(),
+        : loginArea(),
     );
   };
   render(currentUser());
