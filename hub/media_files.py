@@ -108,6 +108,4 @@ def remove_unused(media_dir: Path, names: Iterable[str]) -> None:
 def mime_of(name: str) -> str | None:
     """The content type a stored file is served with, from its (hub-given) extension."""
     extension = name.rsplit(".", 1)[-1]
-    return next((mime for mime, (ext, _) in ALLOWED.items() if ext == extension), None) or (
-        "audio/webm" if extension == "webm" else None
-    )
+    return next((mime for mime, (ext, _) in ALLOWED.items() if ext == extension), None)
