@@ -22,8 +22,8 @@ function inlineForm(label, fields, button, run, reload) {
   return form;
 }
 
-// The schema documents kind `sweep`; the archive stores `archive`. Both read as "archive".
-const KINDS = { sweep: 'archive', archive: 'archive', recording: 'recording', trim: 'trimmed copy' };
+// How each performance kind (archive from a sweep, recording, trim) reads.
+const KINDS = { archive: 'archive', recording: 'recording', trim: 'trimmed copy' };
 
 function performanceRow(p, reload) {
   const kind = p.recording ? 'recording…' : KINDS[p.kind] ?? p.kind;
