@@ -81,7 +81,6 @@ class StageRoom:
     history: History
     presence_timer: asyncio.TimerHandle | None = None
     busy: bool = False
-    swept_at: int = -1  # the seq of the blank scene that began the live log at the last sweep
 
     @property
     def everyone(self) -> str:

@@ -58,8 +58,6 @@ async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_
 
 async def sweep(node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str) -> tuple[Performance, str]:
     """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
-    if room.delivered_seq == room.swept_at:
-        raise Refused("bad_request", ALREADY_SWEPT)
     async with node.exclusive(room):
         try:
             performance = await store.archive.sweep(room.stage_id, room.slug, name)
@@ -67,7 +65,7 @@ async def sweep(node: Node, store: Store, room: StageRoom, sender: dict[str, Any
             raise Refused("bad_request", ALREADY_SWEPT) from exc
         epoch = node.persistence.epoch(node.persistence.new_base())
         node.restart_history(room, epoch, live.empty_state(room.default_color or DEFAULT_COLOR))
-    room.swept_at = await announce(node, room, sender, {"type": "blankScene"})
+    await announce(node, room, sender, {"type": "blankScene"})
     return performance, epoch
 
 

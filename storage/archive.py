@@ -122,7 +122,7 @@ class Archive:
                 "SELECT MIN(seq) AS lo, MAX(seq) AS hi, MIN(at) AS began FROM events WHERE stage_id = :s",
                 {"s": stage_id},
             )
-            if span is None or span["hi"] is None:
+            if span is None or span["hi"] is None or await self._only_a_blank_scene(stage_id, span):
                 raise NothingToArchive(f"stage {stage_slug!r} has no live events to archive")
             open_recording = await self.open_recording(stage_id)
             if open_recording is not None:
@@ -135,6 +135,16 @@ class Archive:
                 "DELETE FROM events WHERE stage_id = :s AND seq <= :hi", {"s": stage_id, "hi": span["hi"]}
             )
         return await self._get(performance_id)
+
+    async def _only_a_blank_scene(self, stage_id: int, span: Mapping[str, Any]) -> bool:
+        """Whether the live log is just the blank scene a sweep begins with: nothing was performed."""
+        if span["lo"] != span["hi"]:
+            return False
+        row = await self.db.fetch_one(
+            "SELECT topic, payload FROM events WHERE stage_id = :s AND seq = :q", {"s": stage_id, "q": span["hi"]}
+        )
+        payload = _load(row["payload"]) if row else None
+        return row is not None and row["topic"] == "background" and isinstance(payload, dict) and payload.get("type") == "blankScene"
 
     async def start_recording(
         self, stage_id: int, stage_slug: str, name: str, start_seq: int, started_at: int, description: str = ""

@@ -120,7 +120,13 @@ async def test_sweep_moves_the_live_log_into_a_performance(store: Store, make_st
     with pytest.raises(NothingToArchive):
         await store.archive.sweep(stage.id, "show", "again")
 
-    later = await live(store, stage, 51, 52)
+    # the blank scene the hub publishes after a sweep is not a performance of its own
+    blank = make_event(stage.id, 51, "background", {"type": "blankScene"})
+    await store.archive.append([blank])
+    with pytest.raises(NothingToArchive):
+        await store.archive.sweep(stage.id, "show", "only the blank scene")
+
+    later = [blank] + await live(store, stage, 52)
     second = await store.archive.sweep(stage.id, "show", "Second night")
     assert await store.archive.performance_events(second.id) == later
     assert [p.id for p in await store.archive.performances(stage.id)] == [second.id, performance.id]
