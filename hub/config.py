@@ -54,6 +54,9 @@ class Settings:
     ping_timeout: float = 20.0
     log_level: str = "WARNING"
     cors_origins: str = "*"
+    hub_id: str = ""
+    service_rate_limit: float = 5000.0
+    service_rate_burst: int = 10000
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -90,6 +93,9 @@ class Settings:
             ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
             log_level=_env("LOG_LEVEL", cls.log_level).upper(),
             cors_origins=_env("CORS_ORIGINS", cls.cors_origins),
+            hub_id=_env("ID", cls.hub_id),
+            service_rate_limit=_env_float("SERVICE_RATE_LIMIT", cls.service_rate_limit),
+            service_rate_burst=_env_int("SERVICE_RATE_BURST", cls.service_rate_burst),
         )
 
 

@@ -130,6 +130,11 @@ class Store:
         self._stage_cache[slug] = (now + STAGE_CACHE_SECONDS, stage)
         return stage
 
+    async def stage_slugs(self) -> list[str]:
+        """Every stage's slug, in slug order (a gateway bridging all stages polls this)."""
+        rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY slug")
+        return [row["slug"] for row in rows]
+
     async def get_stage(self, slug: str) -> Stage | None:
         row = await self.db.fetch_one("SELECT * FROM stages WHERE slug = :slug", {"slug": slug})
         if row is None:
