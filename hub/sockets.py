@@ -169,10 +169,10 @@ class SocketHandlers:
         return relay_identity(relay, conn.session)
 
     async def stages(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
-        """**Extension** for gateways: the slugs of every stage, so one can bridge them all."""
+        """**Extension** for gateways: this hub's id and the slugs of every stage, to bridge them all."""
         if not conn.service:
             raise Refused("forbidden", "only service connections may list stages")
-        return {"ok": True, "stages": await self.store.stage_slugs()}
+        return {"ok": True, "hub": self.node.hub_id, "stages": await self.store.stage_slugs()}
 
     async def presence(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = conn.room
