@@ -173,6 +173,6 @@ class StageBridge:
                 continue
             metrics.drop("in", f"refused_{code}")
             log.warning("the hub refused a relayed message", extra={
-                "stage": self.slug, "topic": topic, "code": code, "message": ack.get("error", {}).get("message"),
+                "stage": self.slug, "topic": topic, "code": code, "detail": ack.get("error", {}).get("message"),
                 "origin": relay["origin"]})
             return
