@@ -115,6 +115,8 @@ class PrivateBroker:
         self.conf = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
         self.conf.write_text("\n".join([
+            # Started by root, mosquitto would drop to its own user, which cannot write under a private tmp dir.
+            *(["user root"] if os.geteuid() == 0 else []),
             "per_listener_settings false", "allow_anonymous true", "persistence true",
             f"persistence_location {workdir}/", "log_dest stderr", "log_type error", "log_type warning",
             f"listener {self.port} 127.0.0.1", "",
