@@ -60,6 +60,8 @@ def gateway_process(hub: HubProcess, broker_port: int) -> Iterator[int]:
             yield metrics_port
         finally:
             stop(proc)
+            if os.environ.get("BENCH_GATEWAY_LOGS"):
+                print(log.read_text()[-3000:], file=sys.stderr)
 
 
 async def _viewer(url: str) -> HubClient:

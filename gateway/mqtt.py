@@ -25,7 +25,7 @@ from .config import BrokerConfig
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("gateway.mqtt")
-INFLIGHT = 20  # unacknowledged publishes at once: Mosquitto's default receive maximum
+INFLIGHT = 10  # unacknowledged publishes at once: under the broker's receive maximum (Mosquitto: 20)
 NO_RECONNECTS = -2  # below gmqtt's "unlimited" (-1): its reconnect never runs, ours does
 CONNECT_TIMEOUT = 10.0
 _order = itertools.count()
