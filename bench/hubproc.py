@@ -58,9 +58,11 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def hub_process(
-    stages: dict[str, str], cpu: int | None = None, source: Path | None = None, **settings: str
+    stages: dict[str, str], cpu: int | None = None, source: Path | None = None,
+    users: dict[str, str] | None = None, **settings: str
 ) -> Iterator[HubProcess]:
     """A hub serving `stages` (slug -> owner username, password PASSWORD); stopped on exit.
+    `users` adds more accounts (username -> global role, e.g. a gateway's `service` user).
 
     `cpu` pins it with taskset; `source` is a directory holding the `hub` and `storage` packages
     to run instead of the working tree's (e.g. a `git archive` of another commit).
@@ -79,6 +81,7 @@ def hub_process(
         cwd = str(source) if source is not None else None
         owners = sorted(set(stages.values()))
         commands = [["user", "add", "--username", owner, "--password", PASSWORD] for owner in owners]
+        commands += [["user", "add", "--username", u, "--password", PASSWORD, "--role", r] for u, r in (users or {}).items()]
         commands += [["stage", "add", "--slug", s, "--name", s, "--owner", owner] for s, owner in stages.items()]
         done = subprocess.run(
             [sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=cwd, capture_output=True, text=True

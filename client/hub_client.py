@@ -30,8 +30,10 @@ async def login(base_url: str, username: str, password: str) -> dict[str, Any]:
 class HubClient:
     """One connection to a hub: join a stage, publish, and collect the events and presence it sends.
 
-    Events are kept in arrival order in `events`; `epoch` and `seq` track the stage position so
-    a reconnect can ask for what it missed.
+    Events are kept in arrival order in `events` (unless `keep_events` is False, for long-running
+    users that listen instead); `epoch` and `seq` track the stage position so a reconnect can ask
+    for what it missed. `listeners` are called as `listener(kind, data)` for every "event",
+    "presence", "epoch" and "disconnect", in arrival order.
     """
 
     def __init__(
@@ -41,12 +43,15 @@ class HubClient:
         session: str | None = None,
         transports: list[str] | None = None,
         timeout: float = 10.0,
+        keep_events: bool = True,
     ) -> None:
         self.url = url
         self.token = token
         self.session = session
         self.transports = transports or ["websocket"]
         self.timeout = timeout
+        self.keep_events = keep_events
+        self.listeners: list[Callable[[str, Any], None]] = []
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[dict[str, Any]] = []
         self.arrivals: list[float] = []  # loop time at which each of `events` arrived
@@ -63,6 +68,7 @@ class HubClient:
         self.sio.on("epoch", self._on_epoch)
         self.sio.on("replay", self._on_replay)
         self.sio.on("stageClosed", self._on_stage_closed)
+        self.sio.on("disconnect", self._on_disconnect)
         self._refusal: str | None = None
 
     async def connect(self) -> "HubClient":
@@ -103,8 +109,23 @@ class HubClient:
             self.seq = max([ack["seq"], *(e["seq"] for e in self.events)])
         return ack
 
-    async def publish(self, topic: str, payload: Any) -> dict[str, Any]:
-        return await self.call("publish", {"topic": topic, "payload": payload})
+    async def publish(self, topic: str, payload: Any, relay: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Publish one event; `relay` (service connections only) names its origin and rights."""
+        data: dict[str, Any] = {"topic": topic, "payload": payload}
+        if relay is not None:
+            data["relay"] = relay
+        return await self.call("publish", data)
+
+    async def stages(self) -> dict[str, Any]:
+        """`{"hub": id, "stages": [slug...]}` (service connections only); raises HubError when refused."""
+        ack = await self.call("stages", {})
+        if not ack.get("ok"):
+            raise HubError(ack["error"]["code"], ack["error"]["message"])
+        return ack
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
 
     async def set_presence(self, **fields: Any) -> dict[str, Any]:
         return await self.call("presence", fields)
@@ -124,14 +145,15 @@ class HubClient:
     async def _on_event(self, event: dict[str, Any]) -> None:
         if event["seq"] > self.seq:
             self.seq = event["seq"]
-        self.events.append(event)
-        self.arrivals.append(asyncio.get_running_loop().time())
-        self._changed.set()
+        if self.keep_events:
+            self.events.append(event)
+            self.arrivals.append(asyncio.get_running_loop().time())
+        self._tell("event", event)
 
     async def _on_epoch(self, data: dict[str, Any]) -> None:
         """The stage began a new history (a sweep): later events continue from this position."""
         self.epoch, self.seq = data["epoch"], data["seq"]
-        self._changed.set()
+        self._tell("epoch", data)
 
     async def _on_replay(self, data: dict[str, Any]) -> None:
         self.replay_updates.append(data)
@@ -139,12 +161,21 @@ class HubClient:
 
     async def _on_stage_closed(self, data: dict[str, Any]) -> None:
         self.closed.append(data)
-        self._changed.set()
+        self._tell("stageClosed", data)
 
     async def _on_connect_error(self, data: Any = None) -> None:
         self._refusal = data.get("message", "refused") if isinstance(data, dict) else str(data)
 
     async def _on_presence(self, presence: dict[str, Any]) -> None:
         self.presence = presence
-        self.presence_updates.append(presence)
+        if self.keep_events:
+            self.presence_updates.append(presence)
+        self._tell("presence", presence)
+
+    async def _on_disconnect(self, *_: Any) -> None:
+        self._tell("disconnect", None)
+
+    def _tell(self, kind: str, data: Any) -> None:
+        for listener in self.listeners:
+            listener(kind, data)
         self._changed.set()

@@ -77,6 +77,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         await store.connect()
         await store.migrate()
         await persistence.start()
+        node.hub_id = settings.hub_id or await persistence.hub_id()
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:

@@ -65,9 +65,11 @@ class TokenIssuer:
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
 
-    def issue(self, user_id: int, username: str, role: str, kind: str = "access") -> str:
+    def issue(self, user_id: int, username: str, role: str, kind: str = "access", ttl: int | None = None) -> str:
+        """A signed token of `kind`; `ttl` (seconds) overrides the kind's lifetime (service tokens)."""
         now = int(time.time())
-        ttl = self.access_ttl if kind == "access" else self.refresh_ttl
+        if ttl is None:
+            ttl = self.access_ttl if kind == "access" else self.refresh_ttl
         claims: dict[str, Any] = {
             "sub": str(user_id),
             "name": username,

@@ -1,4 +1,4 @@
-"""The operator's command line: `python -m hub serve | migrate | user | stage | scene | recording`."""
+"""The operator's command line: `python -m hub serve | migrate | user | stage | scene | recording | token`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Awaitable, Callable
 
 from storage import USER_ROLES, Store, StoreError
 
-from .auth import hash_password, password_problem
+from .auth import TokenIssuer, hash_password, password_problem
 from .cli_live import LIVE_COMMANDS, LiveCommandError, add_live_options, run_live
 from .config import Settings
 
@@ -105,6 +105,21 @@ def recording_list(args: argparse.Namespace) -> Callable[[Store], Awaitable[str]
     return run
 
 
+def service_token(args: argparse.Namespace, settings: Settings) -> Callable[[Store], Awaitable[str]]:
+    """Print a long-lived access token for a `service` user (a gateway), signed with the hub's key."""
+    if args.days <= 0:
+        raise CliError("--days must be positive")
+
+    async def run(store: Store) -> str:
+        user = await store.get_user_by_name(args.username)
+        if user is None or user.role != "service":
+            raise CliError(f"no service user {args.username!r} (create one with: user add --role service)")
+        tokens = TokenIssuer(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl)
+        return tokens.issue(user.id, user.username, user.role, "access", ttl=args.days * 86400)
+
+    return run
+
+
 def serve(settings: Settings) -> None:
     import uvloop
     from aiohttp import web
@@ -158,6 +173,10 @@ def parser() -> argparse.ArgumentParser:
     save = recording.add_parser("save", help="stop and save a recording")
     add_live_options(save)
     save.add_argument("--id", required=True, type=int)
+
+    token = commands.add_parser("token", help="print a long-lived access token for a service user (a gateway)")
+    token.add_argument("--username", required=True)
+    token.add_argument("--days", type=int, default=365, help="lifetime in days (default 365)")
     return root
 
 
@@ -178,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         if (args.command, getattr(args, "action", None)) in LIVE_COMMANDS:
             print(asyncio.run(run_live(args, settings)))
             return 0
-        action = migrate if args.command == "migrate" else actions[(args.command, args.action)](args)
+        if args.command == "migrate":
+            action = migrate
+        elif args.command == "token":
+            action = service_token(args, settings)
+        else:
+            action = actions[(args.command, args.action)](args)
         print(asyncio.run(_with_store(settings, action)))
     except (CliError, StoreError, LiveCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)

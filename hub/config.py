@@ -62,6 +62,9 @@ class Settings:
     def media_dir(self) -> Path:
         """Where uploaded media files live (served under /media/)."""
         return self.var_dir / "media"
+    hub_id: str = ""
+    service_rate_limit: float = 5000.0
+    service_rate_burst: int = 10000
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -101,6 +104,9 @@ class Settings:
             upload_limit=_env_int("UPLOAD_LIMIT", cls.upload_limit),
             graphql_max_depth=_env_int("GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
             graphql_max_fields=_env_int("GRAPHQL_MAX_FIELDS", cls.graphql_max_fields),
+            hub_id=_env("ID", cls.hub_id),
+            service_rate_limit=_env_float("SERVICE_RATE_LIMIT", cls.service_rate_limit),
+            service_rate_burst=_env_int("SERVICE_RATE_BURST", cls.service_rate_burst),
         )
 
 

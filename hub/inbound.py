@@ -5,6 +5,7 @@ Pure functions of (role, identity, data): no sockets, so the same rules serve ev
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from .topics import TOPICS
 
 MAX_NICKNAME = 40
 DEFAULT_NICKNAME = "Guest"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class Refused(Exception):

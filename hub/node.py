@@ -26,7 +26,7 @@ from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
 from .ratelimit import TokenBucket
-from .roles import is_performer
+from .roles import SERVICE, sees_all
 
 log = logging.getLogger("hub.node")
 
@@ -52,6 +52,7 @@ class Connection:
     room: "StageRoom | None" = None
     role: str = "audience"
     admin: bool = False
+    service: bool = False
     replay: Any = None
 
     def identity(self) -> Identity:
@@ -126,6 +127,7 @@ class Node:
         self.options = options
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, StageRoom] = {}
+        self.hub_id = ""  # set at start-up (HUB_ID or hub_meta); the join ack names it for gateways
         broker.attach(self.deliver)
 
     # stages
@@ -233,9 +235,11 @@ class Node:
         # From here to the return nothing awaits: the socket enters the room at exactly
         # `delivered_seq`, so it receives every later event once and no earlier one.
         conn.room, conn.role, conn.nickname = room, role, nickname
-        self._rooms_of(conn.sid, enter=(room.everyone, room.performers) if is_performer(role) else (room.everyone,))
-        room.presence.join(conn.session, conn.sid, nickname, role)
-        self.presence_changed(room)
+        everything = sees_all(role)
+        self._rooms_of(conn.sid, enter=(room.everyone, room.performers) if everything else (room.everyone,))
+        if role != SERVICE:  # a gateway is not someone on the stage
+            room.presence.join(conn.session, conn.sid, nickname, role)
+            self.presence_changed(room)
         self._count_stages()
         ack: dict[str, Any] = {
             "ok": True,
@@ -245,11 +249,12 @@ class Node:
             "epoch": room.epoch,
             "seq": room.delivered_seq,
             "presence": room.presence.snapshot(),
+            "hub": self.hub_id,
         }
-        missed = self._missed(room, since, is_performer(role), conn.session)
+        missed = self._missed(room, since, everything, conn.session)
         if missed is None:
             ack["recovered"] = False
-            ack["state"] = live.view(room.state, now_ms(), audience=not is_performer(role))
+            ack["state"] = live.view(room.state, now_ms(), audience=not everything)
         else:
             ack["recovered"] = True
             ack["events"] = missed
@@ -274,8 +279,9 @@ class Node:
             return
         conn.room, conn.role = None, "audience"
         self._rooms_of(conn.sid, leave=(room.everyone, room.performers))
-        room.presence.leave(conn.session, conn.sid)
-        self.presence_changed(room)
+        if not conn.service:
+            room.presence.leave(conn.session, conn.sid)
+            self.presence_changed(room)
         self._count_stages()
 
     def evict(self, room: StageRoom, reason: dict[str, Any], audience_only: bool = True) -> int:
@@ -283,7 +289,7 @@ class Node:
         message first; returns how many left. Used when a stage closes to audience or is deleted."""
         leaving = [
             conn for conn in self.connections.values()
-            if conn.room is room and not (audience_only and (is_performer(conn.role) or conn.admin))
+            if conn.room is room and not (audience_only and (sees_all(conn.role) or conn.admin))
         ]  # fmt: skip
         for conn in leaving:
             self.fanout.send(conn.sid, "stageClosed", reason)

@@ -20,6 +20,7 @@ from .broker import now_ms
 log = logging.getLogger("hub.persistence")
 CLEAN_SHUTDOWN = "clean_shutdown"
 GENERATION = "generation"
+HUB_ID = "hub_id"
 
 
 @dataclass
@@ -60,6 +61,15 @@ class Persistence:
         self.writer.start()
         if not clean:
             log.warning("previous run did not stop cleanly: stage epochs change", extra={"generation": generation})
+
+    async def hub_id(self) -> str:
+        """This hub's federation id (the `origin` of its events): generated once, kept in hub_meta."""
+        archive = self.store.archive
+        found = await archive.get_meta(HUB_ID)
+        if found is None:
+            found = uuid.uuid4().hex[:12]
+            await archive.set_meta(HUB_ID, found)
+        return found
 
     @property
     def full(self) -> bool:

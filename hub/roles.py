@@ -6,6 +6,10 @@ from storage import Stage
 
 OWNER, EDITOR, PLAYER, AUDIENCE = "owner", "editor", "player", "audience"
 PERFORMER_ROLES = frozenset({OWNER, EDITOR, PLAYER})
+# A service connection (a federation gateway): sees every event, is never counted in presence,
+# and publishes only relayed events with the rights it names (at most RELAY_ROLES).
+SERVICE = "service"
+RELAY_ROLES = (AUDIENCE, PLAYER)
 
 
 def resolve_role(stage: Stage, user_id: int | None) -> str:
@@ -28,3 +32,8 @@ def is_performer(role: str) -> bool:
 def closed_message(status: str) -> str:
     """Why audience may not be on a stage with this status (anything but live)."""
     return "this stage is upcoming" if status == "upcoming" else f"this stage is in {status}"
+
+
+def sees_all(role: str) -> bool:
+    """Whether a role receives performers-only events (private chat): performers and services."""
+    return role in PERFORMER_ROLES or role == SERVICE

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import uuid
 from typing import Any, Awaitable, Callable
 
@@ -19,15 +18,25 @@ from storage import Scene, Store
 from .auth import AuthError, TokenIssuer
 from .broker import now_ms
 from .config import Settings
-from .inbound import DEFAULT_NICKNAME, Refused, audience_of, check_publish, clean_nickname, require_dict, stamp
+from .inbound import (
+    Identity,
+    DEFAULT_NICKNAME,
+    SESSION_ID,
+    Refused,
+    audience_of,
+    check_publish,
+    clean_nickname,
+    require_dict,
+    stamp,
+)
 from .metrics import Metrics
 from .node import Connection, Node, StageRoom, session_room
 from .ratelimit import TokenBucket
 from . import stage_actions
-from .roles import closed_message, is_performer, resolve_role
+from .relay import relay_identity
+from .roles import SERVICE, closed_message, is_performer, resolve_role
 
 log = logging.getLogger("hub.sockets")
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_AVATAR_ID = 200
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -50,6 +59,7 @@ class SocketHandlers:
             "leave": self.leave,
             "saveScene": self.save_scene,
             "scenes": self.scenes,
+            "stages": self.stages,
         }
         for name, handler in calls.items():
             self.register(name, handler)
@@ -61,7 +71,7 @@ class SocketHandlers:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         auth = auth if isinstance(auth, dict) else {}
         user_id = username = None
-        admin = False
+        admin = service = False
         token = auth.get("token")
         if token:
             try:
@@ -73,13 +83,18 @@ class SocketHandlers:
             if user is None or not user.active:
                 self.metrics.refused.labels("unauthorized").inc()
                 raise socketio.exceptions.ConnectionRefusedError("account unknown or disabled")
-            user_id, username, admin = user.id, user.username, user.role == "admin"
+            user_id, username, admin, service = user.id, user.username, user.role == "admin", user.role == SERVICE
         session = auth.get("session")
         if not isinstance(session, str) or not SESSION_ID.match(session):
             session = uuid.uuid4().hex
-        bucket = TokenBucket(self.settings.rate_limit, self.settings.rate_burst)
+        settings = self.settings
+        bucket = (
+            TokenBucket(settings.service_rate_limit, settings.service_rate_burst)
+            if service
+            else TokenBucket(settings.rate_limit, settings.rate_burst)
+        )
         self.node.connections[sid] = Connection(
-            sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket, admin=admin
+            sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket, admin=admin, service=service
         )
         await self.sio.enter_room(sid, session_room(session))
         self.metrics.connections.inc()
@@ -121,8 +136,8 @@ class SocketHandlers:
         stage = await self.store.cached_stage(slug)
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
-        role = resolve_role(stage, conn.user_id)
-        if stage.status != "live" and not is_performer(role) and not conn.admin:
+        role = SERVICE if conn.service else resolve_role(stage, conn.user_id)
+        if stage.status != "live" and not is_performer(role) and not conn.admin and not conn.service:
             raise Refused("forbidden", closed_message(stage.status))
         conn.stop_replay()
         return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
@@ -131,21 +146,41 @@ class SocketHandlers:
         room = conn.room
         if room is None:
             raise Refused("not_joined", "join a stage before publishing")
-        topic, payload = check_publish(conn.role, data, self.settings.max_payload)
-        payload = stamp(topic, payload, conn.identity(), now_ms())
+        who, relayed = self._speaker(conn, data.get("relay"))
+        topic, payload = check_publish(who.role, data, self.settings.max_payload)
+        payload = stamp(topic, payload, who, now_ms())
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}
         audience, target = audience_of(topic, payload)
-        event, stored = await self.node.publish(room, topic, payload, conn.identity().sender(), audience, target)
+        event, stored = await self.node.publish(room, topic, payload, {**who.sender(), **relayed}, audience, target)
         self.metrics.accepted.labels(topic).inc()
         await stored  # the ack means the event is in the archive
         return {"ok": True, "seq": event.seq}
+
+    @staticmethod
+    def _speaker(conn: Connection, relay: Any) -> tuple[Identity, dict[str, Any]]:
+        """Who a publish speaks as: the connection itself, or (service connections only) a relay."""
+        if relay is None:
+            if conn.service:
+                raise Refused("forbidden", "a service connection publishes relayed events only")
+            return conn.identity(), {}
+        if not conn.service:
+            raise Refused("forbidden", "only service connections may relay events")
+        return relay_identity(relay, conn.session)
+
+    async def stages(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """**Extension** for gateways: this hub's id and the slugs of every stage, to bridge them all."""
+        if not conn.service:
+            raise Refused("forbidden", "only service connections may list stages")
+        return {"ok": True, "hub": self.node.hub_id, "stages": await self.store.stage_slugs()}
 
     async def presence(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = conn.room
         if room is None:
             raise Refused("not_joined", "join a stage first")
+        if conn.service:
+            raise Refused("forbidden", "service connections are not in presence")
         nickname = clean_nickname(data["nickname"]) if "nickname" in data else None
         avatar_id = data.get("avatarId")
         if "avatarId" in data:

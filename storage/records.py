@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-USER_ROLES = ("player", "admin")
+USER_ROLES = ("player", "admin", "service")  # service: a gateway or bot, see docs/federation.md
 STAGE_STATUSES = ("live", "rehearsal", "upcoming")
 ACCESS_LEVELS = ("player", "editor")
 MEDIA_TYPES = ("avatar", "prop", "backdrop", "audio", "curtain", "video")

@@ -103,6 +103,11 @@ class Store(UserStore, MediaStore):
         self._stage_cache[slug] = (now + STAGE_CACHE_SECONDS, stage)
         return stage
 
+    async def stage_slugs(self) -> list[str]:
+        """Every stage's slug, in slug order (a gateway bridging all stages polls this)."""
+        rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY slug")
+        return [row["slug"] for row in rows]
+
     async def get_stage(self, slug: str) -> Stage | None:
         found = await self._stages_where("slug = :slug", {"slug": slug})
         return found[0] if found else None

@@ -58,3 +58,15 @@ def test_quick_fanout_measures_hub_and_mosquitto(tmp_path: Path) -> None:
         assert integrity["publishes_refused"] == 0, (system, integrity)
         assert step["server_cpu"] is not None and step["server_cpu"] >= 0, system
         assert run["rss"]["before_kb"] > 0 and run["rss"]["after_kb"] > 0, system
+
+
+def test_quick_gateway_bench_bridges_every_event_once() -> None:
+    if not mosquitto_binary():
+        pytest.fail("the gateway bench needs mosquitto (apt-get install mosquitto)")
+    results_before = RESULTS.read_bytes() if RESULTS.exists() else None
+    command = [sys.executable, "-m", "bench.gateway", "--rate", "40", "--seconds", "1", "--burst", "100", "--no-record"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert (RESULTS.read_bytes() if RESULTS.exists() else None) == results_before, "--no-record wrote RESULTS.md"
+    assert "Paced events received on B: 40/40, duplicates: 0." in done.stdout
+    assert "| added by the bridge |" in done.stdout

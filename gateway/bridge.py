@@ -1,0 +1,178 @@
+"""One bridged stage: a service connection to the hub that follows the stage (rejoining with
+`since` after any disconnect, so nothing is missed) and relays broker messages into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from client import HubClient
+
+from .backoff import Backoff
+from .dedupe import SeenCache
+
+if TYPE_CHECKING:
+    from .core import Gateway
+
+log = logging.getLogger("gateway.bridge")
+RETRY_CODES = frozenset({"unavailable", "rate_limited"})  # the hub may take it a moment later
+WINDOW = 32  # relayed publishes awaiting their ack at once; the hub numbers them in arrival order
+RETRY_DELAY = 0.5
+
+
+class StageBridge:
+    """Hub side of one stage: its events go to the gateway, broker messages come in as relays."""
+
+    def __init__(self, gateway: "Gateway", slug: str) -> None:
+        self.gateway, self.slug = gateway, slug
+        config = gateway.config
+        self.client: HubClient | None = None
+        self.epoch: str | None = None
+        self.last_seq = 0
+        self.ready = asyncio.Event()
+        self.queue: asyncio.Queue[tuple[str, Any, dict[str, Any]]] = asyncio.Queue(config.buffer)
+        self.landed = SeenCache(config.seen_cache)  # relayed ids the hub is known to hold
+        self._joining = False
+        self._early: list[dict[str, Any]] = []
+        self._gone = asyncio.Event()
+        self._window = asyncio.Semaphore(WINDOW)
+        self._backoff = Backoff(config.backoff_min, config.backoff_max)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._follow(), name=f"bridge-{self.slug}")]
+        if self.gateway.config.inbound:
+            self._tasks.append(asyncio.create_task(self._relay_loop(), name=f"relay-{self.slug}"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None and self.client.connected:
+            await self.client.close()
+
+    def relay(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
+        """Queue a broker message for the hub; past the bound it is dropped and counted."""
+        try:
+            self.queue.put_nowait((topic, payload, relay))
+        except asyncio.QueueFull:
+            self.gateway.metrics.drop("in", "buffer_full")
+            log.warning("inbound buffer full, dropping", extra={"stage": self.slug})
+
+    # following the stage
+
+    async def _follow(self) -> None:
+        """Stay joined: connect, join (with `since` after the first time), wait for a disconnect."""
+        while True:
+            try:
+                await self._join()
+            except Exception as exc:  # the hub is down or restarting: try again later
+                await self._drop_client()
+                delay = self._backoff.next()
+                log.warning("cannot join the stage, retrying", extra={"stage": self.slug, "error": str(exc)[:200], "retry_in": round(delay, 2)})
+                await asyncio.sleep(delay)
+                continue
+            self._backoff.reset()
+            await self._gone.wait()
+            self.ready.clear()
+            log.warning("lost the hub, rejoining", extra={"stage": self.slug, "seq": self.last_seq})
+            await self._drop_client()
+            await asyncio.sleep(self._backoff.next())
+
+    async def _join(self) -> None:
+        client = HubClient(self.gateway.config.hub_url, token=await self.gateway.access_token(), keep_events=False)
+        client.listeners.append(lambda kind, data: self._on_hub(client, kind, data))
+        self._gone = asyncio.Event()
+        self._joining, self._early = True, []
+        self.client = client
+        await client.connect()
+        since = {"epoch": self.epoch, "seq": self.last_seq} if self.epoch is not None else None
+        ack = await client.join(self.slug, since=since)
+        if not ack.get("ok"):
+            raise RuntimeError(f"join refused: {ack.get('error')}")
+        recovered = bool(ack.get("recovered"))
+        self.gateway.metrics.hub_connects.labels(str(recovered).lower()).inc()
+        if not recovered:
+            if self.epoch is not None:
+                log.warning("the hub could not replay what happened while away; continuing from now",
+                            extra={"stage": self.slug, "since": since, "seq": ack["seq"]})
+                self.gateway.metrics.drop("out", "history_gap")
+            self.last_seq = ack["seq"]  # a fresh start: the past is not republished
+        self.epoch = ack["epoch"]
+        self._joining = False
+        for event in [*ack.get("events", []), *self._early]:
+            self._event(event)
+        self._early = []
+        self.gateway.hub_presence(self.slug, ack["presence"])
+        self.ready.set()
+
+    def _on_hub(self, client: HubClient, kind: str, data: Any) -> None:
+        if client is not self.client:
+            return  # a connection already given up
+        if kind == "event":
+            if self._joining:
+                self._early.append(data)
+            else:
+                self._event(data)
+        elif kind == "presence":
+            self.gateway.hub_presence(self.slug, data)
+        elif kind == "epoch":
+            self.epoch = data["epoch"]
+        elif kind == "disconnect":
+            self._gone.set()
+
+    def _event(self, event: dict[str, Any]) -> None:
+        """Each hub event once, in seq order, to the outbound side."""
+        if event["seq"] <= self.last_seq:
+            return
+        self.last_seq = event["seq"]
+        event_id = (event.get("from") or {}).get("eventId")
+        if event_id:
+            self.landed.add(event_id)
+        if self.gateway.config.outbound and self.epoch is not None:
+            self.gateway.hub_event(self.slug, self.epoch, event)
+
+    async def _drop_client(self) -> None:
+        client, self.client = self.client, None
+        if client is not None and client.connected:
+            await client.close()
+
+    # relaying broker messages into the hub
+
+    async def _relay_loop(self) -> None:
+        while True:
+            topic, payload, relay = await self.queue.get()
+            await self._window.acquire()
+            task = asyncio.create_task(self._relay_one(topic, payload, relay))
+            task.add_done_callback(lambda _: self._window.release())
+
+    async def _relay_one(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
+        """Publish one relayed message, retrying while the hub is away or busy; refusals are counted."""
+        metrics = self.gateway.metrics
+        while True:
+            await self.ready.wait()
+            if relay["id"] in self.landed:
+                return  # the hub took it before a disconnect hid the ack
+            client = self.client
+            try:
+                assert client is not None
+                ack = await client.publish(topic, payload, relay=relay)
+            except Exception as exc:  # disconnected or timed out: the rejoin tells what landed
+                log.info("relay interrupted, retrying", extra={"stage": self.slug, "error": repr(exc)[:200]})
+                await asyncio.sleep(RETRY_DELAY)
+                continue
+            if ack.get("ok"):
+                self.landed.add(relay["id"])
+                metrics.relayed.labels(topic).inc()
+                return
+            code = ack.get("error", {}).get("code", "unknown")
+            if code in RETRY_CODES:
+                await asyncio.sleep(RETRY_DELAY)
+                continue
+            metrics.drop("in", f"refused_{code}")
+            log.warning("the hub refused a relayed message", extra={
+                "stage": self.slug, "topic": topic, "code": code, "detail": ack.get("error", {}).get("message"),
+                "origin": relay["origin"]})
+            return

@@ -1,0 +1,211 @@
+"""The gateway: bridges a hub's stages to `<namespace>/<slug>/<topic>` on an MQTT broker and back.
+
+Outbound, every event of a bridged stage is published with its original payload and MQTT v5
+user properties (origin hub, event id, hops). Inbound, messages of other origins go through
+the hub's own validation as relayed publishes. Loops and duplicates stop at the edge: no-local
+subscriptions, own origin dropped, a bounded cache of seen event ids, a hop limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from client import HubClient, login
+
+from .backoff import Backoff
+from .bridge import StageBridge
+from .config import GatewayConfig
+from .dedupe import SeenCache
+from .metrics import GatewayMetrics, serve_metrics
+from .mqtt import MqttLink
+from .stats import Statistics
+from .wire import HUB_OWNED, STATISTICS, BadMessage, Provenance, decode, encode, relay_role, split_topic, stage_topic
+
+log = logging.getLogger("gateway")
+LEGACY_ORIGIN = "legacy"
+MAX_NICKNAME = 40
+
+
+class Gateway:
+    """One hub, one broker, one namespace. `start()` connects both sides; `close()` stops."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.metrics = GatewayMetrics()
+        self.seen = SeenCache(config.seen_cache)
+        self.bridges: dict[str, StageBridge] = {}
+        self.hub_id = ""
+        self.link: MqttLink | None = None
+        self.stats: Statistics | None = None
+        self._control: HubClient | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._metrics_runner: web.AppRunner | None = None
+
+    async def access_token(self) -> str:
+        """The service token: the configured one, or a fresh login with the configured password."""
+        if self.config.token:
+            return self.config.token
+        assert self.config.username is not None
+        return str((await login(self.config.hub_url, self.config.username, self.config.password or ""))["access_token"])
+
+    async def start(self) -> None:
+        """Learn the hub's id and stages (retrying until the hub answers), then open the broker side."""
+        cfg = self.config
+        backoff = Backoff(cfg.backoff_min, cfg.backoff_max)
+        while True:
+            try:
+                listing = await self._list_stages()
+                break
+            except Exception as exc:
+                delay = backoff.next()
+                log.warning("hub not reachable yet", extra={"error": str(exc)[:200], "retry_in": round(delay, 2)})
+                await asyncio.sleep(delay)
+        self.hub_id = listing["hub"]
+        client_id = cfg.broker.client_id or f"upstage-gw-{self.hub_id}-{cfg.namespace.replace('/', '-')}"
+        self.link = MqttLink(cfg.broker, client_id, self.broker_message, self.metrics, cfg.buffer,
+                             Backoff(cfg.backoff_min, cfg.backoff_max))
+        self.stats = Statistics(self.hub_id, cfg.namespace, self.link.publish)
+        if cfg.inbound and cfg.stages is None:
+            self.link.subscribe(f"{cfg.namespace}/#")
+        self._add_stages(cfg.stages if cfg.stages is not None else listing["stages"])
+        self.link.start()
+        if cfg.stages is None:
+            self._poller = asyncio.create_task(self._poll_stages(), name="gateway-stages")
+        if cfg.metrics_port:
+            self._metrics_runner = await serve_metrics(self.metrics, cfg.metrics_host, cfg.metrics_port)
+        log.info("gateway started", extra={"hub": self.hub_id, "stages": sorted(self.bridges), "client_id": client_id})
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        await asyncio.gather(*(bridge.close() for bridge in self.bridges.values()))
+        if self._control is not None and self._control.connected:
+            await self._control.close()
+        if self.link is not None:
+            await self.link.close()
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        """Wait until the broker and every bridged stage are connected (for tests and the bench)."""
+        assert self.link is not None
+        waits = [self.link.connected.wait(), *(bridge.ready.wait() for bridge in self.bridges.values())]
+        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+
+    # stages
+
+    async def _list_stages(self) -> dict[str, Any]:
+        if self._control is None or not self._control.connected:
+            self._control = await HubClient(self.config.hub_url, token=await self.access_token(), keep_events=False).connect()
+        return await self._control.stages()
+
+    async def _poll_stages(self) -> None:
+        """Bridge stages created after the start (HUB_GATEWAY_STAGES=*)."""
+        while True:
+            await asyncio.sleep(self.config.stage_poll)
+            try:
+                self._add_stages((await self._list_stages())["stages"])
+            except Exception as exc:  # the hub is away; the bridges reconnect on their own
+                log.info("cannot list stages now", extra={"error": str(exc)[:200]})
+
+    def _add_stages(self, slugs: Any) -> None:
+        assert self.link is not None
+        for slug in slugs:
+            if slug in self.bridges:
+                continue
+            bridge = self.bridges[slug] = StageBridge(self, slug)
+            if self.config.inbound and self.config.stages is not None:
+                self.link.subscribe(stage_topic(self.config.namespace, slug, "#"))
+            bridge.start()
+        self.metrics.stages.set(len(self.bridges))
+
+    # hub → broker
+
+    def hub_event(self, slug: str, epoch: str, event: dict[str, Any]) -> None:
+        """Publish one hub event to the broker, unless it came from this broker or is past the hop limit."""
+        assert self.link is not None
+        sender = event.get("from") or {}
+        topic = event["topic"]
+        if sender.get("origin") is None:
+            event_id, origin, hops = f"{self.hub_id}:{epoch}:{event['seq']}", self.hub_id, 1
+        else:
+            event_id, origin, hops = str(sender.get("eventId")), str(sender["origin"]), int(sender.get("hops", 0)) + 1
+            if event_id in self.seen:
+                self.metrics.drop("out", "from_broker")
+                return
+            if hops > self.config.hop_limit:
+                self.metrics.drop("out", "hop_limit")
+                return
+            self.seen.add(event_id)
+        provenance = Provenance(origin, event_id, hops, str(sender.get("role", "audience")),
+                                sender.get("nickname"), sender.get("session"))
+        self.link.publish(stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"]),
+                          provenance.properties())
+        self.metrics.published.labels(topic).inc()
+
+    def hub_presence(self, slug: str, presence: dict[str, Any]) -> None:
+        if self.config.outbound and self.stats is not None:
+            self.stats.local_counts(slug, presence)
+
+    # broker → hub
+
+    def broker_message(self, mqtt_topic: str, raw: bytes, properties: dict[str, Any]) -> None:
+        """Check one broker message and queue it for its stage; every drop is counted and logged."""
+        try:
+            self._inbound(mqtt_topic, raw, properties)
+        except BadMessage as bad:
+            self.metrics.drop("in", bad.reason)
+            log.warning("dropped a broker message", extra={"topic": mqtt_topic[:200], "reason": str(bad)[:200]})
+
+    def _inbound(self, mqtt_topic: str, raw: bytes, properties: dict[str, Any]) -> None:
+        cfg = self.config
+        slug, levels = split_topic(cfg.namespace, mqtt_topic)
+        if levels[0] == STATISTICS and self.stats is not None:
+            self.stats.heard(slug, levels, raw)
+            return
+        if len(levels) != 1:
+            raise BadMessage("foreign_topic", mqtt_topic[:100])
+        topic = levels[0]
+        provenance = Provenance.of(properties)
+        if provenance is not None and provenance.origin == self.hub_id:
+            raise BadMessage("own_origin")
+        if topic in HUB_OWNED:
+            raise BadMessage("hub_owned", topic)
+        bridge = self.bridges.get(slug)
+        if bridge is None:
+            raise BadMessage("unbridged_stage", slug[:100])
+        payload = decode(topic, raw)
+        if provenance is None:
+            relay = self._legacy_relay(payload)
+        else:
+            if provenance.hops > cfg.hop_limit:
+                raise BadMessage("hop_limit")
+            relay = {"origin": provenance.origin, "id": provenance.event_id, "hops": provenance.hops,
+                     "as": relay_role(provenance.role, cfg.peer_trust)}
+            relay.update(_identity(provenance.nickname, provenance.session))
+        if not self.seen.add(relay["id"]):
+            raise BadMessage("duplicate")
+        bridge.relay(topic, payload, relay)
+
+    def _legacy_relay(self, payload: Any) -> dict[str, Any]:
+        """A legacy client's message: a fresh id, the configured trust, the name its chat claims."""
+        claims = payload if isinstance(payload, dict) else {}
+        user, session = claims.get("user"), claims.get("session")
+        return {"origin": LEGACY_ORIGIN, "id": f"{LEGACY_ORIGIN}:{uuid.uuid4().hex}", "hops": 1,
+                "as": self.config.legacy_trust, **_identity(user, session)}
+
+
+def _identity(nickname: Any, session: Any) -> dict[str, Any]:
+    """The relay's nickname and session when usable (the hub checks them again)."""
+    fields: dict[str, Any] = {}
+    if isinstance(nickname, str) and nickname.split():
+        fields["nickname"] = " ".join(nickname.split())[:MAX_NICKNAME]
+    if isinstance(session, str) and session:
+        fields["session"] = session
+    return fields

@@ -1,0 +1,72 @@
+"""Live counts on the broker: each hub's own counts retained on `<ns>/<slug>/statistics/<hub id>`,
+and their sum retained on `<ns>/<slug>/statistics` as the original `{"players", "audiences"}`.
+
+Every gateway of a federation sums the same per-hub values, so they all publish the same total,
+and a legacy reader of the original topic sees the whole audience, not the last writer's hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import orjson
+
+from .wire import STATISTICS, stage_topic
+
+log = logging.getLogger("gateway.stats")
+Counts = tuple[int, int]
+Publish = Callable[[str, bytes, list[tuple[str, str]], bool], None]
+
+
+class Statistics:
+    """Keeps this hub's and its peers' counts per stage and publishes what changed (retained)."""
+
+    def __init__(self, hub_id: str, namespace: str, publish: Publish) -> None:
+        self.hub_id, self.namespace, self.publish = hub_id, namespace, publish
+        self.local: dict[str, Counts] = {}
+        self.peers: dict[str, dict[str, Counts]] = {}
+        self.sent: dict[str, Counts] = {}
+
+    def local_counts(self, slug: str, presence: dict[str, Any]) -> None:
+        """A `presence` message of the hub for a bridged stage."""
+        counts = (int(presence.get("players", 0)), int(presence.get("audience", 0)))
+        if self.local.get(slug) == counts:
+            return
+        self.local[slug] = counts
+        self._send(f"{stage_topic(self.namespace, slug, STATISTICS)}/{self.hub_id}", counts)
+        self._total(slug)
+
+    def heard(self, slug: str, levels: list[str], raw: bytes) -> None:
+        """A message on a stage's statistics topics: a peer's own counts update the sum; totals are ignored."""
+        if len(levels) != 2 or levels[1] == self.hub_id:
+            return
+        peers = self.peers.setdefault(slug, {})
+        if not raw:
+            peers.pop(levels[1], None)  # a cleared retained value: that hub is gone
+        else:
+            try:
+                data = orjson.loads(raw)
+                peers[levels[1]] = (int(data["players"]), int(data["audiences"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("unreadable peer statistics", extra={"stage": slug, "hub": levels[1][:64]})
+                return
+        self._total(slug)
+
+    def total(self, slug: str) -> Counts:
+        players, audiences = self.local.get(slug, (0, 0))
+        for peer_players, peer_audiences in self.peers.get(slug, {}).values():
+            players, audiences = players + peer_players, audiences + peer_audiences
+        return players, audiences
+
+    def _total(self, slug: str) -> None:
+        if slug not in self.local:
+            return  # only stages this gateway bridges
+        total = self.total(slug)
+        if self.sent.get(slug) != total:
+            self.sent[slug] = total
+            self._send(stage_topic(self.namespace, slug, STATISTICS), total)
+
+    def _send(self, topic: str, counts: Counts) -> None:
+        payload = orjson.dumps({"players": counts[0], "audiences": counts[1]})
+        self.publish(topic, payload, [("origin", self.hub_id)], True)

@@ -1,0 +1,42 @@
+"""Relayed publishes (an extension for federation gateways): who a relayed event speaks as.
+
+Only a service connection may relay. The relay names the rights the event gets (`as`, at most
+a player) and where it came from; the payload then passes the same `check_publish` as any
+publish, with those rights. See docs/federation.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .inbound import DEFAULT_NICKNAME, SESSION_ID, Identity, Refused, clean_nickname
+from .roles import RELAY_ROLES
+
+ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_EVENT_ID = 200
+MAX_HOPS = 255
+
+
+def relay_identity(relay: Any, service_session: str) -> tuple[Identity, dict[str, Any]]:
+    """The identity a relayed event is stamped with, and the relay fields kept in its `from`.
+
+    Raises Refused (`bad_request`) for malformed relay fields and (`forbidden`) for rights a
+    service may not grant.
+    """
+    if not isinstance(relay, dict):
+        raise Refused("bad_request", "relay must be an object")
+    origin, event_id, hops, role = relay.get("origin"), relay.get("id"), relay.get("hops"), relay.get("as")
+    if not isinstance(origin, str) or not ORIGIN.match(origin):
+        raise Refused("bad_request", "relay.origin must be 1-64 characters of A-Za-z0-9_.:-")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
+        raise Refused("bad_request", f"relay.id must be a string of 1-{MAX_EVENT_ID} characters")
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= MAX_HOPS:
+        raise Refused("bad_request", f"relay.hops must be an integer 0-{MAX_HOPS}")
+    if role not in RELAY_ROLES:
+        raise Refused("forbidden", f"relay.as must be one of {', '.join(RELAY_ROLES)}")
+    nickname = clean_nickname(relay["nickname"]) if relay.get("nickname") is not None else DEFAULT_NICKNAME
+    session = relay.get("session")
+    if not isinstance(session, str) or not SESSION_ID.match(session):
+        session = service_session
+    return Identity(session, nickname, role), {"origin": origin, "eventId": event_id, "hops": hops}

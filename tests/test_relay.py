@@ -1,0 +1,96 @@
+"""The hub side of federation: service connections, relayed publishes and the hub id (no broker)."""
+
+from __future__ import annotations
+
+from client import HubClient
+from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
+
+
+def relay(**fields):
+    return {"origin": "hub-b", "id": "hub-b:e1:1", "hops": 1, "as": "audience", **fields}
+
+
+async def test_join_ack_names_the_hub_and_a_service_is_not_counted(make_hub):
+    hub = await seeded_hub(make_hub, "olivia", hub_id="hub-a")
+    viewer = await hub.joined(None, SLUG)
+    service = await hub.connect(SERVICE_USER)
+    ack = await service.join(SLUG)
+    assert ack["ok"] and ack["role"] == "service" and ack["hub"] == "hub-a"
+    assert ack["presence"]["audience"] == 1 and ack["presence"]["players"] == 0
+    listing = await service.stages()
+    assert listing["hub"] == "hub-a" and listing["stages"] == [SLUG]
+    refused = await viewer.call("stages", {})
+    assert refused["error"]["code"] == "forbidden"
+
+
+async def test_hub_id_is_generated_once_and_kept(make_hub, tmp_path):
+    hub = await seeded_hub(make_hub, "olivia")
+    first = hub.node.hub_id
+    assert len(first) >= 8
+    assert await hub.store.archive.get_meta("hub_id") == first
+
+
+async def test_only_service_connections_relay_and_only_with_grantable_rights(make_hub):
+    hub = await seeded_hub(make_hub, "olivia")
+    owner = await hub.joined("olivia", SLUG)
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+
+    forged = await owner.publish("chat", {"message": "hi"}, relay=relay())
+    assert forged["error"]["code"] == "forbidden"
+    bare = await service.publish("chat", {"message": "hi"})
+    assert bare["error"]["code"] == "forbidden"
+    too_high = await service.publish("chat", {"message": "hi"}, relay=relay(**{"as": "owner"}))
+    assert too_high["error"]["code"] == "forbidden"
+    malformed = await service.publish("chat", {"message": "hi"}, relay=relay(hops=-1))
+    assert malformed["error"]["code"] == "bad_request"
+    # the same rights as any publish: audience may not move objects, nor chat privately
+    board = {"type": "moveTo", "object": {"id": "a1", "x": 1}}
+    assert (await service.publish("board", board, relay=relay()))["error"]["code"] == "forbidden"
+    private = {"message": "psst", "isPrivate": True}
+    assert (await service.publish("chat", private, relay=relay()))["error"]["code"] == "forbidden"
+    assert all(e["topic"] != "board" for e in owner.events)
+
+
+async def test_relayed_events_are_stamped_numbered_and_carry_their_origin(make_hub):
+    hub = await seeded_hub(make_hub, "olivia")
+    viewer = await hub.joined(None, SLUG)
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+    ack = await service.publish(
+        "chat", {"message": "from afar", "user": "Mallory", "isPlayer": True},
+        relay=relay(nickname="Remote Rita", session="remote-session-1"),
+    )
+    assert ack["ok"]
+    await viewer.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
+    (event,) = [e for e in viewer.events if e["topic"] == "chat"]
+    assert event["seq"] == ack["seq"]
+    assert event["from"] == {"session": "remote-session-1", "nickname": "Remote Rita", "role": "audience",
+                             "origin": "hub-b", "eventId": "hub-b:e1:1", "hops": 1}
+    assert event["payload"]["user"] == "Remote Rita" and event["payload"]["isPlayer"] is False
+
+    moved = await service.publish("board", {"type": "moveTo", "object": {"id": "a1", "x": 5}},
+                                  relay=relay(id="hub-b:e1:2", **{"as": "player"}))
+    assert moved["ok"]
+    stage = await hub.store.get_stage(SLUG)
+    stored = await hub.store.archive.live_events(stage.id)  # the ack means stored
+    assert [e.sender.get("eventId") for e in stored] == ["hub-b:e1:1", "hub-b:e1:2"]
+
+
+async def test_service_token_command_prints_a_token_the_hub_accepts(make_hub, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import TEST_SECRET
+
+    hub = await seeded_hub(make_hub, "olivia")
+    env = {**os.environ, "HUB_DATABASE_URL": hub.store.url, "HUB_SECRET_KEY": TEST_SECRET, "HUB_VAR_DIR": str(tmp_path)}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True)
+    refused = run("token", "--username", "olivia")
+    assert refused.returncode == 2 and "no service user" in refused.stderr
+    done = run("token", "--username", SERVICE_USER, "--days", "2")
+    assert done.returncode == 0, done.stderr
+    client = await HubClient(hub.url, token=done.stdout.strip().splitlines()[-1]).connect()
+    hub.clients.append(client)
+    assert (await client.join(SLUG))["role"] == "service"
