@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -31,7 +31,7 @@ def _missing(reason: str) -> None:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator["Browser"]:  # noqa: F821
+async def browser() -> AsyncIterator[Any]:
     """A Chromium browser for one test; give each simulated person their own `new_context()`."""
     try:
         from playwright.async_api import async_playwright

@@ -18,7 +18,7 @@ from hub.auth import hash_password
 from hub.http import STORE
 from storage import Store
 
-pytest_plugins = ["tests.dbs", "tests.gateway_support"]
+pytest_plugins = ["tests.dbs", "tests.gateway_support", "tests.browser"]
 
 PASSWORD = "correct-horse-battery"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from client import HubError, login
-from tests.browser import artifact, browser  # noqa: F401  (fixture)
+from tests.browser import artifact
 from tests.conftest import PASSWORD, Hub
 from tests.studio import WAIT, data, gql, log_in, open_logged_in
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conftest import Hub
 from tests.studio import WAIT, data, open_logged_in, png
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser import artifact, browser  # noqa: F401  (fixture)
+from tests.browser import artifact
 from tests.conftest import Hub
 from tests.studio import WAIT, data, open_logged_in, png, upload_as, write
 

@@ -3,7 +3,7 @@ audience member join and leave; login and logout go through the shared header.""
 
 from __future__ import annotations
 
-from tests.browser import artifact, browser  # noqa: F401 (the fixture)
+from tests.browser import artifact
 from tests.conftest import PASSWORD
 from tests.webpages import WAIT_MS, open_stage, person
 

@@ -3,7 +3,7 @@ reactions bar below it, and no performer tools at all."""
 
 from __future__ import annotations
 
-from tests.browser import PHONE, artifact, browser  # noqa: F401 (the fixture)
+from tests.browser import PHONE, artifact
 from tests.webpages import WAIT_MS, open_stage, person
 
 

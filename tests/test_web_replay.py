@@ -3,7 +3,6 @@ performer left it, and play/pause, seek, speed and loop drive the hub's replay."
 
 from __future__ import annotations
 
-from tests.browser import browser  # noqa: F401 (the fixture)
 from tests.webpages import WAIT_MS, person, until
 
 

@@ -8,7 +8,7 @@ board events from its console.
 
 from __future__ import annotations
 
-from tests.browser import artifact, browser  # noqa: F401 (the fixture)
+from tests.browser import artifact
 from tests.webpages import WAIT_MS, open_stage, person, seed_media, state, until
 
 
