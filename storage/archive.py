@@ -92,13 +92,6 @@ class Archive:
             return None
         return Snapshot(row["stage_id"], row["epoch"], row["seq"], _load(row["state"]), row["at"])
 
-    async def stages_with_live_state(self) -> list[int]:
-        """Stage ids that have a snapshot or live events: the stages a restart must rebuild."""
-        rows = await self.db.fetch_all(
-            "SELECT stage_id FROM snapshots UNION SELECT DISTINCT stage_id FROM events ORDER BY stage_id"
-        )
-        return [int(row[0]) for row in rows]
-
     async def set_meta(self, key: str, value: str) -> None:
         await self.db.execute(
             "INSERT INTO hub_meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -78,7 +78,7 @@ async def test_one_by_one_path_stores_the_same_rows(store: Store, make_stage: Ma
     assert await store.archive.live_events(stage.id) == events
 
 
-async def test_snapshots_upsert_and_stages_with_live_state(store: Store, make_stage: MakeStage) -> None:
+async def test_snapshots_upsert_per_stage(store: Store, make_stage: MakeStage) -> None:
     one, two, three = [await make_stage(slug) for slug in ("one", "two", "three")]
     archive = store.archive
     assert await archive.load_snapshot(one.id) is None
@@ -89,9 +89,9 @@ async def test_snapshots_upsert_and_stages_with_live_state(store: Store, make_st
     assert (snapshot.stage_id, snapshot.epoch, snapshot.seq, snapshot.state, snapshot.at) == (
         one.id, "e2", 25, {"board": {}}, 222,
     )  # fmt: skip
-    await live(store, two, 1, 2)
-    assert await archive.stages_with_live_state() == sorted([one.id, two.id])
-    assert three.id not in await archive.stages_with_live_state()
+    await archive.save_snapshot(two.id, "e9", 3, {"other": True}, 333)
+    assert (await archive.load_snapshot(one.id)).epoch == "e2"  # a stage's snapshot is its own
+    assert await archive.load_snapshot(three.id) is None
 
 
 async def test_meta_flags(store: Store) -> None:
@@ -281,7 +281,7 @@ async def test_detaching_a_deleted_stage_starts_its_slug_clean_and_keeps_replays
     assert reborn.id != stage.id
     assert await archive.live_events(reborn.id) == [] and await archive.last_seq(reborn.id) == 0
     assert await archive.load_snapshot(reborn.id) is None and await archive.performances(reborn.id) == []
-    assert stage.id not in await archive.stages_with_live_state()
+    assert await archive.live_events(stage.id) == [] and await archive.load_snapshot(stage.id) is None
     kept = {p.id: p for p in await archive.performances()}
     assert set(kept) == {swept.id, recording.id}
     assert all(p.stage_id is None and p.stage_slug == "show" and not p.recording for p in kept.values())
