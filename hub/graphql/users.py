@@ -135,7 +135,17 @@ async def update_user(
         changes["upload_limit"] = uploadLimit
     if changes.get("role", target.role) not in ADMIN_ROLES or changes.get("active", target.active) is False:
         await _keep_an_admin(ctx, target)
-    return await ctx.store.update_user(target.id, **changes)
+    updated = await ctx.store.update_user(target.id, **changes)
+    if updated.role != target.role or not updated.active:
+        await sign_out(ctx, target.id)
+    return updated
+
+
+async def sign_out(ctx: Context, user_id: int) -> None:
+    """Disconnect the user's sockets on this node at once: a deactivated or deleted account, or one
+    whose role changed, must not keep acting with what it was when it connected."""
+    for conn in [c for c in ctx.node.connections.values() if c.user_id == user_id]:
+        await ctx.node.sio.disconnect(conn.sid)
 
 
 async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = "REASSIGN_TO_ADMIN") -> bool:
@@ -149,6 +159,7 @@ async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = 
     heir = admin.id if content == "REASSIGN_TO_ADMIN" else None
     owned = [s for s in await ctx.store.list_stages() if s.owner_id == target.id]
     unused = await ctx.store.delete_user(target.id, heir)
+    await sign_out(ctx, target.id)
     if heir is None:
         for stage in owned:
             close_room(ctx, stage, "this stage was deleted", delete=True)
