@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from storage import Store, User
 
-from .auth import AuthError, Claims, TokenIssuer, verify_password
+from .auth import AuthError, Claims, TokenIssuer, verify_password_async
 
 
 class AccountError(Exception):
@@ -37,7 +37,8 @@ def issue_pair(tokens: TokenIssuer, user: User) -> TokenPair:
 async def log_in(store: Store, tokens: TokenIssuer, username: str, password: str) -> TokenPair:
     """Check a password; an inactive account (a fresh registration) is refused until activated."""
     user = await store.get_user_by_name(username)
-    if user is None or not verify_password(user.password_hash, password):
+    matches = await verify_password_async(user.password_hash if user else None, password)
+    if user is None or not matches:
         raise AccountError("unauthenticated", "wrong username or password")
     if not user.active:
         raise AccountError("forbidden", "this account is not active yet: an admin has to activate it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,25 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` off the event loop: argon2 takes tens of milliseconds of CPU by design."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+_DUMMY_HASH: list[str] = []
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """`verify_password` off the event loop; without a hash (no such user) it verifies against a
+    dummy one, so that an unknown username takes as long to refuse as a wrong password."""
+    if password_hash is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(await hash_password_async(uuid.uuid4().hex))
+        await asyncio.to_thread(verify_password, _DUMMY_HASH[0], password)
+        return False
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def password_problem(password: str, username: str = "") -> str | None:

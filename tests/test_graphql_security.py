@@ -3,8 +3,11 @@ found open (see the commit that closed it)."""
 
 from __future__ import annotations
 
-from tests.conftest import Hub
-from tests.gql import data, eventually
+import asyncio
+import time
+
+from tests.conftest import PASSWORD, Hub
+from tests.gql import data, eventually, refused
 
 UPDATE = "mutation($id: ID!, $role: String, $active: Boolean) { updateUser(id: $id, role: $role, active: $active) { id } }"
 
@@ -32,3 +35,43 @@ async def test_a_deactivated_deleted_or_demoted_users_sockets_are_disconnected_a
 
 async def _disconnected(client: object) -> bool:
     return not client.sio.connected  # type: ignore[attr-defined]
+
+
+async def test_one_request_hashes_or_checks_at_most_one_password(hub: Hub) -> None:
+    """Aliases made one anonymous request hash 60 passwords (seconds of a blocked event loop)."""
+    await hub.user("helen")
+    many = "mutation { " + " ".join(f'a{i}: register(username: "user{i}", password: "Pass-word-{i}-xyz") {{ id }}' for i in range(3)) + " }"
+    error = await refused(hub, "too_complex", many)
+    assert "only once" in error["message"]
+    fragment = 'mutation { ...A ...B } fragment A on Mutation { login(username: "helen", password: "guess-one-1") { accessToken } } ' \
+        'fragment B on Mutation { b: login(username: "helen", password: "guess-two-2") { accessToken } }'
+    await refused(hub, "too_complex", fragment)
+    assert await hub.store.count_users() == 1
+    assert (await data(hub, 'mutation { login(username: "helen", password: $p) { accessToken } }'.replace("$p", f'"{PASSWORD}"')))["login"]
+
+
+async def test_password_hashing_does_not_block_the_hub_and_unknown_names_take_as_long(hub: Hub) -> None:
+    await hub.user("helen")
+    login = 'mutation($u: String!) { login(username: $u, password: "wrong-password-x") { accessToken } }'
+    await refused(hub, "unauthenticated", login, {"u": "nobody"})  # the dummy hash is made once
+    timings = {}
+    for name in ("helen", "nobody"):
+        started = time.perf_counter()
+        error = await refused(hub, "unauthenticated", login, {"u": name})
+        timings[name] = time.perf_counter() - started
+        assert error["message"] == "Wrong username or password"
+    assert timings["nobody"] > timings["helen"] / 3, timings
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    await asyncio.gather(*(refused(hub, "unauthenticated", login, {"u": "helen"}) for _ in range(4)))
+    elapsed = time.perf_counter() - started
+    ticker.cancel()
+    assert ticks > elapsed / 0.005 / 6, (ticks, elapsed)  # the loop kept running while argon2 worked

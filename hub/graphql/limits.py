@@ -15,12 +15,16 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 
 MAX_QUERY_BYTES = 16 * 1024
 INTROSPECTION_DEPTH = 20
 MAX_TOKENS = 4000
+# Mutations that hash or verify a password (argon2, costly by design): one per request, so that
+# aliases cannot turn one request into hundreds of password guesses or hashes.
+PASSWORD_FIELDS = frozenset({"login", "register", "changePassword"})
 
 
 class TooComplex(Exception):
@@ -40,11 +44,13 @@ def check(document: DocumentNode, limits: Limits) -> None:
         if isinstance(operation, OperationDefinitionNode):
             walker = _Walker(fragments, limits)
             walker.walk(operation.selection_set, 0, False, ())
+            if operation.operation == OperationType.MUTATION and walker.password_fields > 1:
+                raise TooComplex("it may log in, register or change a password only once")
 
 
 class _Walker:
     def __init__(self, fragments: dict[str, FragmentDefinitionNode], limits: Limits) -> None:
-        self.fragments, self.limits, self.fields = fragments, limits, 0
+        self.fragments, self.limits, self.fields, self.password_fields = fragments, limits, 0, 0
 
     def walk(self, selections: SelectionSetNode | None, depth: int, introspection: bool, seen: tuple[str, ...]) -> None:
         if selections is None:
@@ -52,6 +58,7 @@ class _Walker:
         for node in selections.selections:
             if isinstance(node, FieldNode):
                 inner = introspection or node.name.value.startswith("__")
+                self.password_fields += depth == 0 and node.name.value in PASSWORD_FIELDS
                 self._count(depth + 1, inner)
                 self.walk(node.selection_set, depth + 1, inner, seen)
             elif isinstance(node, InlineFragmentNode):

@@ -13,7 +13,7 @@ from graphql import GraphQLResolveInfo
 from storage import ADMIN_ROLES, USER_ROLES, DuplicateError, User
 
 from .. import accounts
-from ..auth import hash_password, password_problem, verify_password
+from ..auth import hash_password_async, password_problem, verify_password_async
 from ..cli import USERNAME
 from .context import Context, fail, parse_id
 from ..media_files import remove_unused
@@ -67,7 +67,7 @@ async def register(_: Any, info: GraphQLResolveInfo, username: str, password: st
         fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
     check_password(password, username)
     try:
-        return await ctx.store.create_user(username, hash_password(password), "player", active=False)
+        return await ctx.store.create_user(username, await hash_password_async(password), "player", active=False)
     except DuplicateError:
         fail("conflict", f"The username {username!r} is taken.", "username")
 
@@ -75,10 +75,10 @@ async def register(_: Any, info: GraphQLResolveInfo, username: str, password: st
 async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, newPassword: str) -> bool:
     ctx: Context = info.context
     user = ctx.require_user()
-    if not verify_password(user.password_hash, oldPassword):
+    if not await verify_password_async(user.password_hash, oldPassword):
         fail("forbidden", "The current password is wrong.", "oldPassword")
     check_password(newPassword, user.username, "newPassword")
-    await ctx.store.update_user(user.id, password_hash=hash_password(newPassword))
+    await ctx.store.update_user(user.id, password_hash=await hash_password_async(newPassword))
     return True
 
 
