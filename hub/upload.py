@@ -7,9 +7,13 @@ its content-derived name and recorded; a refused upload leaves nothing on disk.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import uuid
 from pathlib import Path
+from typing import Awaitable, TypeVar
+
 from aiohttp import BodyPartReader, web
 
 from storage import Media, Store
@@ -25,12 +29,23 @@ CHUNK = 64 * 1024
 MAX_FIELD = 1024
 TYPES_OF_KIND = {"image": {"avatar", "prop", "backdrop", "curtain"}, "audio": {"audio"}, "video": {"video", "backdrop"}}
 IMMUTABLE = "public, max-age=31536000, immutable"
+IDLE_TIMEOUT = 30.0  # seconds an upload may send nothing before it is dropped (slow clients)
+MEDIA_ID = re.compile(r"^[0-9]{1,18}$")
+T = TypeVar("T")
 
 
 class UploadError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+async def _soon(step: Awaitable[T]) -> T:
+    """One read of the request body, refused when the client sends nothing for IDLE_TIMEOUT."""
+    try:
+        return await asyncio.wait_for(step, IDLE_TIMEOUT)
+    except asyncio.TimeoutError as exc:
+        raise UploadError(408, "timeout", f"The upload sent nothing for {IDLE_TIMEOUT:g} seconds.") from exc
 
 
 def refused(status: int, code: str, message: str) -> web.Response:
@@ -67,7 +82,7 @@ async def receive(request: web.Request, temporary: Path, limit: int) -> tuple[di
         raise UploadError(400, "bad_request", "Send the file as multipart/form-data.") from exc
     fields: dict[str, str] = {}
     received: tuple[str, str, int] | None = None
-    while (part := await reader.next()) is not None:
+    while (part := await _soon(reader.next())) is not None:
         if not isinstance(part, BodyPartReader):
             raise UploadError(400, "bad_request", "Nested multipart is not accepted.")
         if part.name == "file":
@@ -76,13 +91,20 @@ async def receive(request: web.Request, temporary: Path, limit: int) -> tuple[di
             fields["filename"] = part.filename or ""
             received = await stream(part, temporary, limit)
         elif part.name in ("type", "name", "frameOf"):
-            value = await part.read(decode=True)
-            if len(value) > MAX_FIELD:
-                raise UploadError(400, "bad_request", f"The field {part.name} is too long.")
-            fields[part.name] = value.decode("utf-8", "replace").strip()
+            fields[part.name] = await text_field(part)
     if received is None:
         raise UploadError(400, "bad_request", "The form has no file field.")
     return fields, received
+
+
+async def text_field(part: BodyPartReader) -> str:
+    """A small form field, read in chunks so that an endless one is refused, not buffered."""
+    value = b""
+    while chunk := await _soon(part.read_chunk(MAX_FIELD)):
+        value += chunk
+        if len(value) > MAX_FIELD:
+            raise UploadError(400, "bad_request", f"The field {part.name} is too long.")
+    return value.decode("utf-8", "replace").strip()
 
 
 async def stream(part: BodyPartReader, temporary: Path, limit: int) -> tuple[str, str, int]:
@@ -90,7 +112,7 @@ async def stream(part: BodyPartReader, temporary: Path, limit: int) -> tuple[str
     temporary.parent.mkdir(parents=True, exist_ok=True)
     digest, size, head = hashlib.sha256(), 0, b""
     with temporary.open("wb") as out:
-        while chunk := await part.read_chunk(CHUNK):
+        while chunk := await _soon(part.read_chunk(CHUNK)):
             size += len(chunk)
             if size > limit:
                 raise UploadError(413, "too_large", f"The file is larger than your upload limit of {limit} bytes.")
@@ -110,7 +132,7 @@ async def check(ctx: Context, fields: dict[str, str], received: tuple[str, str, 
     """What to record: the media to add a frame to, or a new item's (type, name)."""
     kind = extension_and_kind(received[1])[1]
     if fields.get("frameOf"):
-        media = await ctx.store.get_media(int(fields["frameOf"])) if fields["frameOf"].isdigit() else None
+        media = await ctx.store.get_media(int(fields["frameOf"])) if MEDIA_ID.match(fields["frameOf"]) else None
         if media is None:
             raise UploadError(400, "bad_request", "There is no media to add this frame to.")
         if ctx.user is None or (media.owner_id != ctx.user.id and not ctx.is_admin):

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import pytest
+
+from hub import upload as upload_module
+from hub.graphql import SERVICES
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, eventually, refused
+from tests.gql import data, eventually, png, refused, token, upload
 
 UPDATE = "mutation($id: ID!, $role: String, $active: Boolean) { updateUser(id: $id, role: $role, active: $active) { id } }"
 
@@ -75,3 +80,36 @@ async def test_password_hashing_does_not_block_the_hub_and_unknown_names_take_as
     elapsed = time.perf_counter() - started
     ticker.cancel()
     assert ticks > elapsed / 0.005 / 6, (ticks, elapsed)  # the loop kept running while argon2 worked
+
+
+def _media_files(hub: Hub) -> list[Path]:
+    root = hub.server.app[SERVICES].settings.media_dir
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def test_a_stalled_upload_is_dropped_and_leaves_nothing_on_disk(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that starts an upload and then sends nothing held a connection and a temporary
+    file for ever (slow loris)."""
+    monkeypatch.setattr(upload_module, "IDLE_TIMEOUT", 0.3)
+    await hub.user("helen")
+    host, port = hub.url.split("//")[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + png()[:10])
+    writer.write(b"POST /api/media HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer " + (await token(hub, "helen")).encode()
+                 + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n" + head)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408") and b'"timeout"' in answer, answer
+    assert _media_files(hub) == []
+
+
+async def test_odd_frame_of_values_and_endless_fields_are_bad_requests(hub: Hub) -> None:
+    await hub.user("helen")
+    for value in ("9" * 40, "²", "-1", "1.0"):  # were 500s: int() of a huge or a Unicode digit
+        status, body = await upload(hub, "helen", png(), "a.png", frameOf=value)
+        assert status == 400 and body["error"]["code"] == "bad_request", (value, body)
+    status, body = await upload(hub, "helen", png(), "a.png", name="x" * 5000)
+    assert status == 400 and "too long" in body["error"]["message"]
+    assert _media_files(hub) == []
