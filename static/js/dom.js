@@ -1,12 +1,21 @@
 // Tiny DOM helpers shared by the pages: build elements, show errors next to fields.
+// `h` is the only way the pages build markup: children are text nodes (never HTML), inline
+// handlers cannot be set from strings, and a `src` or `href` that is not http(s) or a path of
+// this site (`javascript:`, `data:`...) is dropped, so user data cannot become script.
+import { safeUrl } from './safe.js';
+
+const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster']);
 
 /** h('button', {class: 'x', onclick}, 'text', child...) -> element. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
-    else if (key === 'dataset') Object.assign(el.dataset, value);
+    if (key.startsWith('on')) {
+      if (typeof value === 'function') el.addEventListener(key.slice(2), value);
+    } else if (URL_ATTRIBUTES.has(key)) {
+      if (safeUrl(value)) el.setAttribute(key, value);
+    } else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, value);
   }

@@ -3,14 +3,15 @@
 import { gql } from './api.js';
 import { h } from './dom.js';
 import { mountNav } from './nav.js';
+import { safeUrl } from './safe.js';
 
 const POLL_MS = 3000;
 const QUERY = `{ site { title description } foyer { slug name description cover status live { players audiences } } }`;
 
 function card(stage) {
   const href = `/stage/${encodeURIComponent(stage.slug)}`;
-  const cover = stage.cover
-    ? h('img', { class: 'cover', src: stage.cover, alt: '' })
+  const cover = safeUrl(stage.cover)
+    ? h('img', { class: 'cover', src: safeUrl(stage.cover), alt: '' })
     : h('div', { class: 'cover none', 'aria-hidden': 'true' }, '🎭');
   return h('article', { class: 'card stage-card', dataset: { slug: stage.slug } },
     h('a', { href, tabindex: '-1', 'aria-hidden': 'true' }, cover),

@@ -4,7 +4,9 @@
 // performer holding an avatar also makes it speak. Reactions are big thumb-sized buttons whose
 // emoji fly over the stage on every screen.
 import { h } from '../dom.js';
+import { oneOf } from '../safe.js';
 import { randomId } from './connection.js';
+import { BEHAVIORS } from './state.js';
 
 export const REACTIONS = ['❤️', '🤣', '🙌', '👏'];
 const REACTION_MS = 5000;
@@ -95,8 +97,8 @@ export class ChatPanel {
     this.chat = chat;
     this.settings = settings;
     const list = this.tab === 'private' ? chat.privateMessages ?? [] : chat.messages;
-    this.log.replaceChildren(...list.map((m) => h('li', { class: [m.isPlayer ? 'player' : 'audience', m.highlighted ? 'highlighted' : '', m.behavior ?? ''].join(' ') },
-      h('b', { class: 'nick' }, `${m.user ?? 'Anonymous'}: `), h('span', {}, m.message))));
+    this.log.replaceChildren(...list.map((m) => h('li', { class: [m.isPlayer === true ? 'player' : 'audience', m.highlighted === true ? 'highlighted' : '', oneOf(m.behavior, BEHAVIORS, '')].join(' ') },
+      h('b', { class: 'nick' }, `${String(m.user ?? 'Anonymous')}: `), h('span', {}, String(m.message ?? '')))));
     this.log.scrollTop = this.log.scrollHeight;
     this.panel.hidden = settings.chatVisibility === false && !this.performer;
     this.panel.classList.toggle('dark', settings.chatDarkMode === true);

@@ -3,8 +3,11 @@
 // speech bubbles that fade, who holds which avatar, and the curtain. Objects are positioned in
 // stage units (x, y, w, h as fractions of the stage width, as the original client sends them),
 // so every screen shows the same layout; a moveTo is a CSS transition over the object's moveSpeed.
+// Every payload field is untrusted: URLs go through safeUrl, colours through safeColor, and
+// only known words become class names.
 import { h } from '../dom.js';
-import { speechEnds } from './state.js';
+import { oneOf, safeColor, safeUrl } from '../safe.js';
+import { BEHAVIORS, speechEnds } from './state.js';
 
 export const DEFAULT_MOVE_SPEED = 2000;
 const TEXT_REFERENCE_WIDTH = 1000; // a text object's fontSize is in px of a stage this wide
@@ -19,12 +22,16 @@ export function ratioOf(config) {
 }
 
 /** Plain text of an HTML fragment (text objects carry HTML; it is never injected as markup). */
-function textOf(html) {
+export function textOf(html) {
   if (typeof html !== 'string') return '';
   return new DOMParser().parseFromString(html, 'text/html').body.textContent ?? '';
 }
 
-const srcOf = (item) => (typeof item === 'string' ? item : item?.src ?? null);
+const srcOf = (item) => safeUrl(typeof item === 'string' ? item : item?.src);
+const OBJECT_TYPES = ['avatar', 'prop', 'text', 'video', 'stream', 'meeting', 'jitsi'];
+const setSrc = (img, src) => {
+  if (src && img.getAttribute('src') !== src) img.src = src;
+};
 
 export class StageView {
   /** `root` is the container to fill; `clock()` gives the hub's time in ms. */
@@ -35,7 +42,7 @@ export class StageView {
     this.layer = h('div', { class: 'objects' });
     this.curtain = h('div', { class: 'curtain', hidden: true, 'aria-hidden': 'true' }, h('img', { alt: '' }));
     this.overlay = h('div', { class: 'overlay' });
-    this.stage = h('div', { class: 'stage', role: 'img', 'aria-label': 'Stage' }, this.backdrop, this.layer, this.overlay, this.curtain);
+    this.stage = h('div', { class: 'stage', role: 'region', 'aria-label': 'Stage' }, this.backdrop, this.layer, this.overlay, this.curtain);
     root.append(this.stage);
     root.style.setProperty('--ratio', String(ratio)); // a phone sizes the stage area by it
     this.root = root;
@@ -67,7 +74,8 @@ export class StageView {
   }
 
   setHolders(roster) {
-    this.holders = new Map((roster ?? []).filter((p) => p.avatarId).map((p) => [p.avatarId, p.nickname]));
+    const list = Array.isArray(roster) ? roster : [];
+    this.holders = new Map(list.filter((p) => p?.avatarId).map((p) => [String(p.avatarId), String(p.nickname ?? '')]));
     for (const entry of this.elements.values()) this.renderHolder(entry);
   }
 
@@ -80,15 +88,15 @@ export class StageView {
   }
 
   renderBackground(bg) {
-    this.stage.style.backgroundColor = bg.backdropColor || bg.defaultColor;
+    this.stage.style.backgroundColor = safeColor(bg.backdropColor) || safeColor(bg.defaultColor);
     const src = srcOf(bg.backdrop);
     this.backdrop.hidden = !src;
-    if (src && this.backdrop.getAttribute('src') !== src) this.backdrop.src = src;
-    this.backdrop.style.opacity = bg.backdrop?.opacity ?? 1;
+    setSrc(this.backdrop, src);
+    this.backdrop.style.opacity = Number(bg.backdrop?.opacity ?? 1);
     const curtain = srcOf(bg.curtain);
     this.curtain.hidden = !curtain;
     this.stage.classList.toggle('curtain-drawn', Boolean(curtain));
-    if (curtain) this.curtain.firstChild.src = curtain;
+    setSrc(this.curtain.firstChild, curtain);
   }
 
   renderBoard(board, animate) {
@@ -116,11 +124,11 @@ export class StageView {
   }
 
   create(obj) {
-    const el = h('div', { class: `obj ${obj.type ?? 'prop'}`, dataset: { id: String(obj.id) } });
-    const body = obj.type === 'text' ? h('div', { class: 'text' }) : h('img', { class: 'face', alt: obj.name ?? '', draggable: 'false' });
+    const el = h('div', { class: `obj ${oneOf(obj.type, OBJECT_TYPES, 'prop')}`, dataset: { id: String(obj.id) } });
+    const body = obj.type === 'text' ? h('div', { class: 'text' }) : h('img', { class: 'face', alt: String(obj.name ?? ''), draggable: 'false' });
     el.append(body, h('div', { class: 'holder', hidden: true }));
     this.layer.append(el);
-    return { el, body, obj: null, index: -1, timer: null, frame: 0 };
+    return { el, body, obj: null, index: -1, timer: null, frame: 0, link: null };
   }
 
   place(entry, obj, index, animate) {
@@ -133,23 +141,23 @@ export class StageView {
     el.style.top = `${(obj.y ?? 0) * k * 100}%`;
     el.style.width = `${(obj.w ?? 0.1) * 100}%`;
     el.style.height = `${(obj.h ?? 0.1) * k * 100}%`;
-    el.style.opacity = obj.opacity ?? 1;
-    el.style.transform = `rotate(${obj.rotate ?? 0}deg)`;
+    el.style.opacity = Number(obj.opacity ?? 1);
+    el.style.transform = `rotate(${Number(obj.rotate) || 0}deg)`;
     el.style.zIndex = index + 1;
     el.dataset.x = obj.x ?? 0;
     el.dataset.y = obj.y ?? 0;
-    body.style.transform = `scale(${obj.scaleX ?? 1}, ${obj.scaleY ?? 1})`;
+    body.style.transform = `scale(${Number(obj.scaleX ?? 1)}, ${Number(obj.scaleY ?? 1)})`;
     if (obj.type === 'text') {
       body.textContent = textOf(obj.content ?? obj.name ?? '');
       const px = parseFloat(obj.fontSize) || 20;
       body.style.fontSize = `calc(var(--stage-w) * ${px / TEXT_REFERENCE_WIDTH})`;
-      body.style.fontFamily = obj.fontFamily ?? '';
-      body.style.color = obj.color ?? '';
+      body.style.fontFamily = typeof obj.fontFamily === 'string' ? obj.fontFamily : '';
+      body.style.color = safeColor(obj.color);
     } else if (!entry.timer || entry.obj?.src !== obj.src) {
-      const src = srcOf(obj);
-      if (src && body.getAttribute('src') !== src) body.src = src;
+      setSrc(body, srcOf(obj));
     }
     this.autoplay(entry, obj);
+    this.renderLink(entry, obj);
     entry.obj = obj;
     entry.index = index;
     this.renderHolder(entry);
@@ -157,7 +165,7 @@ export class StageView {
 
   /** Cycle a multi-frame object's frames every `autoplayFrames` ms while it is set. */
   autoplay(entry, obj) {
-    const frames = Array.isArray(obj.frames) ? obj.frames : [];
+    const frames = Array.isArray(obj.frames) ? obj.frames.map(srcOf).filter(Boolean) : [];
     const every = Number(obj.autoplayFrames) || 0;
     const running = entry.timer ? entry.every : 0;
     if (every === running && entry.obj?.frames === obj.frames) return;
@@ -166,12 +174,28 @@ export class StageView {
     entry.every = 0;
     if (every > 0 && frames.length > 1) {
       entry.every = every;
-      entry.frame = Math.max(0, frames.indexOf(obj.src));
+      entry.frame = Math.max(0, frames.indexOf(srcOf(obj)));
       entry.timer = setInterval(() => {
         entry.frame = (entry.frame + 1) % frames.length;
         entry.body.src = frames[entry.frame];
       }, every);
     }
+  }
+
+  /** A prop's `link {url, blank, effect}`: the audience clicks the prop to open it (http(s) only). */
+  renderLink(entry, obj) {
+    const url = safeUrl(obj.link?.url);
+    if (!url) {
+      entry.link?.remove();
+      entry.link = null;
+      return;
+    }
+    entry.link ??= h('a', { class: 'prop-link', rel: 'noopener noreferrer' });
+    entry.link.href = url;
+    entry.link.target = obj.link.blank === true ? '_blank' : '_self';
+    entry.link.setAttribute('aria-label', `Open the link of ${obj.name ?? 'this prop'}`);
+    entry.el.classList.toggle('link-effect', obj.link.effect === true);
+    if (!entry.link.isConnected) entry.el.append(entry.link);
   }
 
   renderHolder(entry) {
@@ -196,8 +220,8 @@ export class StageView {
       }
       next = Math.min(next, ends);
       const s = speech.speak;
-      const text = typeof s === 'string' ? s : s.message;
-      const behavior = typeof s === 'string' ? 'speak' : s.behavior ?? 'speak';
+      const text = typeof s === 'string' ? s : String(s?.message ?? '');
+      const behavior = oneOf(s?.behavior, BEHAVIORS, 'speak');
       if (!bubble) {
         bubble = h('div', { class: 'bubble', role: 'status' });
         entry.el.append(bubble);

@@ -40,6 +40,7 @@ export class StageScreen {
 
   /** Apply one event as the hub did, and show the result. */
   event(event) {
+    if (event === null || typeof event !== 'object') return;
     this.clock.seen(event.at);
     if (event.topic === 'reaction') this.chat.reaction(event.payload);
     const before = this.state;

@@ -8,6 +8,9 @@ export const LIMITS = Object.freeze({
   boardObjects: 1000, audioTracks: 200, payloadDepth: 64,
 });
 
+/** How a chat message or speech is said (the hub's schema allows only these). */
+export const BEHAVIORS = Object.freeze(['speak', 'think', 'shout']);
+
 // --- helpers (hub/state/_util.py) -------------------------------------------------------
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 export const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);

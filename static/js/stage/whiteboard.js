@@ -46,12 +46,13 @@ export class Whiteboard {
     const scale = this.canvas.height; // normalised by the stage height
     ctx.save();
     ctx.globalCompositeOperation = command.type === 'erase' ? 'destination-out' : 'source-over';
-    ctx.strokeStyle = command.color ?? '#000000';
+    ctx.strokeStyle = typeof command.color === 'string' ? command.color : '#000000'; // the canvas ignores what it cannot parse
     ctx.lineWidth = Math.max(1, (Number(command.size) || 0.005) * scale);
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
     ctx.beginPath();
     for (const line of Array.isArray(command.lines) ? command.lines : []) {
+      if (line === null || typeof line !== 'object') continue; // the hub passes any command object through
       ctx.moveTo(line.fromX * scale, line.fromY * scale);
       ctx.lineTo(line.x * scale, line.y * scale);
     }

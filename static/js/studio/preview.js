@@ -1,6 +1,8 @@
 // Previews of media and saved scenes, plain DOM: an image (cycling through the frames of a
 // multi-frame item), an audio player, a video; a scene as a small box with its backdrop and its
-// objects placed where they stood (no canvas needed).
+// objects placed where they stood (no canvas needed). Scene payloads come from the stage, so
+// their colours go through safeColor and their image URLs through `h` (http(s) only).
+import { safeColor } from '../safe.js';
 import { h } from './common.js';
 
 const AUDIO = /^audio\//;
@@ -43,7 +45,7 @@ export function scenePreview(scene, ratio = 16 / 9) {
     class: 'scene-preview',
     role: 'img',
     'aria-label': `Preview of scene ${scene.name}`,
-    style: `aspect-ratio: ${ratio}; background-color: ${safeColor(payload.backdropColor)}`,
+    style: `aspect-ratio: ${ratio}; background-color: ${safeColor(payload.backdropColor, '#222')}`,
   });
   if (image) box.append(h('img', { class: 'backdrop', src: image, alt: '' }));
   const percent = (v) => `${(Number(v) || 0) * 100}%`;
@@ -59,8 +61,4 @@ export function scenePreview(scene, ratio = 16 / 9) {
     );
   }
   return box;
-}
-
-function safeColor(value) {
-  return /^#[0-9a-f]{3,8}$|^[a-z]+$|^rgba?\([\d\s.,%]+\)$/i.test(String(value ?? '')) ? value : '#222';
 }
