@@ -12,7 +12,7 @@ import pytest
 from hub import upload as upload_module
 from hub.graphql import SERVICES
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, eventually, png, refused, token, upload
+from tests.gql import data, eventually, png, refused, stage_id, token, upload
 
 UPDATE = "mutation($id: ID!, $role: String, $active: Boolean) { updateUser(id: $id, role: $role, active: $active) { id } }"
 
@@ -113,3 +113,20 @@ async def test_odd_frame_of_values_and_endless_fields_are_bad_requests(hub: Hub)
     status, body = await upload(hub, "helen", png(), "a.png", name="x" * 5000)
     assert status == 400 and "too long" in body["error"]["message"]
     assert _media_files(hub) == []
+
+
+async def test_a_performer_taken_off_the_access_list_stops_performing_at_once(hub: Hub) -> None:
+    """A player removed from a stage (or an owner who gave it away) kept publishing as a performer
+    until they reconnected."""
+    await hub.stage("show", "olga", players=("pat", "ann"))
+    await hub.user("nina")
+    pat, ann, olga = await hub.joined("pat"), await hub.joined("ann"), await hub.joined("olga")
+    update = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { id } }"
+    show = await stage_id(hub, "show")
+    await data(hub, update, {"id": show, "in": {"players": ["ann"], "editors": ["olga"], "owner": "nina"}}, user="olga")
+    await pat.wait_for(lambda c: bool(c.closed))
+    assert pat.closed[0]["message"] == "your role on this stage changed"
+    assert (await pat.publish("board", {"type": "moveTo", "object": {"id": "o1", "x": 1}}))["error"]["code"] == "not_joined"
+    assert (await pat.join("show"))["role"] == "audience"
+    assert (await ann.publish("board", {"type": "moveTo", "object": {"id": "o1", "x": 2}}))["ok"] is True
+    assert hub.node.connections[olga.sio.get_sid()].role == "editor" and olga.closed == []

@@ -15,7 +15,7 @@ from graphql import GraphQLResolveInfo
 from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
-from ..roles import closed_message
+from ..roles import closed_message, is_performer, resolve_role
 from .context import Context, clean_name, fail
 
 RATIO = re.compile(r"^([1-9][0-9]{0,4}):([1-9][0-9]{0,4})$")
@@ -33,6 +33,22 @@ def close_room(ctx: Context, stage: Stage, message: str, delete: bool = False) -
     ctx.node.evict(room, reason, audience_only=not delete)
     if delete:
         ctx.node.forget(stage.id)
+
+
+def apply_access(ctx: Context, stage: Stage) -> None:
+    """Sockets on the stage keep up with its access lists and owner: a performer who lost their
+    role is told and taken off (they may join again as audience); others get their new role."""
+    room = ctx.node.rooms.get(stage.id)
+    if room is None:
+        return
+    reason = {"stage": stage.slug, "code": "forbidden", "status": stage.status, "message": "your role on this stage changed"}
+    for conn in [c for c in ctx.node.connections.values() if c.room is room and is_performer(c.role)]:
+        role = resolve_role(stage, conn.user_id)
+        if not is_performer(role):
+            ctx.node.fanout.send(conn.sid, "stageClosed", reason)
+            ctx.node.exit(conn)
+        else:
+            conn.role = role
 
 
 def slugify(name: str) -> str:
@@ -157,6 +173,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
     room = ctx.node.rooms.get(after.id)
     if room is not None:
         room.slug, room.default_color = after.slug, after.default_color
+        apply_access(ctx, after)
     if after.status != "live" and before.status == "live":
         close_room(ctx, after, closed_message(after.status))
     return after
