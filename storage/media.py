@@ -9,7 +9,7 @@ import orjson
 from databases import Database
 
 from .records import Media, NotFoundError
-from .users import grouped, in_list, timestamp
+from .users import LIKE, grouped, in_list, like_pattern, timestamp
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ class MediaStore:
             clauses.append("id IN (SELECT media_id FROM stage_media WHERE stage_id = :on_stage)")
             values["on_stage"] = query.on_stage
         if query.name:
-            clauses.append("LOWER(name) LIKE :name")
-            values["name"] = f"%{query.name.lower()}%"
+            clauses.append("LOWER(name) " + LIKE.format(":name"))
+            values["name"] = like_pattern(query.name)
         return await self._media_where(" AND ".join(clauses) or "TRUE", values)
 
     async def update_media(self, media_id: int, frames: Sequence[str] | None = None, **changes: Any) -> Media:

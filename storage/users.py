@@ -35,6 +35,16 @@ async def grouped(db: Database, select: str, parent_ids: Iterable[int]) -> dict[
     return found
 
 
+def like_pattern(text: str) -> str:
+    """A case-insensitive substring pattern for `LIKE ... ESCAPE '\\'`: `%` and `_` in `text` are
+    matched literally, not as wildcards."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+LIKE = "LIKE {} ESCAPE '\\'"
+
+
 def user_of(row: Any) -> User:
     return User(
         row["id"],
@@ -53,7 +63,10 @@ class UserStore:
     db: Database
 
     async def create_user(self, username: str, password_hash: str, role: str = "player", active: bool = True) -> User:
-        if await self.get_user_by_name(username) is not None:
+        """A new account; a name that differs from a taken one only in case is taken too (no
+        'Helen' beside 'helen' to impersonate her)."""
+        taken = await self.db.fetch_val("SELECT COUNT(*) FROM users WHERE LOWER(username) = :u", {"u": username.lower()})
+        if taken:
             raise DuplicateError(f"user {username!r} already exists")
         user_id = await self.db.execute(
             "INSERT INTO users (username, password_hash, role, active) VALUES (:u, :h, :r, :a) RETURNING id",
@@ -96,8 +109,8 @@ class UserStore:
         """Users by name; `search` matches a substring of the username, case-insensitively."""
         clauses, values = [], {}
         if search:
-            clauses.append("LOWER(username) LIKE :s")
-            values["s"] = f"%{search.lower()}%"
+            clauses.append("LOWER(username) " + LIKE.format(":s"))
+            values["s"] = like_pattern(search)
         if active is not None:
             clauses.append("active = :a")
             values["a"] = active

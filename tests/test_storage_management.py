@@ -84,3 +84,26 @@ async def test_delete_user_reassigns_or_deletes_content(store: Store) -> None:
     assert await store.delete_user(hector.id, None) == ["n.png"]
     assert await store.get_stage("gone") is None and await store.get_user(hector.id) is None
     assert kept.id == stage.id
+
+
+async def test_name_searches_match_percent_and_underscore_literally(store: Store) -> None:
+    """`%` and `_` were LIKE wildcards: searching `__` listed every user."""
+    for name in ("helen", "he_len", "ab%cd", "back\\slash"):
+        await store.create_user(name, "h")
+    assert [u.username for u in await store.list_users("__")] == []
+    assert [u.username for u in await store.list_users("_")] == ["he_len"]
+    assert [u.username for u in await store.list_users("%")] == ["ab%cd"]
+    assert [u.username for u in await store.list_users("\\")] == ["back\\slash"]
+    helen = await store.get_user_by_name("helen")
+    assert helen is not None
+    await store.create_media(helen.id, "100% Walker", "avatar", "image/png", 1, ["a.png"])
+    await store.create_media(helen.id, "1000 Walkers", "avatar", "image/png", 1, ["b.png"])
+    assert [m.name for m in await store.list_media(MediaQuery(name="0%"))] == ["100% Walker"]
+    assert [m.name for m in await store.list_media(MediaQuery(name="0_"))] == []
+
+
+async def test_a_username_differing_only_in_case_is_taken(store: Store) -> None:
+    await store.create_user("helen", "h")
+    with pytest.raises(DuplicateError):
+        await store.create_user("Helen", "h")
+    assert [u.username for u in await store.list_users()] == ["helen"]
