@@ -2,7 +2,9 @@
 // fallback, the login token and a per-tab session id, join with `since {epoch, seq}` after a
 // reconnect so the stage recovers without a reload, and the connected / reconnecting / offline
 // status the page shows. The page gives it `onJoined(ack)` and `onEvent(event)`; it never
-// interprets stage events itself.
+// interprets stage events itself. When the hub takes the socket off the stage (`stageClosed`:
+// the stage left live, or was deleted) or refuses the join (not live, gone), `onClosed(message)`
+// tells the page, and `join()` may be called again later (the stage may open again).
 import { io } from '/vendor/socket.io.esm.min.js';
 import { accessToken } from '../api.js';
 
@@ -64,12 +66,24 @@ export async function openSocket() {
  * `ack.events`); `onEvent(event)` every stage event; `onPresence(p)` every presence update.
  */
 export class StageConnection {
-  constructor(socket, slug, { nickname, onStatus, onJoined, onEvent, onPresence, onError }) {
-    Object.assign(this, { socket, slug, nickname, onStatus, onJoined, onEvent, onPresence, onError });
+  constructor(socket, slug, { nickname, onStatus, onJoined, onEvent, onPresence, onError, onClosed }) {
+    Object.assign(this, { socket, slug, nickname, onJoined, onEvent, onPresence, onError, onClosed });
     this.epoch = null;
     this.seq = 0;
+    this.status = 'connecting';
+    // What the indicator says: the socket's status, or 'offline' while the browser says so.
+    this.onStatus = (status) => {
+      this.status = status;
+      onStatus(navigator.onLine === false && status !== 'closed' ? 'offline' : status);
+    };
     socket.on('connect', () => this.join());
-    socket.on('disconnect', (reason) => this.onStatus(reason === 'io client disconnect' ? 'offline' : 'reconnecting'));
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io client disconnect') return this.onStatus('offline');
+      this.onStatus('reconnecting');
+      // The hub dropped this socket on purpose (Socket.IO then stops retrying): come back once;
+      // if it refuses the connection, connect_error says why.
+      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
+    });
     socket.io.on('reconnect_attempt', () => this.onStatus('reconnecting'));
     socket.io.on('reconnect_failed', () => this.onStatus('offline'));
     socket.on('connect_error', (err) => {
@@ -80,19 +94,28 @@ export class StageConnection {
     });
     socket.on('event', (event) => this.event(event));
     socket.on('presence', (p) => this.onPresence(p));
-    socket.on('epoch', ({ epoch, seq }) => {
-      this.epoch = epoch;
-      this.seq = seq;
+    socket.on('epoch', (data) => {
+      if (data && typeof data.seq === 'number') Object.assign(this, { epoch: data.epoch, seq: data.seq });
     });
-    window.addEventListener('online', () => { if (!socket.connected) socket.connect(); });
-    window.addEventListener('offline', () => this.onStatus('offline'));
+    socket.on('stageClosed', (data) => this.closed(data?.message));
+    window.addEventListener('online', () => {
+      if (!socket.connected) socket.connect();
+      this.onStatus(this.status); // the socket may have lived through it: say so again
+    });
+    window.addEventListener('offline', () => onStatus('offline'));
     this.onStatus('connecting');
     if (socket.connected) this.join();
   }
 
   event(event) {
+    if (event === null || typeof event !== 'object') return;
     if (typeof event.seq === 'number') this.seq = event.seq;
     this.onEvent(event);
+  }
+
+  closed(message) {
+    this.onStatus('closed');
+    this.onClosed?.(typeof message === 'string' && message ? message : 'This stage has closed.');
   }
 
   async join() {
@@ -101,6 +124,8 @@ export class StageConnection {
     if (this.epoch !== null) data.since = { epoch: this.epoch, seq: this.seq };
     const ack = await call(this.socket, 'join', data);
     if (!ack.ok) {
+      const code = ack.error?.code;
+      if (code === 'forbidden' || code === 'not_found') return this.closed(ack.error.message);
       this.onStatus('offline');
       this.onError?.(ack.error?.message ?? 'could not join');
       return;

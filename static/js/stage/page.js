@@ -1,14 +1,17 @@
 // The live stage page (/stage/<slug>): joins the stage, keeps the state by applying every event
 // with the same reducers as the hub, and hands it to the renderer, whiteboard, chat and audio.
 // Performers also get the toolbox, imported only for them, so an audience page never holds it.
-// Changes are shown when their echo comes back from the hub (never applied twice).
+// Changes are shown when their echo comes back from the hub (never applied twice). A stage that
+// closes (leaves live, or is deleted) or cannot be joined says so over the stage, with a way to
+// try again and a way back to the foyer.
 import { currentUser } from '../api.js';
+import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { StageConnection, openSocket } from './connection.js';
 import { StageScreen } from './screen.js';
 
 const NICK_KEY = 'upstage.nickname';
-const STATUS_TEXT = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline' };
+const STATUS_TEXT = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Closed' };
 
 function setStatus(status) {
   const el = document.querySelector('.connection');
@@ -16,9 +19,23 @@ function setStatus(status) {
   el.textContent = STATUS_TEXT[status] ?? status;
 }
 
+/** The notice over the stage when it is closed to this visitor (null removes it). */
+function showClosed(message, retry) {
+  document.querySelector('.closed-notice')?.remove();
+  document.body.classList.toggle('stage-closed', message !== null);
+  if (message === null) return;
+  const again = h('button', { type: 'button', onclick: retry }, 'Try again');
+  document.querySelector('.stage-area').append(h('section', { class: 'closed-notice', role: 'alert', 'aria-labelledby': 'closed-heading' },
+    h('h2', { id: 'closed-heading' }, 'This stage is closed'),
+    h('p', {}, message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? '' : '.')),
+    h('div', { class: 'row' }, again, h('a', { class: 'button secondary', href: '/' }, 'Back to the foyer'))));
+  again.focus();
+}
+
 function setPresence(p) {
-  document.querySelector('.players-count').textContent = String(p.players);
-  document.querySelector('.audience-count').textContent = String(p.audience);
+  for (const [selector, count] of [['.players-count', p?.players], ['.audience-count', p?.audience]]) {
+    if (Number.isInteger(count)) document.querySelector(selector).textContent = String(count);
+  }
 }
 
 async function main() {
@@ -62,18 +79,23 @@ async function main() {
     nickname: localStorage.getItem(NICK_KEY) || undefined,
     onStatus: setStatus,
     onError: (message) => { document.querySelector('.stage-error').textContent = message; },
+    onClosed: (message) => {
+      screen?.audio.stopAll();
+      showClosed(message, () => conn.join());
+    },
     onJoined: (ack) => {
+      showClosed(null);
       const first = !screen;
       if (first) start(ack);
       if (ack.state) screen.reset(ack.state);
       if (first) loadToolbox(ack);
       setPresence(ack.presence);
-      screen.view.setHolders(ack.presence.roster);
+      screen.view.setHolders(ack.presence?.roster);
     },
     onEvent: (event) => screen?.event(event),
     onPresence: (p) => {
       setPresence(p);
-      screen?.view.setHolders(p.roster);
+      screen?.view.setHolders(p?.roster);
     },
   });
 }
