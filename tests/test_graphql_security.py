@@ -130,3 +130,24 @@ async def test_a_performer_taken_off_the_access_list_stops_performing_at_once(hu
     assert (await pat.join("show"))["role"] == "audience"
     assert (await ann.publish("board", {"type": "moveTo", "object": {"id": "o1", "x": 2}}))["ok"] is True
     assert hub.node.connections[olga.sio.get_sid()].role == "editor" and olga.closed == []
+
+
+async def test_other_users_account_details_are_for_themselves_and_admins(hub: Hub) -> None:
+    """Anyone could read every listed user's role, state, upload limit and creation time through
+    the public foyer (`owner`, `playerAccess`, `Media.owner`): who the admins are, for one."""
+    await hub.stage("show", "olga", players=("pat",))
+    await hub.user("root", "admin")
+    await data(hub, UPDATE, {"id": await _user_id(hub, "olga"), "role": "admin"}, user="root")
+    people = "{ foyer { owner { id username } playerAccess { username } } }"
+    assert (await data(hub, people))["foyer"] == [{"owner": {"id": await _user_id(hub, "olga"), "username": "olga"},
+                                                  "playerAccess": [{"username": "pat"}]}]
+    for field in ("role", "active", "uploadLimit", "createdAt"):
+        query = f"{{ foyer {{ owner {{ {field} }} }} }}"
+        for user in (None, "pat"):
+            error = await refused(hub, "forbidden", query, user=user)
+            assert error["path"] == ["foyer", 0, "owner", field]
+        assert (await data(hub, query, user="olga"))["foyer"][0]["owner"][field] is not None
+        assert (await data(hub, query, user="root"))["foyer"][0]["owner"][field] is not None
+    assert (await data(hub, "{ whoami { role active uploadLimit } }", user="pat"))["whoami"]["role"] == "player"
+    login = f'mutation {{ login(username: "pat", password: "{PASSWORD}") {{ user {{ role active uploadLimit createdAt }} }} }}'
+    assert (await data(hub, login))["login"]["user"]["active"] is True

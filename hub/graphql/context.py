@@ -64,6 +64,8 @@ class Context:
     services: Services
     user: User | None
     _users: dict[int, User] = field(default_factory=dict)
+    # Accounts the caller may read in full besides their own: the one they just logged in as.
+    revealed: set[int] = field(default_factory=set)
 
     @property
     def store(self) -> Store:
@@ -87,6 +89,11 @@ class Context:
         if user.role not in ADMIN_ROLES:
             fail("forbidden", "Only an admin may do this.")
         return user
+
+    def sees_account(self, user: User) -> bool:
+        """Whether the caller may read a user's account details (role, state, limit, creation):
+        their own, or any for an admin; others see only id and username."""
+        return self.is_admin or (self.user is not None and self.user.id == user.id) or user.id in self.revealed
 
     def upload_limit(self, user: User) -> int:
         return user.upload_limit if user.upload_limit is not None else self.services.settings.upload_limit

@@ -6,7 +6,7 @@ for admins, and the hub always keeps one active admin.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from graphql import GraphQLResolveInfo
 
@@ -22,7 +22,8 @@ from .stages import close_room
 MAX_UPLOAD_LIMIT = 1024 * 1024 * 1024
 
 
-def _payload(pair: accounts.TokenPair) -> dict[str, Any]:
+def _payload(ctx: Context, pair: accounts.TokenPair) -> dict[str, Any]:
+    ctx.revealed.add(pair.user.id)
     return {
         "accessToken": pair.access_token,
         "refreshToken": pair.refresh_token,
@@ -40,12 +41,12 @@ async def _account(call: Any, *args: Any) -> Any:
 
 async def login(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(await _account(accounts.log_in, ctx.store, ctx.services.tokens, username, password))
+    return _payload(ctx, await _account(accounts.log_in, ctx.store, ctx.services.tokens, username, password))
 
 
 async def refresh_token(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(await _account(accounts.refresh, ctx.store, ctx.services.tokens, refreshToken))
+    return _payload(ctx, await _account(accounts.refresh, ctx.store, ctx.services.tokens, refreshToken))
 
 
 async def logout(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> bool:
@@ -67,9 +68,11 @@ async def register(_: Any, info: GraphQLResolveInfo, username: str, password: st
         fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
     check_password(password, username)
     try:
-        return await ctx.store.create_user(username, await hash_password_async(password), "player", active=False)
+        created = await ctx.store.create_user(username, await hash_password_async(password), "player", active=False)
     except DuplicateError:
         fail("conflict", f"The username {username!r} is taken.", "username")
+    ctx.revealed.add(created.id)
+    return created
 
 
 async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, newPassword: str) -> bool:
@@ -167,8 +170,16 @@ async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = 
     return True
 
 
-def upload_limit(user: User, info: GraphQLResolveInfo) -> int:
-    return info.context.upload_limit(user)
+def _account_field(read: Callable[[Context, User], Any]) -> Callable[[User, GraphQLResolveInfo], Any]:
+    """A User field only the user themself and admins may read (see `Context.sees_account`)."""
+
+    def resolve(user: User, info: GraphQLResolveInfo) -> Any:
+        ctx: Context = info.context
+        if not ctx.sees_account(user):
+            fail("forbidden", "Only the user themself and admins see this about an account.")
+        return read(ctx, user)
+
+    return resolve
 
 
 RESOLVERS = {
@@ -182,5 +193,10 @@ RESOLVERS = {
         "updateUser": update_user,
         "deleteUser": delete_user,
     },
-    "User": {"uploadLimit": upload_limit},
+    "User": {
+        "role": _account_field(lambda ctx, user: user.role),
+        "active": _account_field(lambda ctx, user: user.active),
+        "uploadLimit": _account_field(lambda ctx, user: ctx.upload_limit(user)),
+        "createdAt": _account_field(lambda ctx, user: user.created_at),
+    },
 }
