@@ -1,8 +1,12 @@
 """The replay page plays a short recording with the same moves: a recorded avatar ends where the
-performer left it, and play/pause, seek, speed and loop drive the hub's replay."""
+performer left it, and play/pause, seek, speed and loop drive the hub's replay; sound follows the
+replay's speed and pauses with it."""
 
 from __future__ import annotations
 
+import asyncio
+
+from tests.studio import upload_as, wav
 from tests.webpages import WAIT_MS, person, until
 
 
@@ -38,3 +42,32 @@ async def test_replay_plays_the_recorded_moves(hub, browser) -> None:
     # loop goes to the hub and comes back in its status
     await page.get_by_label("Loop").check()
     assert (await until(page, "() => window.upstage.status.loop && window.upstage.status"))["speed"] == 4
+
+
+PLAYERS = "() => [...window.upstage.audio.players.values()].map((el) => ({rate: el.playbackRate, paused: el.paused}))"
+
+
+async def test_replay_sound_follows_the_speed(hub, browser) -> None:
+    """A track playing in the recording plays at the replay's speed, and stops while it is paused."""
+    await hub.stage("show", "helen")
+    performer = await hub.joined("helen")
+    tune = await upload_as(hub, "helen", "tune.wav", wav(), "audio")
+    started = await performer.call("startRecording", {"name": "With sound"})
+    assert started["ok"], started
+    await performer.publish("audio", {"id": "tune", "src": f"{hub.url}{tune['url']}", "isPlaying": True, "loop": True, "currentTime": 0})
+    await asyncio.sleep(4)  # the recording's length, not a wait for a result
+    await performer.publish("board", {"type": "placeObjectOnStage", "object": {"id": "end", "src": f"{hub.url}/static/demo/prop.svg"}})
+    assert (await performer.call("saveRecording", {"id": started["performance"]["id"]}))["ok"]
+
+    page = await (await person(browser, hub)).new_page()
+    await page.goto(f"{hub.url}/replay/show/{started['performance']['id']}")
+    await until(page, "() => window.upstage.status.playing")
+    await page.get_by_role("button", name="Tap to hear sound").click()  # browsers play sound after a gesture
+    await page.get_by_label("Speed").select_option("0.5")
+    await until(page, "() => window.upstage.status.speed === 0.5")
+    playing = await until(page, f"() => {{ const p = ({PLAYERS})(); return p.length === 1 && !p[0].paused && p[0].rate === 0.5 && p; }}")
+    assert playing == [{"rate": 0.5, "paused": False}]
+    await page.get_by_label("Speed").select_option("2")
+    await until(page, f"() => ({PLAYERS})()[0].rate === 2")
+    await page.get_by_role("button", name="Pause").click()
+    assert await until(page, f"() => ({PLAYERS})()[0].paused && !window.upstage.status.playing") is True

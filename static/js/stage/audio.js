@@ -1,11 +1,15 @@
 // The stage's sound: one <audio> per track of the state (keyed like the state: id, or src), played
 // at the position the room has reached (the state's currentTime advanced to the hub's clock).
 // Browsers only play sound after a user gesture, so until the first tap anywhere a visible
-// "Tap to hear sound" button is offered while something is playing.
+// "Tap to hear sound" button is offered while something is playing. A replay sets a `rate`
+// (its speed): tracks play that much faster, and are silent while the replay is paused (rate 0)
+// or faster than browsers can play sound (16x).
 import { h } from '../dom.js';
+import { safeUrl } from '../safe.js';
 import { trackAt } from './state.js';
 
 const DRIFT = 1.0; // seconds of difference before an already-playing element is re-positioned
+const MAX_RATE = 16; // the fastest playbackRate Chromium accepts
 
 export class AudioPlayer {
   /** `clock()` is the hub's time in ms; the button goes into `buttonRoot`. */
@@ -15,6 +19,7 @@ export class AudioPlayer {
     this.audio = null;
     this.unlocked = false;
     this.muted = false; // a replay seek renders muted, then plays on
+    this.rate = 1; // a replay's speed; 0 while it is paused
     this.button = h('button', { type: 'button', class: 'tap-sound', hidden: true, onclick: () => this.unlock() }, '🔊 Tap to hear sound');
     buttonRoot.append(this.button);
     const first = () => this.unlock();
@@ -36,7 +41,8 @@ export class AudioPlayer {
       el.preload = 'auto';
       this.players.set(key, el);
     }
-    if (track.src && el.getAttribute('src') !== track.src) el.src = track.src;
+    const src = safeUrl(track.src);
+    if (src && el.getAttribute('src') !== src) el.src = src;
     return el;
   }
 
@@ -53,8 +59,9 @@ export class AudioPlayer {
       const volume = Number.isFinite(track.volume) ? (track.volume > 1 ? track.volume / 100 : track.volume) : 1;
       el.volume = Math.min(Math.max(volume * master, 0), 1);
       el.dataset.playing = String(track.isPlaying === true);
-      if (track.isPlaying === true && !this.muted) {
+      if (track.isPlaying === true && !this.muted && this.rate > 0 && this.rate <= MAX_RATE) {
         playing = true;
+        el.playbackRate = this.rate;
         if (!this.unlocked) continue;
         const at = Number.isFinite(el.duration) && el.duration > 0 && el.loop ? track.currentTime % el.duration : track.currentTime;
         if (el.paused || Math.abs(el.currentTime - at) > DRIFT) el.currentTime = at;
@@ -71,6 +78,13 @@ export class AudioPlayer {
       }
     }
     this.button.hidden = this.unlocked || !playing;
+  }
+
+  /** Play at `rate` times the normal speed (a replay's speed; 0 pauses every track). */
+  setRate(rate) {
+    if (rate === this.rate) return;
+    this.rate = rate;
+    if (this.audio) this.render(this.audio, true);
   }
 
   /** Where a track's element is now (seconds), for a performer pausing it at that point. */

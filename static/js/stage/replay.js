@@ -1,7 +1,8 @@
 // The replay page (/replay/<slug>/<performance>): the hub plays an archived performance to this
 // socket alone (`replay` / `replayControl`, docs/protocol.md "Archive and replay"); the page shows
 // it with the same state and render modules as the live stage, with play/pause, a seek bar,
-// speed (0.5-32x) and loop.
+// speed (0.5-32x) and loop. Sound follows the replay: it plays at the replay's speed and stops
+// while the replay is paused.
 import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { call, openSocket } from './connection.js';
@@ -36,10 +37,11 @@ async function main() {
   let tickFrom = Date.now();
   const socket = await openSocket();
   const control = (action, value) => call(socket, 'replayControl', value === undefined ? { action } : { action, value });
-  window.upstage = { socket, get state() { return screen.state; }, get status() { return current; } };
+  window.upstage = { socket, audio: screen.audio, get state() { return screen.state; }, get status() { return current; } };
 
   const show = (s) => {
     current = s;
+    screen.audio.setRate(s.playing ? s.speed : 0);
     tickFrom = Date.now();
     play.textContent = s.playing ? 'Pause' : 'Play';
     play.setAttribute('aria-pressed', String(s.playing));
@@ -49,6 +51,7 @@ async function main() {
     document.body.dataset.replay = s.ended ? 'ended' : s.playing ? 'playing' : 'paused';
   };
   socket.on('replay', (s) => {
+    screen.audio.setRate(s.playing ? s.speed : 0);
     if (s.state) {
       screen.clock.set(stateTime(s.state) ?? screen.clock.now(), s.playing ? s.speed : 0);
       screen.reset(s.state);
