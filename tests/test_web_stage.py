@@ -125,3 +125,27 @@ async def test_chat_reactions_and_reconnect(hub, browser) -> None:
     await audience.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
     await audience.get_by_role("log").get_by_text("while you were away").wait_for(timeout=WAIT_MS)
     assert await audience.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+async def test_player_adds_and_changes_text(hub, browser) -> None:
+    """The toolbox's "Add text" puts the typed words on every screen, as words (never markup)."""
+    await hub.stage("show", "helen")
+    player = await open_stage(await person(browser, hub, "helen", viewport={"width": 1280, "height": 900}), hub)
+    audience = await open_stage(await person(browser, hub), hub)
+
+    await player.get_by_label("Text to add").fill("Act <1> & more")
+    await player.get_by_label("Text size").select_option(label="Large")
+    await player.get_by_role("button", name="Add text").click()
+    words = audience.locator(".obj.text .text")
+    await words.wait_for(timeout=WAIT_MS)
+    assert await words.text_content() == "Act <1> & more"
+    placed = (await state(audience))["board"]["objects"][0]
+    assert placed["type"] == "text" and placed["fontSize"] == "72px" and placed["content"] == "Act &#60;1&#62; &#38; more"
+    assert await player.get_by_label("Text to add").input_value() == ""
+
+    await player.locator(f'.obj[data-id="{placed["id"]}"]').click()
+    await player.get_by_label("Words of the selected text").fill("Act two")
+    await player.get_by_role("button", name="Change text").click()
+    await until(audience, "() => document.querySelector('.obj.text .text').textContent === 'Act two'")
+    assert len((await state(audience))["board"]["objects"]) == 1
+    assert player.errors == [] and audience.errors == []  # type: ignore[attr-defined]

@@ -1,17 +1,21 @@
 // The performers' toolbox, loaded only for owner/editor/player (the audience's page never has it
 // in its DOM): the stage's media from GraphQL (drag an avatar or prop onto the stage, or press
 // its button), the selected object's actions (hold and speak, front/back, flip, opacity, frames,
-// delete), backdrop and colour, curtain, whiteboard pen, audio play/pause/loop, scenes, and
-// "view as audience". Every change is a publish; the page shows it when the echo comes back.
+// delete), text objects (add, change the words), backdrop and colour, curtain, whiteboard pen,
+// audio play/pause/loop, scenes, and "view as audience". Every change is a publish; the page
+// shows it when the echo comes back.
 import { gql } from '../api.js';
 import { h } from '../dom.js';
 import { call, randomId } from './connection.js';
+import { textOf } from './render.js';
 import { Selection } from './selection.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url frames voice link } } }`;
 const absolute = (url) => new URL(url, location.href).href;
 const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const group = (title, ...children) => h('section', { class: 'tool-group', 'aria-label': title }, h('h3', {}, title), ...children);
+// A text object's `content` is HTML (spec §2.1): typed words go in escaped, so they stay words.
+const asHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Stage media (GraphQL) grouped by type; an empty list (and a message) when it cannot be read. */
 async function loadMedia(slug) {
@@ -35,7 +39,7 @@ export class Toolbox {
     this.sceneList = h('ul', { class: 'scenes' });
     this.panel = h('aside', { class: 'toolbox', 'aria-label': 'Toolbox' },
       h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.mediaRoot,
-      this.backdropTools(), this.drawTools(), this.sceneTools());
+      this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     root.append(this.panel);
     this.showSelected(null);
     this.dropTarget(page.view.stage);
@@ -130,7 +134,38 @@ export class Toolbox {
         frames.length > 1 ? button(obj.autoplayFrames ? 'Stop frames' : 'Play frames', () => act('toggleAutoplayFrames', { autoplayFrames: obj.autoplayFrames ? 0 : 500 })) : '',
         button('Delete', () => { if (held) this.hold(null); act('destroy'); }, { class: 'danger' })),
       h('label', {}, 'Opacity', opacity),
+      obj.type === 'text' ? this.textEditor(obj, act) : '',
     );
+  }
+
+  /** "Add text": a text object with the typed words, in the pen's colour, mid-stage. */
+  textTools() {
+    const words = h('input', { name: 'text', maxlength: 500, placeholder: 'Words to show', 'aria-label': 'Text to add' });
+    const size = h('select', { 'aria-label': 'Text size' }, [[24, 'Small'], [40, 'Medium'], [72, 'Large']].map(([v, l]) => h('option', { value: v, selected: v === 40 }, l)));
+    const color = h('input', { type: 'color', value: '#000000', 'aria-label': 'Text colour' });
+    const form = h('form', { class: 'row add-text', onsubmit: (e) => {
+      e.preventDefault();
+      const text = words.value.trim();
+      if (!text) return;
+      const w = Math.min(0.6, 0.05 + text.length * Number(size.value) * 0.0006);
+      this.board('placeObjectOnStage', {
+        id: randomId(16), type: 'text', name: text.slice(0, 40), content: asHtml(text), fontSize: `${size.value}px`, color: color.value,
+        fontFamily: '', x: 0.5 - w / 2, y: 0.2, w, h: Number(size.value) / 500, rotate: 0, opacity: 1, scaleX: 1, scaleY: 1, moveSpeed: this.speed,
+        displayName: this.page.nickname(),
+      });
+      words.value = '';
+    } }, words, size, color, h('button', { type: 'submit' }, 'Add text'));
+    return group('Text', form);
+  }
+
+  /** Change the words of the selected text object (one moveTo, as the original). */
+  textEditor(obj, act) {
+    const words = h('input', { name: 'text', maxlength: 500, value: textOf(obj.content ?? obj.name ?? ''), 'aria-label': 'Words of the selected text' });
+    return h('form', { class: 'row', onsubmit: (e) => {
+      e.preventDefault();
+      const text = words.value.trim();
+      if (text) act('moveTo', { name: text.slice(0, 40), content: asHtml(text) });
+    } }, words, h('button', { type: 'submit', class: 'secondary' }, 'Change text'));
   }
 
   /** Hold an avatar (presence avatarId): chat from this tab then also speaks through it. */
@@ -218,6 +253,8 @@ export class Toolbox {
   update(event) {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
-    if (event?.topic === 'board') this.showSelected(this.selection.object);
+    // rebuilt on board changes, except while the performer is typing in it (the text's words)
+    const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
+    if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);
   }
 }
