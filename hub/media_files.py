@@ -33,6 +33,8 @@ ALLOWED: dict[str, tuple[str, str]] = {
 }
 UPLOADABLE = {mime for mime in ALLOWED if mime != "image/svg+xml"}
 DEFAULT_TYPE = {"image": "prop", "audio": "audio", "video": "video"}
+# The media types a kind of content may be used as.
+TYPES_OF_KIND = {"image": {"avatar", "prop", "backdrop", "curtain"}, "audio": {"audio"}, "video": {"video", "backdrop"}}
 FILE_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z0-9]{2,5}$")
 SNIFF_BYTES = 8192
 

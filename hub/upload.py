@@ -22,12 +22,12 @@ from .auth import AuthError
 from .graphql import SERVICES, caller
 from .graphql.context import Context
 from .media_files import (
-    DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, MediaFileError, StoredFile, extension_and_kind, keep, mime_of, sniff,
+    DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, TYPES_OF_KIND, MediaFileError, StoredFile, extension_and_kind, keep, mime_of,
+    sniff,
 )  # fmt: skip
 
 CHUNK = 64 * 1024
 MAX_FIELD = 1024
-TYPES_OF_KIND = {"image": {"avatar", "prop", "backdrop", "curtain"}, "audio": {"audio"}, "video": {"video", "backdrop"}}
 IMMUTABLE = "public, max-age=31536000, immutable"
 IDLE_TIMEOUT = 30.0  # seconds an upload may send nothing before it is dropped (slow clients)
 MEDIA_ID = re.compile(r"^[0-9]{1,18}$")

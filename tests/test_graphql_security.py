@@ -151,3 +151,28 @@ async def test_other_users_account_details_are_for_themselves_and_admins(hub: Hu
     assert (await data(hub, "{ whoami { role active uploadLimit } }", user="pat"))["whoami"]["role"] == "player"
     login = f'mutation {{ login(username: "pat", password: "{PASSWORD}") {{ user {{ role active uploadLimit createdAt }} }} }}'
     assert (await data(hub, login))["login"]["user"]["active"] is True
+
+
+async def test_a_player_cannot_create_a_stage_for_someone_else(hub: Hub) -> None:
+    """createStage(owner: ...) let any player give a new stage (editable by them) to anyone."""
+    await hub.user("helen")
+    await hub.user("victim")
+    await hub.user("root", "admin")
+    create = 'mutation($in: StageInput!) { createStage(input: $in) { slug owner { username } } }'
+    error = await refused(hub, "forbidden", create, {"in": {"name": "Spam", "owner": "victim", "editors": ["helen"]}}, user="helen")
+    assert error["extensions"]["field"] == "owner"
+    assert await hub.store.get_stage("spam") is None
+    assert (await data(hub, create, {"in": {"name": "Mine", "owner": "helen"}}, user="helen"))["createStage"]["slug"] == "mine"
+    made = (await data(hub, create, {"in": {"name": "Gift", "owner": "victim"}}, user="root"))["createStage"]
+    assert made["owner"] == {"username": "victim"}
+
+
+async def test_save_media_keeps_the_type_fitting_the_content(hub: Hub) -> None:
+    """saveMedia turned an image into `audio` or `video`, which upload refuses."""
+    await hub.user("helen")
+    media = (await upload(hub, "helen", png(), "a.png"))[1]["media"]
+    save = "mutation($in: MediaInput!) { saveMedia(input: $in) { type } }"
+    for wrong in ("audio", "video"):
+        error = await refused(hub, "bad_request", save, {"in": {"id": media["id"], "type": wrong}}, user="helen")
+        assert error["extensions"]["field"] == "type"
+    assert (await data(hub, save, {"in": {"id": media["id"], "type": "backdrop"}}, user="helen"))["saveMedia"]["type"] == "backdrop"

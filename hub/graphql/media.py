@@ -15,7 +15,7 @@ from graphql import GraphQLResolveInfo
 
 from storage import Media, MediaQuery, Stage, media_url
 
-from ..media_files import remove_unused
+from ..media_files import TYPES_OF_KIND, remove_unused
 from .context import Context, clean_name, fail, parse_id
 
 MAX_NAME = 200
@@ -74,6 +74,9 @@ async def save_media(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
     if input.get("name") is not None:
         changes["name"] = clean_name(input["name"], MAX_NAME, "media")
     if input.get("type") is not None:
+        kind = media.mime.split("/", 1)[0]  # image, audio or video
+        if input["type"] not in TYPES_OF_KIND.get(kind, ()):
+            fail("bad_request", f"Media with {kind} content cannot be a {input['type']}.", "type")
         changes["type"] = input["type"]
     if input.get("copyrightLevel") is not None:
         if input["copyrightLevel"] not in (0, 1, 2, 3):

@@ -113,6 +113,8 @@ async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None)
         if stage is not None and not ctx.can_own(stage):
             fail("forbidden", "Only the stage's owner or an admin can give it to someone else.", "owner")
         (changes["owner_id"],) = await _usernames(ctx, [data["owner"]], "owner")
+        if stage is None and not ctx.is_admin and changes["owner_id"] != ctx.require_user().id:
+            fail("forbidden", "Only an admin can create a stage for someone else.", "owner")
     players = await _usernames(ctx, data["players"], "players") if data.get("players") is not None else None
     editors = await _usernames(ctx, data["editors"], "editors") if data.get("editors") is not None else None
     return changes, players, editors
