@@ -204,23 +204,24 @@ class Store(UserStore, MediaStore):
 
     async def delete_user(self, user_id: int, heir_id: int | None) -> list[str]:
         """Delete a user; their stages and media pass to `heir_id`, or are deleted with it when None.
-        Returns the media files nothing uses any more (for the caller to remove from disk)."""
-        owned = await self._stages_where("owner_id = :o", {"o": user_id})
-        media_rows = await self.db.fetch_all("SELECT id FROM media WHERE owner_id = :o", {"o": user_id})
-        unused: list[str] = []
-        if heir_id is not None:
-            for table in ("stages", "media"):
-                await self.db.execute(f"UPDATE {table} SET owner_id = :h WHERE owner_id = :o", {"h": heir_id, "o": user_id})
-            for stage in owned:  # the heir now owns these: no access entry of their own on them
-                await self.db.execute(
-                    "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :h", {"s": stage.id, "h": heir_id}
-                )
-        else:
-            for stage in owned:
-                await self.delete_stage(stage.slug)
-            for row in media_rows:
-                unused += await self.delete_media(row["id"])
-        async with self.db.transaction():
+        Returns the media files nothing uses any more (for the caller to remove from disk); one
+        transaction, so a failure half-way leaves the user and all their content as they were."""
+        async with self.db.transaction():  # all or nothing: no half-deleted user
+            owned = await self._stages_where("owner_id = :o", {"o": user_id})
+            media_rows = await self.db.fetch_all("SELECT id FROM media WHERE owner_id = :o", {"o": user_id})
+            unused: list[str] = []
+            if heir_id is not None:
+                for table in ("stages", "media"):
+                    await self.db.execute(f"UPDATE {table} SET owner_id = :h WHERE owner_id = :o", {"h": heir_id, "o": user_id})
+                for stage in owned:  # the heir now owns these: no access entry of their own on them
+                    await self.db.execute(
+                        "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :h", {"s": stage.id, "h": heir_id}
+                    )
+            else:
+                for stage in owned:
+                    await self.delete_stage(stage.slug)
+                for row in media_rows:
+                    unused += await self.delete_media(row["id"])
             await self.db.execute("UPDATE scenes SET created_by = NULL WHERE created_by = :u", {"u": user_id})
             await self.db.execute("DELETE FROM stage_access WHERE user_id = :u", {"u": user_id})
             await self.db.execute("DELETE FROM users WHERE id = :u", {"u": user_id})

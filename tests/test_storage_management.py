@@ -107,3 +107,23 @@ async def test_a_username_differing_only_in_case_is_taken(store: Store) -> None:
     with pytest.raises(DuplicateError):
         await store.create_user("Helen", "h")
     assert [u.username for u in await store.list_users()] == ["helen"]
+
+
+async def test_delete_user_failing_half_way_changes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DELETE_ALL ran stage by stage and item by item: a failure left a user without stages."""
+    hector = await store.create_user("hector", "h")
+    await store.create_stage("gone", "Gone", hector.id)
+    first = await store.create_media(hector.id, "N", "prop", "image/png", 1, ["n.png"])
+    await store.create_media(hector.id, "O", "prop", "image/png", 1, ["o.png"])
+    delete_media = store.delete_media
+
+    async def failing(media_id: int) -> list[str]:
+        if media_id != first.id:
+            raise RuntimeError("disk on fire")
+        return await delete_media(media_id)
+
+    monkeypatch.setattr(store, "delete_media", failing)
+    with pytest.raises(RuntimeError):
+        await store.delete_user(hector.id, None)
+    assert await store.get_user(hector.id) is not None and await store.get_stage("gone") is not None
+    assert await store.get_media(first.id) is not None
