@@ -34,6 +34,17 @@ def issue_pair(tokens: TokenIssuer, user: User) -> TokenPair:
     )
 
 
+async def bearer(store: Store, claims: Claims) -> User:
+    """The active user a verified token names, as long as the token is not older than the
+    account's last password change; AuthError saying why otherwise (socket, GraphQL, refresh)."""
+    user = await store.get_user(claims.user_id)
+    if user is None or not user.active:
+        raise AuthError("account unknown or disabled")
+    if claims.issued_ms < user.sessions_after:
+        raise AuthError("session ended by a password change: log in again")
+    return user
+
+
 async def log_in(store: Store, tokens: TokenIssuer, username: str, password: str) -> TokenPair:
     """Check a password; an inactive account (a fresh registration) is refused until activated."""
     user = await store.get_user_by_name(username)
@@ -57,9 +68,10 @@ async def refresh(store: Store, tokens: TokenIssuer, refresh_token: str) -> Toke
     claims = _refresh_claims(tokens, refresh_token)
     if not claims.jti or await store.is_revoked(claims.jti):
         raise AccountError("unauthenticated", "this refresh token was revoked: log in again")
-    user = await store.get_user(claims.user_id)
-    if user is None or not user.active:
-        raise AccountError("unauthenticated", "account unknown or disabled")
+    try:
+        user = await bearer(store, claims)
+    except AuthError as exc:
+        raise AccountError("unauthenticated", str(exc)) from exc
     return issue_pair(tokens, user)
 
 

@@ -75,6 +75,7 @@ class Claims:
     kind: str
     jti: str = ""
     expires: int = 0
+    issued_ms: int = 0  # when the token was signed, in ms: tokens older than a password change end
 
 
 class TokenIssuer:
@@ -87,7 +88,8 @@ class TokenIssuer:
 
     def issue(self, user_id: int, username: str, role: str, kind: str = "access", ttl: int | None = None) -> str:
         """A signed token of `kind`; `ttl` (seconds) overrides the kind's lifetime (service tokens)."""
-        now = int(time.time())
+        now_ms = time.time_ns() // 1_000_000
+        now = now_ms // 1000
         if ttl is None:
             ttl = self.access_ttl if kind == "access" else self.refresh_ttl
         claims: dict[str, Any] = {
@@ -96,6 +98,7 @@ class TokenIssuer:
             "role": role,
             "typ": kind,
             "iat": now,
+            "iatm": now_ms,
             "exp": now + ttl,
             "jti": uuid.uuid4().hex,
         }
@@ -114,7 +117,7 @@ class TokenIssuer:
         try:
             return Claims(
                 int(data["sub"]), str(data.get("name", "")), str(data.get("role", "")), kind,
-                str(data.get("jti", "")), int(data["exp"]),
+                str(data.get("jti", "")), int(data["exp"]), int(data.get("iatm", int(data.get("iat", 0)) * 1000)),
             )
         except (TypeError, ValueError) as exc:
             raise AuthError("invalid token") from exc

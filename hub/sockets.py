@@ -15,6 +15,7 @@ import socketio
 
 from storage import Scene, Store
 
+from .accounts import bearer
 from .auth import AuthError, TokenIssuer
 from .broker import now_ms
 from .config import Settings
@@ -75,14 +76,10 @@ class SocketHandlers:
         token = auth.get("token")
         if token:
             try:
-                claims = self.tokens.verify(str(token))
+                user = await bearer(self.store, self.tokens.verify(str(token)))
             except AuthError as exc:
                 self.metrics.refused.labels("unauthorized").inc()
                 raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
-            user = await self.store.get_user(claims.user_id)
-            if user is None or not user.active:
-                self.metrics.refused.labels("unauthorized").inc()
-                raise socketio.exceptions.ConnectionRefusedError("account unknown or disabled")
             user_id, username, admin, service = user.id, user.username, user.role == "admin", user.role == SERVICE
         session = auth.get("session")
         if not isinstance(session, str) or not SESSION_ID.match(session):

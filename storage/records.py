@@ -21,6 +21,7 @@ class User:
     active: bool
     upload_limit: int | None = None  # bytes; None means the hub's default (HUB_UPLOAD_LIMIT)
     created_at: str | None = None
+    sessions_after: int = 0  # ms: tokens signed before this (a password change) are refused
 
     def public(self) -> dict[str, Any]:
         """The fields a client may see."""

@@ -54,6 +54,7 @@ def user_of(row: Any) -> User:
         bool(row["active"]),
         row["upload_limit"],
         timestamp(row["created_at"]),
+        int(row["sessions_after"]),
     )
 
 
@@ -119,8 +120,9 @@ class UserStore:
         return [user_of(row) for row in rows]
 
     async def update_user(self, user_id: int, **changes: Any) -> User:
-        """Set some of `role`, `active`, `upload_limit`, `password_hash`; others keep their value."""
-        allowed = {"role", "active", "upload_limit", "password_hash"}
+        """Set some of `role`, `active`, `upload_limit`, `password_hash`, `sessions_after`; others
+        keep their value."""
+        allowed = {"role", "active", "upload_limit", "password_hash", "sessions_after"}
         assert set(changes) <= allowed, changes
         if changes:
             assignments = ", ".join(f"{column} = :{column}" for column in changes)

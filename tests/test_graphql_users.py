@@ -4,11 +4,12 @@ including the original's holes (any player changing any user's role or password)
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
-from client import login
+from client import HubClient, HubError, login
 
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, refused
+from tests.gql import data, eventually, refused
 
 AUTH = "accessToken refreshToken expiresIn user { id username role active uploadLimit }"
 LOGIN = f'mutation($u: String!, $p: String!) {{ login(username: $u, password: $p) {{ {AUTH} }} }}'
@@ -155,3 +156,38 @@ async def test_site_texts_are_public_and_edited_by_admins(hub: Hub) -> None:
     assert (await refused(hub, "bad_request", query, {"t": " "}, user="root"))["extensions"]["field"] == "title"
     await data(hub, query, {"t": "Our Hub", "d": "Live shows."}, user="root")
     assert (await data(hub, "{ site { title description } }"))["site"] == {"title": "Our Hub", "description": "Live shows."}
+
+
+async def test_changing_the_password_ends_every_session_of_the_account(hub: Hub) -> None:
+    """Whoever knew the old password is out: earlier access and refresh tokens are refused
+    everywhere (GraphQL, /api/refresh, socket connect) and open sockets are closed."""
+    await hub.stage("show", "helen")
+    laptop, phone = await login(hub.url, "helen", PASSWORD), await login(hub.url, "helen", PASSWORD)
+    socket = await hub.joined("helen")
+    change = "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }"
+
+    async def post(body: dict, access: str | None = None, path: str = "/graphql") -> tuple[int, dict]:
+        headers = {"Authorization": f"Bearer {access}"} if access else {}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{hub.url}{path}", json=body, headers=headers) as response:
+                return response.status, await response.json()
+
+    status, body = await post({"query": change, "variables": {"o": PASSWORD, "n": "another-long-phrase"}}, laptop["access_token"])
+    assert status == 200 and body["data"]["changePassword"] is True
+    for tokens in (laptop, phone):
+        _, body = await post({"query": "{ whoami { username } }"}, tokens["access_token"])
+        assert body["errors"][0]["extensions"]["code"] == "unauthenticated"
+        assert "password change" in body["errors"][0]["message"]
+        status, body = await post({"refresh_token": tokens["refresh_token"]}, path="/api/refresh")
+        assert status == 401 and body["ok"] is False
+    with pytest.raises(HubError, match="password change"):
+        await HubClient(hub.url, token=phone["access_token"]).connect()
+    await eventually(lambda: _disconnected(socket))
+
+    fresh = await login(hub.url, "helen", "another-long-phrase")
+    _, body = await post({"query": "{ whoami { username } }"}, fresh["access_token"])
+    assert body["data"]["whoami"] == {"username": "helen"}
+
+
+async def _disconnected(client: HubClient) -> bool:
+    return not client.sio.connected

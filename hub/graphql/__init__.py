@@ -18,6 +18,7 @@ from graphql import GraphQLError, GraphQLSchema, execute, parse, validate
 
 from storage import DuplicateError, NotFoundError, StoreError
 
+from ..accounts import bearer
 from ..auth import AuthError
 from ..inbound import Refused
 from . import limits
@@ -76,11 +77,7 @@ async def caller(services: Services, header: str) -> Any:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("use 'Authorization: Bearer <access token>'")
-    claims = services.tokens.verify(token.strip(), "access")
-    user = await services.store.get_user(claims.user_id)
-    if user is None or not user.active:
-        raise AuthError("account unknown or disabled")
-    return user
+    return await bearer(services.store, services.tokens.verify(token.strip(), "access"))
 
 
 async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from storage import ADMIN_ROLES, USER_ROLES, DuplicateError, User
 
 from .. import accounts
 from ..auth import hash_password_async, password_problem, verify_password_async
+from ..broker import now_ms
 from ..cli import USERNAME
 from .context import Context, fail, parse_id
 from ..media_files import remove_unused
@@ -81,7 +82,9 @@ async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, ne
     if not await verify_password_async(user.password_hash, oldPassword):
         fail("forbidden", "The current password is wrong.", "oldPassword")
     check_password(newPassword, user.username, "newPassword")
-    await ctx.store.update_user(user.id, password_hash=await hash_password_async(newPassword))
+    # Every session of the account ends, this one too: whoever knew the old password is out.
+    await ctx.store.update_user(user.id, password_hash=await hash_password_async(newPassword), sessions_after=now_ms())
+    await sign_out(ctx, user.id)
     return True
 
 
