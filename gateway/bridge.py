@@ -12,6 +12,7 @@ from client import HubClient
 
 from .backoff import Backoff
 from .dedupe import SeenCache
+from .metrics import worth_logging
 
 if TYPE_CHECKING:
     from .core import Gateway
@@ -58,8 +59,9 @@ class StageBridge:
         try:
             self.queue.put_nowait((topic, payload, relay))
         except asyncio.QueueFull:
-            self.gateway.metrics.drop("in", "buffer_full")
-            log.warning("inbound buffer full, dropping", extra={"stage": self.slug})
+            count = self.gateway.metrics.drop("in", "buffer_full")
+            if worth_logging(count):
+                log.warning("inbound buffer full, dropping", extra={"stage": self.slug, "dropped": count})
 
     # following the stage
 

@@ -56,6 +56,7 @@ class GatewayConfig:
     hop_limit: int = 4
     buffer: int = 10_000
     seen_cache: int = 100_000
+    max_message: int = 128 * 1024  # bytes of an inbound payload; the hub's own cap is 64 KiB of JSON
     stage_poll: float = 30.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: no metrics server
@@ -97,6 +98,7 @@ class GatewayConfig:
             hop_limit=max(1, int(env.number("HOP_LIMIT", cls.hop_limit))),
             buffer=max(1, int(env.number("BUFFER", cls.buffer))),
             seen_cache=max(1, int(env.number("SEEN_CACHE", cls.seen_cache))),
+            max_message=max(1024, int(env.number("MAX_MESSAGE", cls.max_message))),
             stage_poll=env.number("STAGE_POLL", cls.stage_poll, float) or cls.stage_poll,
             metrics_host=env.get("METRICS_HOST", cls.metrics_host),
             metrics_port=int(env.number("METRICS_PORT", cls.metrics_port)),

@@ -21,7 +21,7 @@ from .backoff import Backoff
 from .bridge import StageBridge
 from .config import GatewayConfig
 from .dedupe import SeenCache
-from .metrics import GatewayMetrics, serve_metrics
+from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
 from .stats import Statistics
 from .wire import HUB_OWNED, STATISTICS, BadMessage, Provenance, decode, encode, relay_role, split_topic, stage_topic
@@ -68,7 +68,7 @@ class Gateway:
         self.hub_id = listing["hub"]
         client_id = cfg.broker.client_id or f"upstage-gw-{self.hub_id}-{cfg.namespace.replace('/', '-')}"
         self.link = MqttLink(cfg.broker, client_id, self.broker_message, self.metrics, cfg.buffer,
-                             Backoff(cfg.backoff_min, cfg.backoff_max))
+                             Backoff(cfg.backoff_min, cfg.backoff_max), cfg.max_message)
         self.stats = Statistics(self.hub_id, cfg.namespace, self.link.publish)
         if cfg.inbound and cfg.stages is None:
             self.link.subscribe(f"{cfg.namespace}/#")
@@ -160,12 +160,19 @@ class Gateway:
         try:
             self._inbound(mqtt_topic, raw, properties)
         except BadMessage as bad:
-            self.metrics.drop("in", bad.reason)
-            log.warning("dropped a broker message", extra={"topic": mqtt_topic[:200], "reason": str(bad)[:200]})
+            count = self.metrics.drop("in", bad.reason)
+            level = logging.WARNING if worth_logging(count) else logging.DEBUG
+            log.log(level, "dropped a broker message",
+                    extra={"topic": mqtt_topic[:200], "reason": str(bad)[:200], "count": count})
 
     def _inbound(self, mqtt_topic: str, raw: bytes, properties: dict[str, Any]) -> None:
         cfg = self.config
+        if len(raw) > cfg.max_message:
+            raise BadMessage("too_large", f"{len(raw)} bytes, the limit is {cfg.max_message}")
         slug, levels = split_topic(cfg.namespace, mqtt_topic)
+        bridge = self.bridges.get(slug)
+        if bridge is None:
+            raise BadMessage("unbridged_stage", slug[:100])
         if levels[0] == STATISTICS and self.stats is not None:
             self.stats.heard(slug, levels, raw)
             return
@@ -177,9 +184,6 @@ class Gateway:
             raise BadMessage("own_origin")
         if topic in HUB_OWNED:
             raise BadMessage("hub_owned", topic)
-        bridge = self.bridges.get(slug)
-        if bridge is None:
-            raise BadMessage("unbridged_stage", slug[:100])
         payload = decode(topic, raw)
         if provenance is None:
             relay = self._legacy_relay(payload)
@@ -194,11 +198,14 @@ class Gateway:
         bridge.relay(topic, payload, relay)
 
     def _legacy_relay(self, payload: Any) -> dict[str, Any]:
-        """A legacy client's message: a fresh id, the configured trust, the name its chat claims."""
-        claims = payload if isinstance(payload, dict) else {}
-        user, session = claims.get("user"), claims.get("session")
+        """A legacy client's message: a fresh id, the configured trust, the name its chat claims.
+
+        Its `session` claim is not taken: nothing vouches for it, and it could name a session of
+        this hub (sessions are in every event). The hub stamps the gateway's own session instead.
+        """
+        user = payload.get("user") if isinstance(payload, dict) else None
         return {"origin": LEGACY_ORIGIN, "id": f"{LEGACY_ORIGIN}:{uuid.uuid4().hex}", "hops": 1,
-                "as": self.config.legacy_trust, **_identity(user, session)}
+                "as": self.config.legacy_trust, **_identity(user, None)}
 
 
 def _identity(nickname: Any, session: Any) -> dict[str, Any]:

@@ -23,8 +23,11 @@ class GatewayMetrics:
         self.hub_connects = Counter("gateway_hub_joins", "Stage joins on the hub (first and after reconnects)", ["recovered"], registry=r)
         self.stages = Gauge("gateway_stages", "Stages bridged", registry=r)
 
-    def drop(self, direction: str, reason: str) -> None:
-        self.dropped.labels(direction, reason).inc()
+    def drop(self, direction: str, reason: str) -> int:
+        """Count one drop; returns how many there were for this reason, for `worth_logging`."""
+        counter = self.dropped.labels(direction, reason)
+        counter.inc()
+        return int(counter._value.get())
 
     def dropped_count(self, direction: str, reason: str) -> float:
         """How many were dropped for this reason so far (for tests and logs)."""
@@ -32,6 +35,11 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def worth_logging(count: int) -> bool:
+    """Log the first drop of a kind and every 100th after it: a flood of garbage must not flood the log."""
+    return count == 1 or count % 100 == 0
 
 
 async def serve_metrics(metrics: GatewayMetrics, host: str, port: int) -> web.AppRunner:

@@ -28,6 +28,7 @@ log = logging.getLogger("gateway.mqtt")
 INFLIGHT = 10  # unacknowledged publishes at once: under the broker's receive maximum (Mosquitto: 20)
 NO_RECONNECTS = -2  # below gmqtt's "unlimited" (-1): its reconnect never runs, ours does
 CONNECT_TIMEOUT = 10.0
+PACKET_HEADROOM = 64 * 1024  # topic and user properties on top of the largest payload taken in
 _order = itertools.count()
 
 
@@ -78,10 +79,13 @@ class MqttLink:
 
     def __init__(
         self, config: BrokerConfig, client_id: str, on_message: MessageHandler, metrics: GatewayMetrics,
-        buffer: int, backoff: Backoff,
+        buffer: int, backoff: Backoff, max_message: int,
     ) -> None:
         self.config, self.client_id, self.on_message = config, client_id, on_message
         self.metrics, self.buffer, self.backoff = metrics, buffer, backoff
+        # Told to the broker at connect (MQTT v5 Maximum Packet Size): it drops bigger messages
+        # for this client instead of sending them, so a 10 MB publish never reaches our memory.
+        self.max_packet = max_message + PACKET_HEADROOM
         self.outbox: deque[Outgoing] = deque()
         self.inflight: dict[int, Outgoing] = {}
         self.retained: dict[str, Outgoing] = {}
@@ -162,7 +166,7 @@ class MqttLink:
         self._storage = _AckStorage(self._acked)
         client = gmqtt.Client(
             self.client_id, clean_session=False, session_expiry_interval=cfg.session_expiry,
-            persistent_storage=self._storage, logger=GMQTT_LOG,
+            maximum_packet_size=self.max_packet, persistent_storage=self._storage, logger=GMQTT_LOG,
         )
         client.set_config({"reconnect_retries": NO_RECONNECTS})
         client.on_message = self._on_message

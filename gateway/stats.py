@@ -7,14 +7,13 @@ and a legacy reader of the original topic sees the whole audience, not the last 
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable
 
 import orjson
 
-from .wire import STATISTICS, stage_topic
+from .wire import HUB_ID, STATISTICS, BadMessage, stage_topic
 
-log = logging.getLogger("gateway.stats")
+MAX_PEERS = 256  # hubs whose counts one stage sums
 Counts = tuple[int, int]
 Publish = Callable[[str, bytes, list[tuple[str, str]], bool], None]
 
@@ -38,19 +37,24 @@ class Statistics:
         self._total(slug)
 
     def heard(self, slug: str, levels: list[str], raw: bytes) -> None:
-        """A message on a stage's statistics topics: a peer's own counts update the sum; totals are ignored."""
+        """A message on a stage's statistics topics: a peer's own counts update the sum; totals are ignored.
+
+        Raises BadMessage (`bad_statistics`) for a hub id or counts that cannot be a peer's, and
+        (`too_many_peers`) past MAX_PEERS hubs on one stage, so garbage cannot grow the table.
+        """
         if len(levels) != 2 or levels[1] == self.hub_id:
             return
+        hub = levels[1]
+        if not HUB_ID.match(hub):
+            raise BadMessage("bad_statistics", "the last level must be a hub id")
         peers = self.peers.setdefault(slug, {})
         if not raw:
-            peers.pop(levels[1], None)  # a cleared retained value: that hub is gone
+            peers.pop(hub, None)  # a cleared retained value: that hub is gone
         else:
-            try:
-                data = orjson.loads(raw)
-                peers[levels[1]] = (int(data["players"]), int(data["audiences"]))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                log.warning("unreadable peer statistics", extra={"stage": slug, "hub": levels[1][:64]})
-                return
+            counts = _counts(raw)
+            if hub not in peers and len(peers) >= MAX_PEERS:
+                raise BadMessage("too_many_peers", f"more than {MAX_PEERS} hubs count this stage")
+            peers[hub] = counts
         self._total(slug)
 
     def total(self, slug: str) -> Counts:
@@ -70,3 +74,15 @@ class Statistics:
     def _send(self, topic: str, counts: Counts) -> None:
         payload = orjson.dumps({"players": counts[0], "audiences": counts[1]})
         self.publish(topic, payload, [("origin", self.hub_id)], True)
+
+
+def _counts(raw: bytes) -> Counts:
+    """`{"players": n, "audiences": n}` of a peer, both non-negative integers; else BadMessage."""
+    try:
+        data = orjson.loads(raw)
+        counts = data["players"], data["audiences"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BadMessage("bad_statistics", "not {players, audiences}") from exc
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise BadMessage("bad_statistics", "counts must be non-negative integers")
+    return counts

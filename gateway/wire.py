@@ -3,6 +3,7 @@ gateway's MQTT v5 user properties (origin hub, event id, hop count, speaker)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,11 @@ import orjson
 STATISTICS = "statistics"
 HUB_OWNED = frozenset({"counter", STATISTICS})  # presence is the hub's; such messages are dropped
 PERFORMER_ROLES = frozenset({"owner", "editor", "player"})
+# What the hub accepts in a relay (docs/protocol.md, Federation); checked here too, so a bad
+# property is dropped before its id takes a place in the seen cache.
+HUB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_EVENT_ID = 200
+MAX_TOPIC_NAME = 64  # the hub's topic names are short words; anything longer is not one of them
 
 
 class BadMessage(ValueError):
@@ -31,7 +37,7 @@ def split_topic(namespace: str, mqtt_topic: str) -> tuple[str, list[str]]:
     if not mqtt_topic.startswith(prefix):
         raise BadMessage("foreign_topic", mqtt_topic[:100])
     slug, *rest = mqtt_topic[len(prefix) :].split("/")
-    if not slug or not rest or not rest[0]:
+    if not slug or not rest or not rest[0] or len(rest[0]) > MAX_TOPIC_NAME:
         raise BadMessage("foreign_topic", mqtt_topic[:100])
     return slug, rest
 
@@ -87,7 +93,8 @@ class Provenance:
     def of(cls, properties: dict[str, Any]) -> "Provenance | None":
         """The provenance in a received message's properties; None for a legacy client (no origin).
 
-        Raises BadMessage (`bad_properties`) when an origin comes without a usable id or hop count.
+        Raises BadMessage (`bad_properties`) when an origin comes without a usable id or hop count,
+        or with an origin or id the hub would refuse.
         """
         pairs = properties.get("user_property") or []
         props: dict[str, str] = {}
@@ -102,6 +109,8 @@ class Provenance:
             raise BadMessage("bad_properties", "hops is not an integer") from exc
         if not props.get("eventId") or hops < 0:
             raise BadMessage("bad_properties", "an origin needs an eventId and hops >= 0")
+        if not HUB_ID.match(props["origin"]) or len(props["eventId"]) > MAX_EVENT_ID:
+            raise BadMessage("bad_properties", f"origin must be a hub id, eventId at most {MAX_EVENT_ID} characters")
         return cls(props["origin"], props["eventId"], hops, props.get("role", "audience"), props.get("nickname"), props.get("session"))
 
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
@@ -90,12 +90,21 @@ def matching(client: HubClient, topic: str, key: str, value: Any) -> list[dict[s
 
 
 async def arrives_once(client: HubClient, topic: str, key: str, value: Any, settle: float = 1.0) -> dict[str, Any]:
-    """Wait for the event, then a while longer, and require that it came exactly once."""
-    await client.wait_for(lambda c: bool(matching(c, topic, key, value)), timeout=20)
+    """Wait for the event, then a while longer (the settle window), and require that it came exactly once."""
+    await client.wait_for(lambda c: bool(matching(c, topic, key, value)), timeout=30)
     await asyncio.sleep(settle)
     found = matching(client, topic, key, value)
     assert len(found) == 1, found
     return found[0]
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0, explain: Callable[[], Any] = lambda: None) -> None:
+    """Poll `predicate` every 0.1 s until it holds; assert it at the end, with `explain()` as the message."""
+    for _ in range(int(timeout * 10)):
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    assert predicate(), explain()
 
 
 class PrivateBroker:
@@ -135,8 +144,23 @@ class PrivateBroker:
 
 
 @pytest.fixture
-def private_broker(tmp_path: Path) -> Any:
-    broker = PrivateBroker(tmp_path)
-    broker.start()
-    yield broker
-    broker.stop()
+def make_private_broker(tmp_path: Path) -> Iterator[Callable[[], PrivateBroker]]:
+    """Start private brokers (`make_private_broker()`), each in a directory of its own; stopped after the test."""
+    started: list[PrivateBroker] = []
+
+    def make() -> PrivateBroker:
+        workdir = tmp_path / f"broker-{len(started) + 1}"
+        workdir.mkdir()
+        broker = PrivateBroker(workdir)
+        started.append(broker)
+        broker.start()
+        return broker
+
+    yield make
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def private_broker(make_private_broker: Callable[[], PrivateBroker]) -> PrivateBroker:
+    return make_private_broker()

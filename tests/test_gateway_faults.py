@@ -13,7 +13,9 @@ import aiohttp
 
 from bench.proc import free_port
 from tests.conftest import TEST_SECRET
-from tests.gateway_support import SERVICE_USER, SLUG, SYSTEM_BROKER_PORT, arrives_once, matching, require_mosquitto, seeded_hub
+from tests.gateway_support import (
+    SERVICE_USER, SLUG, SYSTEM_BROKER_PORT, arrives_once, matching, require_mosquitto, seeded_hub, until,
+)
 from tests.hubproc import HubProcess
 
 
@@ -23,14 +25,6 @@ def chat(i: int, tag: str) -> dict:
 
 def chat_ids(client, tag: str) -> list[str]:
     return [e["payload"]["id"] for e in client.events if e["topic"] == "chat" and e["payload"]["id"].startswith(tag)]
-
-
-async def until(predicate, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout * 10)):
-        if predicate():
-            return
-        await asyncio.sleep(0.1)
-    assert predicate()
 
 
 async def test_broker_restart_mid_show_delivers_the_outage_once(make_hub, make_gateway, namespace, private_broker):

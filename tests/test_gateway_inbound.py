@@ -1,0 +1,150 @@
+"""The gateway's inbound checks without a broker: every kind of garbage a broker can deliver is
+dropped with its own counted reason, and nothing raises (a raise would be counted as `internal`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+import pytest
+
+from gateway import Gateway
+from gateway.stats import MAX_PEERS, Statistics
+from tests.gateway_support import SLUG, gateway_config
+
+NS = "ns"
+HUB = "hub-x"
+CHAT = f"{NS}/{SLUG}/chat"
+
+
+class RecordingBridge:
+    """Stands for a stage's bridge: keeps what the gateway would hand to the hub."""
+
+    def __init__(self) -> None:
+        self.relayed: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def relay(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
+        self.relayed.append((topic, payload, relay))
+
+
+@pytest.fixture
+def gateway() -> Gateway:
+    gateway = Gateway(gateway_config("http://127.0.0.1:1", NS))
+    gateway.hub_id = HUB
+    gateway.stats = Statistics(HUB, NS, lambda *_: None)
+    gateway.bridges[SLUG] = RecordingBridge()  # type: ignore[assignment]
+    return gateway
+
+
+def peer(hops: str = "1", event_id: str = "hub-b:e:1", origin: str = "hub-b", **more: str) -> dict[str, Any]:
+    return {"user_property": [("origin", origin), ("eventId", event_id), ("hops", hops), *more.items()]}
+
+
+def chat(**fields: Any) -> bytes:
+    return orjson.dumps({"message": "hi", **fields})
+
+
+GARBAGE = [
+    ("not_utf8", CHAT, b"\xff\xfe\x00", {}),
+    ("not_utf8", f"{NS}/{SLUG}/reaction", b"\xc3\x28", {}),
+    ("bad_json", CHAT, b"{not json", {}),
+    ("bad_json", CHAT, b"[" * 5000 + b"]" * 5000, {}),  # deeper than the parser goes
+    ("bad_json", CHAT, b"", {}),
+    ("too_large", CHAT, b" " * (128 * 1024 + 1), {}),
+    ("unbridged_stage", f"{NS}/{'x' * 65000}/chat", chat(), {}),
+    ("foreign_topic", f"{NS}/{SLUG}/{'y' * 1000}", chat(), {}),
+    ("foreign_topic", f"{NS}/{SLUG}/chat/extra", chat(), {}),
+    ("foreign_topic", f"other/{SLUG}/chat", chat(), {}),
+    ("foreign_topic", f"{NS}/{SLUG}", chat(), {}),
+    ("foreign_topic", f"{NS}/{SLUG}/", chat(), {}),
+    ("foreign_topic", f"{NS}//chat", chat(), {}),
+    ("hub_owned", f"{NS}/{SLUG}/counter", b'{"id": "x", "isPlayer": true}', {}),
+    ("bad_properties", CHAT, chat(), {"user_property": [("origin", "hub-b"), ("hops", "1")]}),
+    ("bad_properties", CHAT, chat(), peer(hops="lots")),
+    ("bad_properties", CHAT, chat(), peer(hops="-1")),
+    ("bad_properties", CHAT, chat(), peer(hops="1.5")),
+    ("bad_properties", CHAT, chat(), peer(hops="9" * 5000)),
+    ("bad_properties", CHAT, chat(), peer(origin="has spaces")),
+    ("bad_properties", CHAT, chat(), peer(origin="o" * 65)),
+    ("bad_properties", CHAT, chat(), peer(event_id="e" * 201)),
+    ("hop_limit", CHAT, chat(), peer(hops="99")),
+    ("own_origin", CHAT, chat(), peer(origin=HUB)),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b"garbage", {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": -1, "audiences": 0}', {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": true, "audiences": 0}', {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": "2", "audiences": 0}', {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b"[1, 2]", {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/not a hub", b'{"players": 1, "audiences": 0}', {}),
+]
+
+
+@pytest.mark.parametrize("reason, topic, raw, properties", GARBAGE, ids=[f"{i}-{g[0]}" for i, g in enumerate(GARBAGE)])
+def test_garbage_is_dropped_with_its_reason(gateway, caplog, reason, topic, raw, properties):
+    with caplog.at_level(logging.WARNING, logger="gateway"):
+        gateway.broker_message(topic, raw, properties)  # raises nothing
+    assert gateway.metrics.dropped_count("in", reason) == 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "dropped a broker message"]
+    assert logged.reason.startswith(reason) and len(logged.topic) <= 200
+    assert gateway.bridges[SLUG].relayed == []
+    assert gateway.stats.peers.get(SLUG, {}) == {}
+
+
+@pytest.mark.parametrize("payload", [b"[1, 2]", b'"a string"', b"null", b"12", b'{"user": ["not", "a name"]}', b'{"user": "   "}'])
+def test_valid_json_of_the_wrong_type_goes_to_the_hub_to_be_judged(gateway, payload):
+    """The hub's schema is the judge of payloads (its refusal is counted as refused_<code>)."""
+    gateway.broker_message(CHAT, payload, {})
+    ((topic, relayed_payload, relay),) = gateway.bridges[SLUG].relayed
+    assert topic == "chat" and relayed_payload == orjson.loads(payload)
+    assert relay["origin"] == "legacy" and relay["as"] == "audience" and "nickname" not in relay
+
+
+@pytest.mark.parametrize("properties", [
+    {}, {"user_property": None}, {"user_property": "garbage"}, {"user_property": [("origin",), ("a", "b", "c"), 5]},
+])
+def test_unusable_user_properties_make_a_legacy_message(gateway, properties):
+    gateway.broker_message(CHAT, chat(user="Old Client"), properties)
+    ((_, _, relay),) = gateway.bridges[SLUG].relayed
+    assert relay["origin"] == "legacy" and relay["nickname"] == "Old Client"
+
+
+def test_a_legacy_client_cannot_choose_its_session(gateway):
+    gateway.broker_message(CHAT, chat(user="Old Client", session="local-player-session-1"), {})
+    ((_, _, relay),) = gateway.bridges[SLUG].relayed
+    assert "session" not in relay  # the hub stamps the gateway's own session
+
+
+def test_a_peer_is_capped_by_peer_trust_and_its_long_name_cut(gateway):
+    gateway.broker_message(CHAT, chat(), peer(role="owner", nickname="N" * 10_000))
+    gateway.broker_message(CHAT, chat(), peer(event_id="hub-b:e:2", role="admin"))
+    (_, _, owner), (_, _, admin) = gateway.bridges[SLUG].relayed
+    assert owner["as"] == "player" and len(owner["nickname"]) == 40
+    assert admin["as"] == "audience"
+
+
+def test_the_same_event_id_twice_is_a_duplicate_and_a_flood_is_logged_sparingly(gateway, caplog):
+    with caplog.at_level(logging.WARNING, logger="gateway"):
+        for _ in range(201):
+            gateway.broker_message(CHAT, chat(), peer())
+    assert len(gateway.bridges[SLUG].relayed) == 1
+    assert gateway.metrics.dropped_count("in", "duplicate") == 200
+    assert [r.count for r in caplog.records if r.getMessage() == "dropped a broker message"] == [1, 100, 200]
+
+
+def test_peer_statistics_are_bounded(gateway):
+    for i in range(MAX_PEERS + 5):
+        gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-{i}", b'{"players": 1, "audiences": 2}', {})
+    assert len(gateway.stats.peers[SLUG]) == MAX_PEERS
+    assert gateway.metrics.dropped_count("in", "too_many_peers") == 5
+    gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-0", b"", {})  # a cleared value frees its place
+    gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-new", b'{"players": 0, "audiences": 1}', {})
+    assert "hub-new" in gateway.stats.peers[SLUG] and "hub-0" not in gateway.stats.peers[SLUG]
+
+
+def test_the_seen_cache_stays_bounded():
+    small = Gateway(gateway_config("http://127.0.0.1:1", NS, seen_cache=10))
+    small.hub_id = HUB
+    small.bridges[SLUG] = RecordingBridge()  # type: ignore[assignment]
+    for i in range(100):
+        small.broker_message(CHAT, chat(), peer(event_id=f"hub-b:e:{i}"))
+    assert len(small.seen) == 10 and len(small.bridges[SLUG].relayed) == 100
