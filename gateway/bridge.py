@@ -13,6 +13,7 @@ from client import HubClient
 from .backoff import Backoff
 from .dedupe import SeenCache
 from .metrics import worth_logging
+from .tasks import stop
 
 if TYPE_CHECKING:
     from .core import Gateway
@@ -41,6 +42,7 @@ class StageBridge:
         self._window = asyncio.Semaphore(WINDOW)
         self._backoff = Backoff(config.backoff_min, config.backoff_max)
         self._tasks: list[asyncio.Task[None]] = []
+        self._relaying: set[asyncio.Task[None]] = set()  # relayed publishes awaiting their ack
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._follow(), name=f"bridge-{self.slug}")]
@@ -48,9 +50,7 @@ class StageBridge:
             self._tasks.append(asyncio.create_task(self._relay_loop(), name=f"relay-{self.slug}"))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop([*self._tasks, *self._relaying])
         if self.client is not None and self.client.connected:
             await self.client.close()
 
@@ -148,7 +148,12 @@ class StageBridge:
             topic, payload, relay = await self.queue.get()
             await self._window.acquire()
             task = asyncio.create_task(self._relay_one(topic, payload, relay))
-            task.add_done_callback(lambda _: self._window.release())
+            self._relaying.add(task)
+            task.add_done_callback(self._relayed)
+
+    def _relayed(self, task: asyncio.Task[None]) -> None:
+        self._relaying.discard(task)
+        self._window.release()
 
     async def _relay_one(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
         """Publish one relayed message, retrying while the hub is away or busy; refusals are counted."""

@@ -24,6 +24,7 @@ from .dedupe import SeenCache
 from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
 from .stats import Statistics
+from .tasks import stop
 from .wire import HUB_OWNED, STATISTICS, BadMessage, Provenance, decode, encode, relay_role, split_topic, stage_topic
 
 log = logging.getLogger("gateway")
@@ -82,8 +83,7 @@ class Gateway:
 
     async def close(self) -> None:
         if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
+            await stop([self._poller])
         await asyncio.gather(*(bridge.close() for bridge in self.bridges.values()))
         if self._control is not None and self._control.connected:
             await self._control.close()

@@ -23,6 +23,7 @@ from gmqtt.storage import PersistentStorage
 from .backoff import Backoff
 from .config import BrokerConfig
 from .metrics import GatewayMetrics
+from .tasks import stop
 
 log = logging.getLogger("gateway.mqtt")
 INFLIGHT = 10  # unacknowledged publishes at once: under the broker's receive maximum (Mosquitto: 20)
@@ -104,8 +105,7 @@ class MqttLink:
     async def close(self) -> None:
         """Stop reconnecting and disconnect; whatever is still buffered is lost (logged)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop([self._task])
         if self._client is not None:
             await self._disconnect(self._client)
         if self.outbox or self.inflight:
