@@ -9,7 +9,7 @@ import uuid
 import gmqtt
 import orjson
 
-from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, matching, require_mosquitto, seeded_hub
+from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, matching, require_mosquitto, seeded_hub, until
 
 
 def move(object_id: str, x: int = 1) -> dict:
@@ -94,10 +94,7 @@ async def test_legacy_client_chats_as_audience_and_cannot_move_objects(make_hub,
         legacy.publish(f"{namespace}/{SLUG}/reaction", "👏".encode(), qos=1)
         await viewer.wait_for(lambda c: any(e["topic"] == "reaction" for e in c.events), timeout=20)
         metrics = gateway.metrics
-        for _ in range(100):
-            if metrics.dropped_count("in", "refused_forbidden") >= 1:
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: metrics.dropped_count("in", "refused_forbidden") >= 1)
         assert metrics.dropped_count("in", "refused_forbidden") == 1
         assert metrics.dropped_count("in", "bad_json") == 1 and metrics.dropped_count("in", "hub_owned") == 1
         assert not matching(viewer, "board", "object.id", "sneaky")
@@ -106,10 +103,7 @@ async def test_legacy_client_chats_as_audience_and_cannot_move_objects(make_hub,
         # outbound: the original payload on the original topic, the bare reaction, retained counts
         assert (await player.publish("reaction", "❤️"))["ok"]
         assert (await player.publish("board", move("seen-by-legacy")))["ok"]
-        for _ in range(100):
-            if any(t.endswith("/board") for t, _p, _ in received):
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: any(t.endswith("/board") for t, _p, _ in received))
         from_hub = [(t, p, props) for t, p, props in received if props.get("user_property")]
         boards = [orjson.loads(p) for t, p, _ in from_hub if t == f"{namespace}/{SLUG}/board"]
         assert boards == [move("seen-by-legacy")]  # the refused one never entered the hub
