@@ -126,11 +126,18 @@ async def measure(hub_a: HubProcess, hub_b: HubProcess, rate: float, seconds: fl
             await client.close()
 
 
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def report(result: dict[str, Any], rate: float, seconds: float) -> list[str]:
     (l50, l99), (b50, b99) = result["local"], result["bridged"]
     return [
         "Two hub processes, a `python -m gateway` process each, one private Mosquitto, this process's clients; "
-        "unpinned, 2 cores shared by all. Latency is publish on hub A → arrival at an audience socket, on one clock.",
+        f"unpinned, {os.cpu_count()} cores shared by all (and by whatever else runs on the machine). "
+        "Latency is publish on hub A → arrival at an audience socket, on one clock.",
+        "",
+        f"Load average (1, 5, 15 min): {result['load_before']} before, {result['load_after']} after.",
         "",
         f"| paced {rate:g} events/s for {seconds:g} s | p50 ms | p99 ms |",
         "|---|---|---|",
@@ -147,12 +154,14 @@ def report(result: dict[str, Any], rate: float, seconds: float) -> list[str]:
 
 
 async def run(rate: float, seconds: float, burst: int, recording: bool) -> dict[str, Any]:
+    load_before = _load()
     with running_mosquitto() as broker:
         stage = {SLUG: OWNER}
         with hub_process(stage, users={SERVICE: "service"}) as hub_a, hub_process(stage, users={SERVICE: "service"}) as hub_b:
             with gateway_process(hub_a, broker.tcp_port), gateway_process(hub_b, broker.tcp_port):
                 await asyncio.sleep(0.5)  # subscriptions reach the broker
                 result = await measure(hub_a, hub_b, rate, seconds, burst)
+    result.update(load_before=load_before, load_after=_load())
     lines = report(result, rate, seconds)
     if recording:
         record("Federation gateway: two hubs through Mosquitto", "bench.gateway", lines)
