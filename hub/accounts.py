@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from storage import Store, User
 
 from .auth import AuthError, Claims, TokenIssuer, verify_password_async
+from .inbound import Refused
 
 
-class AccountError(Exception):
+class AccountError(Refused):
     """A refused login or refresh; `code` is `unauthenticated` or `forbidden`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Iterable
 
 import filetype
 
+from .inbound import Refused
+
 # MIME type found in the content -> (extension on disk, media kind).
 ALLOWED: dict[str, tuple[str, str]] = {
     "image/png": ("png", "image"),
@@ -39,12 +41,8 @@ FILE_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z0-9]{2,5}$")
 SNIFF_BYTES = 8192
 
 
-class MediaFileError(Exception):
+class MediaFileError(Refused):
     """A file the hub will not keep: `code` is `unsupported_type`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 @dataclass(frozen=True)
