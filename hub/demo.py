@@ -1,9 +1,12 @@
-"""The demo stage `demo`, its player, an admin and a few project-made media (SVG), created on an
-empty database so that a fresh hub (`make run`) has a usable stage and admin pages."""
+"""The demo stage `demo`, its player, an admin and a few project-made media (SVG images and a
+WAV chime), created on an empty database so that a fresh hub (`make run`) has a usable stage and admin pages."""
 
 from __future__ import annotations
 
+import io
+import math
 import secrets
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,11 +44,28 @@ def _avatar(color: str) -> bytes:
     )  # fmt: skip
 
 
-# (name, type, svg) of each demo media item, in toolbar order.
-DEMO_MEDIA: tuple[tuple[str, str, bytes], ...] = (
-    ("Red figure", "avatar", _avatar("#d6453d")),
-    ("Blue figure", "avatar", _avatar("#3d6fd6")),
-    ("Star", "prop", _svg(100, 100, '<polygon points="50,5 61,38 95,38 67,58 78,92 50,72 22,92 33,58 5,38 39,38" fill="#f2c230"/>')),
+def _chime(seconds: float = 1.6, rate: int = 22050) -> bytes:
+    """A soft bell-like chord (A major, decaying), as a mono 16-bit WAV file."""
+    frames = bytearray()
+    for i in range(int(seconds * rate)):
+        t = i / rate
+        level = sum(math.sin(2 * math.pi * f * t) for f in (440.0, 554.37, 659.25)) / 3
+        frames += int(12000 * level * math.exp(-2.5 * t)).to_bytes(2, "little", signed=True)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(frames))
+    return out.getvalue()
+
+
+# (name, type, content, mime) of each demo media item, in toolbar order.
+SVG = "image/svg+xml"
+DEMO_MEDIA: tuple[tuple[str, str, bytes, str], ...] = (
+    ("Red figure", "avatar", _avatar("#d6453d"), SVG),
+    ("Blue figure", "avatar", _avatar("#3d6fd6"), SVG),
+    ("Star", "prop", _svg(100, 100, '<polygon points="50,5 61,38 95,38 67,58 78,92 50,72 22,92 33,58 5,38 39,38" fill="#f2c230"/>'), SVG),
     (
         "Night sky",
         "backdrop",
@@ -55,9 +75,11 @@ DEMO_MEDIA: tuple[tuple[str, str, bytes], ...] = (
             '<stop offset="1" stop-color="#3a2a6b"/></linearGradient></defs><rect width="1600" height="900" fill="url(#g)"/>'
             '<circle cx="1300" cy="180" r="90" fill="#f4f1d0"/><rect y="760" width="1600" height="140" fill="#141414"/>',
         ),  # fmt: skip
+        SVG,
     ),
     ("Red curtain", "curtain", _svg(1600, 900, '<rect width="1600" height="900" fill="#8e1b1b"/>' + "".join(
-        f'<rect x="{x}" width="40" height="900" fill="#6d1414"/>' for x in range(40, 1600, 120)))),
+        f'<rect x="{x}" width="40" height="900" fill="#6d1414"/>' for x in range(40, 1600, 120))), SVG),
+    ("Chime", "audio", _chime(), "audio/x-wav"),  # the type an uploaded WAV is sniffed as
 )
 
 
@@ -71,8 +93,8 @@ async def seed_demo(store: Store, media_dir: Path, password: str = "") -> Seeded
     await store.create_user(DEMO_ADMIN, hash_password(seeded.admin_password), "admin")
     stage = await store.create_stage(DEMO_STAGE, "Demo stage", user.id)
     media_ids = []
-    for name, media_type, svg in DEMO_MEDIA:
-        stored = write_bytes(media_dir, svg, "image/svg+xml")
+    for name, media_type, content, mime in DEMO_MEDIA:
+        stored = write_bytes(media_dir, content, mime)
         media = await store.create_media(user.id, name, media_type, stored.mime, stored.size, [stored.name])
         media_ids.append(media.id)
     await store.assign_media(stage.id, media_ids)

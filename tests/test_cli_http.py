@@ -83,6 +83,16 @@ async def test_demo_stage_is_created_once_on_an_empty_database(make_hub):
     assert status == 200
     client = await hub.connect()
     assert (await client.join("demo"))["role"] == "audience"
+    # the demo stage's toolbox has something of each kind, and every file is served
+    query = {"query": '{ stage(slug: "demo") { media { type mime url } } }'}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{hub.url}/graphql", json=query) as resp:
+            media = (await resp.json())["data"]["stage"]["media"]
+        assert {m["type"] for m in media} == {"avatar", "prop", "backdrop", "curtain", "audio"}
+        for item in media:
+            async with http.get(f"{hub.url}{item['url']}") as resp:
+                assert resp.status == 200 and resp.headers["Content-Type"] == item["mime"], item
+                assert len(await resp.read()) > 100
 
 
 async def test_healthz_and_metrics(hub):
