@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, NoReturn
 
 import pytest
+
+from tests.conftest import missing_service
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -24,10 +26,8 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must run; `make install-browser`)")
-    pytest.skip(f"{reason}; run `make install-browser` (apt-get install chromium)")
+def _missing(reason: str) -> NoReturn:
+    missing_service(f"{reason}; run `make install-browser` (apt-get install chromium)")
 
 
 @pytest.fixture

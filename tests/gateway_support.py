@@ -19,7 +19,7 @@ from bench.mosquitto import mosquitto_binary
 from bench.proc import free_port, port_open, stop, wait_until
 from client import HubClient
 from gateway import BrokerConfig, Gateway, GatewayConfig
-from tests.conftest import PASSWORD, Hub
+from tests.conftest import PASSWORD, Hub, missing_service
 
 SYSTEM_BROKER_PORT = int(os.environ.get("HUB_TEST_MQTT_PORT", "1883"))
 SERVICE_USER = "gateway"
@@ -30,10 +30,7 @@ def require_mosquitto(port: int = SYSTEM_BROKER_PORT) -> None:
     """Fail (under CI) or skip when no broker listens on the port."""
     if port_open(port):
         return
-    message = f"Mosquitto is required on 127.0.0.1:{port} for the gateway tests (see README, Services)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_service(f"Mosquitto is required on 127.0.0.1:{port} for the gateway tests (see README, Services)")
 
 
 @pytest.fixture
