@@ -33,26 +33,19 @@ def _payload(ctx: Context, pair: accounts.TokenPair) -> dict[str, Any]:
     }
 
 
-async def _account(call: Any, *args: Any) -> Any:
-    try:
-        return await call(*args)
-    except accounts.AccountError as exc:
-        fail(exc.code, exc.message)
-
-
 async def login(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(ctx, await _account(accounts.log_in, ctx.store, ctx.services.tokens, username, password))
+    return _payload(ctx, await accounts.log_in(ctx.store, ctx.services.tokens, username, password))
 
 
 async def refresh_token(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(ctx, await _account(accounts.refresh, ctx.store, ctx.services.tokens, refreshToken))
+    return _payload(ctx, await accounts.refresh(ctx.store, ctx.services.tokens, refreshToken))
 
 
 async def logout(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> bool:
     ctx: Context = info.context
-    await _account(accounts.log_out, ctx.store, ctx.services.tokens, refreshToken)
+    await accounts.log_out(ctx.store, ctx.services.tokens, refreshToken)
     return True
 
 
