@@ -12,11 +12,11 @@ import time
 from typing import Any, AsyncIterator, Mapping, Sequence
 
 import asyncpg
-import orjson
 from databases import Database
 from databases.core import Connection
 
 from .gaps import compress_gaps
+from .jsontext import dump_json, load_json, without_nul
 from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
 
 EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
@@ -84,14 +84,14 @@ class Archive:
             "INSERT INTO snapshots (stage_id, epoch, seq, state, at) VALUES (:s, :epoch, :seq, :state, :at) "
             "ON CONFLICT (stage_id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, "
             "state = excluded.state, at = excluded.at",
-            {"s": stage_id, "epoch": epoch, "seq": seq, "state": _dump(state), "at": at},
+            {"s": stage_id, "epoch": epoch, "seq": seq, "state": dump_json(state), "at": at},
         )
 
     async def load_snapshot(self, stage_id: int) -> Snapshot | None:
         row = await self.db.fetch_one("SELECT * FROM snapshots WHERE stage_id = :s", {"s": stage_id})
         if row is None:
             return None
-        return Snapshot(row["stage_id"], row["epoch"], row["seq"], _load(row["state"]), row["at"])
+        return Snapshot(row["stage_id"], row["epoch"], row["seq"], load_json(row["state"]), row["at"])
 
     async def set_meta(self, key: str, value: str) -> None:
         await self.db.execute(
@@ -137,7 +137,7 @@ class Archive:
         row = await self.db.fetch_one(
             "SELECT topic, payload FROM events WHERE stage_id = :s AND seq = :q", {"s": stage_id, "q": span["hi"]}
         )
-        payload = _load(row["payload"]) if row else None
+        payload = load_json(row["payload"]) if row else None
         return row is not None and row["topic"] == "background" and isinstance(payload, dict) and payload.get("type") == "blankScene"
 
     async def start_recording(
@@ -352,36 +352,15 @@ class Archive:
         )
 
 
-def _dump(value: Any) -> str:
-    """JSON text for a JSON column. Postgres jsonb cannot hold U+0000, so (on both dialects, for
-    the same replays) a NUL inside a string is stored as U+FFFD rather than failing the batch."""
-    text = orjson.dumps(value).decode()
-    return text if "\\u0000" not in text else orjson.dumps(_without_nul(value)).decode()
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
-def _load(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
 def _row(key: int, event: Event) -> tuple:
     """An event as a row of `events` (key = stage id) or `performance_events` (key = performance id)."""
-    text, json = _without_nul, _dump
+    text, json = without_nul, dump_json
     return (key, event.seq, text(event.topic), json(event.payload), event.at, json(event.sender),
             text(event.audience), text(event.target_session))  # fmt: skip
 
 
 def _event(stage_id: int, row: Mapping[str, Any]) -> Event:
-    payload, sender = _load(row["payload"]), _load(row["sender"])
+    payload, sender = load_json(row["payload"]), load_json(row["sender"])
     return Event(stage_id, row["seq"], row["topic"], payload, row["at"], sender, row["audience"], row["target_session"])
 
 

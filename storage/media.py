@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-import orjson
 from databases import Database
 
+from .jsontext import dump_json, load_json
 from .records import Media, NotFoundError
 from .users import LIKE, grouped, in_list, like_pattern, timestamp
 
@@ -27,11 +27,7 @@ class MediaQuery:
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def _load(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+    return None if value is None else dump_json(value)
 
 
 class MediaStore:
@@ -174,7 +170,7 @@ def _media(row: Any, frames: list[str]) -> Media:
         size=int(row["size"]),
         frames=tuple(frames),
         copyright_level=int(row["copyright_level"]),
-        voice=_load(row["voice"]),
-        link=_load(row["link"]),
+        voice=load_json(row["voice"]),
+        link=load_json(row["link"]),
         created_at=timestamp(row["created_at"]),
     )

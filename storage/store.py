@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-import orjson
 from databases import Database
 
 from . import migrations
 from .archive import Archive
+from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
 from .users import UserStore, grouped, timestamp
@@ -76,7 +76,7 @@ class Store(UserStore, MediaStore):
             stage_id = await self.db.execute(
                 "INSERT INTO stages (slug, name, owner_id, config) "
                 "VALUES (:slug, :name, :owner, :config) RETURNING id",
-                {"slug": slug, "name": name, "owner": owner_id, "config": _json(config or {})},
+                {"slug": slug, "name": name, "owner": owner_id, "config": dump_json(config or {})},
             )
             await self._set_access(stage_id, "player", players)
             await self._set_access(stage_id, "editor", editors)
@@ -135,7 +135,7 @@ class Store(UserStore, MediaStore):
             raise NotFoundError(f"no stage {stage_id}")
         if "slug" in changes and changes["slug"] != before.slug and await self.get_stage(changes["slug"]):
             raise DuplicateError(f"stage {changes['slug']!r} already exists")
-        values = {k: _json(v) if k == "config" else v for k, v in changes.items()}
+        values = {k: dump_json(v) if k == "config" else v for k, v in changes.items()}
         async with self.db.transaction():
             if values:
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
@@ -181,7 +181,7 @@ class Store(UserStore, MediaStore):
             raise DuplicateError(f"a scene named {name!r} already exists on this stage")
         scene_id = await self.db.execute(
             "INSERT INTO scenes (stage_id, name, payload, created_by) VALUES (:s, :n, :p, :u) RETURNING id",
-            {"s": stage_id, "n": name, "p": _json(payload), "u": user_id},
+            {"s": stage_id, "n": name, "p": dump_json(payload), "u": user_id},
         )
         return Scene(scene_id, stage_id, name, payload, True, user_id)
 
@@ -239,17 +239,9 @@ class Store(UserStore, MediaStore):
         return [_stage(row, access.get(row["id"], [])) for row in rows]
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _from_json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
 def _scene(row: Any) -> Scene:
     return Scene(
-        row["id"], row["stage_id"], row["name"], _from_json(row["payload"]), bool(row["active"]),
+        row["id"], row["stage_id"], row["name"], load_json(row["payload"]), bool(row["active"]),
         row["created_by"], timestamp(row["created_at"]),
     )
 
@@ -263,7 +255,7 @@ def _stage(row: Any, access: list[Any]) -> Stage:
         description=row["description"],
         status=row["status"],
         visible=bool(row["visible"]),
-        config=_from_json(row["config"]),
+        config=load_json(row["config"]),
         players=frozenset(a["user_id"] for a in access if a["level"] == "player"),
         editors=frozenset(a["user_id"] for a in access if a["level"] == "editor"),
         cover=row["cover"],

@@ -127,3 +127,14 @@ async def test_delete_user_failing_half_way_changes_nothing(store: Store, monkey
         await store.delete_user(hector.id, None)
     assert await store.get_user(hector.id) is not None and await store.get_stage("gone") is not None
     assert await store.get_media(first.id) is not None
+
+
+async def test_json_columns_take_a_nul_on_both_dialects(store: Store) -> None:
+    """Postgres jsonb refuses U+0000: every JSON column stores it as U+FFFD, as the archive does."""
+    owner = await store.create_user("nul", "h")
+    stage = await store.create_stage("nul", "Nul", owner.id, config={"note": "a\x00b"})
+    assert stage.config == {"note": "a\ufffdb"}
+    scene = await store.save_scene(stage.id, "board", {"chat": ["a\x00b"]}, owner.id)
+    assert (await store.get_scene(scene.id)).payload == {"chat": ["a\ufffdb"]}
+    media = await store.create_media(owner.id, "m", "avatar", "image/png", 1, ["f.png"])
+    assert (await store.update_media(media.id, voice={"v": "a\x00b"})).voice == {"v": "a\ufffdb"}
