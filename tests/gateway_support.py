@@ -114,7 +114,7 @@ class PrivateBroker:
     def __init__(self, workdir: Path) -> None:
         binary = mosquitto_binary()
         if binary is None:
-            pytest.fail("mosquitto is not installed (apt-get install mosquitto)", pytrace=False)
+            missing_service("mosquitto is not installed for the private-broker gateway tests (apt-get install mosquitto)")
         self.binary = binary
         self.port = free_port()
         self.workdir = workdir
