@@ -59,7 +59,8 @@ async function main() {
     show(s);
   });
   socket.on('event', (event) => {
-    screen.clock.set(event.at, current.playing ? current.speed : 0);
+    if (event === null || typeof event !== 'object') return;
+    if (typeof event.at === 'number') screen.clock.set(event.at, current.playing ? current.speed : 0);
     screen.event(event);
   });
   socket.on('connect', async () => {
