@@ -213,8 +213,7 @@ class Node:
         elif event.target_session is None:
             target = room.performers
         else:
-            member = room.presence.members.get(event.target_session)
-            if member is None or not member.is_performer:
+            if event.target_session not in room.presence.performers:
                 return
             target = session_room(event.target_session)
         self.metrics.deliveries.inc(self.fanout.send(target, "event", wire, supersedes(event)))
