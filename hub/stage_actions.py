@@ -37,6 +37,11 @@ def check_description(value: Any) -> str | None:
     return value
 
 
+def scene_now(room: StageRoom) -> dict[str, Any]:
+    """The stage as a scene snapshot right now, as performers see it (faded speech dropped)."""
+    return live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
+
+
 async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any]) -> int:
     """Publish a background event on the stage in the sender's name; returns its seq once stored."""
     event, stored = await node.publish(room, "background", payload, sender)
@@ -48,8 +53,7 @@ async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_
     """Store the stage's current state as a named scene, then tell the stage to reload its list."""
     name = check_name(name, limit=MAX_SCENE_NAME)
     try:
-        snapshot = live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
-        scene = await store.save_scene(room.stage_id, name, snapshot, user_id)
+        scene = await store.save_scene(room.stage_id, name, scene_now(room), user_id)
     except DuplicateError as exc:
         raise Refused("bad_request", str(exc)) from exc
     await node.publish(room, "background", {"type": "loadScenes"}, sender)
@@ -80,9 +84,8 @@ async def start_recording(
     )
     if blank:
         await announce(node, room, sender, {"type": "blankScene"})
-    snapshot = live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
     curtain = room.state["background"].get("curtain")
-    await announce(node, room, sender, {"type": "recordingSnapshot", "snapshot": snapshot, "curtain": curtain})
+    await announce(node, room, sender, {"type": "recordingSnapshot", "snapshot": scene_now(room), "curtain": curtain})
     return performance
 
 
