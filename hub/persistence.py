@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from storage import Event, Store
+from storage import DEFAULT_COLOR, Event, Store
 from storage.writer import EventWriter
 
 from . import state as live
@@ -83,12 +83,10 @@ class Persistence:
         """Rebuild a stage from its last snapshot plus the live events after it."""
         archive = self.store.archive
         snapshot = await archive.load_snapshot(stage_id)
-        empty = live.empty_state(default_color) if default_color else live.empty_state()
-        base, state, seq = (snapshot.epoch.split(".")[0], snapshot.state, snapshot.seq) if snapshot else (
-            uuid.uuid4().hex[:10],
-            empty,
-            0,
-        )
+        if snapshot is not None:
+            base, state, seq = snapshot.epoch.split(".")[0], snapshot.state, snapshot.seq
+        else:
+            base, state, seq = self.new_base(), live.empty_state(default_color or DEFAULT_COLOR), 0
         last = max(seq, await archive.last_seq(stage_id))
         # The events after the snapshot rebuild the state; the last history_size rebuild the
         # history, so a client that reconnects across a clean restart still recovers exactly.
