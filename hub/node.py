@@ -26,7 +26,7 @@ from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
 from .ratelimit import TokenBucket
-from .roles import SERVICE, sees_all
+from .roles import sees_all
 
 log = logging.getLogger("hub.node")
 
@@ -236,7 +236,7 @@ class Node:
         conn.room, conn.role, conn.nickname = room, role, nickname
         everything = sees_all(role)
         self._rooms_of(conn.sid, enter=(room.everyone, room.performers) if everything else (room.everyone,))
-        if role != SERVICE:  # a gateway is not someone on the stage
+        if not conn.service:  # a gateway is not someone on the stage
             room.presence.join(conn.session, conn.sid, nickname, role)
             self.presence_changed(room)
         self._count_stages()

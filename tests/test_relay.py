@@ -49,7 +49,11 @@ async def test_only_service_connections_relay_and_only_with_grantable_rights(mak
     assert (await service.publish("board", board, relay=relay()))["error"]["code"] == "forbidden"
     private = {"message": "psst", "isPrivate": True}
     assert (await service.publish("chat", private, relay=relay()))["error"]["code"] == "forbidden"
-    assert all(e["topic"] != "board" for e in owner.events)
+    # a permitted relay afterwards is a barrier: once it arrives, no refused one was delivered
+    barrier = await service.publish("chat", {"message": "after"}, relay=relay(id="after-1"))
+    assert barrier["ok"] is True
+    await owner.wait_for(lambda c: any(e["seq"] == barrier["seq"] for e in c.events))
+    assert [e["payload"]["message"] for e in owner.events] == ["after"]
 
 
 async def test_relayed_events_are_stamped_numbered_and_carry_their_origin(make_hub):
