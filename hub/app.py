@@ -23,7 +23,6 @@ from .graphql import setup_graphql
 from .graphql.context import Services
 from .node import Node, NodeOptions, Sender
 from .persistence import Persistence
-from .state import Limits
 from .performances import PerformanceHandlers
 from .sockets import SocketHandlers
 from .upload import setup_upload
@@ -55,14 +54,14 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         presence_grace=settings.presence_grace,
         history_size=settings.history_size,
         history_age=settings.history_age,
-        limits=Limits(chat_messages=settings.chat_messages, private_messages=settings.chat_messages),
+        limits=settings.limits,
     )
     if settings.fanout == "stock":
         fanout: Sender = StockFanout(sio)
     else:
         fanout = Fanout(sio, metrics, settings.write_soft_limit, settings.write_hard_limit, settings.fanout_tick)
     writer = EventWriter(store.archive, settings.write_batch, settings.write_interval, settings.write_buffer)
-    persistence = Persistence(store, writer, settings.snapshot_every, settings.history_size)
+    persistence = Persistence(store, writer, settings.snapshot_every, settings.history_size, settings.limits)
     metrics.watch_writer(writer)
     node = Node(sio, broker or MemoryBroker(), fanout, persistence, metrics, options)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)

@@ -12,7 +12,7 @@ from storage import USER_ROLES, Store, StoreError
 
 from .auth import TokenIssuer, hash_password, password_problem
 from .cli_live import LIVE_COMMANDS, LiveCommandError, add_live_options, run_live
-from .config import Settings
+from .config import ConfigError, Settings
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
@@ -182,7 +182,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         serve(settings)
         return 0

@@ -1,23 +1,30 @@
-"""Settings read from `HUB_*` environment variables, with safe defaults for the embedded setup."""
+"""Settings read from `HUB_*` environment variables, with safe defaults for the embedded setup.
+
+Every field of `Settings` is read from `HUB_<FIELD NAME>` (see docs/configuration.md); a value
+that does not parse is refused at start with a message naming the variable.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from .addresses import AddressPolicy, parse_networks
+from .state import Limits
+
+MAX_PAYLOAD_CAP = 64 * 1024
+# Fields whose variable is not simply HUB_<FIELD NAME>.
+ENV_NAMES = {"hub_id": "HUB_ID"}
+FALSE = ("0", "false", "no", "off")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"HUB_{name}", default)
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(_env(name, str(default)))
+class ConfigError(ValueError):
+    """A `HUB_*` variable that cannot be used; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -57,57 +64,71 @@ class Settings:
     upload_limit: int = 10 * 1024 * 1024
     graphql_max_depth: int = 8
     graphql_max_fields: int = 200
+    hub_id: str = ""
+    service_rate_limit: float = 5000.0
+    service_rate_burst: int = 10000
+    # Client addresses and the limits that span connections (docs/security.md).
+    trusted_proxies: str = ""
+    client_address_header: str = "X-Forwarded-For"
+    address_connections: int = 50
+    address_rate_limit: float = 60.0
+    address_rate_burst: int = 120
+    join_rate_limit: float = 1.0
+    join_rate_burst: int = 5
+    address_join_rate_limit: float = 5.0
+    address_join_rate_burst: int = 30
 
     @property
     def media_dir(self) -> Path:
         """Where uploaded media files live (served under /media/)."""
         return self.var_dir / "media"
-    hub_id: str = ""
-    service_rate_limit: float = 5000.0
-    service_rate_burst: int = 10000
+
+    @functools.cached_property
+    def limits(self) -> Limits:
+        """How much live state a stage keeps: the one source for live stages, restores and replays."""
+        return Limits(chat_messages=self.chat_messages, private_messages=self.chat_messages)
+
+    @functools.cached_property
+    def addresses(self) -> AddressPolicy:
+        return AddressPolicy(parse_networks(self.trusted_proxies), self.client_address_header)
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        """Build settings from the environment; the secret key is loaded or created under `var/`."""
-        var_dir = Path(_env("VAR_DIR", "var"))
-        return cls(
-            host=_env("HOST", cls.host),
-            port=_env_int("PORT", cls.port),
-            var_dir=var_dir,
-            database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'hub.db'}"),
-            secret_key=_env("SECRET_KEY", "") or load_or_create_secret(var_dir),
-            access_token_ttl=_env_int("ACCESS_TOKEN_TTL", cls.access_token_ttl),
-            refresh_token_ttl=_env_int("REFRESH_TOKEN_TTL", cls.refresh_token_ttl),
-            demo=_env("DEMO", "1") not in ("0", "false", "no"),
-            demo_password=_env("DEMO_PASSWORD", ""),
-            rate_limit=_env_float("RATE_LIMIT", cls.rate_limit),
-            rate_burst=_env_int("RATE_BURST", cls.rate_burst),
-            max_payload=min(_env_int("MAX_PAYLOAD", cls.max_payload), 64 * 1024),
-            presence_interval=_env_float("PRESENCE_INTERVAL", cls.presence_interval),
-            presence_grace=_env_float("PRESENCE_GRACE", cls.presence_grace),
-            history_size=_env_int("HISTORY_SIZE", cls.history_size),
-            history_age=_env_float("HISTORY_AGE", cls.history_age),
-            chat_messages=_env_int("CHAT_MESSAGES", cls.chat_messages),
-            write_batch=_env_int("WRITE_BATCH", cls.write_batch),
-            write_interval=_env_float("WRITE_INTERVAL", cls.write_interval),
-            write_buffer=_env_int("WRITE_BUFFER", cls.write_buffer),
-            snapshot_every=_env_int("SNAPSHOT_EVERY", cls.snapshot_every),
-            fanout=_env("FANOUT", cls.fanout),
-            write_soft_limit=_env_int("WRITE_SOFT_LIMIT", cls.write_soft_limit),
-            write_hard_limit=_env_int("WRITE_HARD_LIMIT", cls.write_hard_limit),
-            fanout_tick=_env_float("FANOUT_TICK", cls.fanout_tick),
-            gc_threshold=_env_int("GC_THRESHOLD", cls.gc_threshold),
-            ping_interval=_env_float("PING_INTERVAL", cls.ping_interval),
-            ping_timeout=_env_float("PING_TIMEOUT", cls.ping_timeout),
-            log_level=_env("LOG_LEVEL", cls.log_level).upper(),
-            cors_origins=_env("CORS_ORIGINS", cls.cors_origins),
-            upload_limit=_env_int("UPLOAD_LIMIT", cls.upload_limit),
-            graphql_max_depth=_env_int("GRAPHQL_MAX_DEPTH", cls.graphql_max_depth),
-            graphql_max_fields=_env_int("GRAPHQL_MAX_FIELDS", cls.graphql_max_fields),
-            hub_id=_env("ID", cls.hub_id),
-            service_rate_limit=_env_float("SERVICE_RATE_LIMIT", cls.service_rate_limit),
-            service_rate_burst=_env_int("SERVICE_RATE_BURST", cls.service_rate_burst),
-        )
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Build settings from `HUB_*` variables; the secret key is loaded or created under `var/`."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = ENV_NAMES.get(field.name, f"HUB_{field.name.upper()}")
+            if name in env:
+                values[field.name] = _parse(name, env[name], field.default)
+        var_dir = values.get("var_dir", cls.var_dir)
+        values.setdefault("database_url", f"sqlite:///{var_dir / 'hub.db'}")
+        values["secret_key"] = values.get("secret_key") or load_or_create_secret(var_dir)
+        values["max_payload"] = min(values.get("max_payload", cls.max_payload), MAX_PAYLOAD_CAP)
+        values["log_level"] = values.get("log_level", cls.log_level).upper()
+        settings = cls(**values)
+        try:
+            settings.addresses  # noqa: B018 - parse the proxy list now, not at the first request
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        return settings
+
+
+def _parse(name: str, text: str, default: Any) -> Any:
+    """A variable's text as the type of the field's default."""
+    try:
+        if isinstance(default, bool):
+            return text.strip().lower() not in FALSE
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        kind = "an integer" if isinstance(default, int) else "a number"
+        raise ConfigError(f"{name} must be {kind}, not {text!r}") from None
+    if isinstance(default, Path):
+        return Path(text)
+    return text
 
 
 def load_or_create_secret(var_dir: Path) -> str:

@@ -15,7 +15,7 @@ import orjson
 from storage import EVERYONE, PERFORMERS
 
 from .roles import is_performer
-from .state import DEFAULT_LIMITS, nests_deeper_than
+from .state import DEFAULT_LIMITS, Limits, nests_deeper_than
 from .topics import TOPICS
 
 MAX_NICKNAME = 40
@@ -64,7 +64,7 @@ def clean_nickname(value: Any) -> str:
     return nickname
 
 
-def check_publish(role: str, data: Any, max_payload: int) -> tuple[str, Any]:
+def check_publish(role: str, data: Any, max_payload: int, limits: Limits = DEFAULT_LIMITS) -> tuple[str, Any]:
     """Validate a `publish` call for a sender with `role`; returns (topic, payload) or raises Refused."""
     data = require_dict(data, "publish")
     topic_name = data.get("topic")
@@ -76,8 +76,8 @@ def check_publish(role: str, data: Any, max_payload: int) -> tuple[str, Any]:
     if "payload" not in data:
         raise Refused("bad_request", "publish needs a payload")
     payload = data["payload"]
-    if nests_deeper_than(payload, DEFAULT_LIMITS.payload_depth):
-        raise Refused("bad_request", f"payload nests deeper than {DEFAULT_LIMITS.payload_depth} levels")
+    if nests_deeper_than(payload, limits.payload_depth):
+        raise Refused("bad_request", f"payload nests deeper than {limits.payload_depth} levels")
     limit = min(topic.max_bytes, max_payload)
     size = len(orjson.dumps(payload))
     if size > limit:

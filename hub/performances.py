@@ -108,6 +108,7 @@ class PerformanceHandlers:
             default_color=stage.default_color if stage else DEFAULT_COLOR,
             speed=_speed(data.get("speed", 1)),
             loop=data.get("loop") is True,
+            limits=self.node.options.limits,
         )
         conn.replay.play()
         return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}

@@ -37,12 +37,18 @@ class Persistence:
     """Owns the EventWriter; the node calls it on every event and when it opens a stage."""
 
     def __init__(
-        self, store: Store, writer: EventWriter, snapshot_every: int = 1000, history_size: int = 2000
+        self,
+        store: Store,
+        writer: EventWriter,
+        snapshot_every: int = 1000,
+        history_size: int = 2000,
+        limits: live.Limits = live.DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.writer = writer
         self.snapshot_every = snapshot_every
         self.history_size = history_size
+        self.limits = limits  # the live stages' limits: a rebuilt stage keeps what a live one keeps
         self.generation = "0"
         self.closing = False
         self._since_snapshot: dict[int, int] = {}
@@ -93,7 +99,7 @@ class Persistence:
         events = await archive.live_events(stage_id, after_seq=min(seq, max(0, last - self.history_size)))
         for event in events:
             if event.seq > seq:
-                state = live.apply(state, event.wire())
+                state = live.apply(state, event.wire(), self.limits)
         if snapshot is None:
             self.writer.submit_snapshot(stage_id, self.epoch(base), last, state, now_ms())
         return Restored(self.epoch(base), last, state, events[-self.history_size :] if self.history_size else [])

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from storage import Event
 
-from .state import apply, empty_state, view
+from .state import DEFAULT_LIMITS, Limits, apply, empty_state, view
 
 MIN_SPEED = 0.5
 MAX_SPEED = 32.0
@@ -45,6 +45,7 @@ class Replay:
         default_color: str = "#30ac45",
         speed: float = 1.0,
         loop: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         # The timeline spans the events this listener may see, so hidden ones leave no trace in it.
         visible = sorted((e for e in events if e.visible_to(performer, session)), key=lambda e: (e.at, e.seq))
@@ -56,6 +57,7 @@ class Replay:
         self._send = send
         self._audience = not performer
         self._default_color = default_color
+        self._limits = limits
         self._speed = _checked_speed(speed)
         self._loop_on = bool(loop)
         self._position = 0.0  # while playing: the position at `_anchor`
@@ -203,7 +205,7 @@ class Replay:
             done, state = 0, empty_state(self._default_color)
         for group in self._groups[done:index]:
             for event in group:
-                state = apply(state, event.wire())
+                state = apply(state, event.wire(), self._limits)
         self._cache = (index, state)
         return state
 

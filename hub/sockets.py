@@ -144,7 +144,7 @@ class SocketHandlers:
         if room is None:
             raise Refused("not_joined", "join a stage before publishing")
         who, relayed = self._speaker(conn, data.get("relay"))
-        topic, payload = check_publish(who.role, data, self.settings.max_payload)
+        topic, payload = check_publish(who.role, data, self.settings.max_payload, self.settings.limits)
         payload = stamp(topic, payload, who, now_ms())
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
