@@ -37,3 +37,15 @@ def closed_message(status: str) -> str:
 def sees_all(role: str) -> bool:
     """Whether a role receives performers-only events (private chat): performers and services."""
     return role in PERFORMER_ROLES or role == SERVICE
+
+
+def may_watch_archive(stage: Stage | None, role: str, admin: bool) -> bool:
+    """Whether a caller may list and replay a stage's performances: admins always, the stage's
+    performers always, anyone else only while the stage is visible and not in rehearsal. The
+    performances of a deleted stage (`stage` None) are for admins. One rule for the socket's
+    `replay` and `performances` and for GraphQL; refused callers are told `not_found`."""
+    if admin:
+        return True
+    if stage is None:
+        return False
+    return is_performer(role) or (stage.visible and stage.status != "rehearsal")
