@@ -41,6 +41,7 @@ class HubClient:
         url: str,
         token: str | None = None,
         session: str | None = None,
+        resume: str | None = None,
         transports: list[str] | None = None,
         timeout: float = 10.0,
         keep_events: bool = True,
@@ -48,6 +49,7 @@ class HubClient:
         self.url = url
         self.token = token
         self.session = session
+        self.resume = resume  # the secret that lets this client, and only it, resume `session`
         self.transports = transports or ["websocket"]
         self.timeout = timeout
         self.keep_events = keep_events
@@ -75,8 +77,8 @@ class HubClient:
         auth: dict[str, Any] = {}
         if self.token:
             auth["token"] = self.token
-        if self.session:
-            auth["session"] = self.session
+        if self.session and self.resume:
+            auth["session"], auth["resume"] = self.session, self.resume
         try:
             await self.sio.connect(self.url, auth=auth, transports=self.transports, wait_timeout=self.timeout)
         except socketio.exceptions.ConnectionError as exc:
@@ -100,7 +102,7 @@ class HubClient:
             data["since"] = since
         ack = await self.call("join", data)
         if ack.get("ok"):
-            self.session = ack["session"]
+            self.session, self.resume = ack["session"], ack.get("resume")
             # An event that raced the ack is already part of what the ack describes.
             kept = [i for i, e in enumerate(self.events) if e["seq"] > ack["seq"]]
             self.events = [self.events[i] for i in kept]

@@ -24,6 +24,7 @@ from .graphql.context import Services
 from .node import Node, NodeOptions, Sender
 from .persistence import Persistence
 from .performances import PerformanceHandlers
+from .server import HubServer
 from .sockets import SocketHandlers
 from .upload import setup_upload
 from .web import setup_web
@@ -40,7 +41,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     store = store or Store(settings.database_url)
     metrics = Metrics()
     tokens = TokenIssuer(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl)
-    sio = socketio.AsyncServer(
+    sio = HubServer(
         async_mode="aiohttp",
         json=jsonwire,
         cors_allowed_origins="*" if settings.cors_origins == "*" else settings.cors_origins.split(","),
@@ -55,6 +56,9 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         history_size=settings.history_size,
         history_age=settings.history_age,
         limits=settings.limits,
+        state_limit=settings.state_limit,
+        object_limit=settings.object_limit,
+        room_idle=settings.room_idle,
     )
     if settings.fanout == "stock":
         fanout: Sender = StockFanout(sio)
@@ -88,10 +92,10 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         gc.freeze()
 
     async def stop_accepting(app: web.Application) -> None:
-        """On SIGTERM: refuse publishes, then close every socket so the server can stop."""
+        """On SIGTERM (the listening socket is already closed): refuse publishes, then end every
+        connection at its transport so that clients reconnect by themselves, to the next hub."""
         persistence.closing = True
-        for sid in list(node.connections):
-            await sio.disconnect(sid)
+        fanout.release_all()
 
     async def stop(app: web.Application) -> None:
         await node.close()

@@ -31,7 +31,10 @@ class Broker(Protocol):
         sender: dict[str, Any],
         audience: str = EVERYONE,
         target_session: str | None = None,
-    ) -> Event: ...
+        at: int | None = None,
+    ) -> Event:
+        """Number the event and deliver it; `at` is its hub time (now when None)."""
+        ...
 
     def restore(self, stage_id: int, seq: int) -> None:
         """Continue a stage's numbering after `seq` (the last event the store holds)."""
@@ -58,10 +61,11 @@ class MemoryBroker:
         sender: dict[str, Any],
         audience: str = EVERYONE,
         target_session: str | None = None,
+        at: int | None = None,
     ) -> Event:
         seq = self._seq.get(stage_id, 0) + 1
         self._seq[stage_id] = seq
-        event = Event(stage_id, seq, topic, payload, now_ms(), sender, audience, target_session)
+        event = Event(stage_id, seq, topic, payload, now_ms() if at is None else at, sender, audience, target_session)
         if self._deliver is not None:
             self._deliver(event)
         return event

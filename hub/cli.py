@@ -129,7 +129,10 @@ def serve(settings: Settings) -> None:
 
     logs.setup(settings.log_level)
     print(f"UpStage Hub on http://{settings.host}:{settings.port} (database: {settings.database_url})", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None, shutdown_timeout=10)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None,
+        keepalive_timeout=settings.keepalive_timeout, shutdown_timeout=settings.shutdown_timeout,
+    )  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:

@@ -77,6 +77,11 @@ class Settings:
     join_rate_burst: int = 5
     address_join_rate_limit: float = 5.0
     address_join_rate_burst: int = 30
+    state_limit: int = 4 * 1024 * 1024
+    object_limit: int = 64 * 1024
+    room_idle: float = 300.0
+    keepalive_timeout: float = 15.0
+    shutdown_timeout: float = 5.0
 
     @property
     def media_dir(self) -> Path:

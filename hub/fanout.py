@@ -54,6 +54,22 @@ def binary_frame(payload: bytes) -> bytes:
     return text_frame(payload, opcode=0x2)
 
 
+def close_frame(code: int, reason: str) -> bytes:
+    """A WebSocket close frame (RFC 6455 §5.5.1) with a status code and a short reason."""
+    return text_frame(struct.pack("!H", code) + reason.encode()[:120], opcode=0x8)
+
+
+SERVICE_RESTART = 1012  # RFC 6455 registry: "the server is restarting", clients should reconnect
+
+
+def release_polling(sio: socketio.AsyncServer, skip: dict[str, Any]) -> None:
+    """Answer every long-polling socket's waiting request (a NOOP) so that its next poll finds the
+    hub gone and the client reconnects by itself; `skip` names the sockets already released."""
+    for eio_sid, socket in list(sio.eio.sockets.items()):
+        if eio_sid not in skip and not socket.closed:
+            socket.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
+
+
 def socketio_event(name: str, data: Any) -> str:
     """The Socket.IO EVENT packet for the default namespace, as python-socketio encodes it."""
     return '2["' + name + '",' + orjson.dumps(data).decode() + "]"
@@ -268,6 +284,22 @@ class Fanout:
                     self._slow.discard(outlet)
                     transport.write(frames)
 
+    def release_all(self) -> None:
+        """For a restart: end every connection at the transport, never with a Socket.IO or
+        Engine.IO disconnect (official clients take those as "the server sent me away" and stop
+        retrying). A WebSocket gets its pending frames, a close frame "service restart" and a
+        closed socket; a long-polling socket has its waiting request answered. Either way the
+        client sees its transport close and reconnects by itself, with `since`."""
+        for outlet in list(self.outlets.values()):
+            transport = outlet.transport
+            if transport.is_closing():
+                continue
+            pending = outlet.pending + list((outlet.backlog or {}).values())
+            outlet.pending, outlet.backlog = [], None
+            transport.write(b"".join(pending) + close_frame(SERVICE_RESTART, "the hub is restarting"))
+            transport.close()
+        release_polling(self.sio, self.outlets)
+
     def close(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
@@ -297,6 +329,10 @@ class StockFanout:
                 await self.sio.emit(name, data, to=room)
             except Exception:
                 log.exception("stock emit failed", extra={"room": room})
+
+    def release_all(self) -> None:
+        """The reference path only answers long-polls; its WebSockets end at the shutdown deadline."""
+        release_polling(self.sio, {})
 
     def close(self) -> None:
         if self._task is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections import deque
-from typing import Iterator
+from collections import OrderedDict, deque
+from typing import Any, Hashable, Iterator
 
 from storage import Event
 
@@ -38,3 +38,33 @@ class History:
         horizon = time.monotonic() - self.max_age
         while self._events and self._events[0][0] < horizon:
             self._events.popleft()
+
+
+class RecentKeys:
+    """Idempotency keys of a stage's recent publishes (a client's publish id, a relayed event's
+    origin and id) with what they published, as long as the history keeps events: a retried
+    publish gets the first one's answer instead of becoming a second event."""
+
+    def __init__(self, size: int, max_age: float) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        """What `key` published, or None when it is new (or too old to remember)."""
+        self._expire()
+        kept = self._kept.get(key)
+        return None if kept is None else kept[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._kept[key] = (time.monotonic(), value)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def _expire(self) -> None:
+        horizon = time.monotonic() - self.max_age
+        while self._kept and next(iter(self._kept.values()))[0] < horizon:
+            self._kept.popitem(last=False)

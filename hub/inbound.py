@@ -19,6 +19,7 @@ from .state import DEFAULT_LIMITS, Limits, nests_deeper_than
 from .topics import TOPICS
 
 MAX_NICKNAME = 40
+MAX_PUBLISH_ID = 100
 DEFAULT_NICKNAME = "Guest"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -98,13 +99,22 @@ def stamp(topic: str, payload: Any, who: Identity, now_ms: int) -> Any:
         return {**payload, "speak": _stamp_message(payload["speak"], who, now_ms)}
     if topic == "stream_health":
         return {**payload, "viewerSession": who.session}
+    if topic == "background" and payload.get("type") in STALE_GUARDED:
+        # The reducers keep the newest of these by `at` (a guard against late redeliveries in the
+        # original); the hub orders events itself, so `at` is its clock, never the sender's: a
+        # far-future `at` would otherwise freeze the backdrop or curtain for everyone.
+        field = STALE_GUARDED[payload["type"]]
+        if isinstance(payload.get(field), dict):
+            return {**payload, field: {**payload[field], "at": now_ms}}
     return payload
 
 
+STALE_GUARDED = {"changeBackground": "background", "drawCurtain": "curtain"}
+
+
 def _stamp_message(message: dict[str, Any], who: Identity, now_ms: int) -> dict[str, Any]:
-    stamped = {**message, "session": who.session}
+    stamped = {**message, "session": who.session, "at": now_ms}
     stamped.setdefault("id", uuid.uuid4().hex)
-    stamped.setdefault("at", now_ms)
     if is_performer(who.role):
         # Performers may speak as someone else ("-Name text"), which the original client marks
         # with isPlayer false; they keep that choice. Audience never claim to be players.
@@ -113,7 +123,20 @@ def _stamp_message(message: dict[str, Any], who: Identity, now_ms: int) -> dict[
     else:
         stamped["isPlayer"] = False
         stamped["user"] = who.nickname
+        stamped.pop("highlighted", None)  # highlighting is a performer's control
     return stamped
+
+
+def publish_key(publish_id: Any, who: Identity, relayed: dict[str, Any]) -> tuple[str, ...] | None:
+    """The idempotency key of a publish: a relayed event's origin and id, or the sender's session
+    and the publish's optional `id`, so a retried publish is not a second event."""
+    if relayed:
+        return ("relay", relayed["origin"], relayed["eventId"])
+    if publish_id is None:
+        return None
+    if not isinstance(publish_id, str) or not 0 < len(publish_id) <= MAX_PUBLISH_ID:
+        raise Refused("bad_request", f"id must be a string of 1-{MAX_PUBLISH_ID} characters")
+    return ("session", who.session, publish_id)
 
 
 def audience_of(topic: str, payload: Any) -> tuple[str, str | None]:

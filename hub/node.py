@@ -4,6 +4,10 @@ The broker hands every accepted event, in `seq` order, to `Node.deliver`, which 
 to the stage's live state, keeps it in the stage's history and writes it to the stage's
 sockets through `broadcast`, the single function that does so. All of it is synchronous, so
 nothing can interleave between an event's state change and its delivery.
+
+A publish is refused (`too_large`) before it is numbered when the state it leads to would hold an
+item past `object_limit` bytes or grow past `state_limit` bytes. A stage with no socket here for
+`room_idle` seconds is unloaded (snapshotted first) and rebuilt from the store when next used.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Hashable, Protocol
 
@@ -20,15 +25,18 @@ from storage import EVERYONE, Event, Stage
 
 from . import state as live
 from .broker import Broker, now_ms
-from .history import History
-from .inbound import Identity, Refused
+from .history import History, RecentKeys
+from .inbound import Refused
 from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
-from .ratelimit import TokenBucket
 from .roles import sees_all
+from .rooms import Connection, Prepared, StageRoom
+
+__all__ = ["Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
 
 log = logging.getLogger("hub.node")
+CHAT = "chat"  # bounded by its message counts: chat is never refused for the stage's size
 
 
 class Sender(Protocol):
@@ -36,64 +44,9 @@ class Sender(Protocol):
 
     def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int: ...
 
+    def release_all(self) -> None: ...
+
     def close(self) -> None: ...
-
-
-@dataclass
-class Connection:
-    """One Socket.IO connection and what the hub knows about it."""
-
-    sid: str
-    session: str
-    user_id: int | None
-    username: str | None
-    nickname: str
-    bucket: TokenBucket
-    room: "StageRoom | None" = None
-    role: str = "audience"
-    admin: bool = False
-    service: bool = False
-    replay: Any = None
-
-    def identity(self) -> Identity:
-        return Identity(self.session, self.nickname, self.role)
-
-    def stop_replay(self) -> None:
-        if self.replay is not None:
-            self.replay.close()
-            self.replay = None
-
-
-@dataclass
-class StageRoom:
-    """One stage as this node hosts it: Socket.IO rooms, presence, live state and history.
-
-    `state` and `history` hold exactly the events up to `delivered_seq`, the last event
-    written to the stage's sockets.
-    """
-
-    stage_id: int
-    slug: str
-    default_color: str | None
-    epoch: str
-    delivered_seq: int
-    presence: StagePresence
-    state: dict[str, Any]
-    history: History
-    presence_timer: asyncio.TimerHandle | None = None
-    busy: bool = False
-
-    @property
-    def everyone(self) -> str:
-        return f"stage:{self.stage_id}"
-
-    @property
-    def performers(self) -> str:
-        return f"stage:{self.stage_id}:performers"
-
-
-def session_room(session: str) -> str:
-    return f"session:{session}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +58,9 @@ class NodeOptions:
     history_size: int = 2000
     history_age: float = 600.0
     limits: live.Limits = live.DEFAULT_LIMITS
+    state_limit: int = 4 * 1024 * 1024
+    object_limit: int = 64 * 1024
+    room_idle: float = 300.0
 
 
 class Node:
@@ -128,6 +84,7 @@ class Node:
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, StageRoom] = {}
         self.hub_id = ""  # set at start-up (HUB_ID or hub_meta); the join ack names it for gateways
+        self._unloader: asyncio.Task[None] | None = None
         broker.attach(self.deliver)
 
     # stages
@@ -142,14 +99,18 @@ class Node:
             if room is None:
                 opts = self.options
                 history = History(opts.history_size, opts.history_age)
+                recent = RecentKeys(opts.history_size, opts.history_age)
                 for event in restored.recent:
                     history.append(event)
                 presence = StagePresence(opts.presence_grace)
+                meter = live.StateMeter(opts.object_limit)
                 room = StageRoom(
-                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history
-                )
+                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history,
+                    meter, recent, meter.measure(restored.state).total,
+                )  # fmt: skip
                 self.broker.restore(stage.id, restored.seq)
                 self.rooms[stage.id] = room
+                self._start_unloader()
         return room
 
     async def publish(
@@ -160,18 +121,51 @@ class Node:
         sender: dict[str, Any],
         audience: str = EVERYONE,
         target_session: str | None = None,
+        key: Hashable | None = None,
+        at: int | None = None,
     ) -> tuple[Event, asyncio.Future[None]]:
         """Accept one event: numbered by the broker, delivered, and handed to the archive.
 
         Returns the event and a future that resolves once it is stored. Raises Refused
-        (`unavailable`) when the archive's buffer is full, before anything happens.
+        (`unavailable`) when the archive's buffer is full, before anything happens. With an
+        idempotency `key` already used on this stage within the history window, nothing is
+        published: the first publish's event and future are returned. `at` is the event's hub
+        time (now when None), the same the payload was stamped with.
         """
+        if key is not None:
+            first = room.recent.get(key)
+            if first is not None:
+                return first
         if self.persistence.full:
             raise Refused("unavailable", "the archive is not keeping up; try again shortly")
         if room.busy:
             raise Refused("unavailable", "the stage is being archived; try again shortly")
-        event = await self.broker.publish(room.stage_id, topic, payload, sender, audience, target_session)
-        return event, self.persistence.record(event, room.state, room.epoch)
+        at = now_ms() if at is None else at
+        room.prepared = self._prepare(room, topic, payload, at)
+        event = await self.broker.publish(room.stage_id, topic, payload, sender, audience, target_session, at)
+        accepted = event, self.persistence.record(event, room.state, room.epoch)
+        if key is not None:
+            room.recent.put(key, accepted)
+        return accepted
+
+    def _prepare(self, room: StageRoom, topic: str, payload: Any, at: int) -> Prepared:
+        """The state this publish leads to, measured; Refused (`too_large`) when it would hold an
+        item past `object_limit` or grow the state past `state_limit` (shrinking is always fine)."""
+        state = live.apply(room.state, {"topic": topic, "payload": payload, "at": at}, self.options.limits)
+        if state is room.state:
+            return Prepared(room.state, payload, state, room.size)
+        measure = room.meter.measure(state)
+        opts = self.options
+        if measure.oversized:
+            what, size = measure.oversized[0]
+            raise Refused("too_large", f"{topic}: {what!r} would be {size} bytes, the limit is {opts.object_limit}")
+        if measure.total > opts.state_limit and measure.total > room.size and topic != CHAT:
+            raise Refused(
+                "too_large",
+                f"the stage's state would be {measure.total} bytes, the limit is {opts.state_limit}: "
+                "clear the whiteboard, remove objects or blank the scene",
+            )
+        return Prepared(room.state, payload, state, measure.total)
 
     @contextlib.asynccontextmanager
     async def exclusive(self, room: StageRoom) -> AsyncIterator[None]:
@@ -186,6 +180,7 @@ class Node:
     def restart_history(self, room: StageRoom, epoch: str, state: dict[str, Any]) -> None:
         """Begin a new epoch for a stage (after a sweep): empty history, given state, clients told."""
         room.epoch, room.state = epoch, state
+        room.size = room.meter.measure(state).total
         room.history.clear()
         self.broker.restore(room.stage_id, room.delivered_seq)
         self.persistence.snapshot(room.stage_id, epoch, room.delivered_seq, state)
@@ -198,10 +193,15 @@ class Node:
             log.warning("event for a stage with no room", extra={"stage_id": event.stage_id, "seq": event.seq})
             return
         wire = event.wire()
-        try:
-            room.state = live.apply(room.state, wire, self.options.limits)
-        except Exception:  # reducers never raise by design; if one does, the show goes on
-            log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
+        prepared, room.prepared = room.prepared, None
+        if prepared is not None and prepared.base is room.state and prepared.payload is event.payload:
+            room.state, room.size = prepared.state, prepared.size
+        else:  # another process's event came in between (a shared broker): apply it here
+            try:
+                room.state = live.apply(room.state, wire, self.options.limits)
+                room.size = room.meter.measure(room.state).total
+            except Exception:  # reducers never raise by design; if one does, the show goes on
+                log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
         room.history.append(event)
         room.delivered_seq = event.seq
         self.broadcast(room, event, wire)
@@ -215,7 +215,7 @@ class Node:
         else:
             if event.target_session not in room.presence.performers:
                 return
-            target = session_room(event.target_session)
+            target = room.session(event.target_session)
         self.metrics.deliveries.inc(self.fanout.send(target, "event", wire, supersedes(event)))
 
     # membership
@@ -234,8 +234,10 @@ class Node:
         # From here to the return nothing awaits: the socket enters the room at exactly
         # `delivered_seq`, so it receives every later event once and no earlier one.
         conn.room, conn.role, conn.nickname = room, role, nickname
+        room.sockets += 1
         everything = sees_all(role)
-        self._rooms_of(conn.sid, enter=(room.everyone, room.performers) if everything else (room.everyone,))
+        targeted = (room.performers, room.session(conn.session)) if everything else ()
+        self._rooms_of(conn.sid, enter=(room.everyone, *targeted))
         if not conn.service:  # a gateway is not someone on the stage
             room.presence.join(conn.session, conn.sid, nickname, role)
             self.presence_changed(room)
@@ -244,6 +246,7 @@ class Node:
             "ok": True,
             "role": role,
             "session": conn.session,
+            "resume": conn.resume,
             "stage": stage.public(),
             "epoch": room.epoch,
             "seq": room.delivered_seq,
@@ -253,7 +256,7 @@ class Node:
         missed = self._missed(room, since, everything, conn.session)
         if missed is None:
             ack["recovered"] = False
-            ack["state"] = live.view(room.state, now_ms(), audience=not everything)
+            ack["state"] = room.view(not everything, now_ms())
         else:
             ack["recovered"] = True
             ack["events"] = missed
@@ -277,7 +280,10 @@ class Node:
         if room is None:
             return
         conn.room, conn.role = None, "audience"
-        self._rooms_of(conn.sid, leave=(room.everyone, room.performers))
+        room.sockets -= 1
+        if not room.sockets:
+            room.idle_since = time.monotonic()
+        self._rooms_of(conn.sid, leave=(room.everyone, room.performers, room.session(conn.session)))
         if not conn.service:
             room.presence.leave(conn.session, conn.sid)
             self.presence_changed(room)
@@ -325,8 +331,40 @@ class Node:
     def _count_stages(self) -> None:
         self.metrics.stages.set(sum(1 for room in self.rooms.values() if room.presence.members))
 
+    # unloading idle stages
+
+    def _start_unloader(self) -> None:
+        if self._unloader is None and self.options.room_idle > 0:
+            self._unloader = asyncio.create_task(self._unload_idle_rooms(), name="unload-idle-stages")
+
+    async def _unload_idle_rooms(self) -> None:
+        idle = self.options.room_idle
+        while True:
+            await asyncio.sleep(min(idle / 2, 30.0))
+            for room in [r for r in self.rooms.values() if not r.sockets and time.monotonic() - r.idle_since >= idle]:
+                try:
+                    await self.unload(room)
+                except Exception:  # the store is down: keep the room, try again next round
+                    log.warning("could not unload an idle stage", extra={"stage_id": room.stage_id}, exc_info=True)
+
+    async def unload(self, room: StageRoom) -> bool:
+        """Drop a stage nobody is on from memory, once its snapshot and events are stored; it is
+        rebuilt from the store (same epoch, same history) when next used. False when it was
+        used again meanwhile."""
+        if room.sockets or room.busy or self.rooms.get(room.stage_id) is not room:
+            return False
+        seq = room.delivered_seq
+        self.persistence.snapshot(room.stage_id, room.epoch, seq, room.state)
+        await self.persistence.writer.flush()
+        if room.sockets or room.busy or room.delivered_seq != seq or self.rooms.get(room.stage_id) is not room:
+            return False
+        self.forget(room.stage_id)
+        return True
+
     async def close(self) -> None:
         """Stop: cancel timers, then snapshot and store everything before the store closes."""
+        if self._unloader is not None:
+            self._unloader.cancel()
         for room in self.rooms.values():
             if room.presence_timer is not None:
                 room.presence_timer.cancel()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import uuid
 from typing import Any, Awaitable, Callable
 
 import socketio
@@ -22,20 +21,22 @@ from .config import Settings
 from .inbound import (
     Identity,
     DEFAULT_NICKNAME,
-    SESSION_ID,
     Refused,
     audience_of,
     check_publish,
     clean_nickname,
+    publish_key,
     require_dict,
     stamp,
 )
 from .metrics import Metrics
-from .node import Connection, Node, StageRoom, session_room
-from .ratelimit import TokenBucket
+from .node import Connection, Node, StageRoom
 from . import stage_actions
 from .relay import relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role
+from .guard import Guard
+from .server import HubServer
+from .sessions import SessionSigner
 
 log = logging.getLogger("hub.sockets")
 MAX_AVATAR_ID = 200
@@ -47,10 +48,13 @@ class SocketHandlers:
     """Binds the contract's calls to a Socket.IO server."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, node: Node, store: Store, tokens: TokenIssuer, settings: Settings, metrics: Metrics
+        self, sio: HubServer, node: Node, store: Store, tokens: TokenIssuer, settings: Settings, metrics: Metrics
     ) -> None:
         self.sio, self.node, self.store, self.tokens = sio, node, store, tokens
         self.settings, self.metrics = settings, metrics
+        self.guard = Guard(settings, node.connections, metrics)
+        self.sessions = SessionSigner(settings.secret_key)
+        sio.gate = self.guard
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         calls: dict[str, Handler] = {
@@ -68,32 +72,32 @@ class SocketHandlers:
     def register(self, name: str, handler: Handler) -> None:
         """Serve a contract call: `handler(conn, data)` answers through the ack (see `_call`)."""
         self.sio.on(name, self._call(name, handler))
+        self.guard.calls = self.guard.calls | {name}
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        auth = auth if isinstance(auth, dict) else {}
+        """Accept a Socket.IO connection as the token's user or as anonymous audience, with a
+        session it may resume (see `sessions.py`); refused with a reason, never downgraded."""
+        if auth is None:
+            auth = {}
         user_id = username = None
         admin = service = False
-        token = auth.get("token")
-        if token:
-            try:
-                user = await bearer(self.store, self.tokens.verify(str(token)))
-            except AuthError as exc:
-                self.metrics.refused.labels("unauthorized").inc()
-                raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
-            user_id, username, admin, service = user.id, user.username, user.role == "admin", user.role == SERVICE
-        session = auth.get("session")
-        if not isinstance(session, str) or not SESSION_ID.match(session):
-            session = uuid.uuid4().hex
-        settings = self.settings
-        bucket = (
-            TokenBucket(settings.service_rate_limit, settings.service_rate_burst)
-            if service
-            else TokenBucket(settings.rate_limit, settings.rate_burst)
-        )
+        try:
+            if not isinstance(auth, dict):
+                raise AuthError("auth must be an object")
+            if "token" in auth:
+                user = await bearer(self.store, self.tokens.verify(_token(auth["token"])))
+                user_id, username, admin, service = user.id, user.username, user.role == "admin", user.role == SERVICE
+        except AuthError as exc:
+            self.metrics.refused.labels("unauthorized").inc()
+            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from exc
+        session, resume = self.sessions.claim(auth.get("session"), auth.get("resume"), user_id)
+        guard = self.guard
+        if service:
+            guard.not_counted(self.sio.manager.eio_sid_from_sid(sid, "/"))
         self.node.connections[sid] = Connection(
-            sid, session, user_id, username, username or DEFAULT_NICKNAME, bucket, admin=admin, service=service
-        )
-        await self.sio.enter_room(sid, session_room(session))
+            sid, session, user_id, username, username or DEFAULT_NICKNAME, guard.connection_bucket(service),
+            guard.join_bucket(), address=guard.address_of(environ), resume=resume, admin=admin, service=service,
+        )  # fmt: skip
         self.metrics.connections.inc()
 
     async def disconnect(self, sid: str, *_: Any) -> None:
@@ -112,8 +116,7 @@ class SocketHandlers:
             try:
                 if conn is None:
                     raise Refused("unavailable", "connection is closing")
-                if not conn.bucket.take():
-                    raise Refused("rate_limited", "too many calls, slow down")
+                self.guard.check(conn, name)
                 return await handler(conn, require_dict(data, name))
             except Refused as refused:
                 self.metrics.refused.labels(refused.code).inc()
@@ -145,14 +148,20 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage before publishing")
         who, relayed = self._speaker(conn, data.get("relay"))
         topic, payload = check_publish(who.role, data, self.settings.max_payload, self.settings.limits)
-        payload = stamp(topic, payload, who, now_ms())
+        key = publish_key(data.get("id"), who, relayed)
+        at = now_ms()
+        payload = stamp(topic, payload, who, at)
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}
         audience, target = audience_of(topic, payload)
-        event, stored = await self.node.publish(room, topic, payload, {**who.sender(), **relayed}, audience, target)
+        event, stored = await self.node.publish(
+            room, topic, payload, {**who.sender(), **relayed}, audience, target, key=key, at=at
+        )
         self.metrics.accepted.labels(topic).inc()
         await stored  # the ack means the event is in the archive
+        if event.payload is not payload:  # a retried publish: the first one's event
+            return {"ok": True, "seq": event.seq, "duplicate": True}
         return {"ok": True, "seq": event.seq}
 
     @staticmethod
@@ -222,6 +231,13 @@ class SocketHandlers:
         if scene is None or scene.stage_id != stage_id or not scene.active:
             raise Refused("not_found", f"no scene {str(scene_id)[:40]!r} on this stage")
         return scene
+
+
+def _token(value: Any) -> str:
+    """`auth.token` as sent; an empty, null or non-string token is refused, not taken as anonymous."""
+    if not isinstance(value, str) or not value:
+        raise AuthError("invalid token: omit auth.token to join as audience")
+    return value
 
 
 def parse_since(value: Any) -> tuple[str, int] | None:

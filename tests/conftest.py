@@ -30,6 +30,16 @@ def missing_service(message: str) -> NoReturn:
     pytest.skip(message)
 
 PASSWORD = "correct-horse-battery"
+# Every test client comes from 127.0.0.1: per-address limits are lifted except in the tests of them.
+UNLIMITED_ADDRESS: dict[str, Any] = dict(
+    address_connections=100_000,
+    address_rate_limit=1e6,
+    address_rate_burst=1_000_000,
+    join_rate_limit=1e6,
+    join_rate_burst=1_000_000,
+    address_join_rate_limit=1e6,
+    address_join_rate_burst=1_000_000,
+)
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 
@@ -103,6 +113,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         presence_interval=0.05,
         rate_limit=200.0,
         rate_burst=200,
+        **UNLIMITED_ADDRESS,
     )
     return Settings(**{**defaults, **overrides})
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from client import HubClient, login
+from tests.conftest import UNLIMITED_ADDRESS
 
 
 def free_port() -> int:
@@ -34,6 +35,7 @@ class HubProcess:
             "HUB_PORT": str(self.port),
             "HUB_DEMO": "0",
             "HUB_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+            **{f"HUB_{key.upper()}": str(value) for key, value in UNLIMITED_ADDRESS.items()},
             **{f"HUB_{key.upper()}": value for key, value in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None

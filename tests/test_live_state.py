@@ -102,7 +102,7 @@ async def test_reconnect_with_since_gets_exactly_the_missed_events(make_hub):
     hub_ = await make_hub(rate_limit=10_000.0, rate_burst=10_000)
     await hub_.stage("show", owner="olivia", players=("pat",))
     pat = await hub_.joined("pat")
-    viewer = await hub_.connect(session="viewer-tab-0001")
+    viewer = await hub_.connect()
     await viewer.join("show")
     await publish_all(pat, [("chat", {"message": f"before {i}"}) for i in range(10)])
     await viewer.wait_for(lambda c: c.seq == 10)
@@ -110,7 +110,7 @@ async def test_reconnect_with_since_gets_exactly_the_missed_events(make_hub):
     await viewer.close()
 
     missed = await publish_all(pat, [("board", {"type": "moveTo", "object": {"id": "a", "x": i}}) for i in range(200)])
-    back = await hub_.connect(session="viewer-tab-0001")
+    back = await hub_.connect(session=viewer.session, resume=viewer.resume)
     ack = await back.join("show", since=position)
     assert ack["recovered"] is True and "state" not in ack
     assert [e["seq"] for e in ack["events"]] == missed

@@ -106,15 +106,14 @@ async def test_newest_avatar_claim_wins_and_audience_never_holds(hub):
 async def test_reload_with_the_same_session_keeps_one_entry_and_the_hold(hub):
     await hub.stage("show", owner="olivia", players=("pat",))
     watcher = await hub.joined()
-    first = await hub.connect("pat", session="tab-0123456789")
-    await first.join("show")
+    first = await hub.connect("pat")
+    tab = (await first.join("show"))["session"]
     await first.set_presence(avatarId="bird")
     await first.close()
-    second = await hub.connect("pat", session="tab-0123456789")
+    second = await hub.connect("pat", session=first.session, resume=first.resume)
     ack = await second.join("show")
-    assert ack["presence"]["roster"] == [
-        {"session": "tab-0123456789", "nickname": "pat", "role": "player", "avatarId": "bird"}
-    ]
+    assert ack["session"] == tab
+    assert ack["presence"]["roster"] == [{"session": tab, "nickname": "pat", "role": "player", "avatarId": "bird"}]
     await watcher.wait_for(lambda c: counts(c) == (1, 1) and c.presence["roster"][0]["avatarId"] == "bird")
 
 

@@ -4,7 +4,11 @@ joining client receives, and what a saved scene holds. No I/O, no asyncio, no hu
 from .limits import DEFAULT_LIMITS, Limits
 from .scenes import scene_snapshot
 from .stage import apply, empty_state
-from .view import view
+from .meter import Measure, StateMeter
+from .view import depends_on_time, view
 from ._util import nests_deeper_than
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "apply", "empty_state", "nests_deeper_than", "scene_snapshot", "view"]
+__all__ = [
+    "DEFAULT_LIMITS", "Limits", "Measure", "StateMeter", "apply", "depends_on_time", "empty_state", "nests_deeper_than",
+    "scene_snapshot", "view",
+]  # fmt: skip

@@ -9,6 +9,12 @@ from .chat import public_chat
 from ._util import State
 
 
+def depends_on_time(state: State) -> bool:
+    """Whether `view` of this state changes with the clock alone: a track is playing, or a
+    speech bubble may still be fading."""
+    return bool(state["board"]["speeches"]) or any(t.get("isPlaying") is True for t in state["audio"]["tracks"].values())
+
+
 def view(state: State, now_ms: int | float, audience: bool) -> State:
     """The state as of hub time `now_ms`: playing tracks advanced to where the room hears them,
     faded speech bubbles dropped, and for the audience no private chat. Never mutates `state`."""

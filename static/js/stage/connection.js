@@ -9,20 +9,30 @@ import { io } from '/vendor/socket.io.esm.min.js';
 import { accessToken } from '../api.js';
 
 const SESSION_KEY = 'upstage.session';
+const RESUME_KEY = 'upstage.resume';
 
 /** A random id (hex), for sessions, objects and messages; works on plain-http pages too. */
 export function randomId(bytes = 12) {
   return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** This tab's session id (kept in sessionStorage, so a reload keeps presence and avatar holds). */
+/**
+ * This tab's session claim for the socket's `auth`: the session id and the resume secret the hub
+ * gave it (kept in sessionStorage, so a reload keeps presence and avatar holds). The hub makes
+ * sessions; a tab without one, or whose claim the hub no longer accepts, gets a fresh one.
+ */
 export function tabSession() {
-  let id = sessionStorage.getItem(SESSION_KEY);
-  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-    id = randomId();
-    sessionStorage.setItem(SESSION_KEY, id);
+  const session = sessionStorage.getItem(SESSION_KEY);
+  const resume = sessionStorage.getItem(RESUME_KEY);
+  return session && resume ? { session, resume } : {};
+}
+
+/** Keep the session the hub gave this tab in a join ack. */
+export function keepSession(ack) {
+  if (typeof ack?.session === 'string' && typeof ack?.resume === 'string') {
+    sessionStorage.setItem(SESSION_KEY, ack.session);
+    sessionStorage.setItem(RESUME_KEY, ack.resume);
   }
-  return id;
 }
 
 /** Ask the hub through `socket` and resolve with its ack (an `{ok:false}` ack when it times out). */
@@ -45,7 +55,7 @@ export async function openSocket() {
   const socket = io({
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
-    auth: (cb) => cb(token ? { token, session: tabSession() } : { session: tabSession() }),
+    auth: (cb) => cb(token ? { token, ...tabSession() } : tabSession()),
     reconnectionDelay: 500,
     reconnectionDelayMax: 4000,
   });
@@ -130,6 +140,7 @@ export class StageConnection {
       this.onError?.(ack.error?.message ?? 'could not join');
       return;
     }
+    keepSession(ack);
     this.epoch = ack.epoch;
     this.seq = ack.seq;
     this.onJoined(ack);

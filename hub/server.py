@@ -1,0 +1,162 @@
+"""The hub's Socket.IO server: python-socketio's, with the door kept.
+
+python-socketio trusts what arrives: a packet it cannot decode raises (no ack, a traceback per
+packet), a binary packet may announce billions of attachments that it buffers until they all
+arrive, an event may name any handler (`connect` and `disconnect` included) or none, and a
+second CONNECT on one Engine.IO session opens a second Socket.IO session. `HubServer` checks
+every packet before python-socketio acts on it:
+
+- an Engine.IO connection is refused (HTTP 401) past `HUB_ADDRESS_CONNECTIONS` per address;
+- a call that cannot be decoded, is not `[name, data...]`, or names no call of the contract is
+  answered through `Gate.malformed` (a `bad_request` ack, counted against the caller's limits);
+- binary packets are refused: answered `bad_request`, and their attachments dropped unread; a
+  binary frame nobody announced, or too many, closes the connection;
+- a second CONNECT on a connected session is refused with CONNECT_ERROR.
+
+Everything else takes python-socketio's own path. The packet dispatch below mirrors
+`socketio.AsyncServer._handle_eio_message` (python-socketio 5.x; the conformance tests gate an
+upgrade, see pyproject's version bounds).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+import socketio
+from socketio import packet
+
+from .jsonwire import BadJson
+
+MAX_ATTACHMENTS = 16
+# type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad.
+_HEADER = re.compile(r"^[0-6](?:\d+-)?(?:/[^,]*,)?(\d{1,15})?")
+
+
+class WirePacket(packet.Packet):
+    """Socket.IO packets of a protocol without binary: python-socketio otherwise walks every value
+    of every packet it sends looking for bytes (the whole stage state, for a join ack)."""
+
+    uses_binary_events = False
+
+
+class Gate(Protocol):
+    """The hub's policy for what `HubServer` refuses (implemented by `sockets.SocketHandlers`)."""
+
+    calls: frozenset[str]
+
+    def admit(self, eio_sid: str, environ: dict[str, Any]) -> str | None:
+        """None to accept a new Engine.IO connection, or why it is refused."""
+        ...
+
+    def released(self, eio_sid: str) -> None:
+        """The Engine.IO connection admitted as `eio_sid` has closed."""
+        ...
+
+    async def malformed(self, sid: str | None, reason: str) -> dict[str, Any]:
+        """The ack for a call that cannot be carried out as sent (counted, logged sparingly)."""
+        ...
+
+
+class HubServer(socketio.AsyncServer):
+    """`socketio.AsyncServer` that checks every inbound packet first (see the module docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(serializer=WirePacket, **kwargs)
+        self.gate: Gate | None = None
+        self._discard: dict[str, int] = {}  # eio_sid -> binary attachments still to drop
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        refusal = self.gate.admit(eio_sid, environ) if self.gate is not None else None
+        if refusal is not None:
+            return refusal  # Engine.IO answers the handshake 401 with this message
+        await super()._handle_eio_connect(eio_sid, environ)
+        return None
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._discard.pop(eio_sid, None)
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            if self.gate is not None:
+                self.gate.released(eio_sid)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if not isinstance(data, str):
+            await self._binary_frame(eio_sid)
+            return
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except (ValueError, TypeError, RecursionError) as exc:
+            await self._refuse(eio_sid, _ack_id(data), _why(exc))
+            return
+        kind, namespace = pkt.packet_type, pkt.namespace or "/"
+        if kind == packet.EVENT:
+            reason = self._event_problem(pkt.data)
+            if reason is not None:
+                await self._refuse(eio_sid, pkt.id, reason)
+            else:
+                await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif kind == packet.CONNECT:
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+                await self._connect_error(eio_sid, namespace, "already connected")
+            else:
+                await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif kind == packet.ACK:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif kind in (packet.BINARY_EVENT, packet.BINARY_ACK):
+            await self._binary_packet_refused(eio_sid, pkt)
+        else:
+            await self._refuse(eio_sid, None, "a client may not send this packet type")
+
+    def _event_problem(self, data: Any) -> str | None:
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            return "a call is [name, data]"
+        if self.gate is not None and data[0] not in self.gate.calls:
+            return f"there is no call {data[0][:50]!r}"
+        return None
+
+    async def _binary_packet_refused(self, eio_sid: str, pkt: packet.Packet) -> None:
+        """The protocol has no binary: answer the call now and drop its attachments unread."""
+        if pkt.attachment_count > MAX_ATTACHMENTS:
+            await self._refuse(eio_sid, pkt.id, "binary data is not accepted")
+            await self.eio.disconnect(eio_sid)
+            return
+        self._discard[eio_sid] = self._discard.get(eio_sid, 0) + pkt.attachment_count
+        await self._refuse(eio_sid, pkt.id, "binary data is not accepted: send JSON")
+
+    async def _binary_frame(self, eio_sid: str) -> None:
+        pending = self._discard.get(eio_sid, 0)
+        if pending > MAX_ATTACHMENTS or pending <= 0:
+            await self._refuse(eio_sid, None, "an unannounced binary frame")
+            await self.eio.disconnect(eio_sid)
+            return
+        self._discard[eio_sid] = pending - 1
+
+    async def _refuse(self, eio_sid: str, ack_id: int | None, reason: str) -> None:
+        """Answer a call the hub will not run (when it carries an ack id), through the gate."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        ack = await self.gate.malformed(sid, reason) if self.gate is not None else None
+        if ack_id is not None and sid is not None and ack is not None:
+            await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace="/", id=ack_id, data=[ack]))
+
+    async def _connect_error(self, eio_sid: str, namespace: str, message: str) -> None:
+        await self._send_packet(
+            eio_sid, self.packet_class(packet.CONNECT_ERROR, data={"message": message}, namespace=namespace)
+        )
+
+
+def _ack_id(encoded: str) -> int | None:
+    match = _HEADER.match(encoded)
+    return int(match.group(1)) if match and match.group(1) else None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, BadJson):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "the data nests too deep"
+    return "malformed packet"
+
