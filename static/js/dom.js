@@ -16,6 +16,8 @@ export function h(tag, attrs = {}, ...children) {
     } else if (URL_ATTRIBUTES.has(key)) {
       if (safeUrl(value)) el.setAttribute(key, value);
     } else if (key === 'dataset') Object.assign(el.dataset, value);
+    // Through the CSSOM: the pages' Content-Security-Policy refuses style attributes from markup.
+    else if (key === 'style') el.style.cssText = value;
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, value);
   }
