@@ -103,6 +103,10 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         presence_interval=0.05,
         rate_limit=200.0,
         rate_burst=200,
+        # The suite logs in for nearly every call, all from 127.0.0.1; the throttle tests
+        # (test_login_throttle.py) set the shipped limits themselves.
+        login_rate_limit=1000.0,
+        login_rate_burst=1000,
     )
     return Settings(**{**defaults, **overrides})
 
