@@ -46,7 +46,7 @@ async def test_no_page_breaks_its_content_security_policy(hub: Hub, browser: Any
         await page.wait_for_load_state("networkidle")
         if path == "/":
             # Elements built with a style (studio previews) go through the CSSOM, which the policy allows.
-            left = await page.evaluate("import('/static/js/dom.js').then((m) => m.h('div', { style: 'left: 12%' }).style.left)")
+            left = await page.evaluate("import('/static/js/dom.js').then((m) => m.h('div', { style: { left: '12%' } }).style.left)")
             assert left == "12%"
         violations = await page.evaluate("window.cspViolations")
         assert violations == [], (path, violations)
