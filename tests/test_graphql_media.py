@@ -10,8 +10,10 @@ from typing import Awaitable, Callable
 import aiohttp
 
 from hub.graphql import SERVICES
+from hub.ratelimit import KeyedCounter
+from hub.upload import UPLOADS
 from tests.conftest import Hub
-from tests.gql import data, png, refused, stage_id, token, upload
+from tests.gql import data, eventually, png, refused, stage_id, token, upload
 
 MEDIA = "query($f: MediaFilter) { media(filter: $f) { id name type owner { username } stages { slug } } }"
 SAVE = "mutation($in: MediaInput!) { saveMedia(input: $in) { id name type copyrightLevel frames voice link } }"
@@ -214,16 +216,21 @@ async def test_uploads_stop_at_the_users_quota_before_the_file_is_kept(make_hub:
 
 async def test_one_upload_at_a_time_per_user(hub: Hub) -> None:
     """Two uploads at once could both fit a quota only one of them fits."""
-    await hub.user("helen")
+    helen = str(await hub.user("helen"))
+    in_flight = hub.server.app[UPLOADS]
     host, port = hub.url.split("//")[1].split(":")
     _, writer = await asyncio.open_connection(host, int(port))
     writer.write(b"POST /api/media HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer " + (await token(hub, "helen")).encode()
                  + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n")
     await writer.drain()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: _count_is(in_flight, helen, 1))  # the slow upload is under way
     status, body = await upload(hub, "helen", png(), "a.png")
     assert status == 429 and body["error"]["code"] == "rate_limited"
     writer.close()
-    await asyncio.sleep(0.2)
+    await eventually(lambda: _count_is(in_flight, helen, 0))  # its end frees the user's slot
     status, _ = await upload(hub, "helen", png(), "a.png")
     assert status == 201
+
+
+async def _count_is(counter: KeyedCounter, key: str, count: int) -> bool:
+    return counter.count(key) == count

@@ -105,7 +105,7 @@ async def test_the_owner_logs_in_from_elsewhere_while_one_address_guesses(make_h
 
 async def test_one_address_cannot_spray_many_accounts(make_hub: Callable[..., Awaitable[Hub]], argon2: Argon2Calls) -> None:
     """Every attempt from an address counts, whichever account it names."""
-    hub = await make_hub(**behind_proxy(login_rate_burst=5))
+    hub = await make_hub(**behind_proxy(login_rate_limit=0.001, login_rate_burst=5))  # no refill during the test
     argon2.calls = 0
     statuses = [(await post(hub, "/api/login", {"username": f"user{i}", "password": "a-guess-123"}))[0] for i in range(8)]
     assert statuses == [401] * 5 + [429] * 3
@@ -117,14 +117,17 @@ async def test_one_address_cannot_spray_many_accounts(make_hub: Callable[..., Aw
 async def test_parallel_guessers_never_run_more_argon2_than_the_cap(make_hub: Callable[..., Awaitable[Hub]], monkeypatch: pytest.MonkeyPatch) -> None:
     """20 parallel guessers from 20 addresses held 20 argon2 hashes (64 MiB each) at once; now at
     most HUB_PASSWORD_CONCURRENCY run and past a short queue the rest are told to come back."""
-    argon2 = Argon2Calls(monkeypatch, delay=0.2)
+    argon2 = Argon2Calls(monkeypatch, delay=0.5)
     hub = await make_hub(**behind_proxy(password_concurrency=2, password_queue=4))
     await hub.user("admin", "admin")
     guesses = [post(hub, "/api/login", {"username": "admin", "password": f"guess-{i}-xyz"}, address=f"192.0.2.{i}") for i in range(20)]
     answers = await asyncio.gather(*guesses)
     statuses = [status for status, _, _ in answers]
     assert argon2.most_at_once == 2
-    assert statuses.count(401) == 6 and statuses.count(503) == 14  # 2 running, 4 waiting
+    # 2 running and 4 waiting are served (a few more if some guesses arrive after a slot freed);
+    # the others are refused at once, without argon2.
+    assert statuses.count(503) >= 10 and statuses.count(401) == 20 - statuses.count(503)
+    assert argon2.calls == statuses.count(401)
     unavailable = next(body for status, body, _ in answers if status == 503)
     assert unavailable["error"]["code"] == "unavailable"
     assert all(headers["Retry-After"] == "1" for status, _, headers in answers if status == 503)
@@ -168,7 +171,7 @@ async def test_wrong_old_passwords_in_change_password_are_throttled_like_logins(
 
 
 async def test_refreshes_count_against_the_address(make_hub: Callable[..., Awaitable[Hub]]) -> None:
-    hub = await make_hub(**behind_proxy(login_rate_burst=3))
+    hub = await make_hub(**behind_proxy(login_rate_limit=0.001, login_rate_burst=3))
     await hub.user("helen")
     status, tokens, _ = await post(hub, "/api/login", {"username": "helen", "password": PASSWORD})
     refresh = tokens["refresh_token"]
