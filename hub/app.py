@@ -12,6 +12,7 @@ from storage import Store
 from storage.writer import EventWriter
 
 from . import jsonwire
+from .accounts import Accounts
 from .auth import TokenIssuer
 from .broker import Broker, MemoryBroker
 from .config import Settings
@@ -22,6 +23,7 @@ from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
 from .node import Node, NodeOptions, Sender
+from .origins import setup_origins
 from .persistence import Persistence
 from .performances import PerformanceHandlers
 from .server import HubServer
@@ -44,7 +46,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     sio = HubServer(
         async_mode="aiohttp",
         json=jsonwire,
-        cors_allowed_origins="*" if settings.cors_origins == "*" else settings.cors_origins.split(","),
+        cors_allowed_origins=settings.origins.allows_socket,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
         max_http_buffer_size=MAX_HTTP_BUFFER,
@@ -72,9 +74,10 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
     app.add_routes(routes)
-    setup_graphql(app, Services(store, node, tokens, settings))
+    setup_graphql(app, Services(store, node, tokens, settings, Accounts(store, tokens, settings)))
     setup_upload(app)
     setup_web(app)
+    setup_origins(app, settings.origins)
 
     async def start(app: web.Application) -> None:
         await store.connect()

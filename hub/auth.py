@@ -6,11 +6,13 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from .inbound import Refused
 
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"
@@ -18,6 +20,8 @@ COMMON_PASSWORDS = frozenset(
     {"password", "12345678", "123456789", "qwertyui", "iloveyou", "letmein1", "password1", "upstage1"}
 )
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # checked before any argon2 work
+T = TypeVar("T")
 
 
 class AuthError(Exception):
@@ -35,29 +39,51 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-async def hash_password_async(password: str) -> str:
-    """`hash_password` off the event loop: argon2 takes tens of milliseconds of CPU by design."""
-    return await asyncio.to_thread(_hasher.hash, password)
+class Passwords:
+    """argon2 off the event loop, with at most `concurrency` hashes in flight (each holds 64 MiB)
+    and at most `queue` callers waiting for one; past that the caller is refused with
+    `unavailable` at once, so a flood of logins costs neither memory nor an unbounded wait."""
 
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self.queue = queue
+        self._waiting = 0
+        self._dummy_hash = ""
 
-_DUMMY_HASH: list[str] = []
+    async def hash(self, password: str) -> str:
+        return await self._run(hash_password, password)
 
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether `password` matches; without a hash (no such user) it verifies against a dummy
+        one, so that an unknown username takes as long to refuse as a wrong password."""
+        if password_hash is None:
+            if not self._dummy_hash:
+                self._dummy_hash = await self.hash(uuid.uuid4().hex)
+            await self._run(verify_password, self._dummy_hash, password)
+            return False
+        return await self._run(verify_password, password_hash, password)
 
-async def verify_password_async(password_hash: str | None, password: str) -> bool:
-    """`verify_password` off the event loop; without a hash (no such user) it verifies against a
-    dummy one, so that an unknown username takes as long to refuse as a wrong password."""
-    if password_hash is None:
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(await hash_password_async(uuid.uuid4().hex))
-        await asyncio.to_thread(verify_password, _DUMMY_HASH[0], password)
-        return False
-    return await asyncio.to_thread(verify_password, password_hash, password)
+    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+        if self._slots.locked() and self._waiting >= self.queue:
+            raise Refused("unavailable", "The hub is busy checking passwords: try again in a moment.")
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        # The slot is given back when the thread ends, not when the caller stops waiting: a
+        # cancelled request must not let more hashes run than the cap.
+        running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+        running.add_done_callback(lambda _: self._slots.release())
+        return await asyncio.shield(running)
 
 
 def password_problem(password: str, username: str = "") -> str | None:
     """Why a password is too weak to accept, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"password must have at most {MAX_PASSWORD_LENGTH} characters"
     if len(set(password)) < 4:
         return "password must use at least 4 different characters"
     if password.lower() in COMMON_PASSWORDS or (username and username.lower() in password.lower()):
@@ -76,6 +102,7 @@ class Claims:
     jti: str = ""
     expires: int = 0
     issued_ms: int = 0  # when the token was signed, in ms: tokens older than a password change end
+    family: str = ""  # a refresh token's login (rotation, reuse detection); "" before rotation existed
 
 
 class TokenIssuer:
@@ -86,8 +113,12 @@ class TokenIssuer:
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
 
-    def issue(self, user_id: int, username: str, role: str, kind: str = "access", ttl: int | None = None) -> str:
-        """A signed token of `kind`; `ttl` (seconds) overrides the kind's lifetime (service tokens)."""
+    def issue(
+        self, user_id: int, username: str, role: str, kind: str = "access", ttl: int | None = None,
+        jti: str | None = None, family: str | None = None, expires: int | None = None,
+    ) -> str:
+        """A signed token of `kind`; `ttl` (seconds) overrides the kind's lifetime (service tokens),
+        `expires` (epoch seconds) sets it outright; a refresh token names its `family` and `jti`."""
         now_ms = time.time_ns() // 1_000_000
         now = now_ms // 1000
         if ttl is None:
@@ -99,9 +130,11 @@ class TokenIssuer:
             "typ": kind,
             "iat": now,
             "iatm": now_ms,
-            "exp": now + ttl,
-            "jti": uuid.uuid4().hex,
+            "exp": now + ttl if expires is None else expires,
+            "jti": jti or uuid.uuid4().hex,
         }
+        if family:
+            claims["fam"] = family
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str, kind: str = "access") -> Claims:
@@ -118,6 +151,7 @@ class TokenIssuer:
             return Claims(
                 int(data["sub"]), str(data.get("name", "")), str(data.get("role", "")), kind,
                 str(data.get("jti", "")), int(data["exp"]), int(data.get("iatm", int(data.get("iat", 0)) * 1000)),
+                str(data.get("fam", "")),
             )
         except (TypeError, ValueError) as exc:
             raise AuthError("invalid token") from exc

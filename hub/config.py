@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storage.files import private_dir
+
 from .addresses import AddressPolicy, parse_networks
+from .origins import OriginPolicy
 from .state import Limits
 
 MAX_PAYLOAD_CAP = 64 * 1024
@@ -60,8 +63,10 @@ class Settings:
     ping_interval: float = 25.0
     ping_timeout: float = 20.0
     log_level: str = "WARNING"
-    cors_origins: str = "*"
+    # Origins whose pages may call /api/*, /graphql and Socket.IO: empty means the hub's own only.
+    cors_origins: str = ""
     upload_limit: int = 10 * 1024 * 1024
+    upload_quota: int = 500 * 1024 * 1024
     graphql_max_depth: int = 8
     graphql_max_fields: int = 200
     hub_id: str = ""
@@ -82,6 +87,19 @@ class Settings:
     room_idle: float = 300.0
     keepalive_timeout: float = 15.0
     shutdown_timeout: float = 5.0
+    # Passwords and refresh tokens (docs/security.md): attempts per address, failures per
+    # account, registrations per address, argon2 work in flight, refresh-token reuse grace.
+    login_rate_limit: float = 0.5
+    login_rate_burst: int = 30
+    login_failure_rate_limit: float = 1 / 60
+    login_failure_burst: int = 10
+    account_failure_rate_limit: float = 1 / 30
+    account_failure_burst: int = 50
+    register_rate_limit: float = 1 / 60
+    register_rate_burst: int = 10
+    password_concurrency: int = 2
+    password_queue: int = 16
+    refresh_reuse_grace: float = 10.0
 
     @property
     def media_dir(self) -> Path:
@@ -96,6 +114,11 @@ class Settings:
     @functools.cached_property
     def addresses(self) -> AddressPolicy:
         return AddressPolicy(parse_networks(self.trusted_proxies), self.client_address_header)
+
+    @functools.cached_property
+    def origins(self) -> OriginPolicy:
+        """Which web pages may call the hub: one policy for HTTP and Socket.IO (hub/origins.py)."""
+        return OriginPolicy.parse(self.cors_origins)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -114,6 +137,7 @@ class Settings:
         settings = cls(**values)
         try:
             settings.addresses  # noqa: B018 - parse the proxy list now, not at the first request
+            settings.origins  # noqa: B018 - and the origin list
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         return settings
@@ -141,7 +165,7 @@ def load_or_create_secret(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -9,7 +9,11 @@ from aiohttp import web
 from storage import Store
 
 from . import accounts
+from .accounts import Accounts
 from .auth import TokenIssuer
+from .graphql import SERVICES
+from .inbound import Refused
+from .login_guard import Throttled
 from .metrics import Metrics
 
 routes = web.RouteTableDef()
@@ -45,23 +49,33 @@ def _tokens_for(pair: accounts.TokenPair) -> dict[str, Any]:
     }
 
 
-ACCOUNT_STATUS = {"unauthenticated": (401, "unauthorized"), "forbidden": (403, "forbidden")}
+REFUSAL_STATUS = {
+    "unauthenticated": (401, "unauthorized"),
+    "forbidden": (403, "forbidden"),
+    "bad_request": (400, "bad_request"),
+    "rate_limited": (429, "rate_limited"),
+    "unavailable": (503, "unavailable"),
+}
 
 
-def _refused(exc: accounts.AccountError) -> web.Response:
-    status, code = ACCOUNT_STATUS[exc.code]
-    return error(status, code, exc.message)
+def _refused(exc: Refused) -> web.Response:
+    """A refused account call: 429 and 503 say when to try again (`Retry-After`, seconds)."""
+    status, code = REFUSAL_STATUS.get(exc.code, (400, "bad_request"))
+    response = error(status, code, exc.message)
+    if isinstance(exc, Throttled):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    elif status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 @routes.post("/api/login")
 async def login(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        return error(400, "bad_request", "username and password are required")
+    accounts, address = _accounts(request)
     try:
-        pair = await accounts.log_in(request.app[STORE], request.app[TOKENS], username, password)
-    except accounts.AccountError as exc:
+        pair = await accounts.log_in(body.get("username"), body.get("password"), address)
+    except Refused as exc:
         return _refused(exc)
     return web.json_response(_tokens_for(pair))
 
@@ -69,14 +83,18 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/api/refresh")
 async def refresh(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    token = body.get("refresh_token")
-    if not isinstance(token, str):
-        return error(400, "bad_request", "refresh_token is required")
+    accounts, address = _accounts(request)
     try:
-        pair = await accounts.refresh(request.app[STORE], request.app[TOKENS], token)
-    except accounts.AccountError as exc:
+        pair = await accounts.refresh(body.get("refresh_token"), address)
+    except Refused as exc:
         return _refused(exc)
     return web.json_response(_tokens_for(pair))
+
+
+def _accounts(request: web.Request) -> tuple[Accounts, str]:
+    """The hub's account rules and the caller's address key (for its throttles)."""
+    services = request.app[SERVICES]
+    return services.accounts, services.settings.addresses.of_request(request)
 
 
 @routes.get("/healthz")

@@ -15,6 +15,8 @@ from typing import Iterable
 
 import filetype
 
+from storage.files import private_dir
+
 from .inbound import Refused
 
 # MIME type found in the content -> (extension on disk, media kind).
@@ -90,7 +92,7 @@ def keep(media_dir: Path, temporary: Path, digest: str, mime: str, size: int) ->
 
 def write_bytes(media_dir: Path, data: bytes, mime: str) -> StoredFile:
     """Store content the hub made itself (demo media) under its content-derived name."""
-    media_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(media_dir)
     name = content_name(hashlib.sha256(data).hexdigest(), mime)
     path = media_dir / name
     if not path.exists():

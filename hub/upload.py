@@ -1,8 +1,10 @@
 """Media upload (`POST /api/media`, multipart, bearer token) and serving (`GET /media/<name>`).
 
 The file is streamed to `var/media/tmp` while its bytes are counted against the uploader's
-limit and hashed; its type is read from the content, never the name. Only then is it renamed to
-its content-derived name and recorded; a refused upload leaves nothing on disk.
+limit (per file) and quota (all their media together) and hashed; its type is read from the
+content, never the name. Only then is it renamed to its content-derived name and recorded; a
+refused upload leaves nothing on disk. A user uploads one file at a time, so that two uploads
+cannot both fit the quota that only one of them fits.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ import asyncio
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, TypeVar
 
 from aiohttp import BodyPartReader, web
 
 from storage import Media, Store
+from storage.files import private_dir
 
 from .auth import AuthError
 from .graphql import SERVICES, caller
 from .graphql.context import Context
+from .ratelimit import KeyedCounter
 from .media_files import (
     DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, TYPES_OF_KIND, MediaFileError, StoredFile, extension_and_kind, keep, mime_of,
     sniff,
@@ -32,6 +37,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 IDLE_TIMEOUT = 30.0  # seconds an upload may send nothing before it is dropped (slow clients)
 MEDIA_ID = re.compile(r"^[0-9]{1,18}$")
 T = TypeVar("T")
+UPLOADS = web.AppKey("uploads_in_flight", KeyedCounter)  # per user id
 
 
 class UploadError(Exception):
@@ -60,20 +66,54 @@ async def upload(request: web.Request) -> web.Response:
         return refused(401, "unauthorized", f"Log in to upload media ({exc}).")
     if ctx.user is None:
         return refused(401, "unauthorized", "Log in to upload media.")
+    in_flight = request.app[UPLOADS]
+    if not in_flight.acquire(str(ctx.user.id)):
+        busy = refused(429, "rate_limited", "Another upload of yours is still running: send one file at a time.")
+        busy.headers["Retry-After"] = "1"
+        return busy
     media_dir = ctx.services.settings.media_dir
     temporary = media_dir / "tmp" / f"{uuid.uuid4().hex}.part"
     try:
-        fields, received = await receive(request, temporary, ctx.upload_limit(ctx.user))
+        limit = await room_for(ctx)
+        fields, received = await receive(request, temporary, limit)
         plan = await check(ctx, fields, received)
         media = await record(ctx.store, ctx.user.id, plan, keep(media_dir, temporary, *received))
     except UploadError as exc:
         return refused(exc.status, exc.code, exc.message)
     finally:
         temporary.unlink(missing_ok=True)
+        in_flight.release(str(ctx.user.id))
     return web.json_response({"ok": True, "media": media.public()}, status=201)
 
 
-async def receive(request: web.Request, temporary: Path, limit: int) -> tuple[dict[str, str], tuple[str, str, int]]:
+@dataclass(frozen=True)
+class Room:
+    """How many bytes this upload may have, and what to say when it has more."""
+
+    bytes: int
+    refusal: str
+
+
+def human_size(size: int) -> str:
+    """A size for people: bytes below 1 MiB, else MiB."""
+    return f"{size} bytes" if size < 1024 * 1024 else f"{size / (1024 * 1024):.1f} MiB"
+
+
+async def room_for(ctx: Context) -> Room:
+    """The smaller of the user's limit per file and what is left of their quota (HUB_UPLOAD_QUOTA);
+    413 at once when the quota is used up."""
+    assert ctx.user is not None
+    per_file = ctx.upload_limit(ctx.user)
+    quota = ctx.services.settings.upload_quota
+    used = await ctx.store.media_bytes(ctx.user.id)
+    if quota - used < per_file:
+        if used >= quota:
+            raise UploadError(413, "too_large", f"Your media use {human_size(used)} of your {human_size(quota)} quota: delete some to upload more.")
+        return Room(quota - used, f"The file is larger than the {human_size(quota - used)} left of your {human_size(quota)} quota.")
+    return Room(per_file, f"The file is larger than your upload limit of {per_file} bytes.")
+
+
+async def receive(request: web.Request, temporary: Path, limit: Room) -> tuple[dict[str, str], tuple[str, str, int]]:
     """Read the form: small text fields, and exactly one file streamed to `temporary`; returns the
     fields and the file's (sha256, mime, size)."""
     try:
@@ -107,15 +147,15 @@ async def text_field(part: BodyPartReader) -> str:
     return value.decode("utf-8", "replace").strip()
 
 
-async def stream(part: BodyPartReader, temporary: Path, limit: int) -> tuple[str, str, int]:
-    """Write the file part to disk, stopping at `limit` bytes; its type is sniffed from the head."""
-    temporary.parent.mkdir(parents=True, exist_ok=True)
+async def stream(part: BodyPartReader, temporary: Path, limit: Room) -> tuple[str, str, int]:
+    """Write the file part to disk, stopping past `limit` bytes; its type is sniffed from the head."""
+    private_dir(temporary.parent)
     digest, size, head = hashlib.sha256(), 0, b""
     with temporary.open("wb") as out:
         while chunk := await _soon(part.read_chunk(CHUNK)):
             size += len(chunk)
-            if size > limit:
-                raise UploadError(413, "too_large", f"The file is larger than your upload limit of {limit} bytes.")
+            if size > limit.bytes:
+                raise UploadError(413, "too_large", limit.refusal)
             if len(head) < SNIFF_BYTES:
                 head += chunk[: SNIFF_BYTES - len(head)]
             digest.update(chunk)
@@ -169,5 +209,6 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
 
 
 def setup_upload(app: web.Application) -> None:
+    app[UPLOADS] = KeyedCounter(limit=1)
     app.router.add_post("/api/media", upload)
     app.router.add_get("/media/{name}", serve_media)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .security_headers import PAGE_POLICY, setup_security_headers
+
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
 NODE_MODULES = ROOT / "node_modules"
@@ -37,11 +39,12 @@ routes = web.RouteTableDef()
 
 
 def page(filename: str) -> web.Response:
-    """One HTML page; pages are small and change with releases, so they are not cached."""
+    """One HTML page, under the strict page policy; pages are small and change with releases, so
+    they are not cached."""
     path = STATIC / filename
     if not path.is_file():
         raise web.HTTPNotFound(text=f"{filename} is missing from static/")
-    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY})
 
 
 def add_page(app: web.Application, url: str, filename: str) -> None:
@@ -61,7 +64,9 @@ async def vendor(request: web.Request) -> web.StreamResponse:
 
 
 def setup_web(app: web.Application) -> None:
-    """Add the pages, `/static/` and `/vendor/` to the app."""
+    """Add the pages, `/static/` and `/vendor/` to the app, and the security headers to every
+    response."""
+    setup_security_headers(app)
     app.add_routes(routes)
     for url, filename in PAGES.items():
         add_page(app, url, filename)

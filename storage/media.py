@@ -112,6 +112,11 @@ class MediaStore:
             await self.db.execute("DELETE FROM media WHERE id = :id", {"id": media_id})
         return [file for file in dict.fromkeys(media.frames) if not await self.file_in_use(file)]
 
+    async def media_bytes(self, owner_id: int) -> int:
+        """The total size of a user's media items (their upload quota counts it)."""
+        total = await self.db.fetch_val("SELECT SUM(size) FROM media WHERE owner_id = :o", {"o": owner_id})
+        return int(total or 0)
+
     async def file_in_use(self, file: str) -> bool:
         return bool(await self.db.fetch_val("SELECT COUNT(*) FROM media_frames WHERE file = :f", {"f": file}))
 

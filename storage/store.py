@@ -10,6 +10,7 @@ from databases import Database
 
 from . import migrations
 from .archive import Archive
+from .files import private_file
 from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
@@ -45,10 +46,12 @@ class Store(UserStore, MediaStore):
         self._stage_cache: dict[str, tuple[float, Stage | None]] = {}
 
     async def connect(self) -> None:
+        """Connect; a SQLite database file is created readable by the hub's user only (0600, in a
+        0700 directory when the hub makes it)."""
         if self.dialect == "sqlite":
-            path = self.url.split(":///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = self.url.split(":///", 1)[-1].split("?", 1)[0]
+            if path and path != ":memory:" and not path.startswith("file:"):
+                private_file(Path(path))
         await self.db.connect()
 
     async def close(self) -> None:

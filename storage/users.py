@@ -1,8 +1,9 @@
-"""Users in the store: accounts, roles, upload limits, passwords and revoked refresh tokens."""
+"""Users in the store: accounts, roles, upload limits, passwords and refresh-token families."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from databases import Database
@@ -137,13 +138,57 @@ class UserStore:
         placeholders, values = in_list("r", sorted(ADMIN_ROLES))
         return int(await self.db.fetch_val(f"SELECT COUNT(*) FROM users WHERE active AND role IN {placeholders}", values))
 
-    async def revoke_token(self, jti: str, expires_at: int) -> None:
-        """Refuse this token id from now on; expired entries are forgotten on the way."""
-        await self.db.execute("DELETE FROM revoked_tokens WHERE expires_at < :now", {"now": int(time.time())})
+    async def is_revoked(self, jti: str) -> bool:
+        """Whether a refresh token from before rotation existed was logged out (`revoked_tokens`)."""
+        return bool(await self.db.fetch_val("SELECT COUNT(*) FROM revoked_tokens WHERE jti = :j", {"j": jti}))
+
+    # refresh-token families (one per login; see storage/sql/0006_refresh_families.sql)
+
+    async def start_family(self, family: str, user_id: int, jti: str, expires_at: int) -> None:
+        """Record a new login whose current refresh token is `jti`; an existing family is left as
+        it is. Expired families (and expired pre-rotation revocations) are forgotten on the way."""
+        now = int(time.time())
+        for table in ("refresh_families", "revoked_tokens"):
+            await self.db.execute(f"DELETE FROM {table} WHERE expires_at < :now", {"now": now})
         await self.db.execute(
-            "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:j, :e) ON CONFLICT (jti) DO NOTHING",
-            {"j": jti, "e": expires_at},
+            "INSERT INTO refresh_families (id, user_id, current_jti, expires_at) VALUES (:f, :u, :j, :e) "
+            "ON CONFLICT (id) DO NOTHING",
+            {"f": family, "u": user_id, "j": jti, "e": expires_at},
         )
 
-    async def is_revoked(self, jti: str) -> bool:
-        return bool(await self.db.fetch_val("SELECT COUNT(*) FROM revoked_tokens WHERE jti = :j", {"j": jti}))
+    async def rotate_family(self, family: str, used_jti: str, new_jti: str, now_ms: int, expires_at: int) -> bool:
+        """Make `new_jti` current if `used_jti` still is (and the family is live); False when
+        another refresh got there first or the token is not the current one. One statement, so
+        two refreshes of one token can never both rotate."""
+        rotated = await self.db.fetch_val(
+            "UPDATE refresh_families SET previous_jti = current_jti, current_jti = :new, rotated_at = :now, "
+            "expires_at = :e WHERE id = :f AND current_jti = :used AND NOT revoked AND expires_at >= :now_s RETURNING id",
+            {"f": family, "used": used_jti, "new": new_jti, "now": now_ms, "e": expires_at, "now_s": now_ms // 1000},
+        )
+        return rotated is not None
+
+    async def get_family(self, family: str) -> RefreshFamily | None:
+        row = await self.db.fetch_one("SELECT * FROM refresh_families WHERE id = :f", {"f": family})
+        if row is None:
+            return None
+        return RefreshFamily(
+            row["id"], int(row["user_id"]), row["current_jti"], row["previous_jti"], int(row["rotated_at"]),
+            bool(row["revoked"]), int(row["expires_at"]),
+        )
+
+    async def revoke_family(self, family: str) -> None:
+        """End a login: none of its refresh tokens will be accepted again."""
+        await self.db.execute("UPDATE refresh_families SET revoked = TRUE WHERE id = :f", {"f": family})
+
+
+@dataclass(frozen=True)
+class RefreshFamily:
+    """One login's refresh-token chain: the token that may be used now and the one it replaced."""
+
+    id: str
+    user_id: int
+    current_jti: str
+    previous_jti: str | None
+    rotated_at: int  # ms, when `previous_jti` was replaced
+    revoked: bool
+    expires_at: int  # epoch seconds

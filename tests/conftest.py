@@ -39,6 +39,10 @@ UNLIMITED_ADDRESS: dict[str, Any] = dict(
     join_rate_burst=1_000_000,
     address_join_rate_limit=1e6,
     address_join_rate_burst=1_000_000,
+    # The suite logs in for nearly every call; the throttle tests (test_login_throttle.py) set
+    # the shipped limits themselves.
+    login_rate_limit=1000.0,
+    login_rate_burst=1000,
 )
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 

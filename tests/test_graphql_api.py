@@ -16,7 +16,10 @@ async def test_explorer_page_loads_with_its_vendor_assets(hub: Hub) -> None:
         async with http.get(f"{hub.url}/graphql") as response:
             assert response.status == 200
             page = await response.text()
-        assert "GraphiQL.createFetcher" in page and "upstage.auth" in page
+        assert '<script src="/static/js/graphiql.js">' in page and "<script>" not in page  # no inline script (CSP)
+        async with http.get(f"{hub.url}/static/js/graphiql.js") as response:
+            script = await response.text()
+        assert "GraphiQL.createFetcher" in script and "upstage.auth" in script
         assets = re.findall(r'(?:src|href)="(/vendor/[^"]+)"', page)
         assert set(assets) == {"/vendor/graphiql.min.css", "/vendor/react.production.min.js",
                                "/vendor/react-dom.production.min.js", "/vendor/graphiql.min.js"}

@@ -3,13 +3,17 @@ GraphQL list, edit, delete and stage assignment with their rights."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Awaitable, Callable
 
 import aiohttp
 
 from hub.graphql import SERVICES
+from hub.ratelimit import KeyedCounter
+from hub.upload import UPLOADS
 from tests.conftest import Hub
-from tests.gql import data, png, refused, stage_id, upload
+from tests.gql import data, eventually, png, refused, stage_id, token, upload
 
 MEDIA = "query($f: MediaFilter) { media(filter: $f) { id name type owner { username } stages { slug } } }"
 SAVE = "mutation($in: MediaInput!) { saveMedia(input: $in) { id name type copyrightLevel frames voice link } }"
@@ -160,3 +164,73 @@ async def test_assign_media_in_toolbar_order_with_usable_media_only(hub: Hub) ->
     await refused(hub, "forbidden", ASSIGN, {"s": sid, "m": [a, private]}, user="helen")
     assert (await data(hub, ASSIGN, {"s": sid, "m": [b, a]}, user="helen"))["assignMedia"]["media"] == [{"id": b}, {"id": a}]
     assert [m["id"] for m in (await data(hub, '{ stage(slug: "show") { media { id } } }'))["stage"]["media"]] == [b, a]
+
+
+async def test_an_editor_cannot_copy_the_owners_unshared_media_to_another_stage(hub: Hub) -> None:
+    """Editors assigned the owner's level 2/3 media (on a stage they edit) to stages of their own."""
+    await hub.stage("show", "helen", editors=("eddie",))
+    await hub.store.create_stage("mine", "Mine", (await hub.store.get_user_by_name("eddie")).id)
+    await hub.user("root", "admin")
+    shared = (await upload(hub, "helen", png(), "shared.png"))[1]["media"]["id"]
+    secret = (await upload(hub, "helen", png(4, 4), "secret.png"))[1]["media"]["id"]
+    asked = (await upload(hub, "helen", png(5, 5), "asked.png"))[1]["media"]["id"]
+    await data(hub, SAVE, {"in": {"id": secret, "copyrightLevel": 3}}, user="helen")
+    await data(hub, SAVE, {"in": {"id": asked, "copyrightLevel": 2}}, user="helen")
+    show, mine = await stage_id(hub, "show"), await stage_id(hub, "mine")
+    await data(hub, ASSIGN, {"s": show, "m": [secret, asked]}, user="helen")
+    # On the stage it is already on, the editor may keep and reorder it, and add shared media.
+    assert (await data(hub, ASSIGN, {"s": show, "m": [asked, shared, secret]}, user="eddie"))["assignMedia"]["media"] == [
+        {"id": asked}, {"id": shared}, {"id": secret}
+    ]
+    for private in (secret, asked):
+        error = await refused(hub, "forbidden", ASSIGN, {"s": mine, "m": [shared, private]}, user="eddie")
+        assert error["extensions"]["field"] == "mediaIds"
+    assert (await data(hub, ASSIGN, {"s": mine, "m": [shared]}, user="eddie"))["assignMedia"]["media"] == [{"id": shared}]
+    # Duplicating the stage copies only what the editor may use; the owner's copy keeps everything.
+    copy = (await data(hub, 'mutation($id: ID!) { duplicateStage(id: $id) { media { id } } }', {"id": show}, user="eddie"))
+    assert copy["duplicateStage"]["media"] == [{"id": shared}]
+    copy = (await data(hub, 'mutation($id: ID!) { duplicateStage(id: $id) { media { id } } }', {"id": show}, user="helen"))
+    assert copy["duplicateStage"]["media"] == [{"id": asked}, {"id": shared}, {"id": secret}]
+    assert (await data(hub, ASSIGN, {"s": mine, "m": [secret]}, user="root"))["assignMedia"]["media"] == [{"id": secret}]
+
+
+async def test_uploads_stop_at_the_users_quota_before_the_file_is_kept(make_hub: Callable[..., Awaitable[Hub]]) -> None:
+    hub = await make_hub(upload_quota=len(png()) + len(png(3, 3)))
+    await hub.user("helen")
+    await hub.user("hector")
+    assert (await upload(hub, "helen", png(), "a.png"))[0] == 201
+    kept = files(hub)
+    status, body = await upload(hub, "helen", png(40, 40, (9, 9, 9)), "big.png")
+    assert status == 413 and body["error"]["code"] == "too_large" and "quota" in body["error"]["message"]
+    assert files(hub) == kept  # nothing of the refused file stays
+    first = (await upload(hub, "helen", png(3, 3), "b.png"))
+    assert first[0] == 201
+    status, body = await upload(hub, "helen", png(3, 3, (1, 1, 1)), "c.png")
+    assert status == 413 and "delete some" in body["error"]["message"]
+    frame_of = {"frameOf": str(first[1]["media"]["id"])}
+    assert (await upload(hub, "helen", png(3, 3, (2, 2, 2)), "d.png", **frame_of))[0] == 413  # frames count too
+    assert (await upload(hub, "hector", png(40, 40, (9, 9, 9)), "big.png"))[0] == 201  # a quota per user
+    await data(hub, "mutation($id: ID!) { deleteMedia(id: $id) }", {"id": first[1]["media"]["id"]}, user="helen")
+    assert (await upload(hub, "helen", png(3, 3, (1, 1, 1)), "c.png"))[0] == 201  # room again
+
+
+async def test_one_upload_at_a_time_per_user(hub: Hub) -> None:
+    """Two uploads at once could both fit a quota only one of them fits."""
+    helen = str(await hub.user("helen"))
+    in_flight = hub.server.app[UPLOADS]
+    host, port = hub.url.split("//")[1].split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /api/media HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer " + (await token(hub, "helen")).encode()
+                 + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n")
+    await writer.drain()
+    await eventually(lambda: _count_is(in_flight, helen, 1))  # the slow upload is under way
+    status, body = await upload(hub, "helen", png(), "a.png")
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    writer.close()
+    await eventually(lambda: _count_is(in_flight, helen, 0))  # its end frees the user's slot
+    status, _ = await upload(hub, "helen", png(), "a.png")
+    assert status == 201
+
+
+async def _count_is(counter: KeyedCounter, key: str, count: int) -> bool:
+    return counter.count(key) == count

@@ -1,7 +1,9 @@
-"""Store-level tests of the management tables on SQLite and Postgres: users, revoked tokens,
+"""Store-level tests of the management tables on SQLite and Postgres: users, refresh-token families,
 media with frames and assignments, stage updates and deleting users with their content."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -21,14 +23,27 @@ async def test_user_updates_lists_and_admin_count(store: Store) -> None:
     assert set(await store.users_by_id([helen.id, 999])) == {helen.id}
 
 
-async def test_revoked_tokens(store: Store) -> None:
-    assert not await store.is_revoked("abc")
-    await store.revoke_token("abc", 4_000_000_000)
-    await store.revoke_token("abc", 4_000_000_000)  # twice is fine
-    assert await store.is_revoked("abc")
-    await store.revoke_token("old", 1)
-    await store.revoke_token("new", 4_000_000_000)  # forgets expired entries on the way
-    assert not await store.is_revoked("old")
+async def test_refresh_families_rotate_once_and_expire(store: Store) -> None:
+    user = await store.create_user("helen", "h")
+    await store.start_family("fam", user.id, "t1", 4_000_000_000)
+    await store.start_family("fam", user.id, "other", 4_000_000_000)  # an existing family stays as it is
+    # Two refreshes of one token at once: exactly one rotates (one statement, compare and set).
+    rotated = await asyncio.gather(*(store.rotate_family("fam", "t1", f"t2-{i}", 1000, 4_000_000_000) for i in range(5)))
+    assert sorted(rotated) == [False] * 4 + [True]
+    family = await store.get_family("fam")
+    assert family is not None and family.previous_jti == "t1" and family.current_jti.startswith("t2-")
+    assert (family.rotated_at, family.revoked, family.user_id) == (1000, False, user.id)
+    assert not await store.rotate_family("fam", "t1", "t3", 2000, 4_000_000_000)  # a retired token never rotates
+    await store.revoke_family("fam")
+    assert (await store.get_family("fam")).revoked
+    assert not await store.rotate_family("fam", family.current_jti, "t3", 2000, 4_000_000_000)
+    await store.start_family("old", user.id, "o1", 1)
+    assert not await store.rotate_family("old", "o1", "o2", 2000, 4_000_000_000)  # expired
+    await store.db.execute("INSERT INTO revoked_tokens (jti, expires_at) VALUES ('legacy', 1), ('kept', 4000000000)")
+    assert await store.is_revoked("legacy") and await store.is_revoked("kept")
+    await store.start_family("new", user.id, "n1", 4_000_000_000)  # forgets expired rows on the way
+    assert await store.get_family("old") is None and await store.get_family("fam") is not None
+    assert not await store.is_revoked("legacy") and await store.is_revoked("kept")
 
 
 async def test_media_frames_assignments_and_unused_files(store: Store) -> None:

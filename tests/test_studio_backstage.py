@@ -68,9 +68,9 @@ async def test_sweep_from_backstage_ends_in_a_replay_link_that_plays(hub: Hub, b
     # the chat of the performance appears, last line included.
     await page.locator(f'.performance[data-performance-id="{performance_id}"]').get_by_role("link", name="Replay").click()
     await page.wait_for_url(f"**/replay/show/{performance_id}", timeout=WAIT)
-    await page.wait_for_function("['playing', 'paused', 'ended'].includes(document.body.dataset.replay)", timeout=WAIT)
+    await page.wait_for_function("() => ['playing', 'paused', 'ended'].includes(document.body.dataset.replay)", timeout=WAIT)
     if await page.evaluate("document.body.dataset.replay") == "paused":
         await page.get_by_role("button", name="Play").click()
-    await page.wait_for_function("['playing', 'ended'].includes(document.body.dataset.replay)", timeout=WAIT)
+    await page.wait_for_function("() => ['playing', 'ended'].includes(document.body.dataset.replay)", timeout=WAIT)
     await expect(page.get_by_text("last line")).to_be_visible(timeout=WAIT)
     assert await page.evaluate("window.upstage.status.duration") >= 900

@@ -21,6 +21,7 @@ from storage import DuplicateError, NotFoundError, StoreError
 from ..accounts import bearer
 from ..auth import AuthError
 from ..inbound import Refused
+from ..security_headers import EXPLORER_POLICY
 from . import limits
 from .context import ERROR_CODES, Context, Services
 from .schema import build, default_resolver
@@ -39,7 +40,7 @@ def setup_graphql(app: web.Application, services: Services) -> None:
 
 
 async def graphql_page(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(EXPLORER, headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(EXPLORER, headers={"Cache-Control": "no-cache", "Content-Security-Policy": EXPLORER_POLICY})
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -67,7 +68,8 @@ async def graphql_post(request: web.Request) -> web.Response:
         user = await caller(services, request.headers.get("Authorization", ""))
     except AuthError as exc:
         return reply(error_body("unauthenticated", f"The access token is refused: {exc}."))
-    return reply(await run(request.app[SCHEMA], Context(services, user), body))
+    address = services.settings.addresses.of_request(request)
+    return reply(await run(request.app[SCHEMA], Context(services, user, address), body))
 
 
 async def caller(services: Services, header: str) -> Any:

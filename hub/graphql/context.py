@@ -13,13 +13,16 @@ from graphql import GraphQLError
 
 from storage import ADMIN_ROLES, Stage, Store, User
 
+from ..accounts import Accounts
 from ..auth import TokenIssuer
 from ..config import Settings
 from ..inbound import Identity
 from ..node import Node
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, resolve_role
 
-ERROR_CODES = frozenset({"unauthenticated", "forbidden", "not_found", "bad_request", "conflict", "too_complex", "unavailable"})
+ERROR_CODES = frozenset(
+    {"unauthenticated", "forbidden", "not_found", "bad_request", "conflict", "too_complex", "unavailable", "rate_limited"}
+)
 
 
 def fail(code: str, message: str, field: str | None = None) -> NoReturn:
@@ -55,6 +58,7 @@ class Services:
     node: Node
     tokens: TokenIssuer
     settings: Settings
+    accounts: Accounts
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Context:
 
     services: Services
     user: User | None
+    address: str = "unknown"  # the caller's address key (hub/addresses.py), for login throttles
     _users: dict[int, User] = field(default_factory=dict)
     # Accounts the caller may read in full besides their own: the one they just logged in as.
     revealed: set[int] = field(default_factory=set)

@@ -2,8 +2,10 @@
 `hub/upload.py`).
 
 A caller may use their own media, shared media (copyright level 0 or 1: free, or with
-acknowledgement) and media already assigned to stages they edit; admins everything. Only the
-owner or an admin edits or deletes an item.
+acknowledgement) and media already assigned to stages they edit; admins everything. Media of
+level 2 or 3 (with permission, not shared) goes on a stage only by its owner or an admin: an
+editor keeps it where it already is, never copies it to another stage. Only the owner or an
+admin edits or deletes an item.
 """
 
 from __future__ import annotations
@@ -105,12 +107,29 @@ async def delete_media(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     return True
 
 
+async def usable_on(ctx: Context, stage: Stage | None) -> set[int]:
+    """The ids of the media the caller may put on `stage` (None: a new stage): their own, shared,
+    and media already on that very stage; admins any."""
+    user = ctx.require_user()
+    if ctx.is_admin:
+        return {m.id for m in await ctx.store.list_media(MediaQuery())}
+    query = MediaQuery(visible_to=user.id, stage_ids=[stage.id] if stage else [], shared_level=SHARED_LEVEL)
+    return {m.id for m in await ctx.store.list_media(query)}
+
+
+async def copyable_media(ctx: Context, source: Stage) -> list[int]:
+    """A stage's media list (toolbar order) as the caller may copy it to a new stage of theirs:
+    others' media of level 2 or 3 stays behind."""
+    usable = await usable_on(ctx, None)
+    return [m.id for m in await ctx.store.stage_media(source.id) if m.id in usable]
+
+
 async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds: list[Any]) -> Stage:
-    """Replace a stage's media list (toolbar order) with media the caller may use."""
+    """Replace a stage's media list (toolbar order) with media the caller may use on it."""
     ctx: Context = info.context
     stage = await ctx.stage(stageId, "edit")
     wanted = [parse_id(media_id, "mediaIds") for media_id in mediaIds]
-    usable = {m.id for m in await ctx.store.list_media(await usable_query(ctx))}
+    usable = await usable_on(ctx, stage)
     if any(media_id not in usable for media_id in wanted):
         fail("forbidden", "Some of this media is not yours to use (or does not exist).", "mediaIds")
     await ctx.store.assign_media(stage.id, wanted)

@@ -17,6 +17,7 @@ from storage import DuplicateError, Performance, Scene, Stage
 from ..cli import SLUG
 from ..roles import closed_message, is_performer, resolve_role
 from .context import Context, clean_name, fail
+from .media import copyable_media
 
 RATIO = re.compile(r"^([1-9][0-9]{0,4}):([1-9][0-9]{0,4})$")
 COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -182,7 +183,8 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
 
 
 async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str | None = None) -> Stage:
-    """A copy of a stage the caller edits, owned by the caller: settings, access and media, no history."""
+    """A copy of a stage the caller edits, owned by the caller: settings, access and the media the
+    caller may use (`copyable_media`), no history."""
     ctx: Context = info.context
     source = await ctx.stage(id, "edit")
     user = ctx.require_user()
@@ -192,7 +194,7 @@ async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str |
         slug, copy_name, user.id, source.players - {user.id}, source.editors - {user.id}, source.config
     )
     keep = {"description": source.description, "cover": source.cover, "status": source.status, "visible": source.visible}
-    await ctx.store.assign_media(copy.id, [m.id for m in await ctx.store.stage_media(source.id)])
+    await ctx.store.assign_media(copy.id, await copyable_media(ctx, source))
     return await ctx.store.update_stage(copy.id, keep)
 
 

@@ -6,16 +6,18 @@ for admins, and the hub always keeps one active admin.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 
 from storage import ADMIN_ROLES, USER_ROLES, DuplicateError, User
 
 from .. import accounts
-from ..auth import hash_password_async, password_problem, verify_password_async
+from ..auth import password_problem
 from ..broker import now_ms
 from ..cli import USERNAME
+from ..login_guard import Throttled
 from .context import Context, fail, parse_id
 from ..media_files import remove_unused
 from .stages import close_room
@@ -33,19 +35,34 @@ def _payload(ctx: Context, pair: accounts.TokenPair) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def account_refusals() -> Iterator[None]:
+    """Account refusals as GraphQL errors: a malformed credential names its field, a throttled
+    call says when to try again (`extensions.retryAfter`, seconds)."""
+    try:
+        yield
+    except accounts.InvalidInput as exc:
+        fail("bad_request", exc.message, "refreshToken" if exc.field == "refresh_token" else exc.field)
+    except Throttled as exc:
+        raise GraphQLError(exc.message, extensions={"code": exc.code, "retryAfter": exc.retry_after}) from None
+
+
 async def login(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(ctx, await accounts.log_in(ctx.store, ctx.services.tokens, username, password))
+    with account_refusals():
+        return _payload(ctx, await ctx.services.accounts.log_in(username, password, ctx.address))
 
 
 async def refresh_token(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> dict[str, Any]:
     ctx: Context = info.context
-    return _payload(ctx, await accounts.refresh(ctx.store, ctx.services.tokens, refreshToken))
+    with account_refusals():
+        return _payload(ctx, await ctx.services.accounts.refresh(refreshToken, ctx.address))
 
 
 async def logout(_: Any, info: GraphQLResolveInfo, refreshToken: str) -> bool:
     ctx: Context = info.context
-    await accounts.log_out(ctx.store, ctx.services.tokens, refreshToken)
+    with account_refusals():
+        await ctx.services.accounts.log_out(refreshToken)
     return True
 
 
@@ -56,13 +73,17 @@ def check_password(password: str, username: str, field: str = "password") -> Non
 
 
 async def register(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> User:
-    """A new player, inactive until an admin activates them."""
+    """A new player, inactive until an admin activates them; registrations from one address are
+    throttled before anything else."""
     ctx: Context = info.context
+    with account_refusals():
+        ctx.services.accounts.guard.registration(ctx.address)
     if not USERNAME.match(username):
         fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
     check_password(password, username)
+    password_hash = await ctx.services.accounts.passwords.hash(password)
     try:
-        created = await ctx.store.create_user(username, await hash_password_async(password), "player", active=False)
+        created = await ctx.store.create_user(username, password_hash, "player", active=False)
     except DuplicateError:
         fail("conflict", f"The username {username!r} is taken.", "username")
     ctx.revealed.add(created.id)
@@ -70,13 +91,19 @@ async def register(_: Any, info: GraphQLResolveInfo, username: str, password: st
 
 
 async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, newPassword: str) -> bool:
+    """The caller's own password, checked (and throttled) like a login first."""
     ctx: Context = info.context
     user = ctx.require_user()
-    if not await verify_password_async(user.password_hash, oldPassword):
+    service = ctx.services.accounts
+    with account_refusals():
+        accounts.check_text(oldPassword, "oldPassword", accounts.MAX_PASSWORD)
+        service.guard.attempt(ctx.address)
+        right = await service.check_password(user.username, user.password_hash, oldPassword, ctx.address)
+    if not right:
         fail("forbidden", "The current password is wrong.", "oldPassword")
     check_password(newPassword, user.username, "newPassword")
     # Every session of the account ends, this one too: whoever knew the old password is out.
-    await ctx.store.update_user(user.id, password_hash=await hash_password_async(newPassword), sessions_after=now_ms())
+    await ctx.store.update_user(user.id, password_hash=await service.passwords.hash(newPassword), sessions_after=now_ms())
     await sign_out(ctx, user.id)
     return True
 

@@ -70,25 +70,44 @@ async function post(query, variables, token) {
   return body.data;
 }
 
+const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`;
+const REFRESH_LOCK = 'upstage.auth.refresh';
 let refreshing = null;
+
+const fresh = (auth) => expiresAt(auth.accessToken) - Date.now() > 30_000;
+
+/**
+ * Refresh the shared login once for all tabs. Refresh tokens rotate (a used one is retired, and
+ * using it again ends the login), so tabs take turns through a Web Lock and each re-reads the
+ * stored tokens inside it: a tab that waited finds the new pair another tab saved and uses it.
+ * Without Web Locks (an insecure context) the hub's short reuse grace covers tabs that collide.
+ */
+async function refreshShared() {
+  const run = async () => {
+    const auth = session();
+    if (!auth) return null;
+    if (fresh(auth)) return auth.accessToken;
+    try {
+      const data = await post(REFRESH, { t: auth.refreshToken });
+      save(data.refreshToken);
+      return data.refreshToken.accessToken;
+    } catch (err) {
+      // Only a refused token ends the login, and only if no other tab replaced it meanwhile.
+      if (err.code === 'unauthenticated' && session()?.refreshToken === auth.refreshToken) save(null);
+      throw err;
+    }
+  };
+  return navigator.locks ? navigator.locks.request(REFRESH_LOCK, run) : run();
+}
 
 /** A valid access token, refreshed if it is about to expire; null when logged out. */
 export async function accessToken() {
   const auth = session();
   if (!auth) return null;
-  if (expiresAt(auth.accessToken) - Date.now() > 30_000) return auth.accessToken;
-  refreshing ??= post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`, { t: auth.refreshToken })
-    .then((data) => {
-      save(data.refreshToken);
-      return data.refreshToken.accessToken;
-    })
-    .catch((err) => {
-      if (err.code !== 'network') save(null);
-      throw err;
-    })
-    .finally(() => {
-      refreshing = null;
-    });
+  if (fresh(auth)) return auth.accessToken;
+  refreshing ??= refreshShared().finally(() => {
+    refreshing = null;
+  });
   return refreshing;
 }
 

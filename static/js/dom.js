@@ -6,7 +6,7 @@ import { safeUrl } from './safe.js';
 
 const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster']);
 
-/** h('button', {class: 'x', onclick}, 'text', child...) -> element. */
+/** h('button', {class: 'x', onclick, style: {left: '10%'}}, 'text', child...) -> element. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
@@ -16,6 +16,9 @@ export function h(tag, attrs = {}, ...children) {
     } else if (URL_ATTRIBUTES.has(key)) {
       if (safeUrl(value)) el.setAttribute(key, value);
     } else if (key === 'dataset') Object.assign(el.dataset, value);
+    // {property: value}, set one property at a time through the CSSOM: the pages'
+    // Content-Security-Policy refuses style attributes, and a value cannot add a declaration.
+    else if (key === 'style') Object.assign(el.style, value);
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, value);
   }

@@ -45,7 +45,7 @@ export function scenePreview(scene, ratio = 16 / 9) {
     class: 'scene-preview',
     role: 'img',
     'aria-label': `Preview of scene ${scene.name}`,
-    style: `aspect-ratio: ${ratio}; background-color: ${safeColor(payload.backdropColor, '#222')}`,
+    style: { aspectRatio: String(ratio), backgroundColor: safeColor(payload.backdropColor, '#222') },
   });
   if (image) box.append(h('img', { class: 'backdrop', src: image, alt: '' }));
   const percent = (v) => `${(Number(v) || 0) * 100}%`;
@@ -56,7 +56,7 @@ export function scenePreview(scene, ratio = 16 / 9) {
         class: 'object',
         src: object.src,
         alt: object.name ?? '',
-        style: `left: ${percent(object.x)}; top: ${percent((object.y ?? 0) * ratio)}; width: ${percent(object.w ?? 0.1)}; opacity: ${Number(object.opacity ?? 1)}`,
+        style: { left: percent(object.x), top: percent((object.y ?? 0) * ratio), width: percent(object.w ?? 0.1), opacity: String(Number(object.opacity ?? 1)) },
       }),
     );
   }
