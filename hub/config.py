@@ -77,6 +77,14 @@ class Settings:
     join_rate_burst: int = 5
     address_join_rate_limit: float = 5.0
     address_join_rate_burst: int = 30
+    # Replays of archived performances (docs/protocol.md, "Archive and replay").
+    replays_total: int = 200
+    replays_per_address: int = 10
+    replay_rate_limit: float = 5.0
+    replay_rate_burst: int = 10
+    replay_checkpoint_every: int = 200
+    replay_memory: int = 64 * 1024 * 1024
+    replay_keep_idle: int = 4
 
     @property
     def media_dir(self) -> Path:

@@ -54,6 +54,7 @@ class Connection:
     admin: bool = False
     service: bool = False
     replay: Any = None
+    address: str = "unknown"  # the client address key (per-address limits); set at connect
 
     def identity(self) -> Identity:
         return Identity(self.session, self.nickname, self.role)
