@@ -55,6 +55,7 @@ class Replay:
         self._ended = False
         self._started = False
         self._closed = False
+        self._seeks = 0  # prepared seeks asked so far
         self._timer: asyncio.TimerHandle | None = None
 
     # --- controls -------------------------------------------------------------------------
@@ -93,10 +94,14 @@ class Replay:
 
     async def prepared_seek(self, position_ms: float) -> None:
         """`seek`, after building the checkpoints the new position needs a step per loop turn, so
-        the seek itself applies fewer than `timeline.checkpoint_every` events."""
+        the seek itself applies fewer than `timeline.checkpoint_every` events. Of seeks that
+        overlap, the last asked wins, even when an earlier one needed longer to prepare."""
         position = self._clamped(position_ms)
+        self._seeks += 1
+        asked = self._seeks
         await self.timeline.prepare(self.timeline.group_at(position))
-        self.seek(position)
+        if asked == self._seeks:
+            self.seek(position)
 
     def set_speed(self, speed: float) -> None:
         """Change the speed (0.5 to 32); while playing, the rest is rescheduled from here."""

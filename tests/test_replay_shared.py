@@ -59,6 +59,18 @@ async def test_preparing_a_far_seek_yields_to_the_loop_after_every_step(monkeypa
     assert most <= EVERY
 
 
+async def test_of_overlapping_seeks_the_last_asked_wins() -> None:
+    timeline = Timeline(moves(2000, spacing_ms=10), performer=False, checkpoint_every=EVERY)
+    sent: list[dict[str, Any]] = []
+    replay = Replay(timeline, lambda name, data: sent.append(data))
+    far = asyncio.create_task(replay.prepared_seek(timeline.duration))  # needs 40 steps first
+    await asyncio.sleep(0)
+    await replay.prepared_seek(100)  # needs none
+    await far
+    assert replay.status()["position"] == 100
+    assert [m["position"] for m in sent if "state" in m] == [100]
+
+
 async def most_applied_per_loop_turn(applied: Any, work: Any) -> int:
     """Run `work` while a ticker notes the reducer applications between its turns; the most."""
     most, done = 0, False
