@@ -29,6 +29,7 @@ import orjson
 from bench.results import record
 from hub.replay import Replay
 from hub.replay_cache import PerformanceCache
+from hub.replay_timeline import DEFAULT_CHECKPOINT_EVERY
 from storage import EVERYONE, PERFORMERS, Event, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +219,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--replays", type=int, default=30)
     parser.add_argument("--seekers", type=int, default=10)
-    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--checkpoint-every", type=int, default=DEFAULT_CHECKPOINT_EVERY)
     parser.add_argument("--baseline", default="9266872", help="commit whose hub/replay.py is the old behaviour")
     args = parser.parse_args()
     asyncio.run(run(args.events, args.replays, args.seekers, args.checkpoint_every, args.baseline))

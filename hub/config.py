@@ -80,9 +80,9 @@ class Settings:
     # Replays of archived performances (docs/protocol.md, "Archive and replay").
     replays_total: int = 200
     replays_per_address: int = 10
-    replay_rate_limit: float = 5.0
-    replay_rate_burst: int = 10
-    replay_checkpoint_every: int = 200
+    replay_rate_limit: float = 3.0
+    replay_rate_burst: int = 6
+    replay_checkpoint_every: int = 100
     replay_memory: int = 64 * 1024 * 1024
     replay_keep_idle: int = 4
 

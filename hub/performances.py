@@ -8,7 +8,7 @@ bounded (`replay_slots`). See docs/protocol.md, "Archive and replay".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from prometheus_client import Gauge
 
@@ -18,7 +18,7 @@ from . import stage_actions as actions
 from .inbound import Refused
 from .node import Connection, Node, StageRoom
 from .replay import MAX_SPEED, MIN_SPEED, Replay
-from .replay_cache import CacheFull, PerformanceCache
+from .replay_cache import CacheFull, LoadedPerformance, PerformanceCache
 from .replay_slots import ReplaySlots
 from .roles import AUDIENCE, EDITOR, OWNER, is_performer, may_watch_archive, resolve_role
 from .sockets import SocketHandlers
@@ -125,6 +125,23 @@ class PerformanceHandlers:
         performance, stage = await self._watchable(conn, performance_id)
         performer = stage is not None and is_performer(resolve_role(stage, conn.user_id))
         conn.stop_replay()  # a connection has one replay: the old one ends (and frees its slot) first
+        loaded, release = await self._admitted(conn, performance)
+        if self.node.connections.get(conn.sid) is not conn:  # it disconnected during the load
+            release()
+            raise Refused("unavailable", "connection is closing")
+        conn.stop_replay()  # a replay started by a call that overtook this one
+        self.node.exit(conn)
+        timeline = loaded.timeline(performer, conn.session, stage.default_color if stage else DEFAULT_COLOR)
+        send = self.node.fanout.send
+        conn.replay = Replay(
+            timeline, lambda name, payload: send(conn.sid, name, payload), speed=speed, loop=loop, on_close=release
+        )
+        conn.replay.play()
+        return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}
+
+    async def _admitted(self, conn: Connection, performance: Performance) -> tuple[LoadedPerformance, Callable[[], None]]:
+        """A replay slot for the connection's address and the loaded performance, with the one
+        call that hands both back; refused past the bounds."""
         release_slot = self.slots.take(conn.address)
         try:
             loaded = await self.replays.acquire(performance)
@@ -139,18 +156,7 @@ class PerformanceHandlers:
             release_slot()
             self.replays.release(loaded)
 
-        if self.node.connections.get(conn.sid) is not conn:  # it disconnected during the load
-            release()
-            raise Refused("unavailable", "connection is closing")
-        conn.stop_replay()  # a replay started by a call that overtook this one
-        self.node.exit(conn)
-        timeline = loaded.timeline(performer, conn.session, stage.default_color if stage else DEFAULT_COLOR)
-        send = self.node.fanout.send
-        conn.replay = Replay(
-            timeline, lambda name, payload: send(conn.sid, name, payload), speed=speed, loop=loop, on_close=release
-        )
-        conn.replay.play()
-        return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}
+        return loaded, release
 
     async def replay_control(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         self.slots.spend(conn.sid)
@@ -233,5 +239,6 @@ def _export(registry: Any, cache: PerformanceCache, slots: ReplaySlots) -> None:
         ("hub_replay_performances", "Performances loaded for replay (in use or idle)", lambda: len(cache)),
         ("hub_replay_events", "Events held by the performances loaded for replay", lambda: cache.events),
         ("hub_replay_bytes", "JSON bytes of the performances loaded for replay", lambda: cache.size),
+        ("hub_replay_checkpoints", "State checkpoints kept for seeking in loaded performances", lambda: cache.checkpoints),
     ):
         Gauge(name, text, registry=registry).set_function(read)

@@ -95,6 +95,11 @@ class PerformanceCache:
         """Events held by every loaded performance."""
         return sum(len(loaded.events) for loaded in self._loaded.values())
 
+    @property
+    def checkpoints(self) -> int:
+        """State checkpoints built by every timeline of every loaded performance."""
+        return sum(t.checkpoints for loaded in self._loaded.values() for t in loaded.timelines.values())
+
     def __len__(self) -> int:
         return len(self._loaded)
 

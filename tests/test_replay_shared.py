@@ -183,7 +183,9 @@ async def test_the_last_replay_to_end_releases_the_performance(make_hub: Any) ->
     assert (running["hub_replays"], running["hub_replay_performances"], running["hub_replay_events"]) == (1, 1, 5)
     await switching.close()
     await asyncio.sleep(0.1)  # the hub sees the disconnect
-    assert await gauges(hub) == {"hub_replays": 0, "hub_replay_performances": 0, "hub_replay_events": 0, "hub_replay_bytes": 0}
+    assert await gauges(hub) == {
+        "hub_replays": 0, "hub_replay_performances": 0, "hub_replay_events": 0, "hub_replay_bytes": 0, "hub_replay_checkpoints": 0,
+    }  # fmt: skip
 
 
 async def test_an_idle_performance_waits_in_a_small_lru(make_hub: Any, archive_reads: list[int]) -> None:
