@@ -85,10 +85,10 @@ async def start_new(cache: PerformanceCache, performance: Any) -> Any:
     return Replay(loaded.timeline(False, "s-listener", "#30ac45"), send, on_close=lambda: cache.release(loaded))
 
 
-async def started(count: int, start: Callable[[], Any], traced: bool) -> tuple[list[Any], list[float], float, float]:
-    """`count` replays: one, then the others at once; each start's time, and with `traced` the
-    bytes the first holds and those each further one adds (tracemalloc slows the starts, so
-    their times come from an untraced run)."""
+async def started(count: int, start: Callable[[], Any], traced: bool) -> tuple[list[Any], list[float], float, float, float]:
+    """`count` replays: one, then the others at once; each start's time, the longest loop stall
+    while they started, and with `traced` the bytes the first holds and those each further one
+    adds (tracemalloc slows the starts, so the times come from an untraced run)."""
     gc.collect()
     if traced:
         tracemalloc.start()
@@ -101,14 +101,16 @@ async def started(count: int, start: Callable[[], Any], traced: bool) -> tuple[l
         times.append((time.perf_counter() - began) * 1000)
         return replay
 
-    replays = [await one()]
+    async with Stalls() as stalls:
+        replays = [await one()]
     gc.collect()
     first = tracemalloc.get_traced_memory()[0] - before
-    replays += await asyncio.gather(*(one() for _ in range(count - 1)))
+    async with Stalls() as more_stalls:
+        replays += await asyncio.gather(*(one() for _ in range(count - 1)))
     gc.collect()
     further = (tracemalloc.get_traced_memory()[0] - before - first) / max(count - 1, 1)
     tracemalloc.stop()
-    return replays, times, first, further
+    return replays, times, max(stalls.longest, more_stalls.longest), first, further
 
 
 def closed(replays: list[Any]) -> None:
@@ -118,18 +120,30 @@ def closed(replays: list[Any]) -> None:
     gc.collect()
 
 
+class Stalls:
+    """While open, a ticker notes the longest the event loop went without giving it a turn (ms)."""
+
+    async def __aenter__(self) -> "Stalls":
+        self.longest, self._done = 0.0, False
+        self._ticker = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        self._done = True
+        await self._ticker
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while not self._done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            self.longest, last = max(self.longest, (now - last) * 1000), now
+
+
 async def seeking(replays: list[Any], seek: Callable[[Any, float], Any]) -> tuple[list[float], float]:
     """Every replay seeks back and forth through SEEKS, interleaved; each seek's time and the
     longest the loop was held while they ran."""
-    longest, done = 0.0, False
-
-    async def tick() -> None:
-        nonlocal longest
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0)
-            now = time.perf_counter()
-            longest, last = max(longest, now - last), now
 
     async def one(replay: Any) -> list[float]:
         times = []
@@ -140,11 +154,9 @@ async def seeking(replays: list[Any], seek: Callable[[Any, float], Any]) -> tupl
             await asyncio.sleep(0)  # each seek is a call of its own
         return times
 
-    ticker = asyncio.create_task(tick())
-    per_replay = await asyncio.gather(*(one(replay) for replay in replays))
-    done = True
-    await ticker
-    return [t for times in per_replay for t in times], longest * 1000
+    async with Stalls() as stalls:
+        per_replay = await asyncio.gather(*(one(replay) for replay in replays))
+    return [t for times in per_replay for t in times], stalls.longest
 
 
 async def old_seek(replay: Any, position: float) -> None:
@@ -174,15 +186,15 @@ async def run(events: int, replays: int, seekers: int, checkpoint_every: int, ba
             return load
 
         store.archive.performance_events = counted("old")  # type: ignore[method-assign]
-        untraced, old_start, _, _ = await started(replays, lambda: start_old(store, old_replay, performance.id), False)
+        untraced, old_start, old_start_stall, _, _ = await started(replays, lambda: start_old(store, old_replay, performance.id), False)
         closed(untraced)
-        old, _, old_first, old_further = await started(replays, lambda: start_old(store, old_replay, performance.id), True)
+        old, _, _, old_first, old_further = await started(replays, lambda: start_old(store, old_replay, performance.id), True)
         old_seeks, old_stall = await seeking(old[:seekers], old_seek)
         closed(old)
         cache = PerformanceCache(counted("new"), memory=1 << 40, keep_idle=0, checkpoint_every=checkpoint_every)
-        untraced, new_start, _, _ = await started(replays, lambda: start_new(cache, performance), False)
+        untraced, new_start, new_start_stall, _, _ = await started(replays, lambda: start_new(cache, performance), False)
         closed(untraced)
-        new, _, new_first, new_further = await started(replays, lambda: start_new(cache, performance), True)
+        new, _, _, new_first, new_further = await started(replays, lambda: start_new(cache, performance), True)
         new_seeks, new_stall = await seeking(new[:seekers], lambda r, p: r.prepared_seek(p))
         checkpoints = new[0].timeline.checkpoints
         closed(new)
@@ -207,8 +219,9 @@ async def run(events: int, replays: int, seekers: int, checkpoint_every: int, ba
             (new_first + (replays - 1) * new_further) / 1e6),
         row("first replay start (ms)", old_start[0], new_start[0]),
         row("further replay start p50 (ms, started at once)", p50(old_start[1:]), p50(new_start[1:]), 2),
+        row("longest event-loop stall while they start (ms)", old_start_stall, new_start_stall, 2),
         row("seek p50 (ms)", p50(old_seeks), p50(new_seeks), 2),
-        row("seek max (ms)", max(old_seeks), max(new_seeks), 2),
+        row("seek max (ms, wall time: waits for shared steps included)", max(old_seeks), max(new_seeks), 2),
         row("longest event-loop stall while seeking (ms)", old_stall, new_stall, 2),
     ]
     record("Replay cost: shared performances and checkpointed seeks against per-replay copies", "bench.replay_cost", lines)

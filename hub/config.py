@@ -83,7 +83,7 @@ class Settings:
     replay_rate_limit: float = 3.0
     replay_rate_burst: int = 6
     replay_checkpoint_every: int = 100
-    replay_memory: int = 64 * 1024 * 1024
+    replay_memory: int = 32 * 1024 * 1024
     replay_keep_idle: int = 4
 
     @property

@@ -4,8 +4,9 @@ A performance is read from the archive once, however many replays start at the s
 (they await the same load), and kept while any replay holds it; then it waits, idle, in a small
 LRU (`keep_idle`) in case someone replays it again. Each loaded performance builds a `Timeline`
 per kind of listener (audience, performer, a performer an event was aimed at), so replays share
-the events and the state checkpoints too. Sizes are accounted as the events' JSON bytes, and
-no new performance is loaded while the loaded ones pass `memory` (`CacheFull`).
+the events and the state checkpoints too. Sizes are accounted as the payloads' JSON bytes (Python
+holds 5 to 10 times that), and no new performance is loaded while the loaded ones pass `memory`
+(`CacheFull`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ Load = Callable[[int], Awaitable[Sequence[Event]]]
 # A performance's events can change only while it is an open recording (saving fills them), so
 # the key names the saved version.
 Key = tuple[int, bool, "int | None"]
+SIZE_CHUNK = 5000
 MAX_TIMELINES = 8  # views kept per loaded performance (audience, performer, a few stage colours)
 
 
@@ -39,7 +41,7 @@ class LoadedPerformance:
 
     key: Key
     events: tuple[Event, ...]
-    size: int  # the events' JSON bytes: what the memory bound counts
+    size: int  # the payloads' JSON bytes: what the memory bound counts
     limits: Limits
     checkpoint_every: int
     users: int = 0
@@ -133,7 +135,10 @@ class PerformanceCache:
         try:
             self.loads += 1
             events = tuple(await self._load(key[0]))
-            size = sum(len(orjson.dumps(e.payload)) + len(orjson.dumps(e.sender)) for e in events)
+            size = 0
+            for start in range(0, len(events), SIZE_CHUNK):  # a chunk per loop turn, as they were read
+                size += sum(len(orjson.dumps(e.payload)) for e in events[start : start + SIZE_CHUNK])
+                await asyncio.sleep(0)
             loaded = LoadedPerformance(key, events, size, self._limits, self._checkpoint_every)
             self._register(loaded)
             self._idle[key] = loaded  # until its first user takes it

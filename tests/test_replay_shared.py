@@ -16,7 +16,7 @@ from client import HubClient
 from hub.replay import Replay
 from hub.replay_timeline import Timeline
 from hub.state import apply, empty_state
-from storage import Event
+from storage import PERFORMERS, Event
 from storage.archive import Archive
 from tests.conftest import Hub
 from tests.replays import archived, counting_reducers, gauges, moves
@@ -88,6 +88,17 @@ async def most_applied_per_loop_turn(applied: Any, work: Any) -> int:
     done = True
     await ticker
     return most
+
+
+async def test_a_read_performance_is_the_events_stored_with_one_dict_per_sender(store: Any, make_stage: Any) -> None:
+    stage = await make_stage("show")
+    stored = moves(5000, spacing_ms=10, stage_id=stage.id, secret_every=9)
+    stored[-1] = Event(stage.id, 5000, "stream_health", {"hostId": "s-host"}, stored[-1].at, {"session": "s-b"}, PERFORMERS, "s-host")
+    await store.archive.append(stored)
+    performance = await store.archive.sweep(stage.id, "show", "night")
+    read = await store.archive.performance_events(performance.id)
+    assert read == stored
+    assert len({id(e.sender) for e in read}) == 2 and len({id(e.topic) for e in read}) == 3
 
 
 # --- through the hub ---------------------------------------------------------------------------
