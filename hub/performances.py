@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from prometheus_client import Gauge
 
-from storage import DEFAULT_COLOR, Performance, Stage, Store
+from storage import DEFAULT_COLOR, NotFoundError, Performance, Stage, Store
 
 from . import stage_actions as actions
 from .inbound import Refused
@@ -148,6 +148,9 @@ class PerformanceHandlers:
         except CacheFull as full:
             release_slot()
             raise Refused("unavailable", "the hub holds as many performances for replay as it may; try again later") from full
+        except NotFoundError as gone:  # deleted since it was looked up
+            release_slot()
+            raise Refused("not_found", "no such performance") from gone
         except BaseException:
             release_slot()
             raise

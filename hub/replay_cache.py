@@ -90,7 +90,6 @@ class PerformanceCache:
         self._idle: OrderedDict[Key, LoadedPerformance] = OrderedDict()
         self._loading: dict[Key, asyncio.Task[LoadedPerformance]] = {}
         self.size = 0  # JSON bytes of every loaded performance, in use or idle
-        self.loads = 0  # archive reads since start
 
     @property
     def events(self) -> int:
@@ -133,7 +132,6 @@ class PerformanceCache:
 
     async def _read(self, key: Key) -> LoadedPerformance:
         try:
-            self.loads += 1
             events = tuple(await self._load(key[0]))
             size = 0
             for start in range(0, len(events), SIZE_CHUNK):  # a chunk per loop turn, as they were read

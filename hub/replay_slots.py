@@ -44,6 +44,3 @@ class ReplaySlots:
                 self._per_address.release(address)
 
         return release
-
-    def held_by(self, address: str) -> int:
-        return self._per_address.count(address)

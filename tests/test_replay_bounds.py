@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hub.app import SIO
+from storage.archive import Archive
 from tests.conftest import Hub
 from tests.replays import archived, gauges
 
@@ -154,3 +155,20 @@ async def test_seeks_in_range_and_past_the_end_work(make_hub: Any, value: int) -
     duration = (await viewer.call("replay", {"performance": performance}))["status"]["duration"]
     ack = await viewer.call("replayControl", {"action": "seek", "value": value})
     assert ack["ok"] and ack["status"]["position"] == pytest.approx(min(value, duration), abs=50)
+
+
+async def test_a_performance_deleted_as_its_replay_starts_is_not_found(make_hub: Any, monkeypatch: Any, caplog: Any) -> None:
+    read = Archive.performance_events
+
+    async def deleted_first(self: Archive, performance_id: int) -> Any:
+        await self.delete_performance(performance_id)
+        return await read(self, performance_id)
+
+    monkeypatch.setattr(Archive, "performance_events", deleted_first)  # before the hub binds it
+    hub, performance = await show(make_hub)
+    viewer = await hub.connect()
+    caplog.set_level(logging.WARNING)
+    ack = await viewer.call("replay", {"performance": performance})
+    assert ack["error"] == {"code": "not_found", "message": "no such performance"}, ack
+    assert not caplog.records, caplog.text
+    assert (await gauges(hub))["hub_replays"] == 0
