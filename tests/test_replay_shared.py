@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from client import HubClient
 from hub.replay import Replay
 from hub.replay_timeline import Timeline
 from hub.state import apply, empty_state
 from storage import PERFORMERS, Event
 from storage.archive import Archive
-from tests.conftest import Hub
 from tests.replays import archived, counting_reducers, gauges, moves
 
 EVERY = 50  # checkpoint_every in these tests
