@@ -100,6 +100,14 @@ class Settings:
     password_concurrency: int = 2
     password_queue: int = 16
     refresh_reuse_grace: float = 10.0
+    # Replays of archived performances (docs/protocol.md, "Archive and replay").
+    replays_total: int = 200
+    replays_per_address: int = 10
+    replay_rate_limit: float = 3.0
+    replay_rate_burst: int = 6
+    replay_checkpoint_every: int = 100
+    replay_memory: int = 32 * 1024 * 1024
+    replay_keep_idle: int = 4
 
     @property
     def media_dir(self) -> Path:

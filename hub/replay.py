@@ -3,9 +3,10 @@
 The original UpStage replayed in the browser (upstage-spec §3.7): everything before the seek
 point applied at once and muted, each later event on its own `setTimeout((ts - t) / speed)`,
 plus a 1 s ticker. Here the hub plays it, so a replay needs no live stage and an audience
-listener never receives private chat. `Replay` does no I/O: it is given the events and a sync
-`send(name, data)` callable, and drives a single `loop.call_at` timer chain (one pending timer
-at most), however long the performance.
+listener never receives private chat. `Replay` does no I/O: it plays a shared `Timeline` (the
+events this kind of listener may see, with state checkpoints) through a sync `send(name, data)`
+callable, and drives a single `loop.call_at` timer chain (one pending timer at most), however
+long the performance. Its own memory is a few numbers; the events are the timeline's.
 
 Messages it sends:
 * `replay` `{"state"?, "position", "duration", "playing", "speed", "loop", "ended"}`: every
@@ -18,13 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from bisect import bisect_left
-from itertools import groupby
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from storage import Event
-
-from .state import DEFAULT_LIMITS, Limits, apply, empty_state, view
+from .replay_timeline import Timeline
+from .state import view
 
 MIN_SPEED = 0.5
 MAX_SPEED = 32.0
@@ -37,27 +35,17 @@ class Replay:
 
     def __init__(
         self,
-        events: Sequence[Event],
+        timeline: Timeline,
         send: Send,
         *,
-        performer: bool,
-        session: str,
-        default_color: str = "#30ac45",
         speed: float = 1.0,
         loop: bool = False,
-        limits: Limits = DEFAULT_LIMITS,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
-        # The timeline spans the events this listener may see, so hidden ones leave no trace in it.
-        visible = sorted((e for e in events if e.visible_to(performer, session)), key=lambda e: (e.at, e.seq))
-        self._begin = visible[0].at if visible else 0
-        # Events with equal `at` form one group, sent together in seq order.
-        self._groups = [[*group] for _, group in groupby(visible, key=lambda e: e.at)]
-        self._offsets = [group[0].at - self._begin for group in self._groups]
-        self._duration: float = self._offsets[-1] if self._offsets else 0
+        self.timeline = timeline
+        self._duration: float = timeline.duration
         self._send = send
-        self._audience = not performer
-        self._default_color = default_color
-        self._limits = limits
+        self._on_close = on_close
         self._speed = _checked_speed(speed)
         self._loop_on = bool(loop)
         self._position = 0.0  # while playing: the position at `_anchor`
@@ -67,8 +55,8 @@ class Replay:
         self._ended = False
         self._started = False
         self._closed = False
+        self._seeks = 0  # prepared seeks asked so far
         self._timer: asyncio.TimerHandle | None = None
-        self._cache: tuple[int, dict[str, Any]] = (0, empty_state(default_color))
 
     # --- controls -------------------------------------------------------------------------
 
@@ -76,7 +64,7 @@ class Replay:
         """Start, or resume from the frozen position; after the end, start again from 0."""
         if self._closed or self._playing:
             return
-        if not self._groups:
+        if not len(self.timeline):
             self._ended = True
             self._announce(with_state=True)
             return
@@ -98,12 +86,22 @@ class Replay:
         self._announce()
 
     def seek(self, position_ms: float) -> None:
-        """Jump to `position_ms` (clamped to 0..duration): send the state there, then play on from it."""
-        if self._closed:
-            return
-        if isinstance(position_ms, bool) or not isinstance(position_ms, (int, float)) or math.isnan(position_ms):
-            raise ValueError(f"position must be a number of ms, not {position_ms!r}")
-        self._jump(min(max(float(position_ms), 0.0), self._duration))
+        """Jump to `position_ms` (clamped to 0..duration): send the state there, then play on from it.
+        Builds any missing checkpoint on the spot; `prepared_seek` does that without holding the loop."""
+        position = self._clamped(position_ms)
+        if not self._closed:
+            self._jump(position)
+
+    async def prepared_seek(self, position_ms: float) -> None:
+        """`seek`, after building the checkpoints the new position needs a step per loop turn, so
+        the seek itself applies fewer than `timeline.checkpoint_every` events. Of seeks that
+        overlap, the last asked wins, even when an earlier one needed longer to prepare."""
+        position = self._clamped(position_ms)
+        self._seeks += 1
+        asked = self._seeks
+        await self.timeline.prepare(self.timeline.group_at(position))
+        if asked == self._seeks:
+            self.seek(position)
 
     def set_speed(self, speed: float) -> None:
         """Change the speed (0.5 to 32); while playing, the rest is rescheduled from here."""
@@ -134,11 +132,19 @@ class Replay:
             "ended": self._ended,
         }
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
-        """Cancel everything; nothing is sent after this."""
+        """Cancel everything and hand back what the replay held (once); nothing is sent after this."""
+        if self._closed:
+            return
         self._closed = True
         self._playing = False
         self._cancel()
+        if self._on_close is not None:
+            self._on_close()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -148,10 +154,20 @@ class Replay:
         elapsed_ms = (asyncio.get_running_loop().time() - self._anchor) * 1000.0
         return min(self._position + elapsed_ms * self._speed, self._duration)
 
+    def _clamped(self, position_ms: float) -> float:
+        """A seek target as a position on this timeline; ValueError unless a finite number."""
+        if isinstance(position_ms, bool) or not isinstance(position_ms, (int, float)):
+            raise ValueError(f"position must be a number of ms, not {position_ms!r}")
+        if isinstance(position_ms, int) and not 0 <= position_ms <= self._duration:
+            position_ms = 0 if position_ms < 0 else self._duration  # clamp before a huge int meets float()
+        if not math.isfinite(position_ms):
+            raise ValueError(f"position must be a finite number of ms, not {position_ms!r}")
+        return min(max(float(position_ms), 0.0), self._duration)
+
     def _jump(self, position: float) -> None:
         """Move to `position`, announce the state there, and reschedule if playing."""
         self._position, self._ended, self._started = position, False, True
-        self._next = bisect_left(self._offsets, position)
+        self._next = self.timeline.group_at(position)
         if self._playing:
             self._anchor = asyncio.get_running_loop().time()
         self._announce(with_state=True)
@@ -160,19 +176,19 @@ class Replay:
     def _schedule(self) -> None:
         """Arm the one timer for the next group, relative to the anchor so delays do not drift."""
         self._cancel()
-        if not self._playing or self._next >= len(self._groups):
+        if not self._playing or self._next >= len(self.timeline):
             return
-        delay_ms = (self._offsets[self._next] - self._position) / self._speed
+        delay_ms = (self.timeline.offsets[self._next] - self._position) / self._speed
         self._timer = asyncio.get_running_loop().call_at(self._anchor + max(delay_ms, 0.0) / 1000.0, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
         if self._closed or not self._playing:
             return
-        for event in self._groups[self._next]:
+        for event in self.timeline.group(self._next):
             self._send("event", event.wire())
         self._next += 1
-        if self._next < len(self._groups):
+        if self._next < len(self.timeline):
             self._schedule()
         else:
             self._finish()
@@ -195,19 +211,10 @@ class Replay:
             return
         message: dict[str, Any] = {}
         if with_state:
-            message["state"] = view(self._state_before(self._next), self._begin + self._position, self._audience)
+            timeline = self.timeline
+            state = timeline.state_before(self._next)
+            message["state"] = view(state, timeline.begin + self._position, timeline.audience)
         self._send("replay", {**message, **self.status()})
-
-    def _state_before(self, index: int) -> dict[str, Any]:
-        """The state after the first `index` groups; continues from the last one computed when it can."""
-        done, state = self._cache
-        if index < done:
-            done, state = 0, empty_state(self._default_color)
-        for group in self._groups[done:index]:
-            for event in group:
-                state = apply(state, event.wire(), self._limits)
-        self._cache = (index, state)
-        return state
 
 
 def _checked_speed(speed: float) -> float:

@@ -6,8 +6,10 @@ operation of more than one statement runs in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import sys
 import time
 from typing import Any, AsyncIterator, Mapping, Sequence
 
@@ -27,6 +29,7 @@ _PERFORMANCE_COLUMNS = (
     "stage_id", "stage_slug", "name", "description", "kind", "recording", "start_seq", "started_at", "saved_at",
 )  # fmt: skip
 _NO_END = 2**62  # "no upper bound" for a seq window
+DECODE_CHUNK = 2000  # performance events decoded per event-loop turn
 
 
 def now_ms() -> int:
@@ -222,9 +225,19 @@ class Archive:
 
     async def performance_events(self, performance_id: int) -> list[Event]:
         """A performance's events in seq order; their `stage_id` is the performance's stage (0 once
-        the stage is deleted)."""
+        the stage is deleted). A replay holds a whole performance, so the rows come from the
+        driver as plain tuples (the `databases` row wrapper costs more than the decoding), are
+        decoded a chunk per event-loop turn, and what repeats on every event is shared: one
+        (read-only) `sender` dict per sender, interned topic and audience strings."""
         performance = await self._get(performance_id)
-        return [_event(performance.stage_id or 0, row) for row in await self._kept_rows(performance_id)]
+        stage_id = performance.stage_id or 0
+        rows = await self._kept_tuples(performance_id)
+        events: list[Event] = []
+        senders: dict[str | bytes, Any] = {}
+        for start in range(0, len(rows), DECODE_CHUNK):
+            events += [_decoded(stage_id, row, senders) for row in rows[start : start + DECODE_CHUNK]]
+            await asyncio.sleep(0)
+        return events
 
     async def trim(self, performance_id: int, min_gap_seconds: float, name: str) -> Performance:
         """A new performance (kind 'trim') of the same events with every gap longer than
@@ -345,6 +358,16 @@ class Archive:
             raise NotFoundError(f"no performance {performance_id}")
         return performance
 
+    async def _kept_tuples(self, performance_id: int) -> Sequence[Sequence[Any]]:
+        """A performance's event rows as the driver gives them (values in EVENT_COLUMNS order)."""
+        sql = f"SELECT {_EVENT_LIST} FROM performance_events WHERE performance_id = {{}} ORDER BY seq"
+        async with self.db.connection() as conn:
+            raw = conn.raw_connection
+            if self.dialect == "postgresql":
+                return await raw.fetch(sql.format("$1"), performance_id)
+            async with raw.execute(sql.format("?"), (performance_id,)) as cursor:
+                return await cursor.fetchall()
+
     async def _kept_rows(self, performance_id: int) -> list[Mapping[str, Any]]:
         return await self.db.fetch_all(
             f"SELECT {_EVENT_LIST} FROM performance_events WHERE performance_id = :p ORDER BY seq",
@@ -360,8 +383,22 @@ def _row(key: int, event: Event) -> tuple:
 
 
 def _event(stage_id: int, row: Mapping[str, Any]) -> Event:
-    payload, sender = load_json(row["payload"]), load_json(row["sender"])
-    return Event(stage_id, row["seq"], row["topic"], payload, row["at"], sender, row["audience"], row["target_session"])
+    return _decoded(stage_id, [row[column] for column in EVENT_COLUMNS])
+
+
+def _decoded(stage_id: int, values: Sequence[Any], senders: dict[str | bytes, Any] | None = None) -> Event:
+    """An event from its column values; with `senders` (JSON text -> decoded), equal senders
+    share one dict and the repeated strings are interned."""
+    seq, topic, payload, at, sender, audience, target_session = values
+    if senders is not None and isinstance(sender, (str, bytes)):
+        text = sender
+        sender = senders.get(text)
+        if sender is None:
+            sender = senders[text] = load_json(text)
+        topic, audience = sys.intern(topic), sys.intern(audience)
+    else:
+        sender = load_json(sender)
+    return Event(stage_id, seq, topic, load_json(payload), at, sender, audience, target_session)
 
 
 def _performance(row: Mapping[str, Any]) -> Performance:

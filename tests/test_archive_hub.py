@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 import asyncpg
 import pytest
 
-from client import HubClient
+from client import HubClient, login
+from tests.conftest import PASSWORD
 from tests.hubproc import HubProcess
 
 FAST = dict(rate_limit=100_000.0, rate_burst=100_000)
@@ -214,11 +215,17 @@ async def test_a_deleted_stage_leaves_replays_and_its_slug_starts_clean(tmp_path
         await hub.stop()
         hub.cli("stage", "delete", "--slug", "show")
         hub.cli("stage", "add", "--slug", "show", "--name", "New show", "--owner", "olivia")
+        hub.cli("user", "add", "--username", "ada", "--password", PASSWORD, "--role", "admin")
         await hub.start()
         assert (await state_of(hub.url))["state"]["board"]["objects"] == []
-        viewer = await HubClient(hub.url).connect()
+        # a deleted stage's performances are for admins (roles.may_watch_archive), not its old audience
+        anonymous = await HubClient(hub.url).connect()
+        refused = await anonymous.call("replay", {"performance": swept["performance"]["id"]})
+        assert refused["error"]["code"] == "not_found"
+        await anonymous.close()
+        viewer = await HubClient(hub.url, token=(await login(hub.url, "ada", PASSWORD))["access_token"]).connect()
         ack = await viewer.call("replay", {"performance": swept["performance"]["id"]})
-        assert ack["ok"]
+        assert ack["ok"], ack
         await viewer.wait_for(lambda c: any(e["payload"].get("object", {}).get("id") == "ghost" for e in c.events))
         await viewer.close()
     finally:

@@ -11,6 +11,7 @@ import pytest
 
 from storage import EVERYONE, PERFORMERS, Event
 from hub.replay import Replay
+from hub.replay_timeline import Timeline
 from hub.state import empty_state, view
 
 T0 = 1_721_980_000_000  # hub epoch ms of the performance's first event
@@ -33,6 +34,13 @@ def move(seq: int, offset: int, obj: str, x: float) -> Event:
 def chat(seq: int, offset: int, text: str, private: bool = False) -> Event:
     payload = {"message": text, "id": f"m{seq}", "isPrivate": private}
     return ev(seq, offset, "chat", payload, PERFORMERS if private else EVERYONE)
+
+
+def replay_of(
+    events: list[Event], send: Any, *, performer: bool, session: str, default_color: str = "#30ac45", **playback: Any
+) -> Replay:
+    """A replay of `events` as a listener with this role and session sees them."""
+    return Replay(Timeline(events, performer=performer, session=session, default_color=default_color), send, **playback)
 
 
 class Recorder:
@@ -65,7 +73,7 @@ def objects(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 async def test_events_arrive_at_their_offsets_divided_by_speed() -> None:
     rec = Recorder()
-    replay = Replay([chat(i + 1, i * 200, f"m{i}") for i in range(4)], rec, performer=False, session="a", speed=2)
+    replay = replay_of([chat(i + 1, i * 200, f"m{i}") for i in range(4)], rec, performer=False, session="a", speed=2)
     replay.play()
     await asyncio.sleep(0.45)
     assert rec.seqs() == [1, 2, 3, 4]
@@ -80,7 +88,7 @@ async def test_events_arrive_at_their_offsets_divided_by_speed() -> None:
 async def test_equal_times_go_out_together_in_seq_order() -> None:
     rec = Recorder()
     events = [chat(5, 100, "b"), chat(3, 100, "a"), chat(1, 0, "first")]
-    Replay(events, rec, performer=False, session="a").play()
+    replay_of(events, rec, performer=False, session="a").play()
     await asyncio.sleep(0.2)
     assert rec.seqs() == [1, 3, 5]
     (_, t1), (_, t3), (_, t5) = [(s, t) for t, s in rec.events()]
@@ -90,7 +98,7 @@ async def test_equal_times_go_out_together_in_seq_order() -> None:
 async def test_seek_applies_everything_before_at_once_then_plays_the_rest() -> None:
     events = [place(1, 0, "a"), move(2, 100, "a", 0.7), chat(3, 150, "hello"), place(4, 300, "b"), move(5, 400, "b", 0.9)]
     rec = Recorder()
-    replay = Replay(events, rec, performer=False, session="a")
+    replay = replay_of(events, rec, performer=False, session="a")
     replay.seek(200)
     assert rec.seqs() == [] and len(rec.replays()) == 1
     state = rec.states()[0]
@@ -109,7 +117,7 @@ async def test_seek_applies_everything_before_at_once_then_plays_the_rest() -> N
 async def test_seek_while_playing_resends_state_and_reschedules() -> None:
     events = [place(1, 0, "a"), move(2, 100, "a", 0.3), move(3, 200, "a", 0.6), move(4, 300, "a", 0.9)]
     rec = Recorder()
-    replay = Replay(events, rec, performer=True, session="a", speed=4)
+    replay = replay_of(events, rec, performer=True, session="a", speed=4)
     replay.play()
     await asyncio.sleep(0.06)  # 240 ms of performance: seqs 1-3 sent
     assert rec.seqs() == [1, 2, 3]
@@ -123,7 +131,7 @@ async def test_seek_while_playing_resends_state_and_reschedules() -> None:
 
 async def test_seek_is_clamped_and_checked() -> None:
     rec = Recorder()
-    replay = Replay([chat(1, 0, "a"), chat(2, 500, "b")], rec, performer=False, session="a")
+    replay = replay_of([chat(1, 0, "a"), chat(2, 500, "b")], rec, performer=False, session="a")
     replay.seek(-100)
     assert replay.status()["position"] == 0
     replay.seek(10_000)
@@ -135,7 +143,7 @@ async def test_seek_is_clamped_and_checked() -> None:
 
 async def test_pause_freezes_and_play_resumes_from_there() -> None:
     rec = Recorder()
-    replay = Replay([chat(i + 1, i * 100, f"m{i}") for i in range(6)], rec, performer=False, session="a")
+    replay = replay_of([chat(i + 1, i * 100, f"m{i}") for i in range(6)], rec, performer=False, session="a")
     replay.play()
     await asyncio.sleep(0.15)
     replay.pause()
@@ -157,7 +165,7 @@ async def test_pause_freezes_and_play_resumes_from_there() -> None:
 
 @pytest.mark.parametrize("speed", [0.5, 1, 2, 16, 32])
 async def test_speeds_in_range_are_accepted(speed: float) -> None:
-    replay = Replay([], lambda name, data: None, performer=False, session="a", speed=speed)
+    replay = replay_of([], lambda name, data: None, performer=False, session="a", speed=speed)
     replay.set_speed(speed)
     assert replay.status()["speed"] == speed
 
@@ -165,8 +173,8 @@ async def test_speeds_in_range_are_accepted(speed: float) -> None:
 @pytest.mark.parametrize("speed", [0.49, 32.5, 0, -1, float("nan"), float("inf"), True, "2"])
 async def test_speeds_out_of_range_are_refused(speed: Any) -> None:
     with pytest.raises(ValueError):
-        Replay([], lambda name, data: None, performer=False, session="a", speed=speed)
-    replay = Replay([], lambda name, data: None, performer=False, session="a", speed=4)
+        replay_of([], lambda name, data: None, performer=False, session="a", speed=speed)
+    replay = replay_of([], lambda name, data: None, performer=False, session="a", speed=4)
     with pytest.raises(ValueError):
         replay.set_speed(speed)
     assert replay.status()["speed"] == 4
@@ -174,7 +182,7 @@ async def test_speeds_out_of_range_are_refused(speed: Any) -> None:
 
 async def test_set_speed_while_playing_reschedules_from_the_current_position() -> None:
     rec = Recorder()
-    replay = Replay([chat(1, 0, "a"), chat(2, 400, "b"), chat(3, 800, "c")], rec, performer=False, session="a")
+    replay = replay_of([chat(1, 0, "a"), chat(2, 400, "b"), chat(3, 800, "c")], rec, performer=False, session="a")
     replay.play()
     await asyncio.sleep(0.2)
     replay.set_speed(4)
@@ -185,7 +193,7 @@ async def test_set_speed_while_playing_reschedules_from_the_current_position() -
 
 async def test_loop_restarts_from_zero_with_the_initial_state() -> None:
     rec = Recorder()
-    replay = Replay([place(1, 0, "a"), move(2, 100, "a", 0.8)], rec, performer=False, session="a", loop=True)
+    replay = replay_of([place(1, 0, "a"), move(2, 100, "a", 0.8)], rec, performer=False, session="a", loop=True)
     replay.play()
     await asyncio.sleep(0.25)
     states = rec.states()
@@ -203,7 +211,7 @@ async def test_loop_restarts_from_zero_with_the_initial_state() -> None:
 
 async def test_play_after_the_end_starts_again() -> None:
     rec = Recorder()
-    replay = Replay([place(1, 0, "a"), move(2, 50, "a", 0.8)], rec, performer=False, session="a")
+    replay = replay_of([place(1, 0, "a"), move(2, 50, "a", 0.8)], rec, performer=False, session="a")
     replay.play()
     await asyncio.sleep(0.1)
     assert replay.status()["ended"]
@@ -221,7 +229,7 @@ async def test_audience_never_receives_private_chat() -> None:
     ]
     audience, performer = Recorder(), Recorder()
     for rec, is_performer in ((audience, False), (performer, True)):
-        replay = Replay(events, rec, performer=is_performer, session="s-other")
+        replay = replay_of(events, rec, performer=is_performer, session="s-other")
         replay.play()
         await asyncio.sleep(0.15)
         replay.seek(replay.status()["duration"])  # ended, so this only sends the state there
@@ -235,7 +243,7 @@ async def test_audience_never_receives_private_chat() -> None:
 
 async def test_close_stops_everything() -> None:
     rec = Recorder()
-    replay = Replay([chat(i + 1, i * 50, f"m{i}") for i in range(5)], rec, performer=False, session="a", loop=True)
+    replay = replay_of([chat(i + 1, i * 50, f"m{i}") for i in range(5)], rec, performer=False, session="a", loop=True)
     replay.play()
     await asyncio.sleep(0.07)
     replay.close()
@@ -254,7 +262,7 @@ async def test_an_empty_performance_sends_one_message_and_ends() -> None:
     audience_only = [chat(1, 0, "secret", private=True)]
     for events in ([], audience_only):
         rec.sent.clear()
-        replay = Replay(events, rec, performer=False, session="a", loop=True, default_color="#000000")
+        replay = replay_of(events, rec, performer=False, session="a", loop=True, default_color="#000000")
         replay.play()
         await asyncio.sleep(0.05)
         assert [name for _, name, _ in rec.sent] == ["replay"]
