@@ -1,14 +1,17 @@
 """The management API: `POST /graphql` runs the schema in `schema.graphql` for the bearer of an
 access token (or anonymously); `GET /graphql` serves the GraphiQL explorer from /vendor.
 
-Queries are checked for size, depth and field count before they run (`limits.py`); errors come
-back as GraphQL errors whose `extensions.code` is one of `context.ERROR_CODES`.
+Queries are checked for size, depth and field count (`limits.py`) and for their cost, list sizes
+counted (`cost.py`), before they run; anonymous requests share a few slots of work (`gate.py`),
+so that a flood of them is answered 503 rather than slowing the live stages. Errors come back as
+GraphQL errors whose `extensions.code` is one of `context.ERROR_CODES`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +24,28 @@ from storage import DuplicateError, NotFoundError, StoreError
 from ..accounts import bearer
 from ..auth import AuthError
 from ..inbound import Refused
-from . import limits
+from . import cost, limits
 from .context import ERROR_CODES, Context, Services
+from .gate import Gate
 from .schema import build, default_resolver
 
 log = logging.getLogger("hub.graphql")
 SERVICES = web.AppKey("graphql_services", Services)
 SCHEMA = web.AppKey("graphql_schema", GraphQLSchema)
+SIZES = web.AppKey("graphql_sizes", cost.SizeCache)
+ANONYMOUS = web.AppKey("graphql_anonymous_gate", Gate)
 EXPLORER = Path(__file__).with_name("graphiql.html")
 MAX_BODY = 64 * 1024
 
 
 def setup_graphql(app: web.Application, services: Services) -> None:
+    settings = services.settings
     app[SERVICES], app[SCHEMA] = services, build()
+    app[SIZES] = cost.SizeCache(services.store, app[SCHEMA])
+    app[ANONYMOUS] = Gate(
+        settings.graphql_anonymous_concurrency, settings.graphql_anonymous_queue,
+        settings.graphql_anonymous_wait, settings.graphql_anonymous_per_address,
+    )  # fmt: skip
     app.router.add_post("/graphql", graphql_post)
     app.router.add_get("/graphql", graphql_page)
 
@@ -67,7 +79,19 @@ async def graphql_post(request: web.Request) -> web.Response:
         user = await caller(services, request.headers.get("Authorization", ""))
     except AuthError as exc:
         return reply(error_body("unauthenticated", f"The access token is refused: {exc}."))
-    return reply(await run(request.app[SCHEMA], Context(services, user), body))
+    context = Context(services, user)
+    if user is not None:
+        return reply(await run(request.app[SCHEMA], context, body, request.app[SIZES]))
+    gate, address = request.app[ANONYMOUS], services.settings.addresses.of_request(request)
+    if not await gate.enter(address):
+        log.info("anonymous graphql request turned away", extra={"address": address, "waiting": gate.waiting})
+        retry = str(max(1, math.ceil(gate.wait)))
+        busy = error_body("unavailable", "The hub is busy: try again in a moment, or log in.")
+        return web.Response(body=orjson.dumps(busy), status=503, content_type="application/json", headers={"Retry-After": retry})
+    try:
+        return reply(await run(request.app[SCHEMA], context, body, request.app[SIZES]))
+    finally:
+        gate.leave(address)
 
 
 async def caller(services: Services, header: str) -> Any:
@@ -80,8 +104,8 @@ async def caller(services: Services, header: str) -> Any:
     return await bearer(services.store, services.tokens.verify(token.strip(), "access"))
 
 
-async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Check, validate and execute one GraphQL request; always a GraphQL response body."""
+async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any], sizes: cost.SizeCache) -> dict[str, Any]:
+    """Check, validate, cost and execute one GraphQL request; always a GraphQL response body."""
     query, variables, operation = body.get("query"), body.get("variables"), body.get("operationName")
     if not isinstance(query, str) or not query.strip():
         return error_body("bad_request", "The request has no query.")
@@ -101,15 +125,21 @@ async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any]) -> 
     problems = validate(schema, document)
     if problems:
         return {"errors": [_with_code(error, "bad_request") for error in problems]}
+    operation_name = operation if isinstance(operation, str) else None
+    price, budget = cost.estimate(schema, document, operation_name, await sizes.get()), settings.graphql_max_cost
+    if price > budget:
+        message = f"The query is too complex: it would cost {price}, more than the limit of {budget} (see docs/management.md)."
+        return {"errors": [{"message": message, "extensions": {"code": "too_complex", "cost": price, "maxCost": budget}}]}
     result = execute(
         schema, document, context_value=context, variable_values=variables,
-        operation_name=operation if isinstance(operation, str) else None, field_resolver=default_resolver,
+        operation_name=operation_name, field_resolver=default_resolver,
     )  # fmt: skip
     if inspect.isawaitable(result):
         result = await result
     response: dict[str, Any] = {"data": result.data}
     if result.errors:
-        response["errors"] = [formatted(error) for error in result.errors]
+        reported: set[int] = set()
+        response["errors"] = [formatted(error, reported) for error in result.errors]
     return response
 
 
@@ -127,9 +157,10 @@ STORE_CODES: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
-def formatted(error: GraphQLError) -> dict[str, Any]:
+def formatted(error: GraphQLError, reported: set[int]) -> dict[str, Any]:
     """A resolver's error as the client sees it: our codes as given, the hub's refusals and store
-    errors mapped to codes, anything unexpected logged and reported without its details."""
+    errors mapped to codes, anything unexpected logged (once per request: a failed batch fails
+    every resolver that waited for it) and reported without its details."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         code = (error.extensions or {}).get("code")
@@ -139,7 +170,9 @@ def formatted(error: GraphQLError) -> dict[str, Any]:
             code = code or _refused_code(original)
             message = original.message if isinstance(original, Refused) else str(original)
             return {**_with_code(error, code), "message": message[:1].upper() + message[1:]}
-    log.error("resolver failed", exc_info=original)
+    if id(original) not in reported:
+        reported.add(id(original))
+        log.error("resolver failed", exc_info=original)
     return {**_with_code(error, "unavailable"), "message": "The hub failed to handle this request."}
 
 

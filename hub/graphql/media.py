@@ -28,7 +28,7 @@ async def usable_query(ctx: Context, **filters: Any) -> MediaQuery:
     user = ctx.require_user()
     if ctx.is_admin:
         return MediaQuery(**filters)
-    editable = [s.id for s in await ctx.store.list_stages() if ctx.can_edit(s)]
+    editable = [s.id for s in await ctx.all_stages() if ctx.can_edit(s)]
     return MediaQuery(visible_to=user.id, stage_ids=editable, shared_level=SHARED_LEVEL, **filters)
 
 
@@ -119,7 +119,7 @@ async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds:
 
 async def media_stages(media: Media, info: GraphQLResolveInfo) -> list[Stage]:
     ctx: Context = info.context
-    found = [await ctx.store.get_stage_by_id(i) for i in await ctx.store.media_stage_ids(media.id)]
+    found = await ctx.lookups.stages.load_many(await ctx.lookups.media_stage_ids.load(media.id))
     return [stage for stage in found if stage is not None and ctx.sees(stage)]
 
 

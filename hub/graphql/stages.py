@@ -124,19 +124,19 @@ async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None)
 
 
 async def foyer(_: Any, info: GraphQLResolveInfo) -> list[Stage]:
-    return await info.context.store.list_stages(visible_only=True)
+    return await info.context.visible_stages()
 
 
 async def stage(_: Any, info: GraphQLResolveInfo, slug: str) -> Stage | None:
     ctx: Context = info.context
-    found = await ctx.store.get_stage(slug)
+    found = await ctx.lookups.stages_by_slug.load(slug)
     return found if found is not None and ctx.sees(found) else None
 
 
 async def stages(_: Any, info: GraphQLResolveInfo, mine: bool | None = None) -> list[Stage]:
     ctx: Context = info.context
     user = ctx.require_user()
-    listed = await ctx.store.list_stages()
+    listed = await ctx.all_stages()
     if mine:
         return [s for s in listed if s.owner_id == user.id]
     return [s for s in listed if ctx.can_view(s)]
@@ -166,7 +166,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
     """Edit a stage; live sockets see the change at their next join (rooms are keyed by id), and
     an audience on a stage that stops being live is told and taken off it."""
     ctx: Context = info.context
-    before = await ctx.stage(id, "edit")
+    before = await ctx.stage(id, "edit", "id")
     changes, players, editors = await stage_changes(ctx, input, before)
     try:
         after = await ctx.store.update_stage(before.id, changes, players, editors)
@@ -184,7 +184,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
 async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str | None = None) -> Stage:
     """A copy of a stage the caller edits, owned by the caller: settings, access and media, no history."""
     ctx: Context = info.context
-    source = await ctx.stage(id, "edit")
+    source = await ctx.stage(id, "edit", "id")
     user = ctx.require_user()
     copy_name = (name or f"{source.name} (copy)").strip()[:MAX_NAME] or source.name
     slug = await free_slug(ctx, slugify(copy_name))
@@ -199,7 +199,7 @@ async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str |
 async def delete_stage(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     """Delete a stage; its performances stay for replay (see `Store.delete_stage`)."""
     ctx: Context = info.context
-    doomed = await ctx.stage(id, "own")
+    doomed = await ctx.stage(id, "own", "id")
     close_room(ctx, doomed, "this stage was deleted", delete=True)
     await ctx.store.delete_stage(doomed.slug)
     return True
@@ -227,12 +227,12 @@ async def owner(stage: Stage, info: GraphQLResolveInfo) -> Any:
 
 async def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene]:
     ctx: Context = info.context
-    return await ctx.store.list_scenes(stage.id) if ctx.can_view(stage) else []
+    return await ctx.lookups.scenes.load(stage.id) if ctx.can_view(stage) else []
 
 
 async def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance]:
     ctx: Context = info.context
-    return await ctx.store.archive.performances(stage.id) if stage.visible or ctx.can_view(stage) else []
+    return await ctx.lookups.performances.load(stage.id) if ctx.watches_archive(stage) else []
 
 
 RESOLVERS = {
@@ -252,7 +252,7 @@ RESOLVERS = {
         "playerAccess": lambda stage, info: info.context.users(stage.players),
         "editorAccess": lambda stage, info: info.context.users(stage.editors),
         "live": live_counts,
-        "media": lambda stage, info: info.context.store.stage_media(stage.id),
+        "media": lambda stage, info: info.context.lookups.stage_media.load(stage.id),
         "scenes": scenes,
         "performances": performances,
     },
