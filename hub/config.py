@@ -66,6 +66,7 @@ class Settings:
     graphql_max_fields: int = 200
     # GraphQL cost and anonymous work (docs/management.md, "Limits").
     graphql_max_cost: int = 10_000
+    graphql_anonymous_max_cost: int = 2_000
     graphql_anonymous_concurrency: int = 2
     graphql_anonymous_queue: int = 20
     graphql_anonymous_wait: float = 2.0

@@ -28,19 +28,20 @@ async def crowd(
     items, the players pat and ann and `performances` swept performances of `events` events;
     returns the stage ids."""
     owner, *players = [await _user(hub, name) for name in ("olga", "pat", "ann")]
-    ids = []
-    for n in range(stages):
-        stage = await hub.store.create_stage(f"{prefix}-{n:03}", f"{prefix.title()} {n}", owner, players)
-        items = [await hub.store.create_media(owner, f"{prefix}{n}-{k}", "prop", "image/png", 10, [f"{prefix}{n}-{k}.png"]) for k in range(media)]
-        await hub.store.assign_media(stage.id, [m.id for m in items])
-        seq = 0
-        for p in range(performances):
-            batch = [Event(stage.id, seq + i + 1, "chat", {"message": f"hi {i}"}, 1000 + i, {"nickname": "x"}) for i in range(events)]
-            seq += events
-            await hub.store.archive.append(batch)
-            await hub.store.archive.sweep(stage.id, stage.slug, f"Show {p}")
-        ids.append(stage.id)
-    return ids
+    async with hub.store.db.transaction():  # one commit: seconds less on SQLite
+        return [await _stage(hub, n, owner, players, media, performances, events, prefix) for n in range(stages)]
+
+
+async def _stage(hub: Hub, n: int, owner: int, players: list[int], media: int, performances: int, events: int, prefix: str) -> int:
+    store = hub.store
+    stage = await store.create_stage(f"{prefix}-{n:03}", f"{prefix.title()} {n}", owner, players)
+    items = [await store.create_media(owner, f"{prefix}{n}-{k}", "prop", "image/png", 10, [f"{prefix}{n}-{k}.png"]) for k in range(media)]
+    await store.assign_media(stage.id, [m.id for m in items])
+    for p in range(performances):
+        first = p * events + 1
+        await store.archive.append([Event(stage.id, first + i, "chat", {"message": f"hi {i}"}, 1000 + i, {"nickname": "x"}) for i in range(events)])
+        await store.archive.sweep(stage.id, stage.slug, f"Show {p}")
+    return stage.id
 
 
 async def _user(hub: Hub, name: str) -> int:

@@ -22,8 +22,9 @@ def _cost(aliases: int, stages: int, media: int = 3, performances: int = 3) -> i
     return aliases * (1 + stages * 3 + stages * media + stages * performances * 2)
 
 
-async def test_the_aliased_foyer_takes_one_query_per_field_not_per_stage(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_aliased_foyer_takes_one_query_per_field_not_per_stage(make_hub, monkeypatch: pytest.MonkeyPatch) -> None:
     """25 aliases of the foyer over 30 stages ran 5300 statements (12 s on SQLite)."""
+    hub = await make_hub(graphql_anonymous_max_cost=10_000)
     await crowd(hub, stages=30)
     await data(hub, "{ site { title } }")  # the list sizes for the cost estimate are read (and kept)
     with counting_statements(hub, monkeypatch) as statements:
@@ -66,17 +67,18 @@ async def test_a_query_over_the_cost_limit_is_refused_before_it_runs(make_hub, m
     hub = await make_hub(graphql_max_cost=5000)
     await crowd(hub, stages=30)
     await data(hub, "{ site { title } }")
-    with counting_statements(hub, monkeypatch) as statements:
-        error = await refused(hub, "too_complex", aliased_foyer(25))
-    assert error["extensions"] == {"code": "too_complex", "cost": _cost(25, 30), "maxCost": 5000}
-    assert f"cost {_cost(25, 30)}" in error["message"] and "limit of 5000" in error["message"]
-    assert sum(statements.values()) == 0, statements  # refused before anything ran
-    one = (await data(hub, aliased_foyer(1)))["a0"]  # one alias costs 361: it runs
-    assert len(one) == 30
+    for user, limit in ((None, 2000), ("pat", 5000)):  # HUB_GRAPHQL_ANONYMOUS_MAX_COST, HUB_GRAPHQL_MAX_COST
+        with counting_statements(hub, monkeypatch) as statements:
+            error = await refused(hub, "too_complex", aliased_foyer(25), user=user)
+        assert error["extensions"] == {"code": "too_complex", "cost": _cost(25, 30), "maxCost": limit}
+        assert f"cost {_cost(25, 30)}" in error["message"] and f"limit of {limit}" in error["message"]
+        assert set(statements) <= {"users"}, statements  # refused before anything ran (users: pat's token)
+    assert len((await data(hub, aliased_foyer(5)))["a4"]) == 30  # 5 x 361 = 1805 runs
+    assert len((await data(hub, aliased_foyer(13), user="pat"))["a12"]) == 30  # 13 x 361 = 4693
 
 
 async def test_the_cost_counts_real_list_sizes(make_hub) -> None:
-    hub = await make_hub(graphql_max_cost=1000)
+    hub = await make_hub(graphql_anonymous_max_cost=1000)
     hub.server.app[SIZES].max_age = 0  # read the sizes at every request
     await crowd(hub, stages=3)
     assert len((await data(hub, aliased_foyer(25)))["a24"]) == 3  # costs 25 x 37 = 925
@@ -86,7 +88,8 @@ async def test_the_cost_counts_real_list_sizes(make_hub) -> None:
 
 
 async def test_graphiql_introspection_passes_and_many_copies_of_the_schema_do_not(hub: Hub) -> None:
-    """GraphiQL's query runs; aliases of the whole schema multiply it."""
+    """GraphiQL's query runs, anonymously too (a request that only introspects may cost
+    HUB_GRAPHQL_MAX_COST); aliases of the whole schema multiply it."""
     assert (await data(hub, get_introspection_query(descriptions=True)))["__schema"]["types"]
     many = "{ " + " ".join(f"a{i}: __schema {{ types {{ name fields {{ name type {{ name }} }} }} }}" for i in range(40)) + " }"
     assert "would cost" in (await refused(hub, "too_complex", many))["message"]

@@ -127,6 +127,8 @@ async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any], siz
         return {"errors": [_with_code(error, "bad_request") for error in problems]}
     operation_name = operation if isinstance(operation, str) else None
     price, budget = cost.estimate(schema, document, operation_name, await sizes.get()), settings.graphql_max_cost
+    if context.user is None and not cost.introspects_only(document, operation_name):
+        budget = settings.graphql_anonymous_max_cost
     if price > budget:
         message = f"The query is too complex: it would cost {price}, more than the limit of {budget} (see docs/management.md)."
         return {"errors": [{"message": message, "extensions": {"code": "too_complex", "cost": price, "maxCost": budget}}]}

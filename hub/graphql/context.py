@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Awaitable, Iterable, NoReturn
 
 from graphql import GraphQLError
 
@@ -19,6 +19,7 @@ from ..config import Settings
 from ..inbound import Identity
 from ..node import Node
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
+from .loader import mapped
 from .lookups import Lookups
 
 ID_DIGITS = re.compile("[0-9]{1,18}")
@@ -110,13 +111,14 @@ class Context:
     def upload_limit(self, user: User) -> int:
         return user.upload_limit if user.upload_limit is not None else self.services.settings.upload_limit
 
-    async def user_by_id(self, user_id: int) -> User | None:
-        """A user, batched and remembered for the request (lists name the same owners again and again)."""
-        return await self.lookups.users.load(user_id)
+    def user_by_id(self, user_id: int) -> User | None | Awaitable[User | None]:
+        """A user, batched and remembered for the request (lists name the same owners again and
+        again); the user itself when already fetched (see `Loader.get`)."""
+        return self.lookups.users.get(user_id)
 
-    async def users(self, user_ids: Any) -> list[User]:
+    def users(self, user_ids: Iterable[int]) -> list[User] | Awaitable[list[User]]:
         """The users with these ids that exist, by id."""
-        return [user for user in await self.lookups.users.load_many(sorted(user_ids)) if user is not None]
+        return mapped(self.lookups.users.get_many(sorted(user_ids)), lambda found: [u for u in found if u is not None])
 
     async def visible_stages(self) -> list[Stage]:
         return await self.lookups.once("visible stages", lambda: self.store.list_stages(visible_only=True))

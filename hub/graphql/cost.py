@@ -131,6 +131,27 @@ class SizeCache:
         self._read_at = time.monotonic()
 
 
+def introspects_only(document: DocumentNode, operation_name: str | None) -> bool:
+    """Whether the operation that would run asks only about the schema (`__schema`, `__type`,
+    `__typename`), as GraphiQL does: it reads no data, whoever asks."""
+    operation = get_operation_ast(document, operation_name)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def only(selection_set: SelectionSetNode) -> bool:
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                if not node.name.value.startswith("__"):
+                    return False
+            elif isinstance(node, InlineFragmentNode):
+                if not only(node.selection_set):
+                    return False
+            elif node.name.value in fragments and not only(fragments[node.name.value].selection_set):
+                return False
+        return True
+
+    return operation is not None and only(operation.selection_set)
+
+
 def estimate(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, sizes: Sizes) -> int:
     """The cost of the operation that would run (0 when none would: execution reports that).
     The document must be valid for the schema; @skip and @include are counted as included."""

@@ -11,7 +11,8 @@ them all at once.
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Generic, Hashable, Iterable, Mapping, TypeVar
+import inspect
+from typing import Any, Awaitable, Callable, Generic, Hashable, Iterable, Mapping, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -83,7 +84,24 @@ class Loader(Generic[K, V]):
         return future
 
     async def load_many(self, keys: Iterable[K]) -> list[V]:
-        return list(await asyncio.gather(*(self.load(key) for key in keys)))
+        futures = [self.load(key) for key in keys]
+        return [await future for future in futures]  # one batch, mostly: the rest are done by then
+
+    def get(self, key: K) -> V | Awaitable[V]:
+        """The value itself when it is already fetched (a resolver that returns a plain value
+        costs graphql-core far less than one it has to await), else `load(key)`."""
+        future = self._futures.get(key)
+        if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+            return future.result()
+        return self.load(key)
+
+    def get_many(self, keys: Iterable[K]) -> list[V] | Awaitable[list[V]]:
+        """The values themselves when all are fetched, else `load_many(keys)`."""
+        keys = list(keys)
+        values = [self.get(key) for key in keys]
+        if any(isinstance(value, asyncio.Future) for value in values):
+            return self.load_many(keys)
+        return values  # type: ignore[return-value]
 
     async def _dispatch(self) -> None:
         await self._batches.settle(lambda: len(self._pending))
@@ -102,3 +120,16 @@ class Loader(Generic[K, V]):
             future = self._futures[key]
             if not future.done():
                 future.set_result(found[key] if key in found else self._missing())
+
+
+def mapped(result: T | Awaitable[T], fn: Callable[[T], Any]) -> Any:
+    """`fn(result)`: at once when `result` is a value (see `Loader.get`), after awaiting it (and
+    what `fn` returns, if that must be awaited too) otherwise."""
+    if not inspect.isawaitable(result):
+        return fn(result)
+
+    async def later() -> Any:
+        value = fn(await result)  # type: ignore[misc]
+        return await value if inspect.isawaitable(value) else value
+
+    return later()

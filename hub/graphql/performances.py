@@ -11,13 +11,14 @@ watch does not exist for them: `null`, `not_found` or an empty list, as for an u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable
 
 from graphql import GraphQLResolveInfo
 
 from storage import Performance, Scene, Stage
 
 from .. import stage_actions as actions
+from . import prefetch
 from .context import Context, fail, parse_id
 
 
@@ -75,7 +76,7 @@ async def performances(_: Any, info: GraphQLResolveInfo, stageId: Any) -> list[P
     stage = await ctx.lookups.stages.load(parse_id(stageId, "stageId"))
     if stage is None or not ctx.watches_archive(stage):
         fail("not_found", "There is no such stage.")
-    return await ctx.lookups.performances.load(stage.id)
+    return await prefetch.performances(info, await ctx.lookups.performances.load(stage.id))
 
 
 async def performance(_: Any, info: GraphQLResolveInfo, id: Any) -> Performance | None:
@@ -134,8 +135,8 @@ async def trim_performance(
     return await actions.trim(ctx.store, found, minPauseSeconds, name)
 
 
-async def stage_ref(found: Performance, info: GraphQLResolveInfo) -> Stage | None:
-    return await info.context.lookups.stages.load(found.stage_id) if found.stage_id is not None else None
+def stage_ref(found: Performance, info: GraphQLResolveInfo) -> Stage | None | Awaitable[Stage | None]:
+    return info.context.lookups.stages.get(found.stage_id) if found.stage_id is not None else None
 
 
 RESOLVERS = {
@@ -152,7 +153,7 @@ RESOLVERS = {
     },
     "Performance": {
         "stage": stage_ref,
-        "eventCount": lambda found, info: info.context.lookups.event_counts.load(found.id),
+        "eventCount": lambda found, info: info.context.lookups.event_counts.get(found.id),
         "replayUrl": lambda found, info: f"/replay/{found.stage_slug}/{found.id}",
     },
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +32,12 @@ def default_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
     name = info.field_name
     if isinstance(source, dict):
         return source.get(name)
-    return getattr(source, _CAMEL.sub("_", name).lower(), None)
+    return getattr(source, _attribute(name), None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _attribute(field_name: str) -> str:
+    return _CAMEL.sub("_", field_name).lower()
 
 
 def build() -> GraphQLSchema:

@@ -8,7 +8,7 @@ for the owner and admins. Live counts come from this node's presence (`Node.room
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Awaitable
 
 from graphql import GraphQLResolveInfo
 
@@ -16,6 +16,7 @@ from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
 from ..roles import closed_message, is_performer, resolve_role
+from . import prefetch
 from .context import Context, clean_name, fail
 
 RATIO = re.compile(r"^([1-9][0-9]{0,4}):([1-9][0-9]{0,4})$")
@@ -124,13 +125,13 @@ async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None)
 
 
 async def foyer(_: Any, info: GraphQLResolveInfo) -> list[Stage]:
-    return await info.context.visible_stages()
+    return await prefetch.stages(info, await info.context.visible_stages())
 
 
 async def stage(_: Any, info: GraphQLResolveInfo, slug: str) -> Stage | None:
     ctx: Context = info.context
     found = await ctx.lookups.stages_by_slug.load(slug)
-    return found if found is not None and ctx.sees(found) else None
+    return (await prefetch.stages(info, [found]))[0] if found is not None and ctx.sees(found) else None
 
 
 async def stages(_: Any, info: GraphQLResolveInfo, mine: bool | None = None) -> list[Stage]:
@@ -138,8 +139,8 @@ async def stages(_: Any, info: GraphQLResolveInfo, mine: bool | None = None) -> 
     user = ctx.require_user()
     listed = await ctx.all_stages()
     if mine:
-        return [s for s in listed if s.owner_id == user.id]
-    return [s for s in listed if ctx.can_view(s)]
+        return await prefetch.stages(info, [s for s in listed if s.owner_id == user.id])
+    return await prefetch.stages(info, [s for s in listed if ctx.can_view(s)])
 
 
 # mutations
@@ -221,18 +222,18 @@ def live_counts(stage: Stage, info: GraphQLResolveInfo) -> dict[str, int]:
     return {"players": players, "audiences": audiences}
 
 
-async def owner(stage: Stage, info: GraphQLResolveInfo) -> Any:
-    return await info.context.user_by_id(stage.owner_id)
+# Lookups of the request (`prefetch.py` fetched them ahead for lists): values, not awaitables,
+# when they are there already.
 
 
-async def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene]:
+def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene] | Awaitable[list[Scene]]:
     ctx: Context = info.context
-    return await ctx.lookups.scenes.load(stage.id) if ctx.can_view(stage) else []
+    return ctx.lookups.scenes.get(stage.id) if ctx.can_view(stage) else []
 
 
-async def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance]:
+def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance] | Awaitable[list[Performance]]:
     ctx: Context = info.context
-    return await ctx.lookups.performances.load(stage.id) if ctx.watches_archive(stage) else []
+    return ctx.lookups.performances.get(stage.id) if ctx.watches_archive(stage) else []
 
 
 RESOLVERS = {
@@ -246,13 +247,13 @@ RESOLVERS = {
     "Stage": {
         "aspectRatio": aspect_ratio,
         "defaultColor": lambda stage, info: stage.default_color,
-        "owner": owner,
+        "owner": lambda stage, info: info.context.user_by_id(stage.owner_id),
         "myRole": lambda stage, info: info.context.role_on(stage),
         "canEdit": lambda stage, info: info.context.can_edit(stage),
         "playerAccess": lambda stage, info: info.context.users(stage.players),
         "editorAccess": lambda stage, info: info.context.users(stage.editors),
         "live": live_counts,
-        "media": lambda stage, info: info.context.lookups.stage_media.load(stage.id),
+        "media": lambda stage, info: info.context.lookups.stage_media.get(stage.id),
         "scenes": scenes,
         "performances": performances,
     },
