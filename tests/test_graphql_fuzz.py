@@ -211,7 +211,7 @@ async def fuzzed(hub: Hub) -> dict[str, Any]:
     return {"hub": hub, "tokens": [None, await token(hub, "helen"), await token(hub, "root"), "garbage", "x" * 5000]}
 
 
-@settings(max_examples=150, deadline=None, database=None,
+@settings(max_examples=200, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(body=bodies(), who=st.sampled_from([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 4]))
 async def test_every_request_gets_a_well_formed_graphql_answer(

@@ -115,3 +115,21 @@ async def test_a_nul_in_any_string_argument_is_a_bad_request(hub: Hub, caplog: p
         count += 1
     assert count > 20
     _no_traceback(caplog)
+
+
+async def test_a_json_argument_nested_too_deep_is_a_bad_request(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
+    """A voice nested 300 levels deep failed in orjson ("Recursion limit reached"), with a traceback."""
+    await hub.user("helen")
+    helen = await hub.store.get_user_by_name("helen")
+    assert helen is not None
+    media = await hub.store.create_media(helen.id, "walker", "avatar", "image/png", 10, ["walker.png"])
+    caplog.set_level(logging.INFO, logger="hub")
+    save = "mutation($i: MediaInput!) { saveMedia(input: $i) { voice } }"
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = {"a": deep}
+    error = await refused(hub, "bad_request", save, {"i": {"id": str(media.id), "voice": deep}}, user="helen")
+    assert error["extensions"]["field"] == "voice" and "32 levels" in error["message"]
+    shallow = {"voice": "en", "pitch": {"a": [1, 2]}}
+    assert (await gql(hub, save, {"i": {"id": str(media.id), "voice": shallow}}, user="helen"))["data"]["saveMedia"]["voice"] == shallow
+    _no_traceback(caplog)
