@@ -106,3 +106,14 @@ def test_every_list_of_objects_in_the_schema_has_a_size() -> None:
         if is_list_type(get_nullable_type(field.type)) and not is_leaf_type(get_named_type(field.type))
     }
     assert lists <= set(sizes), lists - set(sizes)
+
+
+async def test_a_store_that_cannot_count_makes_queries_unavailable_not_failures(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> dict[str, int]:
+        raise ConnectionError("database is gone")
+
+    monkeypatch.setattr(hub.store, "list_sizes", broken)
+    assert "try again" in (await refused(hub, "unavailable", "{ foyer { id } }"))["message"]
+    assert not [r for r in caplog.records if r.exc_info], caplog.records

@@ -58,8 +58,8 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-def reply(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+def reply(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
 async def graphql_post(request: web.Request) -> web.Response:
@@ -79,17 +79,22 @@ async def graphql_post(request: web.Request) -> web.Response:
         user = await caller(services, request.headers.get("Authorization", ""))
     except AuthError as exc:
         return reply(error_body("unauthenticated", f"The access token is refused: {exc}."))
-    context = Context(services, user)
-    if user is not None:
-        return reply(await run(request.app[SCHEMA], context, body, request.app[SIZES]))
-    gate, address = request.app[ANONYMOUS], services.settings.addresses.of_request(request)
+    if user is None:
+        return await anonymously(request, body)
+    return reply(await run(request.app[SCHEMA], Context(services, user), body, request.app[SIZES]))
+
+
+async def anonymously(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """Run an anonymous request in one of the anonymous slots (`gate.py`); 503 when none is free
+    soon enough, or its address already holds its share."""
+    services, gate = request.app[SERVICES], request.app[ANONYMOUS]
+    address = services.settings.addresses.of_request(request)
     if not await gate.enter(address):
         log.info("anonymous graphql request turned away", extra={"address": address, "waiting": gate.waiting})
-        retry = str(max(1, math.ceil(gate.wait)))
         busy = error_body("unavailable", "The hub is busy: try again in a moment, or log in.")
-        return web.Response(body=orjson.dumps(busy), status=503, content_type="application/json", headers={"Retry-After": retry})
+        return reply(busy, 503, {"Retry-After": str(max(1, math.ceil(gate.wait)))})
     try:
-        return reply(await run(request.app[SCHEMA], context, body, request.app[SIZES]))
+        return reply(await run(request.app[SCHEMA], Context(services, None), body, request.app[SIZES]))
     finally:
         gate.leave(address)
 
@@ -126,7 +131,12 @@ async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any], siz
     if problems:
         return {"errors": [_with_code(error, "bad_request") for error in problems]}
     operation_name = operation if isinstance(operation, str) else None
-    price, budget = cost.estimate(schema, document, operation_name, await sizes.get()), settings.graphql_max_cost
+    try:
+        known = await sizes.get()
+    except Exception as exc:  # the store cannot count: it could not answer the query either
+        log.warning("graphql list sizes unavailable", extra={"error": str(exc)[:200]})
+        return error_body("unavailable", "The hub cannot take queries now; try again in a moment.")
+    price, budget = cost.estimate(schema, document, operation_name, known), settings.graphql_max_cost
     if context.user is None and not cost.introspects_only(document, operation_name):
         budget = settings.graphql_anonymous_max_cost
     if price > budget:
