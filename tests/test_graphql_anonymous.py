@@ -13,7 +13,7 @@ import pytest
 
 from hub.graphql import ANONYMOUS
 from hub.graphql.gate import Gate
-from tests.conftest import Hub
+from tests.conftest import PASSWORD, Hub
 from tests.gql import data, eventually, token
 from tests.gql_crowd import aliased_foyer, crowd
 
@@ -54,6 +54,16 @@ async def test_anonymous_requests_over_the_cap_are_answered_503_and_logged_in_on
     assert body["errors"][0]["extensions"]["code"] == "unavailable" and body["errors"][0]["message"]
     helen = {"Authorization": f"Bearer {await token(hub, 'helen')}"}
     assert (await asyncio.wait_for(_post(hub, "{ whoami { username } }", helen), 2))[2] == {"data": {"whoami": {"username": "helen"}}}
+    # Logging in, and keeping a session (a refresh is sent without a bearer), do not wait either.
+    login = f'mutation {{ login(username: "helen", password: "{PASSWORD}") {{ refreshToken }} }}'
+    status, _, logged_in = await asyncio.wait_for(_post(hub, login), 5)
+    assert status == 200 and logged_in["data"]["login"]["refreshToken"], logged_in
+    refresh = 'mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }'
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{hub.url}/graphql", json={"query": refresh, "variables": {"t": logged_in["data"]["login"]["refreshToken"]}}) as r:
+            assert r.status == 200 and (await r.json())["data"]["refreshToken"]["accessToken"]
+    many = "mutation { " + " ".join(f"r{i}: refreshToken(refreshToken: \"x\") {{ accessToken }}" for i in range(3)) + " }"
+    assert (await asyncio.wait_for(_post(hub, many), 2))[0] == 503  # three refreshes: an anonymous request like any
     status, _, body = await asyncio.wait_for(queued, 2)  # waited 0.3 s for a slot, then turned away
     assert status == 503 and body["errors"][0]["extensions"]["code"] == "unavailable"
     release.set()

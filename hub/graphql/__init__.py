@@ -34,6 +34,7 @@ SERVICES = web.AppKey("graphql_services", Services)
 SCHEMA = web.AppKey("graphql_schema", GraphQLSchema)
 SIZES = web.AppKey("graphql_sizes", cost.SizeCache)
 ANONYMOUS = web.AppKey("graphql_anonymous_gate", Gate)
+PASSWORDS = web.AppKey("graphql_password_gate", Gate)
 EXPLORER = Path(__file__).with_name("graphiql.html")
 MAX_BODY = 64 * 1024
 
@@ -42,10 +43,11 @@ def setup_graphql(app: web.Application, services: Services) -> None:
     settings = services.settings
     app[SERVICES], app[SCHEMA] = services, build()
     app[SIZES] = cost.SizeCache(services.store, app[SCHEMA])
-    app[ANONYMOUS] = Gate(
-        settings.graphql_anonymous_concurrency, settings.graphql_anonymous_queue,
-        settings.graphql_anonymous_wait, settings.graphql_anonymous_per_address,
-    )  # fmt: skip
+    for lane in (ANONYMOUS, PASSWORDS):
+        app[lane] = Gate(
+            settings.graphql_anonymous_concurrency, settings.graphql_anonymous_queue,
+            settings.graphql_anonymous_wait, settings.graphql_anonymous_per_address,
+        )  # fmt: skip
     app.router.add_post("/graphql", graphql_post)
     app.router.add_get("/graphql", graphql_page)
 
@@ -86,8 +88,13 @@ async def graphql_post(request: web.Request) -> web.Response:
 
 async def anonymously(request: web.Request, body: dict[str, Any]) -> web.Response:
     """Run an anonymous request in one of the anonymous slots (`gate.py`); 503 when none is free
-    soon enough, or its address already holds its share."""
-    services, gate = request.app[SERVICES], request.app[ANONYMOUS]
+    soon enough, or its address already holds its share. Logging in and registering have slots
+    of their own, so that a flood of anonymous queries does not keep people from logging in; a
+    refresh or a logout (a token check) takes none: a logged-in page's session never waits."""
+    services, kind = request.app[SERVICES], limits.account_operation(body.get("query"))
+    if kind == "session":
+        return reply(await run(request.app[SCHEMA], Context(services, None), body, request.app[SIZES]))
+    gate = request.app[PASSWORDS if kind == "password" else ANONYMOUS]
     address = services.settings.addresses.of_request(request)
     if not await gate.enter(address):
         log.info("anonymous graphql request turned away", extra={"address": address, "waiting": gate.waiting})
