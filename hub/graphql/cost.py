@@ -90,19 +90,20 @@ def schema_sizes(schema: GraphQLSchema) -> dict[tuple[str, str], ListSize]:
     def sized(lengths: list[int], owned: bool = True) -> ListSize:
         return ListSize(max(lengths, default=0), sum(lengths), owned)
 
-    def lengths(kind: type, attribute: str) -> list[int]:
+    def lengths(kind: type | tuple[type, ...], attribute: str) -> list[int]:
         return [len(getattr(t, attribute)) for t in types if isinstance(t, kind)]
 
-    fields = [f for t in types if isinstance(t, (GraphQLObjectType, GraphQLInterfaceType)) for f in t.fields.values()]
+    objects = (GraphQLObjectType, GraphQLInterfaceType)
+    fields = [f for t in types if isinstance(t, objects) for f in t.fields.values()]  # type: ignore[union-attr]
     return {
         ("__Schema", "types"): ListSize(len(types), len(types), True),
         ("__Schema", "directives"): ListSize(len(schema.directives), len(schema.directives), True),
-        ("__Type", "fields"): sized(lengths((GraphQLObjectType, GraphQLInterfaceType), "fields")),  # type: ignore[arg-type]
+        ("__Type", "fields"): sized(lengths(objects, "fields")),
         ("__Type", "inputFields"): sized(lengths(GraphQLInputObjectType, "fields")),
         ("__Type", "enumValues"): sized(lengths(GraphQLEnumType, "values")),
-        ("__Type", "interfaces"): sized(lengths((GraphQLObjectType, GraphQLInterfaceType), "interfaces"), owned=False),  # type: ignore[arg-type]
+        ("__Type", "interfaces"): sized(lengths(objects, "interfaces"), owned=False),
         ("__Type", "possibleTypes"): ListSize(len(types), len(types)),
-        ("__Field", "args"): sized([len(getattr(f, "args", {})) for f in fields]),
+        ("__Field", "args"): sized([len(f.args) for f in fields]),
         ("__Directive", "args"): sized([len(d.args) for d in schema.directives]),
     }
 
@@ -134,8 +135,7 @@ class SizeCache:
 def introspects_only(document: DocumentNode, operation_name: str | None) -> bool:
     """Whether the operation that would run asks only about the schema (`__schema`, `__type`,
     `__typename`), as GraphiQL does: it reads no data, whoever asks."""
-    operation = get_operation_ast(document, operation_name)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operation, fragments = get_operation_ast(document, operation_name), _fragments(document)
 
     def only(selection_set: SelectionSetNode) -> bool:
         for node in selection_set.selections:
@@ -159,8 +159,7 @@ def estimate(schema: GraphQLSchema, document: DocumentNode, operation_name: str 
     root = schema.get_root_type(operation.operation) if operation is not None else None
     if operation is None or root is None:
         return 0
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return _Estimate(schema, fragments, sizes).selections(root, operation.selection_set, 1, True)
+    return _Estimate(schema, _fragments(document), sizes).selections(root, operation.selection_set, 1, True)
 
 
 class _Estimate:
@@ -219,6 +218,10 @@ def wrapping_depth(schema: GraphQLSchema) -> int:
     kinds += [a.type for t in schema.type_map.values() for f in getattr(t, "fields", {}).values() for a in getattr(f, "args", {}).values()]
     kinds += [a.type for d in schema.directives for a in d.args.values()]
     return max(map(depth, kinds), default=0)
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def _field(schema: GraphQLSchema, parent: GraphQLCompositeType, name: str) -> GraphQLField | None:
