@@ -69,6 +69,13 @@ class Settings:
     upload_quota: int = 500 * 1024 * 1024
     graphql_max_depth: int = 8
     graphql_max_fields: int = 200
+    # GraphQL cost and anonymous work (docs/management.md, "Limits").
+    graphql_max_cost: int = 10_000
+    graphql_anonymous_max_cost: int = 2_000
+    graphql_anonymous_concurrency: int = 2
+    graphql_anonymous_queue: int = 20
+    graphql_anonymous_wait: float = 2.0
+    graphql_anonymous_per_address: int = 4
     hub_id: str = ""
     service_rate_limit: float = 5000.0
     service_rate_burst: int = 10000

@@ -19,6 +19,7 @@ from databases.core import Connection
 
 from .gaps import compress_gaps
 from .jsontext import dump_json, load_json, without_nul
+from .users import in_list
 from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
 
 EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
@@ -195,9 +196,22 @@ class Archive:
         rows = await self.db.fetch_all(f"SELECT * FROM performances {where}ORDER BY id DESC", values)
         return [_performance(row) for row in rows]
 
+    async def performances_of_stages(self, stage_ids: Sequence[int]) -> dict[int, list[Performance]]:
+        """Each stage's performances, newest first, for many stages in one query."""
+        placeholders, values = in_list("s", stage_ids)
+        found: dict[int, list[Performance]] = {}
+        for row in await self.db.fetch_all(f"SELECT * FROM performances WHERE stage_id IN {placeholders} ORDER BY id DESC", values):
+            found.setdefault(row["stage_id"], []).append(_performance(row))
+        return found
+
     async def get_performance(self, performance_id: int) -> Performance | None:
-        row = await self.db.fetch_one("SELECT * FROM performances WHERE id = :id", {"id": performance_id})
-        return _performance(row) if row else None
+        return (await self.performances_by_id([performance_id])).get(performance_id)
+
+    async def performances_by_id(self, performance_ids: Sequence[int]) -> dict[int, Performance]:
+        """The performances with these ids (unknown ones left out), in one query."""
+        placeholders, values = in_list("p", performance_ids)
+        rows = await self.db.fetch_all(f"SELECT * FROM performances WHERE id IN {placeholders}", values)
+        return {row["id"]: _performance(row) for row in rows}
 
     async def update_performance(
         self, performance_id: int, name: str | None = None, description: str | None = None
@@ -219,9 +233,17 @@ class Archive:
             await self._delete(performance_id)
 
     async def event_count(self, performance_id: int) -> int:
-        return int(await self.db.fetch_val(
-            "SELECT COUNT(*) FROM performance_events WHERE performance_id = :p", {"p": performance_id}
-        ))
+        return (await self.event_counts([performance_id])).get(performance_id, 0)
+
+    async def event_counts(self, performance_ids: Sequence[int]) -> dict[int, int]:
+        """How many events each performance holds (those with none left out), in one query."""
+        placeholders, values = in_list("p", performance_ids)
+        rows = await self.db.fetch_all(
+            "SELECT performance_id, COUNT(*) AS n FROM performance_events "
+            f"WHERE performance_id IN {placeholders} GROUP BY performance_id",
+            values,
+        )
+        return {row["performance_id"]: int(row["n"]) for row in rows}
 
     async def performance_events(self, performance_id: int) -> list[Event]:
         """A performance's events in seq order; their `stage_id` is the performance's stage (0 once

@@ -132,15 +132,29 @@ class MediaStore:
 
     async def stage_media(self, stage_id: int) -> list[Media]:
         """A stage's media in toolbar order."""
+        return (await self.media_of_stages([stage_id])).get(stage_id, [])
+
+    async def media_of_stages(self, stage_ids: Sequence[int]) -> dict[int, list[Media]]:
+        """Each stage's media in toolbar order, for many stages at once (a query, and one for frames)."""
+        placeholders, values = in_list("s", stage_ids)
         rows = await self.db.fetch_all(
-            "SELECT media_id FROM stage_media WHERE stage_id = :s ORDER BY position", {"s": stage_id}
+            "SELECT stage_media.stage_id AS on_stage, media.* FROM stage_media JOIN media ON media.id = stage_media.media_id "
+            f"WHERE stage_media.stage_id IN {placeholders} ORDER BY stage_media.stage_id, stage_media.position",
+            values,
         )
-        found = {m.id: m for m in await self._media_where(*_ids_clause([r["media_id"] for r in rows]))}
-        return [found[r["media_id"]] for r in rows if r["media_id"] in found]
+        frames = await self._frames([row["id"] for row in rows])
+        found: dict[int, list[Media]] = {}
+        for row in rows:
+            found.setdefault(row["on_stage"], []).append(_media(row, frames.get(row["id"], [])))
+        return found
 
     async def media_stage_ids(self, media_id: int) -> list[int]:
-        rows = await self.db.fetch_all("SELECT stage_id FROM stage_media WHERE media_id = :m", {"m": media_id})
-        return [int(row["stage_id"]) for row in rows]
+        return (await self.stage_ids_of_media([media_id])).get(media_id, [])
+
+    async def stage_ids_of_media(self, media_ids: Sequence[int]) -> dict[int, list[int]]:
+        """The stages each media item is assigned to, for many items in one query."""
+        rows = await grouped(self.db, "SELECT media_id, stage_id FROM stage_media WHERE media_id IN {ids} ORDER BY media_id, stage_id", media_ids)
+        return {media_id: [int(row["stage_id"]) for row in found] for media_id, found in rows.items()}
 
     async def _set_frames(self, media_id: int, frames: Iterable[str]) -> None:
         for position, file in enumerate(frames):
@@ -151,18 +165,18 @@ class MediaStore:
 
     async def _media_where(self, where: str, values: dict[str, Any]) -> list[Media]:
         rows = await self.db.fetch_all(f"SELECT * FROM media WHERE {where} ORDER BY id", values)
-        if not rows:
-            return []
-        frames = await grouped(
+        frames = await self._frames([row["id"] for row in rows])
+        return [_media(row, frames.get(row["id"], [])) for row in rows]
+
+    async def _frames(self, media_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each item's files in frame order (no query for no items)."""
+        if not media_ids:
+            return {}
+        rows = await grouped(
             self.db, "SELECT media_id, file FROM media_frames WHERE media_id IN {ids} ORDER BY media_id, position",
-            [row["id"] for row in rows],
+            sorted(set(media_ids)),
         )
-        return [_media(row, [frame["file"] for frame in frames.get(row["id"], [])]) for row in rows]
-
-
-def _ids_clause(ids: Sequence[int]) -> tuple[str, dict[str, Any]]:
-    placeholders, values = in_list("i", ids)
-    return f"id IN {placeholders}", values
+        return {media_id: [row["file"] for row in found] for media_id, found in rows.items()}
 
 
 def _media(row: Any, frames: list[str]) -> Media:

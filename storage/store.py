@@ -14,7 +14,7 @@ from .files import private_file
 from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
-from .users import UserStore, grouped, timestamp
+from .users import UserStore, grouped, in_list, timestamp
 
 
 STAGE_CACHE_SECONDS = 2.0
@@ -119,6 +119,16 @@ class Store(UserStore, MediaStore):
         found = await self._stages_where("id = :id", {"id": stage_id})
         return found[0] if found else None
 
+    async def stages_by_id(self, stage_ids: Iterable[int]) -> dict[int, Stage]:
+        """The stages with these ids (unknown ones left out), in two queries."""
+        placeholders, values = in_list("i", sorted(set(stage_ids)))
+        return {stage.id: stage for stage in await self._stages_where(f"id IN {placeholders}", values)}
+
+    async def stages_by_slug(self, slugs: Iterable[str]) -> dict[str, Stage]:
+        """The stages with these slugs (unknown ones left out), in two queries."""
+        placeholders, values = in_list("s", sorted(set(slugs)))
+        return {stage.slug: stage for stage in await self._stages_where(f"slug IN {placeholders}", values)}
+
     async def list_stages(self, visible_only: bool = False) -> list[Stage]:
         """Every stage (or the visible ones) by name, each with its access lists, in two queries."""
         return await self._stages_where("visible" if visible_only else "TRUE", {})
@@ -172,6 +182,14 @@ class Store(UserStore, MediaStore):
             await self.db.execute("DELETE FROM stages WHERE id = :id", {"id": stage.id})
         self._stage_cache.pop(slug, None)
 
+    async def list_sizes(self) -> dict[str, int]:
+        """How long the lists the API serves are, in one query: counts (`stages`, `media`,
+        `performances`...) and the most items one parent has (`media_per_stage`...), for cost
+        estimates. Hidden and deleted stages count too: an estimate errs on the large side."""
+        rows = ", ".join(f"({sql}) AS {name}" for name, sql in _SIZE_QUERIES.items())
+        row = await self.db.fetch_one(f"SELECT {rows}")
+        return {name: int(row[name] or 0) for name in _SIZE_QUERIES} if row is not None else {}
+
     # scenes
 
     async def save_scene(self, stage_id: int, name: str, payload: dict[str, Any], user_id: int | None) -> Scene:
@@ -187,6 +205,13 @@ class Store(UserStore, MediaStore):
             {"s": stage_id, "n": name, "p": dump_json(payload), "u": user_id},
         )
         return Scene(scene_id, stage_id, name, payload, True, user_id)
+
+    async def scenes_of_stages(self, stage_ids: Iterable[int]) -> dict[int, list[Scene]]:
+        """Each stage's active scenes by id, for many stages in one query."""
+        rows = await grouped(
+            self.db, "SELECT stage_id, * FROM scenes WHERE stage_id IN {ids} AND active ORDER BY stage_id, id", stage_ids
+        )
+        return {stage_id: [_scene(row) for row in found] for stage_id, found in rows.items()}
 
     async def list_scenes(self, stage_id: int, include_inactive: bool = False) -> list[Scene]:
         rows = await self.db.fetch_all(
@@ -240,6 +265,30 @@ class Store(UserStore, MediaStore):
             self.db, "SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}", [row["id"] for row in rows]
         )
         return [_stage(row, access.get(row["id"], [])) for row in rows]
+
+
+def _most(table: str, column: str, where: str = "TRUE") -> str:
+    """SQL for the most rows of `table` that share one `column` value (0 rows: NULL)."""
+    return f"SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM {table} WHERE {where} GROUP BY {column}) AS per_parent"
+
+
+_SIZE_QUERIES = {
+    "stages": "SELECT COUNT(*) FROM stages",
+    "visible_stages": "SELECT COUNT(*) FROM stages WHERE visible",
+    "users": "SELECT COUNT(*) FROM users",
+    "media": "SELECT COUNT(*) FROM media",
+    "stage_media": "SELECT COUNT(*) FROM stage_media",
+    "media_per_stage": _most("stage_media", "stage_id"),
+    "stages_per_media": _most("stage_media", "media_id"),
+    "performances": "SELECT COUNT(*) FROM performances WHERE stage_id IS NOT NULL",
+    "performances_per_stage": _most("performances", "stage_id", "stage_id IS NOT NULL"),
+    "scenes": "SELECT COUNT(*) FROM scenes WHERE active",
+    "scenes_per_stage": _most("scenes", "stage_id", "active"),
+    "players": "SELECT COUNT(*) FROM stage_access WHERE level = 'player'",
+    "players_per_stage": _most("stage_access", "stage_id", "level = 'player'"),
+    "editors": "SELECT COUNT(*) FROM stage_access WHERE level = 'editor'",
+    "editors_per_stage": _most("stage_access", "stage_id", "level = 'editor'"),
+}
 
 
 def _scene(row: Any) -> Scene:

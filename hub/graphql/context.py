@@ -6,8 +6,9 @@ changing its owner or deleting it for its owner and admins; users and site for a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Awaitable, Iterable, NoReturn
 
 from graphql import GraphQLError
 
@@ -18,8 +19,11 @@ from ..auth import TokenIssuer
 from ..config import Settings
 from ..inbound import Identity
 from ..node import Node
-from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, resolve_role
+from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
+from .loader import mapped
+from .lookups import Lookups
 
+ID_DIGITS = re.compile("[0-9]{1,18}")
 ERROR_CODES = frozenset(
     {"unauthenticated", "forbidden", "not_found", "bad_request", "conflict", "too_complex", "unavailable", "rate_limited"}
 )
@@ -42,11 +46,13 @@ def clean_name(value: str, limit: int, what: str, field: str = "name") -> str:
     return name
 
 
-def parse_id(value: Any, what: str = "id") -> int:
-    """A GraphQL ID as the integer the store uses."""
-    text = str(value)
-    if not text.isdigit() or len(text) > 18:
-        fail("bad_request", f"The {what} must be a numeric id.", what)
+def parse_id(value: Any, field: str = "id") -> int:
+    """A GraphQL ID as the integer the store uses: 1-18 ASCII digits (below 2**63, the columns'
+    BIGINT), else a `bad_request` naming the argument. Not `str.isdigit`: it accepts '²' and other
+    Unicode digits that `int()` refuses."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value if isinstance(value, str) else ""
+    if not ID_DIGITS.fullmatch(text):
+        fail("bad_request", f"The {field} must be a numeric id (1-18 digits).", field)
     return int(text)
 
 
@@ -67,10 +73,17 @@ class Context:
 
     services: Services
     user: User | None
-    address: str = "unknown"  # the caller's address key (hub/addresses.py), for login throttles
-    _users: dict[int, User] = field(default_factory=dict)
+    address: str = "unknown"  # the caller's address key (hub/addresses.py), for throttles
     # Accounts the caller may read in full besides their own: the one they just logged in as.
     revealed: set[int] = field(default_factory=set)
+    lookups: Lookups = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fresh()
+
+    def fresh(self) -> None:
+        """Forget what the request has read (before and after a mutation changes things)."""
+        self.lookups = Lookups(self.services.store)
 
     @property
     def store(self) -> Store:
@@ -103,16 +116,20 @@ class Context:
     def upload_limit(self, user: User) -> int:
         return user.upload_limit if user.upload_limit is not None else self.services.settings.upload_limit
 
-    async def user_by_id(self, user_id: int) -> User:
-        """A user, cached for the request (stage lists name the same owners again and again)."""
-        if user_id not in self._users:
-            self._users.update(await self.store.users_by_id([user_id]))
-        return self._users[user_id]
+    def user_by_id(self, user_id: int) -> User | None | Awaitable[User | None]:
+        """A user, batched and remembered for the request (lists name the same owners again and
+        again); the user itself when already fetched (see `Loader.get`)."""
+        return self.lookups.users.get(user_id)
 
-    async def users(self, user_ids: Any) -> list[User]:
-        missing = [i for i in user_ids if i not in self._users]
-        self._users.update(await self.store.users_by_id(missing))
-        return [self._users[i] for i in sorted(user_ids) if i in self._users]
+    def users(self, user_ids: Iterable[int]) -> list[User] | Awaitable[list[User]]:
+        """The users with these ids that exist, by id."""
+        return mapped(self.lookups.users.get_many(sorted(user_ids)), lambda found: [u for u in found if u is not None])
+
+    async def visible_stages(self) -> list[Stage]:
+        return await self.lookups.once("visible stages", lambda: self.store.list_stages(visible_only=True))
+
+    async def all_stages(self) -> list[Stage]:
+        return await self.lookups.once("all stages", self.store.list_stages)
 
     # stage rights
 
@@ -133,9 +150,15 @@ class Context:
         """Whether the stage exists for the caller at all (visible, or theirs)."""
         return stage.visible or self.can_view(stage)
 
-    async def stage(self, stage_id: Any, check: str = "edit") -> Stage:
-        """A stage by id that the caller may `view`, `edit` or `own`; otherwise an error saying why."""
-        stage = await self.store.get_stage_by_id(parse_id(stage_id, "stageId"))
+    def watches_archive(self, stage: Stage | None) -> bool:
+        """Whether the caller may list and replay the performances of a stage (None: deleted);
+        the one rule, `roles.may_watch_archive`, the socket's calls apply too."""
+        return may_watch_archive(stage, self.role_on(stage) if stage is not None else AUDIENCE, self.is_admin)
+
+    async def stage(self, stage_id: Any, check: str = "edit", field: str = "stageId") -> Stage:
+        """A stage by id (the argument `field`) that the caller may `see`, `view`, `edit` or `own`;
+        otherwise an error saying why."""
+        stage = await self.lookups.stages.load(parse_id(stage_id, field))
         if stage is None or not self.sees(stage):
             fail("not_found", "There is no such stage.")
         allowed = {"see": True, "view": self.can_view, "edit": self.can_edit, "own": self.can_own}[check]

@@ -1,4 +1,5 @@
-"""Cost limits checked before a query runs: text size, nesting depth and number of fields.
+"""Cost limits checked before a query runs: text size, nesting depth and number of fields; and
+which short anonymous requests only work on accounts (they have lanes of their own, `gate.py`).
 
 Introspection (`__schema`, `__type`) is allowed deeper, since GraphiQL's own query nests its
 type references, but it is still bounded and counted.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from graphql import (
     DocumentNode,
+    GraphQLError,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -17,6 +19,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    parse,
 )
 
 MAX_QUERY_BYTES = 16 * 1024
@@ -25,6 +28,32 @@ MAX_TOKENS = 4000
 # Mutations that hash or verify a password (argon2, costly by design): one per request, so that
 # aliases cannot turn one request into hundreds of password guesses or hashes.
 PASSWORD_FIELDS = frozenset({"login", "register", "changePassword"})
+# Mutations that keep a session going or end it: a token check and a row, no search.
+SESSION_FIELDS = frozenset({"refreshToken", "logout"})
+ACCOUNT_QUERY_BYTES = 2048
+
+
+def account_operation(query: object) -> str | None:
+    """What a short anonymous request does when it only works on sessions and accounts (one or
+    two root fields): `session` (refreshToken, logout), `password` (login, register), or None
+    for anything else, including a text too long to be one of them."""
+    if not isinstance(query, str) or len(query) > ACCOUNT_QUERY_BYTES:
+        return None
+    try:
+        document = parse(query, max_tokens=200)
+    except GraphQLError:
+        return None
+    names: list[str] = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode) or definition.operation != OperationType.MUTATION:
+            return None
+        for node in definition.selection_set.selections:
+            if not isinstance(node, FieldNode):
+                return None
+            names.append(node.name.value)
+    if not 0 < len(names) <= 2 or not set(names) <= SESSION_FIELDS | PASSWORD_FIELDS | {"__typename"}:
+        return None  # (no aliases to make one request many refreshes)
+    return "session" if not PASSWORD_FIELDS.intersection(names) else "password"
 
 
 class TooComplex(Exception):

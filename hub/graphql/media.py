@@ -10,7 +10,7 @@ admin edits or deletes an item.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable
 
 import orjson
 from graphql import GraphQLResolveInfo
@@ -18,7 +18,9 @@ from graphql import GraphQLResolveInfo
 from storage import Media, MediaQuery, Stage, media_url
 
 from ..media_files import TYPES_OF_KIND, remove_unused
+from . import prefetch
 from .context import Context, clean_name, fail, parse_id
+from .loader import mapped
 
 MAX_NAME = 200
 MAX_JSON = 2048
@@ -30,7 +32,7 @@ async def usable_query(ctx: Context, **filters: Any) -> MediaQuery:
     user = ctx.require_user()
     if ctx.is_admin:
         return MediaQuery(**filters)
-    editable = [s.id for s in await ctx.store.list_stages() if ctx.can_edit(s)]
+    editable = [s.id for s in await ctx.all_stages() if ctx.can_edit(s)]
     return MediaQuery(visible_to=user.id, stage_ids=editable, shared_level=SHARED_LEVEL, **filters)
 
 
@@ -48,7 +50,7 @@ async def list_media(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | 
         if stage is None or not ctx.sees(stage):
             return []
         narrowed["on_stage"] = stage.id
-    return await ctx.store.list_media(await usable_query(ctx, **narrowed))
+    return await prefetch.media(info, await ctx.store.list_media(await usable_query(ctx, **narrowed)))
 
 
 async def owned_media(ctx: Context, media_id: Any) -> Media:
@@ -136,10 +138,10 @@ async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds:
     return stage
 
 
-async def media_stages(media: Media, info: GraphQLResolveInfo) -> list[Stage]:
+def media_stages(media: Media, info: GraphQLResolveInfo) -> list[Stage] | Awaitable[list[Stage]]:
     ctx: Context = info.context
-    found = [await ctx.store.get_stage_by_id(i) for i in await ctx.store.media_stage_ids(media.id)]
-    return [stage for stage in found if stage is not None and ctx.sees(stage)]
+    visible = lambda found: [stage for stage in found if stage is not None and ctx.sees(stage)]  # noqa: E731
+    return mapped(ctx.lookups.media_stage_ids.get(media.id), lambda ids: mapped(ctx.lookups.stages.get_many(ids), visible))
 
 
 RESOLVERS = {

@@ -3,38 +3,50 @@
 
 Scenes are for the stage's performers and admins; managing the archive (sweep, recordings,
 edits, trims) for the stage's owner, editors and admins only: in the original any player could
-sweep any stage. Performances are public when their stage is visible (the foyer links replays),
-and so are those of deleted stages, which the socket's `replay` plays to anyone.
+sweep any stage. Who may list and read performances is `roles.may_watch_archive`, the socket's
+rule too: admins, the stage's performers, and anyone else while the stage is visible and not in
+rehearsal; a deleted stage's performances are for admins. A performance the caller may not
+watch does not exist for them: `null`, `not_found` or an empty list, as for an unknown one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable
 
 from graphql import GraphQLResolveInfo
 
 from storage import Performance, Scene, Stage
 
 from .. import stage_actions as actions
+from . import prefetch
 from .context import Context, fail, parse_id
 
 
-async def _performance(ctx: Context, performance_id: Any, check: str = "edit") -> tuple[Performance, Stage | None]:
-    """A performance and its stage, if the caller may `see` it or `edit` its stage's archive."""
-    performance = await ctx.store.archive.get_performance(parse_id(performance_id))
+async def _watched(ctx: Context, performance_id: Any) -> tuple[Performance, Stage | None] | None:
+    """A performance and its stage (None once deleted), if the caller may watch it; else None."""
+    performance = await ctx.lookups.performance.load(parse_id(performance_id))
     if performance is None:
+        return None
+    stage = await ctx.lookups.stages.load(performance.stage_id) if performance.stage_id is not None else None
+    return (performance, stage) if ctx.watches_archive(stage) else None
+
+
+async def _managed(ctx: Context, performance_id: Any) -> tuple[Performance, Stage | None]:
+    """A performance whose stage's archive the caller manages (owner, editors, admins; a deleted
+    stage's: admins); `not_found` when they may not even watch it."""
+    watched = await _watched(ctx, performance_id)
+    if watched is None:
         fail("not_found", "There is no such performance.")
-    if performance.stage_id is None:
-        if check != "see" and not ctx.is_admin:
-            ctx.require_user()
-            fail("forbidden", "Only an admin manages the performances of deleted stages.")
-        return performance, None
-    return performance, await ctx.stage(performance.stage_id, check)
+    performance, stage = watched
+    if stage is not None and not ctx.can_edit(stage):
+        ctx.require_user()
+        fail("forbidden", f"Only its owner, editors and admins may do this on stage {stage.slug!r}.")
+    return performance, stage
 
 
 async def scenes(_: Any, info: GraphQLResolveInfo, stageId: Any) -> list[Scene]:
     ctx: Context = info.context
-    return await ctx.store.list_scenes((await ctx.stage(stageId, "view")).id)
+    return await ctx.lookups.scenes.load((await ctx.stage(stageId, "view")).id)
 
 
 async def save_scene(_: Any, info: GraphQLResolveInfo, stageId: Any, name: str) -> Scene:
@@ -61,16 +73,15 @@ async def delete_scene(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
 
 async def performances(_: Any, info: GraphQLResolveInfo, stageId: Any) -> list[Performance]:
     ctx: Context = info.context
-    return await ctx.store.archive.performances((await ctx.stage(stageId, "see")).id)
+    stage = await ctx.lookups.stages.load(parse_id(stageId, "stageId"))
+    if stage is None or not ctx.watches_archive(stage):
+        fail("not_found", "There is no such stage.")
+    return await prefetch.performances(info, await ctx.lookups.performances.load(stage.id))
 
 
 async def performance(_: Any, info: GraphQLResolveInfo, id: Any) -> Performance | None:
-    ctx: Context = info.context
-    found = await ctx.store.archive.get_performance(parse_id(id))
-    if found is None or found.stage_id is None:
-        return found
-    stage = await ctx.store.get_stage_by_id(found.stage_id)
-    return found if stage is None or ctx.sees(stage) else None
+    watched = await _watched(info.context, id)
+    return watched[0] if watched is not None else None
 
 
 async def sweep_stage(_: Any, info: GraphQLResolveInfo, stageId: Any) -> Performance:
@@ -93,7 +104,7 @@ async def start_recording(
 
 async def save_recording(_: Any, info: GraphQLResolveInfo, id: Any) -> Performance:
     ctx: Context = info.context
-    recording, stage = await _performance(ctx, id)
+    recording, stage = await _managed(ctx, id)
     if stage is None:
         fail("bad_request", "This recording's stage was deleted; it was saved then.")
     return await actions.save_recording(ctx.node, ctx.store, await ctx.node.room(stage), recording)
@@ -103,7 +114,7 @@ async def update_performance(
     _: Any, info: GraphQLResolveInfo, id: Any, name: str | None = None, description: str | None = None
 ) -> Performance:
     ctx: Context = info.context
-    found, _stage = await _performance(ctx, id)
+    found, _stage = await _managed(ctx, id)
     name = actions.check_name(name) if name is not None else None
     description = actions.check_description(description)
     return await ctx.store.archive.update_performance(found.id, name=name, description=description)
@@ -111,7 +122,7 @@ async def update_performance(
 
 async def delete_performance(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     ctx: Context = info.context
-    found, _stage = await _performance(ctx, id)
+    found, _stage = await _managed(ctx, id)
     await ctx.store.archive.delete_performance(found.id)
     return True
 
@@ -120,12 +131,12 @@ async def trim_performance(
     _: Any, info: GraphQLResolveInfo, id: Any, minPauseSeconds: float, name: str | None = None
 ) -> Performance:
     ctx: Context = info.context
-    found, _stage = await _performance(ctx, id)
+    found, _stage = await _managed(ctx, id)
     return await actions.trim(ctx.store, found, minPauseSeconds, name)
 
 
-async def stage_ref(found: Performance, info: GraphQLResolveInfo) -> Stage | None:
-    return await info.context.store.get_stage_by_id(found.stage_id) if found.stage_id is not None else None
+def stage_ref(found: Performance, info: GraphQLResolveInfo) -> Stage | None | Awaitable[Stage | None]:
+    return info.context.lookups.stages.get(found.stage_id) if found.stage_id is not None else None
 
 
 RESOLVERS = {
@@ -142,7 +153,7 @@ RESOLVERS = {
     },
     "Performance": {
         "stage": stage_ref,
-        "eventCount": lambda found, info: info.context.store.archive.event_count(found.id),
+        "eventCount": lambda found, info: info.context.lookups.event_counts.get(found.id),
         "replayUrl": lambda found, info: f"/replay/{found.stage_slug}/{found.id}",
     },
 }

@@ -13,8 +13,13 @@ MAX_LENGTH = {"title": 100, "description": 2000}
 
 
 async def site(_: Any, info: GraphQLResolveInfo) -> dict[str, str]:
-    store = info.context.store
-    return {key: await store.archive.get_meta(f"site.{key}") or default for key, default in DEFAULTS.items()}
+    """The foyer texts, read once per request however many aliases ask."""
+    ctx: Context = info.context
+    return await ctx.lookups.once("site", lambda: _texts(ctx))
+
+
+async def _texts(ctx: Context) -> dict[str, str]:
+    return {key: await ctx.store.archive.get_meta(f"site.{key}") or default for key, default in DEFAULTS.items()}
 
 
 async def update_site(_: Any, info: GraphQLResolveInfo, **changes: str | None) -> dict[str, str]:

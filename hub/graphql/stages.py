@@ -8,7 +8,7 @@ for the owner and admins. Live counts come from this node's presence (`Node.room
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Awaitable
 
 from graphql import GraphQLResolveInfo
 
@@ -16,6 +16,7 @@ from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
 from ..roles import closed_message, is_performer, resolve_role
+from . import prefetch
 from .context import Context, clean_name, fail
 from .media import copyable_media
 
@@ -125,22 +126,22 @@ async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None)
 
 
 async def foyer(_: Any, info: GraphQLResolveInfo) -> list[Stage]:
-    return await info.context.store.list_stages(visible_only=True)
+    return await prefetch.stages(info, await info.context.visible_stages())
 
 
 async def stage(_: Any, info: GraphQLResolveInfo, slug: str) -> Stage | None:
     ctx: Context = info.context
-    found = await ctx.store.get_stage(slug)
-    return found if found is not None and ctx.sees(found) else None
+    found = await ctx.lookups.stages_by_slug.load(slug)
+    return (await prefetch.stages(info, [found]))[0] if found is not None and ctx.sees(found) else None
 
 
 async def stages(_: Any, info: GraphQLResolveInfo, mine: bool | None = None) -> list[Stage]:
     ctx: Context = info.context
     user = ctx.require_user()
-    listed = await ctx.store.list_stages()
+    listed = await ctx.all_stages()
     if mine:
-        return [s for s in listed if s.owner_id == user.id]
-    return [s for s in listed if ctx.can_view(s)]
+        return await prefetch.stages(info, [s for s in listed if s.owner_id == user.id])
+    return await prefetch.stages(info, [s for s in listed if ctx.can_view(s)])
 
 
 # mutations
@@ -167,7 +168,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
     """Edit a stage; live sockets see the change at their next join (rooms are keyed by id), and
     an audience on a stage that stops being live is told and taken off it."""
     ctx: Context = info.context
-    before = await ctx.stage(id, "edit")
+    before = await ctx.stage(id, "edit", "id")
     changes, players, editors = await stage_changes(ctx, input, before)
     try:
         after = await ctx.store.update_stage(before.id, changes, players, editors)
@@ -186,7 +187,7 @@ async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str |
     """A copy of a stage the caller edits, owned by the caller: settings, access and the media the
     caller may use (`copyable_media`), no history."""
     ctx: Context = info.context
-    source = await ctx.stage(id, "edit")
+    source = await ctx.stage(id, "edit", "id")
     user = ctx.require_user()
     copy_name = (name or f"{source.name} (copy)").strip()[:MAX_NAME] or source.name
     slug = await free_slug(ctx, slugify(copy_name))
@@ -201,7 +202,7 @@ async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str |
 async def delete_stage(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     """Delete a stage; its performances stay for replay (see `Store.delete_stage`)."""
     ctx: Context = info.context
-    doomed = await ctx.stage(id, "own")
+    doomed = await ctx.stage(id, "own", "id")
     close_room(ctx, doomed, "this stage was deleted", delete=True)
     await ctx.store.delete_stage(doomed.slug)
     return True
@@ -223,18 +224,18 @@ def live_counts(stage: Stage, info: GraphQLResolveInfo) -> dict[str, int]:
     return {"players": players, "audiences": audiences}
 
 
-async def owner(stage: Stage, info: GraphQLResolveInfo) -> Any:
-    return await info.context.user_by_id(stage.owner_id)
+# Lookups of the request (`prefetch.py` fetched them ahead for lists): values, not awaitables,
+# when they are there already.
 
 
-async def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene]:
+def scenes(stage: Stage, info: GraphQLResolveInfo) -> list[Scene] | Awaitable[list[Scene]]:
     ctx: Context = info.context
-    return await ctx.store.list_scenes(stage.id) if ctx.can_view(stage) else []
+    return ctx.lookups.scenes.get(stage.id) if ctx.can_view(stage) else []
 
 
-async def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance]:
+def performances(stage: Stage, info: GraphQLResolveInfo) -> list[Performance] | Awaitable[list[Performance]]:
     ctx: Context = info.context
-    return await ctx.store.archive.performances(stage.id) if stage.visible or ctx.can_view(stage) else []
+    return ctx.lookups.performances.get(stage.id) if ctx.watches_archive(stage) else []
 
 
 RESOLVERS = {
@@ -248,13 +249,13 @@ RESOLVERS = {
     "Stage": {
         "aspectRatio": aspect_ratio,
         "defaultColor": lambda stage, info: stage.default_color,
-        "owner": owner,
+        "owner": lambda stage, info: info.context.user_by_id(stage.owner_id),
         "myRole": lambda stage, info: info.context.role_on(stage),
         "canEdit": lambda stage, info: info.context.can_edit(stage),
         "playerAccess": lambda stage, info: info.context.users(stage.players),
         "editorAccess": lambda stage, info: info.context.users(stage.editors),
         "live": live_counts,
-        "media": lambda stage, info: info.context.store.stage_media(stage.id),
+        "media": lambda stage, info: info.context.lookups.stage_media.get(stage.id),
         "scenes": scenes,
         "performances": performances,
     },
