@@ -2,16 +2,14 @@
 
 python-socketio trusts what arrives: a packet it cannot decode raises (no ack, a traceback per
 packet), a binary packet may announce billions of attachments that it buffers until they all
-arrive, an event may name any handler (`connect` and `disconnect` included) or none, and a
-second CONNECT on one Engine.IO session opens a second Socket.IO session. `HubServer` checks
-every packet before python-socketio acts on it:
+arrive, and an event may name any handler (`connect` and `disconnect` included) or none.
+`HubServer` checks every packet before python-socketio acts on it:
 
 - an Engine.IO connection is refused (HTTP 401) past `HUB_ADDRESS_CONNECTIONS` per address;
 - a call that cannot be decoded, is not `[name, data...]`, or names no call of the contract is
   answered through `Gate.malformed` (a `bad_request` ack, counted against the caller's limits);
 - binary packets are refused: answered `bad_request`, and their attachments dropped unread; a
-  binary frame nobody announced, or too many, closes the connection;
-- a second CONNECT on a connected session is refused with CONNECT_ERROR.
+  binary frame nobody announced, or too many, closes the connection.
 
 Everything else takes python-socketio's own path. The packet dispatch below mirrors
 `socketio.AsyncServer._handle_eio_message` (python-socketio 5.x; the conformance tests gate an
@@ -90,18 +88,15 @@ class HubServer(socketio.AsyncServer):
         except (ValueError, TypeError, RecursionError) as exc:
             await self._refuse(eio_sid, _ack_id(data), _why(exc))
             return
-        kind, namespace = pkt.packet_type, pkt.namespace or "/"
+        kind = pkt.packet_type
         if kind == packet.EVENT:
             reason = self._event_problem(pkt.data)
             if reason is not None:
                 await self._refuse(eio_sid, pkt.id, reason)
             else:
                 await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
-        elif kind == packet.CONNECT:
-            if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
-                await self._connect_error(eio_sid, namespace, "already connected")
-            else:
-                await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == packet.CONNECT:  # python-socketio refuses a second one on a session itself
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif kind == packet.DISCONNECT:
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
         elif kind == packet.ACK:
@@ -141,11 +136,6 @@ class HubServer(socketio.AsyncServer):
         ack = await self.gate.malformed(sid, reason) if self.gate is not None else None
         if ack_id is not None and sid is not None and ack is not None:
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace="/", id=ack_id, data=[ack]))
-
-    async def _connect_error(self, eio_sid: str, namespace: str, message: str) -> None:
-        await self._send_packet(
-            eio_sid, self.packet_class(packet.CONNECT_ERROR, data={"message": message}, namespace=namespace)
-        )
 
 
 def _ack_id(encoded: str) -> int | None:
