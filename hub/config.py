@@ -160,16 +160,17 @@ class Settings:
 
 def _parse(name: str, text: str, default: Any) -> Any:
     """A variable's text as the type of the field's default."""
-    try:
-        if isinstance(default, bool):
-            return text.strip().lower() not in FALSE
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
+    if isinstance(default, bool):
+        return text.strip().lower() not in FALSE
+    if isinstance(default, (int, float)):
         kind = "an integer" if isinstance(default, int) else "a number"
-        raise ConfigError(f"{name} must be {kind}, not {text!r}") from None
+        try:
+            value = int(text) if isinstance(default, int) else float(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be {kind}, not {text!r}") from None
+        if not value >= 0 or value == float("inf"):  # also NaN
+            raise ConfigError(f"{name} must be {kind} of at least 0, not {text!r}")
+        return value
     if isinstance(default, Path):
         return Path(text)
     return text

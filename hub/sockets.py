@@ -227,7 +227,10 @@ class SocketHandlers:
         return conn.room
 
     async def _scene_of(self, stage_id: int, scene_id: Any) -> Scene:
-        scene = await self.store.get_scene(int(scene_id)) if str(scene_id).isdigit() else None
+        text = str(scene_id)
+        # A database id: 1-18 ASCII digits (str.isdigit also takes "²", which int() refuses).
+        numeric = text.isascii() and text.isdigit() and len(text) <= 18
+        scene = await self.store.get_scene(int(text)) if numeric else None
         if scene is None or scene.stage_id != stage_id or not scene.active:
             raise Refused("not_found", f"no scene {str(scene_id)[:40]!r} on this stage")
         return scene

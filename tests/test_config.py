@@ -40,6 +40,8 @@ def test_every_setting_is_read_from_its_variable(tmp_path: Path) -> None:
     [
         ("HUB_PORT", "eighty", "HUB_PORT must be an integer"),
         ("HUB_RATE_LIMIT", "fast", "HUB_RATE_LIMIT must be a number"),
+        ("HUB_ADDRESS_CONNECTIONS", "-1", "HUB_ADDRESS_CONNECTIONS must be an integer of at least 0"),
+        ("HUB_ROOM_IDLE", "nan", "HUB_ROOM_IDLE must be a number of at least 0"),
         ("HUB_TRUSTED_PROXIES", "10.0.0.1, proxy.local", "'proxy.local' is not an IP address"),
     ],
 )

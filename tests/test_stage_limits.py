@@ -149,3 +149,12 @@ async def test_clients_cannot_freeze_the_backdrop_or_highlight_their_own_chat(hu
     assert state["background"]["curtain"]["src"] == "d.png"
     message = state["chat"]["messages"][-1]
     assert "highlighted" not in message and message["at"] < 1e13
+
+
+async def test_a_scene_id_the_database_cannot_hold_is_not_found_not_a_failure(hub, caplog):
+    await hub.stage("show", owner="olivia")
+    olivia = await hub.joined("olivia")
+    for scene in ("9" * 200, 2**70, "²", "-1"):
+        ack = await olivia.publish("background", {"type": "switchScene", "scene": scene})
+        assert ack["error"]["code"] == "not_found", (scene, ack)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
