@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+import asyncio
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # process_resident_memory_bytes, process_open_fds, CPU seconds: what a soak watches.
+        ProcessCollector(registry=self.registry)
+        tasks = Gauge("hub_asyncio_tasks", "asyncio tasks alive in the hub's event loop", registry=self.registry)
+        tasks.set_function(_tasks_alive)
         self.connections = Gauge("hub_connections", "Open Socket.IO connections", registry=self.registry)
         self.stages = Gauge("hub_stages_active", "Stages with at least one member here", registry=self.registry)
         self.accepted = Counter(
@@ -44,3 +50,10 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _tasks_alive() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # scraped outside the event loop
+        return 0

@@ -143,3 +143,15 @@ async def test_long_polling_transport_joins_and_publishes(make_hub):
     await ann.wait_for(lambda c: len(c.events) == 1)
     assert ann.events[0]["seq"] == ack["seq"]
     await ann.wait_for(lambda c: c.presence["players"] == 1 and c.presence["audience"] == 1)
+
+
+async def test_metrics_show_memory_open_files_and_tasks(hub):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.url}/metrics") as resp:
+            text = await resp.text()
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
+    assert values["process_resident_memory_bytes"] > 1e6
+    assert values["process_open_fds"] > 0
+    assert values["hub_asyncio_tasks"] >= 1
