@@ -11,7 +11,8 @@ every packet before python-socketio acts on it:
   answered through `Gate.malformed` (a `bad_request` ack, counted against the caller's limits);
 - binary packets are refused: answered `bad_request`, and their attachments dropped unread; a
   binary frame nobody announced, or too many, closes the connection;
-- a second CONNECT on a connected session is refused with CONNECT_ERROR.
+- a second CONNECT on a connected session, or a CONNECT to a namespace other than `/`, is
+  refused with CONNECT_ERROR and a message saying why.
 
 Everything else takes python-socketio's own path. The packet dispatch below mirrors
 `socketio.AsyncServer._handle_eio_message` (python-socketio 5.x; the conformance tests gate an
@@ -98,7 +99,10 @@ class HubServer(socketio.AsyncServer):
             else:
                 await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind == packet.CONNECT:
-            if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+            if namespace != "/":  # python-socketio's refusal carries no message a client shows
+                reason = f"there is no namespace {namespace[:50]!r}: connect to '/'"
+                await self._connect_error(eio_sid, namespace, reason)
+            elif self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
                 await self._connect_error(eio_sid, namespace, "already connected")
             else:
                 await self._handle_connect(eio_sid, pkt.namespace, pkt.data)

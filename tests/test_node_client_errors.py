@@ -102,3 +102,13 @@ async def test_a_page_of_another_origin_is_refused_by_default(hub, transports):
         assert refused["report"] == "connect_error", refused
         assert not node.of("evil", "connect") and not node.of("evil", "joined")
         assert len(hub.node.connections) == 1
+
+
+async def test_a_namespace_the_hub_does_not_serve_is_refused_saying_so(hub):
+    """python-socketio refuses it with a bare string, which socket.io-client shows as no message."""
+    async with node_clients() as node:
+        await node.open("elsewhere", f"{hub.url}/admin", transports=["websocket"], reconnection=False)
+        refused = await node.first(lambda r: r["report"] in ("connect", "connect_error"), "the connection's fate")
+        assert refused["report"] == "connect_error", refused
+        assert refused["message"] == "there is no namespace '/admin': connect to '/'"
+        assert not hub.node.connections
