@@ -9,7 +9,9 @@ arrive, and an event may name any handler (`connect` and `disconnect` included) 
 - a call that cannot be decoded, is not `[name, data...]`, or names no call of the contract is
   answered through `Gate.malformed` (a `bad_request` ack, counted against the caller's limits);
 - binary packets are refused: answered `bad_request`, and their attachments dropped unread; a
-  binary frame nobody announced, or too many, closes the connection.
+  binary frame nobody announced, or too many, closes the connection;
+- a CONNECT to a namespace other than `/` is refused with CONNECT_ERROR saying so (python-socketio
+  refuses it, and a second CONNECT on a connected session, with no message a client shows).
 
 Everything else takes python-socketio's own path. The packet dispatch below mirrors
 `socketio.AsyncServer._handle_eio_message` (python-socketio 5.x; the conformance tests gate an
@@ -88,15 +90,19 @@ class HubServer(socketio.AsyncServer):
         except (ValueError, TypeError, RecursionError) as exc:
             await self._refuse(eio_sid, _ack_id(data), _why(exc))
             return
-        kind = pkt.packet_type
+        kind, namespace = pkt.packet_type, pkt.namespace or "/"
         if kind == packet.EVENT:
             reason = self._event_problem(pkt.data)
             if reason is not None:
                 await self._refuse(eio_sid, pkt.id, reason)
             else:
                 await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
-        elif kind == packet.CONNECT:  # python-socketio refuses a second one on a session itself
-            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == packet.CONNECT:
+            if namespace != "/":  # python-socketio's refusal carries no message a client shows
+                reason = f"there is no namespace {namespace[:50]!r}: connect to '/'"
+                await self._connect_error(eio_sid, namespace, reason)
+            else:
+                await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif kind == packet.DISCONNECT:
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
         elif kind == packet.ACK:
@@ -136,6 +142,11 @@ class HubServer(socketio.AsyncServer):
         ack = await self.gate.malformed(sid, reason) if self.gate is not None else None
         if ack_id is not None and sid is not None and ack is not None:
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace="/", id=ack_id, data=[ack]))
+
+    async def _connect_error(self, eio_sid: str, namespace: str, message: str) -> None:
+        await self._send_packet(
+            eio_sid, self.packet_class(packet.CONNECT_ERROR, data={"message": message}, namespace=namespace)
+        )
 
 
 def _ack_id(encoded: str) -> int | None:
