@@ -56,8 +56,9 @@ class RecentKeys:
         kept = self._kept.get(key)
         return None if kept is None else kept[1]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        self._kept[key] = (time.monotonic(), value)
+    def put(self, key: Hashable, value: Any, age: float = 0.0) -> None:
+        """Remember `key`; `age` seconds old already (an event read back from the archive)."""
+        self._kept[key] = (time.monotonic() - max(age, 0.0), value)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
 

@@ -127,16 +127,23 @@ def _stamp_message(message: dict[str, Any], who: Identity, now_ms: int) -> dict[
     return stamped
 
 
-def publish_key(publish_id: Any, who: Identity, relayed: dict[str, Any]) -> tuple[str, ...] | None:
-    """The idempotency key of a publish: a relayed event's origin and id, or the sender's session
-    and the publish's optional `id`, so a retried publish is not a second event."""
-    if relayed:
-        return ("relay", relayed["origin"], relayed["eventId"])
-    if publish_id is None:
-        return None
-    if not isinstance(publish_id, str) or not 0 < len(publish_id) <= MAX_PUBLISH_ID:
+def publish_id(value: Any) -> dict[str, Any]:
+    """What a publish's optional `id` adds to its event's `from` (`publishId`), once checked."""
+    if value is None:
+        return {}
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_PUBLISH_ID:
         raise Refused("bad_request", f"id must be a string of 1-{MAX_PUBLISH_ID} characters")
-    return ("session", who.session, publish_id)
+    return {"publishId": value}
+
+
+def idempotency_key(sender: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What makes a publish the same as an earlier one (from its event's `from`): a relayed
+    event's origin and id, or the sender's session and publish id; None for neither."""
+    if "origin" in sender and "eventId" in sender:
+        return ("relay", sender["origin"], sender["eventId"])
+    if "publishId" in sender:
+        return ("session", sender.get("session"), sender["publishId"])
+    return None
 
 
 def audience_of(topic: str, payload: Any) -> tuple[str, str | None]:

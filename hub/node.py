@@ -26,7 +26,7 @@ from storage import EVERYONE, Event, Stage
 from . import state as live
 from .broker import Broker, now_ms
 from .history import History, RecentKeys
-from .inbound import Refused
+from .inbound import Refused, idempotency_key
 from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
@@ -102,6 +102,9 @@ class Node:
                 recent = RecentKeys(opts.history_size, opts.history_age)
                 for event in restored.recent:
                     history.append(event)
+                    key = idempotency_key(event.sender)
+                    if key is not None:  # a publish retried across a restart is still the same one
+                        recent.put(key, (event, _stored()), age=(now_ms() - event.at) / 1000)
                 presence = StagePresence(opts.presence_grace)
                 meter = live.StateMeter(opts.object_limit)
                 room = StageRoom(
@@ -121,17 +124,17 @@ class Node:
         sender: dict[str, Any],
         audience: str = EVERYONE,
         target_session: str | None = None,
-        key: Hashable | None = None,
         at: int | None = None,
     ) -> tuple[Event, asyncio.Future[None]]:
         """Accept one event: numbered by the broker, delivered, and handed to the archive.
 
         Returns the event and a future that resolves once it is stored. Raises Refused
-        (`unavailable`) when the archive's buffer is full, before anything happens. With an
-        idempotency `key` already used on this stage within the history window, nothing is
-        published: the first publish's event and future are returned. `at` is the event's hub
-        time (now when None), the same the payload was stamped with.
+        (`unavailable`) when the archive's buffer is full, before anything happens. When the
+        sender's idempotency key (a publish id, a relayed event id) was used on this stage within
+        the history window, nothing is published: the first publish's event and future are
+        returned. `at` is the event's hub time (now when None), the same the payload was stamped with.
         """
+        key = idempotency_key(sender)
         if key is not None:
             first = room.recent.get(key)
             if first is not None:
@@ -371,6 +374,13 @@ class Node:
         self.fanout.close()
         await self.broker.close()
         await self.persistence.stop([(r.stage_id, r.epoch, r.delivered_seq, r.state) for r in self.rooms.values()])
+
+
+def _stored() -> asyncio.Future[None]:
+    """The `stored` of an event read back from the archive: done."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
 
 
 def supersedes(event: Event) -> tuple[Any, ...] | None:

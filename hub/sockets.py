@@ -25,7 +25,7 @@ from .inbound import (
     audience_of,
     check_publish,
     clean_nickname,
-    publish_key,
+    publish_id,
     require_dict,
     stamp,
 )
@@ -148,16 +148,14 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage before publishing")
         who, relayed = self._speaker(conn, data.get("relay"))
         topic, payload = check_publish(who.role, data, self.settings.max_payload, self.settings.limits)
-        key = publish_key(data.get("id"), who, relayed)
+        sender = {**who.sender(), **relayed, **publish_id(data.get("id"))}
         at = now_ms()
         payload = stamp(topic, payload, who, at)
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}
         audience, target = audience_of(topic, payload)
-        event, stored = await self.node.publish(
-            room, topic, payload, {**who.sender(), **relayed}, audience, target, key=key, at=at
-        )
+        event, stored = await self.node.publish(room, topic, payload, sender, audience, target, at)
         self.metrics.accepted.labels(topic).inc()
         await stored  # the ack means the event is in the archive
         if event.payload is not payload:  # a retried publish: the first one's event

@@ -158,3 +158,33 @@ async def test_a_scene_id_the_database_cannot_hold_is_not_found_not_a_failure(hu
         ack = await olivia.publish("background", {"type": "switchScene", "scene": scene})
         assert ack["error"]["code"] == "not_found", (scene, ack)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_publish_retried_across_a_crash_is_still_one_event(tmp_path):
+    """The ack of a stored publish can be lost in a crash; the retry after the restart must not
+    double it: publish ids are read back from the archive with the events."""
+    import signal
+
+    from tests.hubproc import HubProcess
+
+    hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}")
+    hub.seed("olivia")
+    try:
+        await hub.start()
+        olivia = await hub.performer("olivia")
+        first = await olivia.call("publish", {"topic": "chat", "payload": {"message": "once"}, "id": "p-9"})
+        assert first["ok"]
+        tab = olivia.session, olivia.resume
+        await hub.stop(signal.SIGKILL)
+        await hub.start()
+        token = (await hub.performer("olivia")).token
+        olivia_again = HubClient(hub.url, token=token, session=tab[0], resume=tab[1])
+        await olivia_again.connect()
+        await olivia_again.join("show")
+        retried = await olivia_again.call("publish", {"topic": "chat", "payload": {"message": "once"}, "id": "p-9"})
+        assert retried == {"ok": True, "seq": first["seq"], "duplicate": True}
+        state = (await olivia_again.join("show"))["state"]
+        assert [m["message"] for m in state["chat"]["messages"]] == ["once"]
+        await olivia_again.close()
+    finally:
+        hub.close()
