@@ -70,12 +70,12 @@ def check_publish(role: str, data: Any, max_payload: int, limits: Limits = DEFAU
     data = require_dict(data, "publish")
     topic_name = data.get("topic")
     if not isinstance(topic_name, str):
-        raise Refused("bad_request", "publish needs a topic")
+        raise Refused("bad_request", "topic must be a string naming a topic")
     topic = TOPICS.get(topic_name)
     if topic is None:
-        raise Refused("bad_request", f"unknown topic {topic_name[:50]!r}")
+        raise Refused("bad_request", f"topic: there is no topic {topic_name[:50]!r}")
     if "payload" not in data:
-        raise Refused("bad_request", "publish needs a payload")
+        raise Refused("bad_request", "payload is missing")
     payload = data["payload"]
     if nests_deeper_than(payload, limits.payload_depth):
         raise Refused("bad_request", f"payload nests deeper than {limits.payload_depth} levels")

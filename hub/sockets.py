@@ -40,6 +40,7 @@ from .sessions import SessionSigner
 
 log = logging.getLogger("hub.sockets")
 MAX_AVATAR_ID = 200
+MAX_SLUG = 64
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -130,8 +131,8 @@ class SocketHandlers:
 
     async def join(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         slug = data.get("stage")
-        if not isinstance(slug, str) or not slug:
-            raise Refused("bad_request", "join needs a stage slug")
+        if not isinstance(slug, str) or not 0 < len(slug) <= MAX_SLUG:
+            raise Refused("bad_request", f"stage must be a stage's slug (a string of 1-{MAX_SLUG} characters)")
         nickname = clean_nickname(data["nickname"]) if data.get("nickname") is not None else conn.nickname
         stage = await self.store.cached_stage(slug)
         if stage is None:

@@ -18,6 +18,7 @@ from .users import UserStore, grouped, in_list, timestamp
 
 
 STAGE_CACHE_SECONDS = 2.0
+STAGE_CACHE_SIZE = 10_000
 STAGE_COLUMNS = frozenset({"slug", "name", "description", "cover", "status", "visible", "owner_id", "config"})
 
 
@@ -103,6 +104,10 @@ class Store(UserStore, MediaStore):
         if hit is not None and hit[0] > now:
             return hit[1]
         stage = await self.get_stage(slug)
+        if len(self._stage_cache) >= STAGE_CACHE_SIZE:  # joins to made-up slugs must not grow it
+            self._stage_cache = {k: v for k, v in self._stage_cache.items() if v[0] > now}
+            if len(self._stage_cache) >= STAGE_CACHE_SIZE:
+                self._stage_cache.clear()
         self._stage_cache[slug] = (now + STAGE_CACHE_SECONDS, stage)
         return stage
 

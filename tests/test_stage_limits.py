@@ -188,3 +188,15 @@ async def test_a_publish_retried_across_a_crash_is_still_one_event(tmp_path):
         await olivia_again.close()
     finally:
         hub.close()
+
+
+async def test_joins_to_made_up_stages_do_not_grow_memory(hub, monkeypatch):
+    import storage.store
+
+    monkeypatch.setattr(storage.store, "STAGE_CACHE_SIZE", 50)
+    client = await hub.connect()
+    for i in range(200):
+        assert (await client.call("join", {"stage": f"nothing-{i}"}))["error"]["code"] == "not_found"
+    assert len(hub.store._stage_cache) <= 50
+    refused = await client.call("join", {"stage": "x" * 65})
+    assert refused["error"]["code"] == "bad_request" and "stage must be" in refused["error"]["message"]
