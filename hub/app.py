@@ -61,6 +61,9 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         state_limit=settings.state_limit,
         object_limit=settings.object_limit,
         room_idle=settings.room_idle,
+        scenes_per_stage=settings.scenes_per_stage,
+        scene_save_rate=settings.scene_save_rate,
+        scene_save_burst=settings.scene_save_burst,
     )
     if settings.fanout == "stock":
         fanout: Sender = StockFanout(sio)

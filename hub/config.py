@@ -92,6 +92,9 @@ class Settings:
     state_limit: int = 4 * 1024 * 1024
     object_limit: int = 64 * 1024
     room_idle: float = 300.0
+    scenes_per_stage: int = 200
+    scene_save_rate: float = 0.2
+    scene_save_burst: int = 10
     keepalive_timeout: float = 15.0
     shutdown_timeout: float = 5.0
     # Passwords and refresh tokens (docs/security.md): attempts per address, failures per

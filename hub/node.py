@@ -30,6 +30,7 @@ from .inbound import Refused, idempotency_key
 from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
+from .ratelimit import KeyedBuckets
 from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
 
@@ -61,6 +62,9 @@ class NodeOptions:
     state_limit: int = 4 * 1024 * 1024
     object_limit: int = 64 * 1024
     room_idle: float = 300.0
+    scenes_per_stage: int = 200
+    scene_save_rate: float = 0.2
+    scene_save_burst: int = 10
 
 
 class Node:
@@ -85,6 +89,8 @@ class Node:
         self.rooms: dict[int, StageRoom] = {}
         self.hub_id = ""  # set at start-up (HUB_ID or hub_meta); the join ack names it for gateways
         self._unloader: asyncio.Task[None] | None = None
+        # A scene holds a whole stage: saving them is limited per stage (socket and GraphQL alike).
+        self.scene_saves = KeyedBuckets(options.scene_save_rate, options.scene_save_burst)
         broker.attach(self.deliver)
 
     # stages

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage import DEFAULT_COLOR, DuplicateError, NothingToArchive, Performance, Scene, Store, StoreError
+from storage import DEFAULT_COLOR, NothingToArchive, Performance, Scene, Store, StoreError
 
 from . import state as live
 from .broker import now_ms
@@ -52,9 +52,11 @@ async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload:
 async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_id: int | None, sender: dict[str, Any]) -> Scene:
     """Store the stage's current state as a named scene, then tell the stage to reload its list."""
     name = check_name(name, limit=MAX_SCENE_NAME)
+    if not node.scene_saves.take(str(room.stage_id)):
+        raise Refused("rate_limited", "scenes are being saved too fast on this stage: wait a little")
     try:
-        scene = await store.save_scene(room.stage_id, name, scene_now(room), user_id)
-    except DuplicateError as exc:
+        scene = await store.save_scene(room.stage_id, name, scene_now(room), user_id, node.options.scenes_per_stage)
+    except StoreError as exc:  # a taken name, or too many scenes
         raise Refused("bad_request", str(exc)) from exc
     await node.publish(room, "background", {"type": "loadScenes"}, sender)
     return scene

@@ -197,14 +197,21 @@ class Store(UserStore, MediaStore):
 
     # scenes
 
-    async def save_scene(self, stage_id: int, name: str, payload: dict[str, Any], user_id: int | None) -> Scene:
-        """Store a scene; names are unique among a stage's active scenes."""
+    async def save_scene(
+        self, stage_id: int, name: str, payload: dict[str, Any], user_id: int | None, most: int | None = None
+    ) -> Scene:
+        """Store a scene; names are unique among a stage's active scenes, of which there may be at
+        most `most` (StoreError past it)."""
         taken = await self.db.fetch_val(
             "SELECT COUNT(*) FROM scenes WHERE stage_id = :s AND name = :n AND active",
             {"s": stage_id, "n": name},
         )
         if taken:
             raise DuplicateError(f"a scene named {name!r} already exists on this stage")
+        if most is not None:
+            active = await self.db.fetch_val("SELECT COUNT(*) FROM scenes WHERE stage_id = :s AND active", {"s": stage_id})
+            if active >= most:
+                raise StoreError(f"this stage has {active} scenes, the most it keeps: delete some first")
         scene_id = await self.db.execute(
             "INSERT INTO scenes (stage_id, name, payload, created_by) VALUES (:s, :n, :p, :u) RETURNING id",
             {"s": stage_id, "n": name, "p": dump_json(payload), "u": user_id},

@@ -200,3 +200,16 @@ async def test_joins_to_made_up_stages_do_not_grow_memory(hub, monkeypatch):
     assert len(hub.store._stage_cache) <= 50
     refused = await client.call("join", {"stage": "x" * 65})
     assert refused["error"]["code"] == "bad_request" and "stage must be" in refused["error"]["message"]
+
+
+async def test_scene_saves_are_limited_per_stage(make_hub):
+    """A scene holds the whole stage (up to HUB_STATE_LIMIT): saving them cannot fill the disk."""
+    hub = await make_hub(scene_save_rate=0.001, scene_save_burst=3, scenes_per_stage=2)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    olivia, pat = await hub.joined("olivia"), await hub.joined("pat")
+    assert (await olivia.call("saveScene", {"name": "one"}))["ok"]
+    assert (await pat.call("saveScene", {"name": "two"}))["ok"]
+    full = await olivia.call("saveScene", {"name": "three"})
+    assert full["error"]["code"] == "bad_request" and "the most it keeps" in full["error"]["message"]
+    limited = await pat.call("saveScene", {"name": "four"})
+    assert limited["error"]["code"] == "rate_limited", "the limit is the stage's, whoever saves"
