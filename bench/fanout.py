@@ -16,8 +16,9 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench import report
 from bench.generator import GeneratorError, run_generator

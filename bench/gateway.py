@@ -18,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench.hubproc import PASSWORD, HubProcess, hub_process
 from bench.join_cost import p

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from bench.proc import ProcessError, free_port, pinned, stop, wait_until
 

@@ -20,7 +20,6 @@ from bench.hubproc import PASSWORD, running_hub
 from bench.results import record
 from client import HubClient, login
 
-
 SETUP = [
     ("board", {"type": "placeObjectOnStage", "object": {"id": f"obj{i}", "type": "prop", "x": 0.1, "y": 0.1, "src": f"/m/{i}.png"}})
     for i in range(8)

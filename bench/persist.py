@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 import uuid
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 

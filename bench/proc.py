@@ -7,8 +7,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Where the server under test and the load generator run; two cores, one each (see bench/README.md).
 SERVER_CPU = 0

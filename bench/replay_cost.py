@@ -21,8 +21,9 @@ import tempfile
 import time
 import tracemalloc
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -138,7 +139,7 @@ async def first_starts(store: Store, old_replay: Any, performance: Any, rounds: 
 class Stalls:
     """While open, a ticker notes the longest the event loop went without giving it a turn (ms)."""
 
-    async def __aenter__(self) -> "Stalls":
+    async def __aenter__(self) -> Stalls:
         self.longest, self._done = 0.0, False
         self._ticker = asyncio.create_task(self._tick())
         await asyncio.sleep(0)

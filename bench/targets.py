@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from bench.generator import ROOT
 from bench.hubproc import PASSWORD, hub_process

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import socketio
@@ -73,7 +74,7 @@ class HubClient:
         self.sio.on("disconnect", self._on_disconnect)
         self._refusal: str | None = None
 
-    async def connect(self) -> "HubClient":
+    async def connect(self) -> HubClient:
         auth: dict[str, Any] = {}
         if self.token:
             auth["token"] = self.token
@@ -135,7 +136,7 @@ class HubClient:
     async def leave(self) -> dict[str, Any]:
         return await self.call("leave", {})
 
-    async def wait_for(self, predicate: Callable[["HubClient"], bool], timeout: float | None = None) -> None:
+    async def wait_for(self, predicate: Callable[[HubClient], bool], timeout: float | None = None) -> None:
         """Wait until `predicate(self)` holds after some event or presence arrived."""
         async def until() -> None:
             while not predicate(self):

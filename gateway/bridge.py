@@ -27,7 +27,7 @@ RETRY_DELAY = 0.5
 class StageBridge:
     """Hub side of one stage: its events go to the gateway, broker messages come in as relays."""
 
-    def __init__(self, gateway: "Gateway", slug: str) -> None:
+    def __init__(self, gateway: Gateway, slug: str) -> None:
         self.gateway, self.slug = gateway, slug
         config = gateway.config
         self.client: HubClient | None = None

@@ -13,8 +13,9 @@ import asyncio
 import itertools
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
@@ -143,7 +144,7 @@ class MqttLink:
         while True:
             try:
                 client = await self._connect()
-            except (OSError, asyncio.TimeoutError, gmqtt.MQTTConnectError) as exc:
+            except (TimeoutError, OSError, gmqtt.MQTTConnectError) as exc:
                 delay = self.backoff.next()
                 log.warning("broker unreachable, retrying", extra={"error": repr(exc)[:200], "retry_in": round(delay, 2)})
                 await asyncio.sleep(delay)

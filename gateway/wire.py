@@ -90,7 +90,7 @@ class Provenance:
         return props
 
     @classmethod
-    def of(cls, properties: dict[str, Any]) -> "Provenance | None":
+    def of(cls, properties: dict[str, Any]) -> Provenance | None:
         """The provenance in a received message's properties; None for a legacy client (no origin).
 
         Raises BadMessage (`bad_properties`) when an origin comes without a usable id or hop count,

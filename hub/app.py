@@ -17,15 +17,15 @@ from .auth import TokenIssuer
 from .broker import Broker, MemoryBroker
 from .config import Settings
 from .demo import seed_demo
-from .http import METRICS, STORE, TOKENS, routes
-from .metrics import Metrics
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
+from .http import METRICS, STORE, TOKENS, routes
+from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
-from .persistence import Persistence
 from .performances import PerformanceHandlers
+from .persistence import Persistence
 from .server import HubServer
 from .sockets import SocketHandlers
 from .upload import setup_upload

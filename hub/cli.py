@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import re
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from storage import USER_ROLES, Store, StoreError
 

@@ -9,7 +9,8 @@ for the owner itself.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from client import HubClient, HubError, login
 from storage import Store

@@ -24,8 +24,9 @@ import asyncio
 import logging
 import struct
 from collections import OrderedDict
+from collections.abc import Hashable
 from itertools import count
-from typing import Any, Hashable
+from typing import Any
 
 import orjson
 import socketio
@@ -80,7 +81,7 @@ class Outlet:
 
     __slots__ = ("fanout", "eio_socket", "transport", "pending", "backlog", "backlog_bytes")
 
-    def __init__(self, fanout: "Fanout", eio_socket: Any, transport: asyncio.Transport) -> None:
+    def __init__(self, fanout: Fanout, eio_socket: Any, transport: asyncio.Transport) -> None:
         self.fanout = fanout
         self.eio_socket = eio_socket
         self.transport = transport
@@ -158,7 +159,7 @@ class Fanout:
         eio._async = {**eio._async, "websocket": self._websocket_factory}
         eio.create_queue = SocketQueue
 
-    def _websocket_factory(self, handler: Any, server: Any) -> "DirectWebSocket":
+    def _websocket_factory(self, handler: Any, server: Any) -> DirectWebSocket:
         return DirectWebSocket(handler, server, self)
 
     def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int:
@@ -391,7 +392,7 @@ class DirectWebSocket(StockWebSocket):
                     pass
                 except engineio_exceptions.SocketIsClosedError:
                     break
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass
         finally:
             await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)

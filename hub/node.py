@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Hashable, Protocol
+from typing import Any, Protocol
 
 import socketio
 

@@ -8,7 +8,8 @@ bounded (`replay_slots`). See docs/protocol.md, "Archive and replay".
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import Gauge
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .replay_timeline import Timeline
 from .state import view

@@ -8,7 +8,7 @@ costs more than an ordinary call. Over a bound the call is refused before any wo
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .inbound import Refused
 from .ratelimit import KeyedBuckets, KeyedCounter

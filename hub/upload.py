@@ -13,9 +13,10 @@ import asyncio
 import hashlib
 import re
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, TypeVar
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, web
 
@@ -25,11 +26,19 @@ from storage.files import private_dir
 from .auth import AuthError
 from .graphql import SERVICES, caller
 from .graphql.context import Context
-from .ratelimit import KeyedCounter
 from .media_files import (
-    DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, TYPES_OF_KIND, MediaFileError, StoredFile, extension_and_kind, keep, mime_of,
+    DEFAULT_TYPE,
+    FILE_NAME,
+    SNIFF_BYTES,
+    TYPES_OF_KIND,
+    MediaFileError,
+    StoredFile,
+    extension_and_kind,
+    keep,
+    mime_of,
     sniff,
 )  # fmt: skip
+from .ratelimit import KeyedCounter
 
 CHUNK = 64 * 1024
 MAX_FIELD = 1024
@@ -50,7 +59,7 @@ async def _soon(step: Awaitable[T]) -> T:
     """One read of the request body, refused when the client sends nothing for IDLE_TIMEOUT."""
     try:
         return await asyncio.wait_for(step, IDLE_TIMEOUT)
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         raise UploadError(408, "timeout", f"The upload sent nothing for {IDLE_TIMEOUT:g} seconds.") from exc
 
 

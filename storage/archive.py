@@ -11,7 +11,8 @@ import contextlib
 import dataclasses
 import sys
 import time
-from typing import Any, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 from databases import Database
@@ -19,8 +20,8 @@ from databases.core import Connection
 
 from .gaps import compress_gaps
 from .jsontext import dump_json, load_json, without_nul
-from .users import in_list
 from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
+from .users import in_list
 
 EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
 LIVE_COLUMNS = ("stage_id", *EVENT_COLUMNS)

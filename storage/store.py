@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from databases import Database
 
@@ -15,7 +16,6 @@ from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
 from .users import UserStore, grouped, in_list, timestamp
-
 
 STAGE_CACHE_SECONDS = 2.0
 STAGE_COLUMNS = frozenset({"slug", "name", "description", "cover", "status", "visible", "owner_id", "config"})

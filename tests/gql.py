@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
 from client import login
-
 from tests.conftest import PASSWORD, Hub
 
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 import asyncpg

@@ -10,6 +10,7 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import aiohttp
+
 from tests.conftest import PASSWORD, TEST_SECRET
 
 

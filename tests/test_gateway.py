@@ -9,7 +9,7 @@ import uuid
 import gmqtt
 import orjson
 
-from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, matching, require_mosquitto, seeded_hub, until
+from tests.gateway_support import SLUG, SYSTEM_BROKER_PORT, arrives_once, matching, require_mosquitto, seeded_hub, until
 
 
 def move(object_id: str, x: int = 1) -> dict:

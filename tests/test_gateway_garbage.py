@@ -9,7 +9,7 @@ import uuid
 import gmqtt
 import orjson
 
-from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, require_mosquitto, seeded_hub, until
+from tests.gateway_support import SLUG, SYSTEM_BROKER_PORT, arrives_once, require_mosquitto, seeded_hub, until
 
 EXPECTED_DROPS = {
     "too_large": 1, "not_utf8": 1, "unbridged_stage": 1, "bad_properties": 2, "refused_bad_request": 3,

@@ -14,7 +14,7 @@ import pytest
 from hub.graphql import ANONYMOUS
 from hub.graphql.gate import Gate
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, eventually, token
+from tests.gql import eventually, token
 from tests.gql_crowd import aliased_foyer, crowd
 
 FOYER = "{ foyer { id } }"

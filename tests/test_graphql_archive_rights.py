@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from storage import Event
-
 from tests.conftest import Hub
 from tests.gql import data, gql
 

@@ -4,8 +4,8 @@ GraphQL list, edit, delete and stage assignment with their rights."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 

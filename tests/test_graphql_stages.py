@@ -4,7 +4,6 @@ and stage status enforced on the socket."""
 from __future__ import annotations
 
 from client import HubClient
-
 from tests.conftest import Hub
 from tests.gql import data, eventually, refused, stage_id
 

@@ -7,7 +7,6 @@ import aiohttp
 import pytest
 
 from client import HubClient, HubError, login
-
 from tests.conftest import PASSWORD, Hub
 from tests.gql import data, eventually, refused
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 from client import login
 from hub.auth import hash_password

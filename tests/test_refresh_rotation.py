@@ -5,7 +5,8 @@ the last one retired, within HUB_REFRESH_REUSE_GRACE seconds (two tabs at the sa
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import jwt

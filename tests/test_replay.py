@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from storage import EVERYONE, PERFORMERS, Event
 from hub.replay import Replay
 from hub.replay_timeline import Timeline
 from hub.state import empty_state, view
+from storage import EVERYONE, PERFORMERS, Event
 
 T0 = 1_721_980_000_000  # hub epoch ms of the performance's first event
 TOLERANCE = 0.04  # seconds

@@ -7,8 +7,8 @@ import asyncio
 
 import orjson
 
-from hub import rooms as hub_rooms
 from client import HubClient
+from hub import rooms as hub_rooms
 
 BIG = "x" * 60_000
 

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 

@@ -7,8 +7,9 @@ changing its owner or deleting it for its owner and admins; users and site for a
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Iterable, NoReturn
+from typing import Any, NoReturn
 
 from graphql import GraphQLError
 

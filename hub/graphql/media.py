@@ -10,7 +10,8 @@ admin edits or deletes an item.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import orjson
 from graphql import GraphQLResolveInfo

@@ -11,10 +11,18 @@ The resolvers do not depend on it: a value not fetched ahead is loaded when it i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 from storage import Media, Performance, Stage
 
@@ -33,7 +41,7 @@ class Ahead:
     lookup: str
     keys: Callable[[Context, Any], Iterable[Any]]
     child: str | None = None
-    then: "Ahead | None" = None
+    then: Ahead | None = None
 
 
 def _one(value: Any) -> list[Any]:

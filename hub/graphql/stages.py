@@ -8,7 +8,8 @@ for the owner and admins. Live counts come from this node's presence (`Node.room
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 from graphql import GraphQLResolveInfo
 

@@ -7,7 +7,8 @@ for admins, and the hub always keeps one active admin.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
@@ -18,8 +19,8 @@ from ..auth import password_problem
 from ..broker import now_ms
 from ..cli import USERNAME
 from ..login_guard import Throttled
-from .context import Context, fail, parse_id
 from ..media_files import remove_unused
+from .context import Context, fail, parse_id
 from .stages import close_room
 
 MAX_UPLOAD_LIMIT = 1024 * 1024 * 1024

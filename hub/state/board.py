@@ -6,7 +6,8 @@ free-form dicts upserted and merged by `id`, unknown fields pass through.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._util import Json, action, id_key, index_of, is_id, same_id, same_items, without_key
 from .limits import Limits

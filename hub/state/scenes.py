@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._util import Json, State
 from .audio import reconcile, rewind_all
 from .background import blank_background, scene_background
 from .board import board_from_objects, empty_board
-from ._util import Json, State
 from .limits import Limits
 from .settings import merge_settings
 from .whiteboard import empty_whiteboard, whiteboard_from

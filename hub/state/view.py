@@ -3,10 +3,10 @@ without what its role may not see."""
 
 from __future__ import annotations
 
+from ._util import State
 from .audio import tracks_at
 from .board import current_speeches
 from .chat import public_chat
-from ._util import State
 
 
 def depends_on_time(state: State) -> bool:
