@@ -8,7 +8,7 @@ by the original UpStage can be switched to as well.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._util import Json, State
 from .audio import reconcile, rewind_all
@@ -60,7 +60,7 @@ def switch_scene(state: State, payload: Json, at: int | float, limits: Limits) -
     }
 
 
-def _well_formed(snapshot: Json) -> bool:
+def _well_formed(snapshot: Json) -> TypeGuard[dict[str, Json]]:
     """A scene needs a `board` dict; the parts it has must have the right JSON types."""
     if not isinstance(snapshot, dict) or not isinstance(snapshot.get("board"), dict):
         return False

@@ -37,7 +37,8 @@ def apply(state: State, event: dict[str, Any], limits: Limits = DEFAULT_LIMITS) 
     nothing returns `state` itself. Only the touched family is copied, the rest is shared."""
     if not isinstance(event, dict):
         return state
-    reducer = _REDUCERS.get(event.get("topic")) if isinstance(event.get("topic"), str) else None
+    topic = event.get("topic")
+    reducer = _REDUCERS.get(topic) if isinstance(topic, str) else None
     payload = event.get("payload")
     if reducer is None or nests_deeper_than(payload, limits.payload_depth):
         return state
