@@ -87,7 +87,9 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
-                print(f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True)
+                print(
+                    f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True
+                )
                 print(f"Created admin 'admin' with password: {seeded.admin_password}", flush=True)
         # Many long-lived connections make full collections long and frequent; collect young
         # objects less often and keep start-up objects out of every collection.

@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if (args.command, getattr(args, "action", None)) in LIVE_COMMANDS:
             print(asyncio.run(run_live(args, settings)))
             return 0
+        action: Callable[[Store], Awaitable[str]]
         if args.command == "migrate":
             action = migrate
         elif args.command == "token":

@@ -99,7 +99,7 @@ class Outlet:
         return bool(socket.upgraded) and not socket.upgrading and not queue.qsize() and not queue.in_flight
 
 
-class SocketQueue(asyncio.Queue):  # type: ignore[type-arg]
+class SocketQueue(asyncio.Queue[Any]):
     """Engine.IO's per-socket send queue, made to keep one order with the direct writes.
 
     A packet Engine.IO queues (an ack, a ping) goes after every broadcast frame already pending
@@ -361,14 +361,14 @@ class DirectWebSocket(StockWebSocket):
             if eio_socket.connected:  # an upgrade from long-polling: Engine.IO's own handler
                 await self.handler(self)
             else:
-                await self.serve(eio_socket)
+                await self.serve(eio_socket, outlet)
         finally:
             self.queue.outlet = None
             if self.fanout.outlets.get(eio_socket.sid) is outlet:
                 del self.fanout.outlets[eio_socket.sid]
         return self._sock
 
-    async def serve(self, socket: Any) -> None:
+    async def serve(self, socket: Any, outlet: Outlet) -> None:
         """A WebSocket-only session on one task: read and dispatch packets; every write (acks,
         pings, broadcasts) goes through the outlet in one order, with no writer task or per-read
         task as Engine.IO's own handler keeps. Silence past ping interval + timeout ends it."""
@@ -379,7 +379,7 @@ class DirectWebSocket(StockWebSocket):
             packet = queue.get_nowait()
             queue.task_done()
             if packet is not None:
-                self.fanout.write_packet(queue.outlet, packet)
+                self.fanout.write_packet(outlet, packet)
         server = self.server
         try:
             while True:

@@ -109,8 +109,8 @@ class Node:
                 presence = StagePresence(opts.presence_grace)
                 meter = live.StateMeter(opts.object_limit)
                 room = StageRoom(
-                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history,
-                    meter, recent, meter.measure(restored.state).total,
+                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state,
+                    history, meter, recent, meter.measure(restored.state).total,
                 )  # fmt: skip
                 self.broker.restore(stage.id, restored.seq)
                 self.rooms[stage.id] = room

@@ -28,7 +28,7 @@ from .state import view
 MIN_SPEED = 0.5
 MAX_SPEED = 32.0
 
-Send = Callable[[str, Any], None]
+Send = Callable[[str, Any], object]  # what it returns is ignored
 
 
 class Replay:

@@ -117,8 +117,12 @@ async def room_for(ctx: Context) -> Room:
     used = await ctx.store.media_bytes(ctx.user.id)
     if quota - used < per_file:
         if used >= quota:
-            raise UploadError(413, "too_large", f"Your media use {human_size(used)} of your {human_size(quota)} quota: delete some to upload more.")
-        return Room(quota - used, f"The file is larger than the {human_size(quota - used)} left of your {human_size(quota)} quota.")
+            raise UploadError(
+                413, "too_large",
+                f"Your media use {human_size(used)} of your {human_size(quota)} quota: delete some to upload more.",
+            )  # fmt: skip
+        left = quota - used
+        return Room(left, f"The file is larger than the {human_size(left)} left of your {human_size(quota)} quota.")
     return Room(per_file, f"The file is larger than your upload limit of {per_file} bytes.")
 
 

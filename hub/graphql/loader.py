@@ -130,7 +130,7 @@ def mapped(result: T | Awaitable[T], fn: Callable[[T], Any]) -> Any:
         return fn(result)
 
     async def later() -> Any:
-        value = fn(await result)  # type: ignore[misc]
+        value = fn(await result)
         return await value if inspect.isawaitable(value) else value
 
     return later()

@@ -55,15 +55,21 @@ PLAN: dict[str, dict[str, Ahead]] = {
         "editorAccess": Ahead("users", lambda ctx, stage: sorted(stage.editors)),
         "media": Ahead("stage_media", lambda ctx, stage: [stage.id], "Media"),
         "scenes": Ahead("scenes", lambda ctx, stage: [stage.id] if ctx.can_view(stage) else []),
-        "performances": Ahead("performances", lambda ctx, stage: [stage.id] if ctx.watches_archive(stage) else [], "Performance"),
+        "performances": Ahead(
+            "performances", lambda ctx, stage: [stage.id] if ctx.watches_archive(stage) else [], "Performance"
+        ),
     },
     "Media": {
         "owner": Ahead("users", lambda ctx, media: [media.owner_id]),
-        "stages": Ahead("media_stage_ids", lambda ctx, media: [media.id], then=Ahead("stages", lambda ctx, stage_id: [stage_id])),
+        "stages": Ahead(
+            "media_stage_ids", lambda ctx, media: [media.id], then=Ahead("stages", lambda ctx, stage_id: [stage_id])
+        ),
     },
     "Performance": {
         "eventCount": Ahead("event_counts", lambda ctx, performance: [performance.id]),
-        "stage": Ahead("stages", lambda ctx, performance: [performance.stage_id] if performance.stage_id is not None else []),
+        "stage": Ahead(
+            "stages", lambda ctx, performance: [performance.stage_id] if performance.stage_id is not None else []
+        ),
     },
 }
 
