@@ -77,7 +77,7 @@ def cores_busy(seconds: float) -> list[float]:
     before = _core_ticks()
     time.sleep(seconds)
     after = _core_ticks()
-    return [100.0 * (b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(before, after)]
+    return [100.0 * (b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(before, after, strict=True)]
 
 
 def wait_quiet(limit_s: float, busy_pct: float = 25.0) -> list[float]:

@@ -16,7 +16,9 @@ def record(title: str, module: str, lines: list[str]) -> None:
     command = " ".join([".venv/bin/python -m", module, *sys.argv[1:]])
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    section = [f"## {title}", "", f"- command: `{command}`", f"- date: {stamp}", f"- machine: {machine}", "", *lines, ""]
+    section = [
+        f"## {title}", "", f"- command: `{command}`", f"- date: {stamp}", f"- machine: {machine}", "", *lines, "",
+    ]  # fmt: skip
     text = "\n".join(section)
     print(text)
     if not RESULTS.exists():
