@@ -73,7 +73,10 @@ class StageBridge:
             except Exception as exc:  # the hub is down or restarting: try again later
                 await self._drop_client()
                 delay = self._backoff.next()
-                log.warning("cannot join the stage, retrying", extra={"stage": self.slug, "error": str(exc)[:200], "retry_in": round(delay, 2)})
+                log.warning(
+                    "cannot join the stage, retrying",
+                    extra={"stage": self.slug, "error": str(exc)[:200], "retry_in": round(delay, 2)},
+                )
                 await asyncio.sleep(delay)
                 continue
             self._backoff.reset()
