@@ -44,7 +44,9 @@ async def test_garbage_from_the_broker_is_counted_and_the_gateway_carries_on(mak
 
         event = await arrives_once(viewer, "chat", "id", "after-garbage")
         assert event["payload"]["user"] == "Old"
-        dropped = lambda: {reason: gateway.metrics.dropped_count("in", reason) for reason in EXPECTED_DROPS}
+        def dropped() -> dict[str, int]:
+            return {reason: gateway.metrics.dropped_count("in", reason) for reason in EXPECTED_DROPS}
+
         await until(lambda: dropped() == EXPECTED_DROPS, explain=lambda: (dropped(), viewer.events))
         assert [e["payload"]["id"] for e in viewer.events if e["topic"] == "chat"] == ["after-garbage"]
         assert gateway.metrics.broker_connects._value.get() == 1 and gateway.link.connected.is_set()

@@ -77,7 +77,7 @@ async def test_events_arrive_at_their_offsets_divided_by_speed() -> None:
     replay.play()
     await asyncio.sleep(0.45)
     assert rec.seqs() == [1, 2, 3, 4]
-    for (t, _), expected in zip(rec.events(), (0.0, 0.1, 0.2, 0.3)):
+    for (t, _), expected in zip(rec.events(), (0.0, 0.1, 0.2, 0.3), strict=True):
         assert t == pytest.approx(expected, abs=TOLERANCE)
     first, last = rec.replays()[0], rec.replays()[-1]
     assert first["state"] == view(empty_state(), T0, audience=True) and first["playing"] and first["duration"] == 600
