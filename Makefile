@@ -1,11 +1,12 @@
-# UpStage Hub: `make run` starts the hub on the embedded default, `make test` runs the suite.
+# UpStage Hub: `make run` starts the hub on the embedded default, `make test` lints, type-checks and
+# runs the suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install install-browser run test clean
+.PHONY: install install-browser run lint test clean
 
 install: $(PY_STAMP) $(if $(wildcard package.json),$(NPM_STAMP))
 
@@ -32,8 +33,13 @@ install-browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }; \
 	else echo "Chromium is missing: browser tests need it. Run 'sudo apt-get install chromium' (or set HUB_CHROMIUM=/path/to/chromium)."; fi
 
-test: install install-browser
+# ruff (lint, no formatting) and mypy over the packages and tests; either failing stops `make test`.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: lint install-browser
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ import gc
 import tempfile
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -38,7 +39,7 @@ async def audience(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientWe
 
 def server_tasks() -> int:
     """Running asyncio tasks that are not the test clients' own."""
-    def client_side(task: asyncio.Task) -> bool:  # type: ignore[type-arg]
+    def client_side(task: asyncio.Task[Any]) -> bool:
         code = getattr(task.get_coro(), "cr_code", None)
         return code is not None and ("aiohttp/client" in code.co_filename or code.co_filename == __file__)
 

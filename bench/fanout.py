@@ -16,8 +16,9 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench import report
 from bench.generator import GeneratorError, run_generator
@@ -125,7 +126,7 @@ def measure(plan: Plan, setup: Setup) -> Results:
 def background_note(results: Results, at_start: list[float], quiet_wait: float) -> str:
     """How busy other work kept the cores: at the start, or (waiting for quiet) at worst as each run began."""
     readings = [r.get("busy_before") for by_n in results.values() for runs in by_n.values() for r in runs.values()]
-    worst = [max(cores) for cores in zip(*[r for r in readings if r])]
+    worst = [max(cores) for cores in zip(*[r for r in readings if r], strict=True)]
     if quiet_wait > 0 and worst:
         busy = ", ".join(f"CPU{i} {b:.0f}%" for i, b in enumerate(worst))
         waited = f"after waiting up to {quiet_wait:g} s for quiet"
@@ -249,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         raw = {"plan": dataclasses.asdict(plan), "seconds": seconds, "results": results}
         args.json.write_text(json.dumps(raw, indent=1))
     lines = section(results, plan, background_note(results, background, args.quiet_wait), seconds)
-    source = f"hub at {args.hub_ref}" if args.hub_ref else (f"hub from {args.hub_source}" if args.hub_source else "")
+    which = f"hub at {args.hub_ref}" if args.hub_ref else (f"hub from {args.hub_source}" if args.hub_source else "")
     settings = ", ".join(f"HUB_{k.upper()}={v}" for k, v in hub_settings)
-    notes = ", ".join(x for x in ("quick" if args.quick else "", source, settings, args.label or "") if x)
+    notes = ", ".join(x for x in ("quick" if args.quick else "", which, settings, args.label or "") if x)
     title = f"Fan-out: hub vs Mosquitto{f' ({notes})' if notes else ''}"
     if args.no_record:
         print("\n".join([f"## {title}", "", *lines]))

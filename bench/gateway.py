@@ -18,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench.hubproc import PASSWORD, HubProcess, hub_process
 from bench.join_cost import p
@@ -33,9 +34,8 @@ NAMESPACE = "bench"
 
 
 def _metrics(port: int) -> str:
-    with contextlib.suppress(OSError):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
-            return resp.read().decode()
+    with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
+        return resp.read().decode()
     return ""
 
 
@@ -54,7 +54,10 @@ def gateway_process(hub: HubProcess, broker_port: int) -> Iterator[int]:
         with log.open("wb") as fh:
             proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=fh, stderr=fh)
         try:
-            ready = lambda: "gateway_broker_connected 1.0" in (text := _metrics(metrics_port)) and "gateway_hub_joins_total" in text
+            def ready() -> bool:
+                text = _metrics(metrics_port)
+                return "gateway_broker_connected 1.0" in text and "gateway_hub_joins_total" in text
+
             wait_until(ready, proc, "gateway", log, timeout=30)
             yield metrics_port
         finally:
@@ -71,7 +74,7 @@ async def _viewer(url: str) -> HubClient:
 
 def _arrivals(client: HubClient, tag: str) -> dict[int, float]:
     """Arrival time of each event of this phase, by its index."""
-    return {e["payload"]["object"]["i"]: t for e, t in zip(client.events, client.arrivals)
+    return {e["payload"]["object"]["i"]: t for e, t in zip(client.events, client.arrivals, strict=True)
             if e["topic"] == "board" and e["payload"]["object"].get("tag") == tag}
 
 
@@ -157,8 +160,11 @@ async def run(rate: float, seconds: float, burst: int, recording: bool) -> dict[
     load_before = _load()
     with running_mosquitto() as broker:
         stage = {SLUG: OWNER}
-        with hub_process(stage, users={SERVICE: "service"}) as hub_a, hub_process(stage, users={SERVICE: "service"}) as hub_b:
-            with gateway_process(hub_a, broker.tcp_port), gateway_process(hub_b, broker.tcp_port):
+        users = {SERVICE: "service"}
+        with (
+            hub_process(stage, users=users) as hub_a, hub_process(stage, users=users) as hub_b,
+            gateway_process(hub_a, broker.tcp_port), gateway_process(hub_b, broker.tcp_port),
+        ):
                 await asyncio.sleep(0.5)  # subscriptions reach the broker
                 result = await measure(hub_a, hub_b, rate, seconds, burst)
     result.update(load_before=load_before, load_after=_load())

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from bench.proc import ProcessError, free_port, pinned, stop, wait_until
 
@@ -63,16 +63,15 @@ class HubProcess:
 
 
 def _healthy(url: str) -> bool:
-    with contextlib.suppress(OSError):
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as resp:
-            return bool(resp.status == 200)
+    with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz", timeout=1) as resp:
+        return bool(resp.status == 200)
     return False
 
 
 @contextlib.contextmanager
 def hub_process(
     stages: dict[str, str], cpu: int | None = None, source: Path | None = None,
-    users: dict[str, str] | None = None, **settings: str
+    users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None,
 ) -> Iterator[HubProcess]:
     """A hub serving `stages` (slug -> owner username, password PASSWORD); stopped on exit.
     `users` adds more accounts (username -> global role, e.g. a gateway's `service` user).
@@ -87,14 +86,16 @@ def hub_process(
             "HUB_VAR_DIR": var,
             "HUB_DATABASE_URL": f"sqlite:///{var}/bench.db",
             "HUB_PORT": str(port),
-            **{f"HUB_{k.upper()}": v for k, v in {**BENCH_SETTINGS, **settings}.items()},
+            **{f"HUB_{k.upper()}": v for k, v in {**BENCH_SETTINGS, **(settings or {})}.items()},
         }
         if source is not None:
             env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         cwd = str(source) if source is not None else None
         owners = sorted(set(stages.values()))
         commands = [["user", "add", "--username", owner, "--password", PASSWORD] for owner in owners]
-        commands += [["user", "add", "--username", u, "--password", PASSWORD, "--role", r] for u, r in (users or {}).items()]
+        commands += [
+            ["user", "add", "--username", u, "--password", PASSWORD, "--role", r] for u, r in (users or {}).items()
+        ]
         commands += [["stage", "add", "--slug", s, "--name", s, "--owner", owner] for s, owner in stages.items()]
         done = subprocess.run(
             [sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=cwd, capture_output=True, text=True
@@ -117,5 +118,5 @@ def hub_process(
 @contextlib.contextmanager
 def running_hub(stages: dict[str, str], **settings: str) -> Iterator[str]:
     """A hub serving `stages` (slug -> owner username) at the yielded URL; stopped on exit."""
-    with hub_process(stages, **settings) as hub:
+    with hub_process(stages, settings=settings) as hub:
         yield hub.url

@@ -2,8 +2,9 @@
 
 Both stages get the same 10 set-up events; the long one then has 9,990 moves of the objects
 already on stage, so both end with states of the same size. The hub answers a join from the
-live state, so the two should cost the same; the original UpStage replayed the whole log. Joins alternate between the stages so machine
-noise hits both alike; the result is the ratio of their latencies.
+live state, so the two should cost the same; the original UpStage replayed the whole log. Joins
+alternate between the stages so machine noise hits both alike; the result is the ratio of their
+latencies.
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from bench.hubproc import PASSWORD, running_hub
 from bench.results import record
 from client import HubClient, login
 
-
 SETUP = [
-    ("board", {"type": "placeObjectOnStage", "object": {"id": f"obj{i}", "type": "prop", "x": 0.1, "y": 0.1, "src": f"/m/{i}.png"}})
+    ("board", {
+        "type": "placeObjectOnStage",
+        "object": {"id": f"obj{i}", "type": "prop", "x": 0.1, "y": 0.1, "src": f"/m/{i}.png"},
+    })
     for i in range(8)
 ] + [("background", {"type": "setBackdropColor", "color": "#102030"}), ("chat", {"message": "places please"})]
 
 
 def move(rng: random.Random) -> tuple[str, object]:
     """A move of an object already on stage: the show grows longer, the state does not grow."""
-    return "board", {"type": "moveTo", "object": {"id": f"obj{rng.randrange(8)}", "x": round(rng.random(), 3), "y": 0.5}}
+    moved = {"id": f"obj{rng.randrange(8)}", "x": round(rng.random(), 3), "y": 0.5}
+    return "board", {"type": "moveTo", "object": moved}
 
 
 async def fill(url: str, token: str, slug: str, count: int) -> None:

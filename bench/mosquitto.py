@@ -12,9 +12,9 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from bench.proc import ProcessError, free_port, pinned, port_open, stop, wait_until
 

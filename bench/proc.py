@@ -7,8 +7,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Where the server under test and the load generator run; two cores, one each (see bench/README.md).
 SERVER_CPU = 0
@@ -77,7 +77,7 @@ def cores_busy(seconds: float) -> list[float]:
     before = _core_ticks()
     time.sleep(seconds)
     after = _core_ticks()
-    return [100.0 * (b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(before, after)]
+    return [100.0 * (b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(before, after, strict=True)]
 
 
 def wait_quiet(limit_s: float, busy_pct: float = 25.0) -> list[float]:

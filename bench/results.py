@@ -14,9 +14,11 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 def record(title: str, module: str, lines: list[str]) -> None:
     """Print the result and append it as a section of RESULTS.md; `module` is the scenario run."""
     command = " ".join([".venv/bin/python -m", module, *sys.argv[1:]])
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    section = [f"## {title}", "", f"- command: `{command}`", f"- date: {stamp}", f"- machine: {machine}", "", *lines, ""]
+    section = [
+        f"## {title}", "", f"- command: `{command}`", f"- date: {stamp}", f"- machine: {machine}", "", *lines, "",
+    ]  # fmt: skip
     text = "\n".join(section)
     print(text)
     if not RESULTS.exists():

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from bench.generator import ROOT
 from bench.hubproc import PASSWORD, hub_process
@@ -41,7 +41,7 @@ def started(
     Mosquitto gets anonymous access.
     """
     if system == "hub":
-        with hub_process({STAGE: OWNER}, cpu=cpu, source=hub_source, **(hub_settings or {})) as hub:
+        with hub_process({STAGE: OWNER}, cpu=cpu, source=hub_source, settings=hub_settings) as hub:
             token = asyncio.run(login(hub.url, OWNER, PASSWORD))["access_token"]
             flags = {"system": "hub", "url": hub.ws_url, "stage": STAGE, "token": token, "server-pid": str(hub.pid)}
             yield Target(system, hub.pid, flags)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import socketio
@@ -19,9 +20,9 @@ class HubError(Exception):
 
 async def login(base_url: str, username: str, password: str) -> dict[str, Any]:
     """`POST /api/login`; returns the tokens and user, or raises HubError."""
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base_url}/api/login", json={"username": username, "password": password}) as resp:
-            body = await resp.json()
+    credentials = {"username": username, "password": password}
+    async with aiohttp.ClientSession() as http, http.post(f"{base_url}/api/login", json=credentials) as resp:
+        body = await resp.json()
     if not body.get("ok"):
         raise HubError(body["error"]["code"], body["error"]["message"])
     return body
@@ -73,7 +74,7 @@ class HubClient:
         self.sio.on("disconnect", self._on_disconnect)
         self._refusal: str | None = None
 
-    async def connect(self) -> "HubClient":
+    async def connect(self) -> HubClient:
         auth: dict[str, Any] = {}
         if self.token:
             auth["token"] = self.token
@@ -94,7 +95,9 @@ class HubClient:
         """Send one contract call and return its ack as the hub sent it."""
         return await self.sio.call(name, data, timeout=self.timeout)
 
-    async def join(self, stage: str, nickname: str | None = None, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def join(
+        self, stage: str, nickname: str | None = None, since: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {"stage": stage}
         if nickname is not None:
             data["nickname"] = nickname
@@ -135,7 +138,7 @@ class HubClient:
     async def leave(self) -> dict[str, Any]:
         return await self.call("leave", {})
 
-    async def wait_for(self, predicate: Callable[["HubClient"], bool], timeout: float | None = None) -> None:
+    async def wait_for(self, predicate: Callable[[HubClient], bool], timeout: float | None = None) -> None:
         """Wait until `predicate(self)` holds after some event or presence arrived."""
         async def until() -> None:
             while not predicate(self):

@@ -27,7 +27,7 @@ RETRY_DELAY = 0.5
 class StageBridge:
     """Hub side of one stage: its events go to the gateway, broker messages come in as relays."""
 
-    def __init__(self, gateway: "Gateway", slug: str) -> None:
+    def __init__(self, gateway: Gateway, slug: str) -> None:
         self.gateway, self.slug = gateway, slug
         config = gateway.config
         self.client: HubClient | None = None
@@ -73,7 +73,10 @@ class StageBridge:
             except Exception as exc:  # the hub is down or restarting: try again later
                 await self._drop_client()
                 delay = self._backoff.next()
-                log.warning("cannot join the stage, retrying", extra={"stage": self.slug, "error": str(exc)[:200], "retry_in": round(delay, 2)})
+                log.warning(
+                    "cannot join the stage, retrying",
+                    extra={"stage": self.slug, "error": str(exc)[:200], "retry_in": round(delay, 2)},
+                )
                 await asyncio.sleep(delay)
                 continue
             self._backoff.reset()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
 DIRECTIONS = ("out", "in", "both")
@@ -72,7 +72,7 @@ class GatewayConfig:
         return self.direction in ("in", "both")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GatewayConfig":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewayConfig:
         """Read `HUB_GATEWAY_*`; raises ConfigError naming the variable that is wrong."""
         env = Env(os.environ if environ is None else environ)
         namespace = env.get("NAMESPACE", cls.namespace).strip("/")

@@ -102,7 +102,8 @@ class Gateway:
 
     async def _list_stages(self) -> dict[str, Any]:
         if self._control is None or not self._control.connected:
-            self._control = await HubClient(self.config.hub_url, token=await self.access_token(), keep_events=False).connect()
+            control = HubClient(self.config.hub_url, token=await self.access_token(), keep_events=False)
+            self._control = await control.connect()
         return await self._control.stages()
 
     async def _poll_stages(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -13,25 +15,36 @@ class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.published = Counter("gateway_published", "Hub events published to the broker, by topic", ["topic"], registry=r)
-        self.relayed = Counter("gateway_relayed", "Broker messages accepted by the hub, by topic", ["topic"], registry=r)
-        self.dropped = Counter("gateway_dropped", "Messages not carried, by direction and reason", ["direction", "reason"], registry=r)
+        self.published = Counter(
+            "gateway_published", "Hub events published to the broker, by topic", ["topic"], registry=r
+        )
+        self.relayed = Counter(
+            "gateway_relayed", "Broker messages accepted by the hub, by topic", ["topic"], registry=r
+        )
+        self.dropped = Counter(
+            "gateway_dropped", "Messages not carried, by direction and reason", ["direction", "reason"], registry=r
+        )
         self.buffered = Gauge("gateway_outbound_buffered", "Messages waiting for the broker", registry=r)
-        self.overflow = Counter("gateway_outbound_overflow", "Oldest waiting messages dropped past HUB_GATEWAY_BUFFER", registry=r)
+        self.overflow = Counter(
+            "gateway_outbound_overflow", "Oldest waiting messages dropped past HUB_GATEWAY_BUFFER", registry=r
+        )
         self.broker_up = Gauge("gateway_broker_connected", "1 while connected to the broker", registry=r)
         self.broker_connects = Counter("gateway_broker_connects", "Successful broker connections", registry=r)
-        self.hub_connects = Counter("gateway_hub_joins", "Stage joins on the hub (first and after reconnects)", ["recovered"], registry=r)
+        self.hub_connects = Counter(
+            "gateway_hub_joins", "Stage joins on the hub (first and after reconnects)", ["recovered"], registry=r
+        )
         self.stages = Gauge("gateway_stages", "Stages bridged", registry=r)
+        self._drops: collections.Counter[tuple[str, str]] = collections.Counter()  # what `dropped` holds, readable
 
     def drop(self, direction: str, reason: str) -> int:
         """Count one drop; returns how many there were for this reason, for `worth_logging`."""
-        counter = self.dropped.labels(direction, reason)
-        counter.inc()
-        return int(counter._value.get())
+        self.dropped.labels(direction, reason).inc()
+        self._drops[direction, reason] += 1
+        return self._drops[direction, reason]
 
-    def dropped_count(self, direction: str, reason: str) -> float:
+    def dropped_count(self, direction: str, reason: str) -> int:
         """How many were dropped for this reason so far (for tests and logs)."""
-        return self.dropped.labels(direction, reason)._value.get()
+        return self._drops[direction, reason]
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -10,11 +10,13 @@ everything (at least once; receivers drop duplicates by event id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv50
@@ -143,9 +145,11 @@ class MqttLink:
         while True:
             try:
                 client = await self._connect()
-            except (OSError, asyncio.TimeoutError, gmqtt.MQTTConnectError) as exc:
+            except (TimeoutError, OSError, gmqtt.MQTTConnectError) as exc:
                 delay = self.backoff.next()
-                log.warning("broker unreachable, retrying", extra={"error": repr(exc)[:200], "retry_in": round(delay, 2)})
+                log.warning(
+                    "broker unreachable, retrying", extra={"error": repr(exc)[:200], "retry_in": round(delay, 2)}
+                )
                 await asyncio.sleep(delay)
                 continue
             self.backoff.reset()
@@ -157,7 +161,9 @@ class MqttLink:
                 self.metrics.broker_up.set(0)
                 await self._disconnect(client)
             delay = self.backoff.next()
-            log.warning("lost the broker, reconnecting", extra={"retry_in": round(delay, 2), "buffered": len(self.outbox)})
+            log.warning(
+                "lost the broker, reconnecting", extra={"retry_in": round(delay, 2), "buffered": len(self.outbox)}
+            )
             await asyncio.sleep(delay)
 
     async def _connect(self) -> gmqtt.Client:
@@ -246,7 +252,5 @@ class MqttLink:
 
     @staticmethod
     async def _disconnect(client: gmqtt.Client) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             await asyncio.wait_for(client.disconnect(), 5)
-        except Exception:  # already gone
-            pass

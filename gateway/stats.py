@@ -7,7 +7,8 @@ and a legacy reader of the original topic sees the whole audience, not the last 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 

@@ -8,7 +8,7 @@ completes (fixed in 3.12); a reconnect loop that then goes on to its next `sleep
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from collections.abc import Iterable
 
 RECANCEL_EVERY = 0.5  # seconds between cancellations of a task that is still running
 

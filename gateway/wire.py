@@ -90,7 +90,7 @@ class Provenance:
         return props
 
     @classmethod
-    def of(cls, properties: dict[str, Any]) -> "Provenance | None":
+    def of(cls, properties: dict[str, Any]) -> Provenance | None:
         """The provenance in a received message's properties; None for a legacy client (no origin).
 
         Raises BadMessage (`bad_properties`) when an origin comes without a usable id or hop count,
@@ -111,7 +111,10 @@ class Provenance:
             raise BadMessage("bad_properties", "an origin needs an eventId and hops >= 0")
         if not HUB_ID.match(props["origin"]) or len(props["eventId"]) > MAX_EVENT_ID:
             raise BadMessage("bad_properties", f"origin must be a hub id, eventId at most {MAX_EVENT_ID} characters")
-        return cls(props["origin"], props["eventId"], hops, props.get("role", "audience"), props.get("nickname"), props.get("session"))
+        return cls(
+            props["origin"], props["eventId"], hops, props.get("role", "audience"), props.get("nickname"),
+            props.get("session"),
+        )  # fmt: skip
 
 
 def relay_role(role: str, trust: str) -> str:

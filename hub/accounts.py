@@ -113,12 +113,16 @@ class Accounts:
         if found is None or found.expires_at * 1000 < now_ms:
             raise AccountError("unauthenticated", "this login has expired: log in again")
         if found.revoked:
-            raise AccountError("unauthenticated", "this login was revoked (logged out, or a refresh token was used twice): log in again")
+            raise AccountError(
+                "unauthenticated",
+                "this login was revoked (logged out, or a refresh token was used twice): log in again",
+            )
         if found.previous_jti == claims.jti and now_ms - found.rotated_at <= self.reuse_grace_ms:
             return self._pair(user, family, found.current_jti, found.expires_at)  # two tabs at once
         await self.store.revoke_family(family)
         raise AccountError(
-            "unauthenticated", "this refresh token was already used, so it may have been copied: the login is revoked, log in again"
+            "unauthenticated",
+            "this refresh token was already used, so it may have been copied: the login is revoked, log in again",
         )
 
     async def log_out(self, refresh_token: object) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+
 from aiohttp import web
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -17,15 +17,15 @@ from .auth import TokenIssuer
 from .broker import Broker, MemoryBroker
 from .config import Settings
 from .demo import seed_demo
-from .http import METRICS, STORE, TOKENS, routes
-from .metrics import Metrics
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
+from .http import METRICS, STORE, TOKENS, routes
+from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
-from .persistence import Persistence
 from .performances import PerformanceHandlers
+from .persistence import Persistence
 from .server import HubServer
 from .sockets import SocketHandlers
 from .upload import setup_upload
@@ -90,7 +90,9 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
-                print(f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True)
+                print(
+                    f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True
+                )
                 print(f"Created admin 'admin' with password: {seeded.admin_password}", flush=True)
         # Many long-lived connections make full collections long and frequent; collect young
         # objects less often and keep start-up objects out of every collection.

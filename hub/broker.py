@@ -7,7 +7,8 @@ behind the same interface so several hub processes share one sequence and one fa
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from storage import EVERYONE, Event
 

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import re
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from storage import USER_ROLES, Store, StoreError
 
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if (args.command, getattr(args, "action", None)) in LIVE_COMMANDS:
             print(asyncio.run(run_live(args, settings)))
             return 0
+        action: Callable[[Store], Awaitable[str]]
         if args.command == "migrate":
             action = migrate
         elif args.command == "token":

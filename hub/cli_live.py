@@ -9,7 +9,8 @@ for the owner itself.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from client import HubClient, HubError, login
 from storage import Store
@@ -20,7 +21,8 @@ from .config import Settings
 OPERATOR_TOKEN_TTL = 120
 
 # command -> (socket call, data from args, what to print from the ack)
-LIVE_COMMANDS: dict[tuple[str, str], tuple[str, Callable[[argparse.Namespace], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
+LiveCommand = tuple[str, Callable[[argparse.Namespace], dict[str, Any]], Callable[[dict[str, Any]], str]]
+LIVE_COMMANDS: dict[tuple[str, str], LiveCommand] = {
     ("scene", "save"): (
         "saveScene",
         lambda a: {"name": a.name},

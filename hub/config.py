@@ -139,7 +139,7 @@ class Settings:
         return OriginPolicy.parse(self.cors_origins)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Build settings from `HUB_*` variables; the secret key is loaded or created under `var/`."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

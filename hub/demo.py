@@ -62,18 +62,20 @@ def _chime(seconds: float = 1.6, rate: int = 22050) -> bytes:
 
 # (name, type, content, mime) of each demo media item, in toolbar order.
 SVG = "image/svg+xml"
+STAR_POINTS = "50,5 61,38 95,38 67,58 78,92 50,72 22,92 33,58 5,38 39,38"
 DEMO_MEDIA: tuple[tuple[str, str, bytes, str], ...] = (
     ("Red figure", "avatar", _avatar("#d6453d"), SVG),
     ("Blue figure", "avatar", _avatar("#3d6fd6"), SVG),
-    ("Star", "prop", _svg(100, 100, '<polygon points="50,5 61,38 95,38 67,58 78,92 50,72 22,92 33,58 5,38 39,38" fill="#f2c230"/>'), SVG),
+    ("Star", "prop", _svg(100, 100, f'<polygon points="{STAR_POINTS}" fill="#f2c230"/>'), SVG),
     (
         "Night sky",
         "backdrop",
         _svg(
             1600, 900,
             '<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#0b1340"/>'
-            '<stop offset="1" stop-color="#3a2a6b"/></linearGradient></defs><rect width="1600" height="900" fill="url(#g)"/>'
-            '<circle cx="1300" cy="180" r="90" fill="#f4f1d0"/><rect y="760" width="1600" height="140" fill="#141414"/>',
+            '<stop offset="1" stop-color="#3a2a6b"/></linearGradient></defs>'
+            '<rect width="1600" height="900" fill="url(#g)"/><circle cx="1300" cy="180" r="90" fill="#f4f1d0"/>'
+            '<rect y="760" width="1600" height="140" fill="#141414"/>',
         ),  # fmt: skip
         SVG,
     ),

@@ -24,8 +24,9 @@ import asyncio
 import logging
 import struct
 from collections import OrderedDict
+from collections.abc import Hashable
 from itertools import count
-from typing import Any, Hashable
+from typing import Any
 
 import orjson
 import socketio
@@ -80,7 +81,7 @@ class Outlet:
 
     __slots__ = ("fanout", "eio_socket", "transport", "pending", "backlog", "backlog_bytes")
 
-    def __init__(self, fanout: "Fanout", eio_socket: Any, transport: asyncio.Transport) -> None:
+    def __init__(self, fanout: Fanout, eio_socket: Any, transport: asyncio.Transport) -> None:
         self.fanout = fanout
         self.eio_socket = eio_socket
         self.transport = transport
@@ -98,7 +99,7 @@ class Outlet:
         return bool(socket.upgraded) and not socket.upgrading and not queue.qsize() and not queue.in_flight
 
 
-class SocketQueue(asyncio.Queue):  # type: ignore[type-arg]
+class SocketQueue(asyncio.Queue[Any]):
     """Engine.IO's per-socket send queue, made to keep one order with the direct writes.
 
     A packet Engine.IO queues (an ack, a ping) goes after every broadcast frame already pending
@@ -158,7 +159,7 @@ class Fanout:
         eio._async = {**eio._async, "websocket": self._websocket_factory}
         eio.create_queue = SocketQueue
 
-    def _websocket_factory(self, handler: Any, server: Any) -> "DirectWebSocket":
+    def _websocket_factory(self, handler: Any, server: Any) -> DirectWebSocket:
         return DirectWebSocket(handler, server, self)
 
     def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int:
@@ -360,14 +361,14 @@ class DirectWebSocket(StockWebSocket):
             if eio_socket.connected:  # an upgrade from long-polling: Engine.IO's own handler
                 await self.handler(self)
             else:
-                await self.serve(eio_socket)
+                await self.serve(eio_socket, outlet)
         finally:
             self.queue.outlet = None
             if self.fanout.outlets.get(eio_socket.sid) is outlet:
                 del self.fanout.outlets[eio_socket.sid]
         return self._sock
 
-    async def serve(self, socket: Any) -> None:
+    async def serve(self, socket: Any, outlet: Outlet) -> None:
         """A WebSocket-only session on one task: read and dispatch packets; every write (acks,
         pings, broadcasts) goes through the outlet in one order, with no writer task or per-read
         task as Engine.IO's own handler keeps. Silence past ping interval + timeout ends it."""
@@ -378,7 +379,7 @@ class DirectWebSocket(StockWebSocket):
             packet = queue.get_nowait()
             queue.task_done()
             if packet is not None:
-                self.fanout.write_packet(queue.outlet, packet)
+                self.fanout.write_packet(outlet, packet)
         server = self.server
         try:
             while True:
@@ -391,7 +392,7 @@ class DirectWebSocket(StockWebSocket):
                     pass
                 except engineio_exceptions.SocketIsClosedError:
                     break
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass
         finally:
             await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from typing import Any, Hashable, Iterator
+from collections.abc import Hashable, Iterator
+from typing import Any
 
 from storage import Event
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import filetype
 
@@ -66,7 +66,8 @@ def sniff(head: bytes) -> str:
     if mime not in UPLOADABLE:
         found = f"found {mime}" if mime else "its content is not a recognised media format"
         raise MediaFileError(
-            "unsupported_type", f"This file cannot be used as media ({found}); use PNG, JPEG, GIF, WebP, MP3, OGG, WAV, M4A, MP4 or WebM."
+            "unsupported_type",
+            f"This file cannot be used as media ({found}); use PNG, JPEG, GIF, WebP, MP3, OGG, WAV, M4A, MP4 or WebM.",
         )
     return mime
 

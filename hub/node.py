@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Hashable, Protocol
+from typing import Any, Protocol
 
 import socketio
 
@@ -114,8 +115,8 @@ class Node:
                 presence = StagePresence(opts.presence_grace)
                 meter = live.StateMeter(opts.object_limit)
                 room = StageRoom(
-                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state, history,
-                    meter, recent, meter.measure(restored.state).total,
+                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state,
+                    history, meter, recent, meter.measure(restored.state).total,
                 )  # fmt: skip
                 self.broker.restore(stage.id, restored.seq)
                 self.rooms[stage.id] = room

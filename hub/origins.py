@@ -9,8 +9,9 @@ on HTTP and a refused handshake on Socket.IO; an allowed one gets proper preflig
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -49,7 +50,7 @@ class OriginPolicy:
     listed: frozenset[tuple[str, str, int]] = frozenset()
 
     @classmethod
-    def parse(cls, text: str) -> "OriginPolicy":
+    def parse(cls, text: str) -> OriginPolicy:
         """`HUB_CORS_ORIGINS` as a policy; raises ValueError naming an entry that is not an origin."""
         entries = [item.strip() for item in text.split(",") if item.strip()]
         listed = set()

@@ -8,7 +8,8 @@ bounded (`replay_slots`). See docs/protocol.md, "Archive and replay".
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import Gauge
 
@@ -139,7 +140,9 @@ class PerformanceHandlers:
         conn.replay.play()
         return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}
 
-    async def _admitted(self, conn: Connection, performance: Performance) -> tuple[LoadedPerformance, Callable[[], None]]:
+    async def _admitted(
+        self, conn: Connection, performance: Performance
+    ) -> tuple[LoadedPerformance, Callable[[], None]]:
         """A replay slot for the connection's address and the loaded performance, with the one
         call that hands both back; refused past the bounds."""
         release_slot = self.slots.take(conn.address)
@@ -147,7 +150,8 @@ class PerformanceHandlers:
             loaded = await self.replays.acquire(performance)
         except CacheFull as full:
             release_slot()
-            raise Refused("unavailable", "the hub holds as many performances for replay as it may; try again later") from full
+            refusal = "the hub holds as many performances for replay as it may; try again later"
+            raise Refused("unavailable", refusal) from full
         except NotFoundError as gone:  # deleted since it was looked up
             release_slot()
             raise Refused("not_found", "no such performance") from gone
@@ -242,6 +246,9 @@ def _export(registry: Any, cache: PerformanceCache, slots: ReplaySlots) -> None:
         ("hub_replay_performances", "Performances loaded for replay (in use or idle)", lambda: len(cache)),
         ("hub_replay_events", "Events held by the performances loaded for replay", lambda: cache.events),
         ("hub_replay_bytes", "JSON bytes of the performances loaded for replay", lambda: cache.size),
-        ("hub_replay_checkpoints", "State checkpoints kept for seeking in loaded performances", lambda: cache.checkpoints),
+        (
+            "hub_replay_checkpoints", "State checkpoints kept for seeking in loaded performances",
+            lambda: cache.checkpoints,
+        ),
     ):
         Gauge(name, text, registry=registry).set_function(read)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .replay_timeline import Timeline
 from .state import view
@@ -27,7 +28,7 @@ from .state import view
 MIN_SPEED = 0.5
 MAX_SPEED = 32.0
 
-Send = Callable[[str, Any], None]
+Send = Callable[[str, Any], object]  # what it returns is ignored
 
 
 class Replay:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Hashable, Sequence
 
 import orjson
 

@@ -8,7 +8,7 @@ costs more than an ordinary call. Over a bound the call is refused before any wo
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .inbound import Refused
 from .ratelimit import KeyedBuckets, KeyedCounter
@@ -29,7 +29,9 @@ class ReplaySlots:
     def take(self, address: str) -> Callable[[], None]:
         """Count one replay for `address` and the hub, or refuse; returns its release (idempotent)."""
         if self.running >= self.total:
-            raise Refused("unavailable", f"the hub is running as many replays as it may ({self.total}); try again later")
+            raise Refused(
+                "unavailable", f"the hub is running as many replays as it may ({self.total}); try again later"
+            )
         if not self._per_address.acquire(address):
             limit = self._per_address.limit
             raise Refused("rate_limited", f"your address already has {limit} replays running; close one first")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 from array import array
 from bisect import bisect_left
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from storage import DEFAULT_COLOR, Event
 

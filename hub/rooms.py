@@ -36,7 +36,7 @@ class Connection:
     joins: TokenBucket
     address: str = "unknown"  # the client address key (hub/addresses.py), for per-address limits
     resume: str = ""  # the secret that lets this session's owner, and only them, resume it
-    room: "StageRoom | None" = None
+    room: StageRoom | None = None
     role: str = "audience"
     admin: bool = False
     service: bool = False
@@ -74,7 +74,7 @@ class StageRoom:
     busy: bool = False
     sockets: int = 0  # connections on the stage here, gateways included (presence counts people)
     idle_since: float = field(default_factory=time.monotonic)
-    prepared: "Prepared | None" = None
+    prepared: Prepared | None = None
     _views: dict[bool, tuple[dict[str, Any], float, orjson.Fragment]] = field(default_factory=dict)
 
     @property

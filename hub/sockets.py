@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import socketio
 
 from storage import Scene, Store
 
+from . import stage_actions
 from .accounts import bearer
 from .auth import AuthError, TokenIssuer
 from .broker import now_ms
 from .config import Settings
+from .guard import Guard
 from .inbound import (
-    Identity,
     DEFAULT_NICKNAME,
+    Identity,
     Refused,
     audience_of,
     check_publish,
@@ -31,10 +34,8 @@ from .inbound import (
 )
 from .metrics import Metrics
 from .node import Connection, Node, StageRoom
-from . import stage_actions
 from .relay import relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role
-from .guard import Guard
 from .server import HubServer
 from .sessions import SessionSigner
 

@@ -49,7 +49,9 @@ async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload:
     return event.seq
 
 
-async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_id: int | None, sender: dict[str, Any]) -> Scene:
+async def save_scene(
+    node: Node, store: Store, room: StageRoom, name: Any, user_id: int | None, sender: dict[str, Any]
+) -> Scene:
     """Store the stage's current state as a named scene, then tell the stage to reload its list."""
     name = check_name(name, limit=MAX_SCENE_NAME)
     if not node.scene_saves.take(str(room.stage_id)):
@@ -62,7 +64,9 @@ async def save_scene(node: Node, store: Store, room: StageRoom, name: Any, user_
     return scene
 
 
-async def sweep(node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str) -> tuple[Performance, str]:
+async def sweep(
+    node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str
+) -> tuple[Performance, str]:
     """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
     async with node.exclusive(room):
         try:
@@ -76,7 +80,8 @@ async def sweep(node: Node, store: Store, room: StageRoom, sender: dict[str, Any
 
 
 async def start_recording(
-    node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str, description: str = "", blank: bool = False
+    node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str, description: str = "",
+    blank: bool = False,
 ) -> Performance:
     """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
     if await store.archive.open_recording(room.stage_id) is not None:

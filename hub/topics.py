@@ -6,8 +6,9 @@ through `publish` is checked here before it reaches any socket, state or store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 

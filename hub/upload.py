@@ -13,9 +13,10 @@ import asyncio
 import hashlib
 import re
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, TypeVar
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, web
 
@@ -25,11 +26,19 @@ from storage.files import private_dir
 from .auth import AuthError
 from .graphql import SERVICES, caller
 from .graphql.context import Context
-from .ratelimit import KeyedCounter
 from .media_files import (
-    DEFAULT_TYPE, FILE_NAME, SNIFF_BYTES, TYPES_OF_KIND, MediaFileError, StoredFile, extension_and_kind, keep, mime_of,
+    DEFAULT_TYPE,
+    FILE_NAME,
+    SNIFF_BYTES,
+    TYPES_OF_KIND,
+    MediaFileError,
+    StoredFile,
+    extension_and_kind,
+    keep,
+    mime_of,
     sniff,
 )  # fmt: skip
+from .ratelimit import KeyedCounter
 
 CHUNK = 64 * 1024
 MAX_FIELD = 1024
@@ -50,7 +59,7 @@ async def _soon(step: Awaitable[T]) -> T:
     """One read of the request body, refused when the client sends nothing for IDLE_TIMEOUT."""
     try:
         return await asyncio.wait_for(step, IDLE_TIMEOUT)
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         raise UploadError(408, "timeout", f"The upload sent nothing for {IDLE_TIMEOUT:g} seconds.") from exc
 
 
@@ -108,8 +117,12 @@ async def room_for(ctx: Context) -> Room:
     used = await ctx.store.media_bytes(ctx.user.id)
     if quota - used < per_file:
         if used >= quota:
-            raise UploadError(413, "too_large", f"Your media use {human_size(used)} of your {human_size(quota)} quota: delete some to upload more.")
-        return Room(quota - used, f"The file is larger than the {human_size(quota - used)} left of your {human_size(quota)} quota.")
+            raise UploadError(
+                413, "too_large",
+                f"Your media use {human_size(used)} of your {human_size(quota)} quota: delete some to upload more.",
+            )  # fmt: skip
+        left = quota - used
+        return Room(left, f"The file is larger than the {human_size(left)} left of your {human_size(quota)} quota.")
     return Room(per_file, f"The file is larger than your upload limit of {per_file} bytes.")
 
 

@@ -38,7 +38,7 @@ PAGES: dict[str, str] = {
 routes = web.RouteTableDef()
 
 
-def page(filename: str) -> web.Response:
+def page(filename: str) -> web.FileResponse:
     """One HTML page, under the strict page policy; pages are small and change with releases, so
     they are not cached."""
     path = STATIC / filename

@@ -1,36 +1,35 @@
 """Persistence for UpStage Hub behind one `Store` seam (SQLite by default, Postgres by URL)."""
 
+from .archive import Archive
+from .media import MediaQuery
 from .records import (
     ACCESS_LEVELS,
     DEFAULT_COLOR,
-    MEDIA_TYPES,
-    Media,
-    media_url,
     EVERYONE,
+    MEDIA_TYPES,
     PERFORMANCE_KINDS,
     PERFORMERS,
-    BufferFull,
-    Event,
-    EventsUnwritten,
-    NothingToArchive,
-    Performance,
-    Snapshot,
     STAGE_STATUSES,
     USER_ROLES,
+    BufferFull,
     DuplicateError,
+    Event,
+    EventsUnwritten,
+    Media,
     NotFoundError,
+    NothingToArchive,
+    Performance,
     Scene,
+    Snapshot,
     Stage,
     StoreError,
     User,
     WriterClosed,
+    media_url,
 )
-from .archive import Archive
 from .store import Store, dialect_of
-from .writer import EventWriter
-
-from .media import MediaQuery
 from .users import ADMIN_ROLES
+from .writer import EventWriter
 
 __all__ = [
     "ADMIN_ROLES",

@@ -11,16 +11,18 @@ import contextlib
 import dataclasses
 import sys
 import time
-from typing import Any, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import asyncpg
 from databases import Database
 from databases.core import Connection
+from databases.interfaces import Record
 
 from .gaps import compress_gaps
 from .jsontext import dump_json, load_json, without_nul
-from .users import in_list
 from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
+from .users import in_list
 
 EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
 LIVE_COLUMNS = ("stage_id", *EVENT_COLUMNS)
@@ -65,7 +67,7 @@ class Archive:
         names = ", ".join(f":{column}" for column in LIVE_COLUMNS)
         sql = f"INSERT INTO events ({', '.join(LIVE_COLUMNS)}) VALUES ({names})"
         for event in events:
-            await self.db.execute(sql, dict(zip(LIVE_COLUMNS, _row(event.stage_id, event))))
+            await self.db.execute(sql, dict(zip(LIVE_COLUMNS, _row(event.stage_id, event), strict=True)))
 
     async def live_events(self, stage_id: int, after_seq: int = 0) -> list[Event]:
         """The stage's live (not yet swept) events after `after_seq`, in seq order."""
@@ -134,15 +136,17 @@ class Archive:
             )
         return await self._get(performance_id)
 
-    async def _only_a_blank_scene(self, stage_id: int, span: Mapping[str, Any]) -> bool:
+    async def _only_a_blank_scene(self, stage_id: int, span: Record) -> bool:
         """Whether the live log is just the blank scene a sweep begins with: nothing was performed."""
         if span["lo"] != span["hi"]:
             return False
         row = await self.db.fetch_one(
             "SELECT topic, payload FROM events WHERE stage_id = :s AND seq = :q", {"s": stage_id, "q": span["hi"]}
         )
-        payload = load_json(row["payload"]) if row else None
-        return row is not None and row["topic"] == "background" and isinstance(payload, dict) and payload.get("type") == "blankScene"
+        if row is None or row["topic"] != "background":
+            return False
+        payload = load_json(row["payload"])
+        return isinstance(payload, dict) and payload.get("type") == "blankScene"
 
     async def start_recording(
         self, stage_id: int, stage_slug: str, name: str, start_seq: int, started_at: int, description: str = ""
@@ -200,7 +204,8 @@ class Archive:
         """Each stage's performances, newest first, for many stages in one query."""
         placeholders, values = in_list("s", stage_ids)
         found: dict[int, list[Performance]] = {}
-        for row in await self.db.fetch_all(f"SELECT * FROM performances WHERE stage_id IN {placeholders} ORDER BY id DESC", values):
+        sql = f"SELECT * FROM performances WHERE stage_id IN {placeholders} ORDER BY id DESC"
+        for row in await self.db.fetch_all(sql, values):
             found.setdefault(row["stage_id"], []).append(_performance(row))
         return found
 
@@ -337,13 +342,14 @@ class Archive:
         values = (stage_id, stage_slug, name, description, kind, recording, start_seq, started_at, saved_at)
         marks = ", ".join(f":{column}" for column in _PERFORMANCE_COLUMNS)
         sql = f"INSERT INTO performances ({', '.join(_PERFORMANCE_COLUMNS)}) VALUES ({marks}) RETURNING id"
-        return int(await self.db.execute(sql, dict(zip(_PERFORMANCE_COLUMNS, values))))
+        return int(await self.db.execute(sql, dict(zip(_PERFORMANCE_COLUMNS, values, strict=True))))
 
     async def _copy_live(self, performance_id: int, stage_id: int, after_seq: int, upto_seq: int | None) -> None:
         """Copy the stage's live events with after_seq < seq <= upto_seq into the performance."""
         await self.db.execute(
             f"INSERT INTO performance_events (performance_id, {_EVENT_LIST}) "
-            f"SELECT CAST(:p AS BIGINT), {_EVENT_LIST} FROM events WHERE stage_id = :s AND seq > :after AND seq <= :upto "
+            f"SELECT CAST(:p AS BIGINT), {_EVENT_LIST} FROM events "
+            "WHERE stage_id = :s AND seq > :after AND seq <= :upto "
             "ON CONFLICT DO NOTHING",
             {"p": performance_id, "s": stage_id, "after": after_seq, "upto": _NO_END if upto_seq is None else upto_seq},
         )
@@ -390,7 +396,7 @@ class Archive:
             async with raw.execute(sql.format("?"), (performance_id,)) as cursor:
                 return await cursor.fetchall()
 
-    async def _kept_rows(self, performance_id: int) -> list[Mapping[str, Any]]:
+    async def _kept_rows(self, performance_id: int) -> list[Record]:
         return await self.db.fetch_all(
             f"SELECT {_EVENT_LIST} FROM performance_events WHERE performance_id = :p ORDER BY seq",
             {"p": performance_id},
@@ -404,7 +410,7 @@ def _row(key: int, event: Event) -> tuple:
             text(event.audience), text(event.target_session))  # fmt: skip
 
 
-def _event(stage_id: int, row: Mapping[str, Any]) -> Event:
+def _event(stage_id: int, row: Record) -> Event:
     return _decoded(stage_id, [row[column] for column in EVENT_COLUMNS])
 
 
@@ -423,6 +429,6 @@ def _decoded(stage_id: int, values: Sequence[Any], senders: dict[str | bytes, An
     return Event(stage_id, seq, topic, load_json(payload), at, sender, audience, target_session)
 
 
-def _performance(row: Mapping[str, Any]) -> Performance:
+def _performance(row: Record) -> Performance:
     values = {field.name: row[field.name] for field in dataclasses.fields(Performance)}
     return Performance(**{**values, "recording": bool(values["recording"])})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,7 +23,5 @@ def private_file(path: Path) -> None:
     (a database made by an older hub was world-readable)."""
     private_dir(path.parent)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
-    try:
+    with contextlib.suppress(OSError):  # not ours to change: the operator keeps it as they set it
         os.chmod(path, PRIVATE_FILE)
-    except OSError:  # not ours to change: the operator keeps it as they set it
-        pass

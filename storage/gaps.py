@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .records import Event
 
@@ -27,9 +28,9 @@ def _shift_payload(event: Event, removed: int) -> Any:
     payload = event.payload
     if event.topic == "chat" and _has_time(payload):
         return {**payload, "at": payload["at"] - removed}
-    if event.topic == "board" and isinstance(payload, dict) and payload.get("type") == "speak":
-        if _has_time(payload.get("speak")):
-            return {**payload, "speak": {**payload["speak"], "at": payload["speak"]["at"] - removed}}
+    is_speech = event.topic == "board" and isinstance(payload, dict) and payload.get("type") == "speak"
+    if is_speech and _has_time(payload.get("speak")):
+        return {**payload, "speak": {**payload["speak"], "at": payload["speak"]["at"] - removed}}
     return payload
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from databases import Database
 
@@ -57,7 +58,8 @@ class MediaStore:
         return media
 
     async def list_media(self, query: MediaQuery) -> list[Media]:
-        clauses, values = [], {}
+        clauses: list[str] = []
+        values: dict[str, Any] = {}
         if query.visible_to is not None:
             stages, stage_values = in_list("vs", query.stage_ids)
             clauses.append(
@@ -138,7 +140,8 @@ class MediaStore:
         """Each stage's media in toolbar order, for many stages at once (a query, and one for frames)."""
         placeholders, values = in_list("s", stage_ids)
         rows = await self.db.fetch_all(
-            "SELECT stage_media.stage_id AS on_stage, media.* FROM stage_media JOIN media ON media.id = stage_media.media_id "
+            "SELECT stage_media.stage_id AS on_stage, media.* "
+            "FROM stage_media JOIN media ON media.id = stage_media.media_id "
             f"WHERE stage_media.stage_id IN {placeholders} ORDER BY stage_media.stage_id, stage_media.position",
             values,
         )
@@ -153,7 +156,8 @@ class MediaStore:
 
     async def stage_ids_of_media(self, media_ids: Sequence[int]) -> dict[int, list[int]]:
         """The stages each media item is assigned to, for many items in one query."""
-        rows = await grouped(self.db, "SELECT media_id, stage_id FROM stage_media WHERE media_id IN {ids} ORDER BY media_id, stage_id", media_ids)
+        sql = "SELECT media_id, stage_id FROM stage_media WHERE media_id IN {ids} ORDER BY media_id, stage_id"
+        rows = await grouped(self.db, sql, media_ids)
         return {media_id: [int(row["stage_id"]) for row in found] for media_id, found in rows.items()}
 
     async def _set_frames(self, media_id: int, frames: Iterable[str]) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from databases import Database
 
@@ -15,7 +16,6 @@ from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
 from .users import UserStore, grouped, in_list, timestamp
-
 
 STAGE_CACHE_SECONDS = 2.0
 STAGE_CACHE_SIZE = 10_000
@@ -165,7 +165,8 @@ class Store(UserStore, MediaStore):
                     )
                     for user_id in ids:  # a user listed here leaves any other list
                         await self.db.execute(
-                            "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :u", {"s": stage_id, "u": user_id}
+                            "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :u",
+                            {"s": stage_id, "u": user_id},
                         )
                     await self._set_access(stage_id, level, ids)
         self._stage_cache.pop(before.slug, None)
@@ -220,9 +221,8 @@ class Store(UserStore, MediaStore):
 
     async def scenes_of_stages(self, stage_ids: Iterable[int]) -> dict[int, list[Scene]]:
         """Each stage's active scenes by id, for many stages in one query."""
-        rows = await grouped(
-            self.db, "SELECT stage_id, * FROM scenes WHERE stage_id IN {ids} AND active ORDER BY stage_id, id", stage_ids
-        )
+        sql = "SELECT stage_id, * FROM scenes WHERE stage_id IN {ids} AND active ORDER BY stage_id, id"
+        rows = await grouped(self.db, sql, stage_ids)
         return {stage_id: [_scene(row) for row in found] for stage_id, found in rows.items()}
 
     async def list_scenes(self, stage_id: int, include_inactive: bool = False) -> list[Scene]:
@@ -252,7 +252,9 @@ class Store(UserStore, MediaStore):
             unused: list[str] = []
             if heir_id is not None:
                 for table in ("stages", "media"):
-                    await self.db.execute(f"UPDATE {table} SET owner_id = :h WHERE owner_id = :o", {"h": heir_id, "o": user_id})
+                    await self.db.execute(
+                        f"UPDATE {table} SET owner_id = :h WHERE owner_id = :o", {"h": heir_id, "o": user_id}
+                    )
                 for stage in owned:  # the heir now owns these: no access entry of their own on them
                     await self.db.execute(
                         "DELETE FROM stage_access WHERE stage_id = :s AND user_id = :h", {"s": stage.id, "h": heir_id}
@@ -273,9 +275,8 @@ class Store(UserStore, MediaStore):
         rows = await self.db.fetch_all(f"SELECT * FROM stages WHERE {where} ORDER BY name, id", values)
         if not rows:
             return []
-        access = await grouped(
-            self.db, "SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}", [row["id"] for row in rows]
-        )
+        sql = "SELECT stage_id, user_id, level FROM stage_access WHERE stage_id IN {ids}"
+        access = await grouped(self.db, sql, [row["id"] for row in rows])
         return [_stage(row, access.get(row["id"], [])) for row in rows]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from databases import Database
 
@@ -67,7 +68,9 @@ class UserStore:
     async def create_user(self, username: str, password_hash: str, role: str = "player", active: bool = True) -> User:
         """A new account; a name that differs from a taken one only in case is taken too (no
         'Helen' beside 'helen' to impersonate her)."""
-        taken = await self.db.fetch_val("SELECT COUNT(*) FROM users WHERE LOWER(username) = :u", {"u": username.lower()})
+        taken = await self.db.fetch_val(
+            "SELECT COUNT(*) FROM users WHERE LOWER(username) = :u", {"u": username.lower()}
+        )
         if taken:
             raise DuplicateError(f"user {username!r} already exists")
         user_id = await self.db.execute(
@@ -109,7 +112,8 @@ class UserStore:
 
     async def list_users(self, search: str | None = None, active: bool | None = None) -> list[User]:
         """Users by name; `search` matches a substring of the username, case-insensitively."""
-        clauses, values = [], {}
+        clauses: list[str] = []
+        values: dict[str, Any] = {}
         if search:
             clauses.append("LOWER(username) " + LIKE.format(":s"))
             values["s"] = like_pattern(search)
@@ -136,7 +140,8 @@ class UserStore:
     async def count_admins(self) -> int:
         """Active users with an admin role (the hub keeps at least one)."""
         placeholders, values = in_list("r", sorted(ADMIN_ROLES))
-        return int(await self.db.fetch_val(f"SELECT COUNT(*) FROM users WHERE active AND role IN {placeholders}", values))
+        sql = f"SELECT COUNT(*) FROM users WHERE active AND role IN {placeholders}"
+        return int(await self.db.fetch_val(sql, values))
 
     async def is_revoked(self, jti: str) -> bool:
         """Whether a refresh token from before rotation existed was logged out (`revoked_tokens`)."""
@@ -162,7 +167,8 @@ class UserStore:
         two refreshes of one token can never both rotate."""
         rotated = await self.db.fetch_val(
             "UPDATE refresh_families SET previous_jti = current_jti, current_jti = :new, rotated_at = :now, "
-            "expires_at = :e WHERE id = :f AND current_jti = :used AND NOT revoked AND expires_at >= :now_s RETURNING id",
+            "expires_at = :e WHERE id = :f AND current_jti = :used AND NOT revoked AND expires_at >= :now_s "
+            "RETURNING id",
             {"f": family, "used": used_jti, "new": new_jti, "now": now_ms, "e": expires_at, "now_s": now_ms // 1000},
         )
         return rotated is not None

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from aiohttp.test_utils import TestServer

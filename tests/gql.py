@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
 from client import login
-
 from tests.conftest import PASSWORD, Hub
 
 
@@ -21,10 +21,12 @@ async def token(hub: Hub, username: str) -> str:
 async def gql(hub: Hub, query: str, variables: dict[str, Any] | None = None, user: str | None = None) -> dict[str, Any]:
     """POST one GraphQL request as `user` (logged in with the test password) or anonymously."""
     headers = {"Authorization": f"Bearer {await token(hub, user)}"} if user else {}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers) as r,
+    ):
+        assert r.status == 200, await r.text()
+        return await r.json()
 
 
 async def data(hub: Hub, query: str, variables: dict[str, Any] | None = None, user: str | None = None) -> dict[str, Any]:
@@ -73,9 +75,8 @@ async def upload(
         form.add_field(key, value)
     form.add_field("file", content, filename=filename, content_type="application/octet-stream")
     headers = {"Authorization": f"Bearer {await token(hub, user)}"} if user else {}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/api/media", data=form, headers=headers) as r:
-            return r.status, await r.json()
+    async with aiohttp.ClientSession() as http, http.post(f"{hub.url}/api/media", data=form, headers=headers) as r:
+        return r.status, await r.json()
 
 
 async def stage_id(hub: Hub, slug: str) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from storage import Event
-
 from tests.conftest import Hub
 
 STAGE_FIELDS = "id media {id} performances {id eventCount}"

@@ -13,8 +13,9 @@ import contextlib
 import itertools
 import json
 import shutil
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from tests.conftest import missing_service
 

@@ -26,7 +26,7 @@ class RawWebSocket:
         self.tiny_buffer = tiny_buffer
         self.frames: list[str] = []
 
-    async def open(self, auth: dict[str, Any] | None = None) -> "RawWebSocket":
+    async def open(self, auth: dict[str, Any] | None = None) -> RawWebSocket:
         connector = aiohttp.TCPConnector(socket_factory=small_buffer_socket) if self.tiny_buffer else None
         self.http = aiohttp.ClientSession(connector=connector)
         self.ws = await self.http.ws_connect(self.url, compress=self.compress, autoping=False)
@@ -68,7 +68,7 @@ class RawPolling:
         self.frames: list[str] = []
         self._buffer: list[str] = []
 
-    async def open(self) -> "RawPolling":
+    async def open(self) -> RawPolling:
         self.http = aiohttp.ClientSession()
         async with self.http.get(self.base) as resp:
             opened = orjson.loads((await resp.text())[1:])

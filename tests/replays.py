@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -43,9 +44,8 @@ async def archived(hub: Hub, slug: str, count: int = 3, spacing_ms: int = 1000, 
 
 async def gauges(hub: Hub) -> dict[str, float]:
     """The hub's `hub_replay*` gauges, as /metrics reports them."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{hub.url}/metrics") as response:
-            text = await response.text()
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as response:
+        text = await response.text()
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(hub_replay\w*) (\S+)$", text, re.M)}
 
 

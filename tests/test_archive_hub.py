@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 import asyncpg
@@ -192,7 +192,7 @@ async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make
     assert [e["seq"] for e in viewer.events] == [e.seq for e in events]
     arrived = [t - viewer.arrivals[0] for t in viewer.arrivals]
     expected = [(e.at - events[0].at) / 2000 for e in events]
-    assert all(abs(a - b) < 0.15 for a, b in zip(arrived, expected)), (arrived, expected)
+    assert all(abs(a - b) < 0.15 for a, b in zip(arrived, expected, strict=True)), (arrived, expected)
     assert viewer.arrivals[0] - asked < 0.5
 
     seek = await viewer.call("replayControl", {"action": "seek", "value": events[2].at - events[0].at + 1})

@@ -127,7 +127,7 @@ async def test_a_stalled_socket_gets_superseded_moves_coalesced_and_nothing_else
     await healthy.wait_for(lambda c: c.seq == last)
     assert len(healthy.events) == filled + 33  # a healthy socket misses nothing
 
-    seen = []
+    seen: list[int] = []
     while not seen or seen[-1] != last:
         text = await stalled.next(timeout=10)
         if text.startswith('42["event"'):
@@ -170,7 +170,8 @@ async def test_a_join_ack_always_precedes_the_events_after_it_on_the_wire(make_h
     pat = await hub.joined("pat")
     raw = await RawWebSocket(hub.url).open()
     async with moving(pat, in_flight=5):
-        ack_seq = None
+        ack_seq: int | None = None
+        epoch, last = "", 0  # of the previous round's ack and the events after it
         for round_ in range(40):
             since = None if ack_seq is None else last
             data = {"stage": "show"} if since is None else {"stage": "show", "since": {"epoch": epoch, "seq": since}}

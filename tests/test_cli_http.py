@@ -10,6 +10,7 @@ from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import aiohttp
+
 from tests.conftest import PASSWORD, TEST_SECRET
 
 
@@ -51,9 +52,8 @@ def test_cli_migrate_users_and_stages(tmp_path):
 
 
 async def post(url: str, body: object) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(url, json=body) as resp:
-            return resp.status, await resp.json()
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as resp:
+        return resp.status, await resp.json()
 
 
 async def test_login_and_refresh(hub):
@@ -121,6 +121,7 @@ async def test_cli_saves_and_lists_scenes_of_a_running_hub(hub):
             sys.executable, "-m", "hub", *args, env=env, stdout=PIPE, stderr=PIPE
         )
         out, err = await proc.communicate()
+        assert proc.returncode is not None  # the process has ended
         return proc.returncode, out.decode(), err.decode()
 
     code, out, err = await cli("scene", "save", "show", "--name", "Night", "--username", "pat",
@@ -149,6 +150,7 @@ async def test_cli_sweeps_records_and_lists_through_a_running_hub(hub):
     async def cli(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub", *args, env=env, stdout=PIPE, stderr=PIPE)
         out, err = await proc.communicate()
+        assert proc.returncode is not None  # the process has ended
         return proc.returncode, out.decode(), err.decode()
 
     code, out, err = await cli("recording", "start", "--name", "Take 1", *who)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import gmqtt
 import orjson
 
-from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, matching, require_mosquitto, seeded_hub, until
+from tests.gateway_support import SLUG, SYSTEM_BROKER_PORT, arrives_once, matching, require_mosquitto, seeded_hub, until
 
 
 def move(object_id: str, x: int = 1) -> dict:
@@ -66,7 +67,12 @@ async def test_mesh_of_three_hubs_every_event_once_everywhere(make_hub, make_gat
 async def legacy_client(namespace: str, received: list) -> gmqtt.Client:
     """A plain MQTT client of the original kind: no user properties, subscribed to the stage."""
     client = gmqtt.Client(f"legacy-{uuid.uuid4().hex[:8]}")
-    client.on_message = lambda _c, topic, payload, qos, props: received.append((topic, payload, props)) or 0
+
+    def on_message(_client: Any, topic: str, payload: bytes, qos: int, props: dict[str, Any]) -> int:
+        received.append((topic, payload, props))
+        return 0
+
+    client.on_message = on_message
     await client.connect("127.0.0.1", SYSTEM_BROKER_PORT)
     client.subscribe(f"{namespace}/{SLUG}/#", qos=1)
     await asyncio.sleep(0.3)

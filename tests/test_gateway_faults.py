@@ -14,7 +14,14 @@ import aiohttp
 from bench.proc import free_port
 from tests.conftest import TEST_SECRET
 from tests.gateway_support import (
-    SERVICE_USER, SLUG, SYSTEM_BROKER_PORT, arrives_once, matching, require_mosquitto, seeded_hub, until,
+    SERVICE_USER,
+    SLUG,
+    SYSTEM_BROKER_PORT,
+    arrives_once,
+    matching,
+    require_mosquitto,
+    seeded_hub,
+    until,
 )
 from tests.hubproc import HubProcess
 

@@ -9,7 +9,7 @@ import uuid
 import gmqtt
 import orjson
 
-from tests.gateway_support import SYSTEM_BROKER_PORT, SLUG, arrives_once, require_mosquitto, seeded_hub, until
+from tests.gateway_support import SLUG, SYSTEM_BROKER_PORT, arrives_once, require_mosquitto, seeded_hub, until
 
 EXPECTED_DROPS = {
     "too_large": 1, "not_utf8": 1, "unbridged_stage": 1, "bad_properties": 2, "refused_bad_request": 3,
@@ -44,7 +44,9 @@ async def test_garbage_from_the_broker_is_counted_and_the_gateway_carries_on(mak
 
         event = await arrives_once(viewer, "chat", "id", "after-garbage")
         assert event["payload"]["user"] == "Old"
-        dropped = lambda: {reason: gateway.metrics.dropped_count("in", reason) for reason in EXPECTED_DROPS}
+        def dropped() -> dict[str, int]:
+            return {reason: gateway.metrics.dropped_count("in", reason) for reason in EXPECTED_DROPS}
+
         await until(lambda: dropped() == EXPECTED_DROPS, explain=lambda: (dropped(), viewer.events))
         assert [e["payload"]["id"] for e in viewer.events if e["topic"] == "chat"] == ["after-garbage"]
         assert gateway.metrics.broker_connects._value.get() == 1 and gateway.link.connected.is_set()

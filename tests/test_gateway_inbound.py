@@ -144,7 +144,8 @@ def test_peer_statistics_are_bounded(gateway):
 def test_the_seen_cache_stays_bounded():
     small = Gateway(gateway_config("http://127.0.0.1:1", NS, seen_cache=10))
     small.hub_id = HUB
-    small.bridges[SLUG] = RecordingBridge()  # type: ignore[assignment]
+    bridge = RecordingBridge()
+    small.bridges[SLUG] = bridge  # type: ignore[assignment]  # a test double standing in for a StageBridge
     for i in range(100):
         small.broker_message(CHAT, chat(), peer(event_id=f"hub-b:e:{i}"))
-    assert len(small.seen) == 10 and len(small.bridges[SLUG].relayed) == 100
+    assert len(small.seen) == 10 and len(bridge.relayed) == 100

@@ -14,16 +14,18 @@ import pytest
 from hub.graphql import ANONYMOUS
 from hub.graphql.gate import Gate
 from tests.conftest import PASSWORD, Hub
-from tests.gql import data, eventually, token
+from tests.gql import eventually, token
 from tests.gql_crowd import aliased_foyer, crowd
 
 FOYER = "{ foyer { id } }"
 
 
 async def _post(hub: Hub, query: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/graphql", json={"query": query}, headers=headers or {}) as r:
-            return r.status, dict(r.headers), await r.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": query}, headers=headers or {}) as r,
+    ):
+        return r.status, dict(r.headers), await r.json()
 
 
 def _blocked_foyer(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
@@ -59,9 +61,11 @@ async def test_anonymous_requests_over_the_cap_are_answered_503_and_logged_in_on
     status, _, logged_in = await asyncio.wait_for(_post(hub, login), 5)
     assert status == 200 and logged_in["data"]["login"]["refreshToken"], logged_in
     refresh = 'mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }'
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/graphql", json={"query": refresh, "variables": {"t": logged_in["data"]["login"]["refreshToken"]}}) as r:
-            assert r.status == 200 and (await r.json())["data"]["refreshToken"]["accessToken"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": refresh, "variables": {"t": logged_in["data"]["login"]["refreshToken"]}}) as r,
+    ):
+        assert r.status == 200 and (await r.json())["data"]["refreshToken"]["accessToken"]
     many = "mutation { " + " ".join(f"r{i}: refreshToken(refreshToken: \"x\") {{ accessToken }}" for i in range(3)) + " }"
     assert (await asyncio.wait_for(_post(hub, many), 2))[0] == 503  # three refreshes: an anonymous request like any
     status, _, body = await asyncio.wait_for(queued, 2)  # waited 0.3 s for a slot, then turned away
@@ -120,7 +124,7 @@ async def test_live_chat_stays_fast_while_expensive_anonymous_queries_run(hub: H
         return time.perf_counter() - started
 
     baseline = [await round_trip(n) for n in range(8)]
-    statuses: list[int] = []
+    statuses: list[tuple[int, int, tuple[str, ...]]] = []
     stop = asyncio.Event()
 
     async def flood(aliases: int) -> None:

@@ -37,7 +37,7 @@ async def test_introspection_as_graphiql_sends_it_is_allowed(hub: Hub) -> None:
 async def test_deep_queries_are_refused_before_they_run(hub: Hub) -> None:
     deep = "{ foyer { media { stages { id } owner { username } } performances { stage { id } } } }"
     assert "foyer" in await data(hub, deep)
-    nested = "{ __typename " + "".join("a%d: foyer { " % i for i in range(9)) + "id" + " }" * 9 + " }"
+    nested = "{ __typename " + "".join(f"a{i}: foyer {{ " for i in range(9)) + "id" + " }" * 9 + " }"
     error = await refused(hub, "too_complex", nested)
     assert "deeper than 8" in error["message"]
     fragment = "query { foyer { ...F } } fragment F on Stage { owner { id } media { owner { id } stages { id } } }"

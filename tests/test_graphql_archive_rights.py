@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from storage import Event
-
 from tests.conftest import Hub
 from tests.gql import data, gql
 
@@ -65,8 +64,8 @@ async def test_a_stage_in_rehearsal_or_hidden_shows_its_performances_to_its_perf
         for user in ("paul", "helen", "root"):
             foyer = [[{"id": pid}]] if change.get("visible", True) else []
             assert await _sees(hub, user, sid, pid) == _watching(foyer, pid), (change, user)
-        for user in (None, "stranger"):
-            assert await _sees(hub, user, sid, pid) == {**NOT_WATCHING, "foyer": foyer_for_others}, (change, user)
+        for other in (None, "stranger"):
+            assert await _sees(hub, other, sid, pid) == {**NOT_WATCHING, "foyer": foyer_for_others}, (change, other)
         unknown = await gql(hub, LIST, {"s": "999"}, user="stranger")
         forbidden = await gql(hub, LIST, {"s": sid}, user="stranger")
         assert forbidden["errors"][0]["message"] == unknown["errors"][0]["message"]  # refused looks unknown

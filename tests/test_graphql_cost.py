@@ -4,11 +4,17 @@ query per stage per alias), and a cost limit counting list sizes, checked before
 from __future__ import annotations
 
 import pytest
-from graphql import GraphQLObjectType, get_introspection_query, get_named_type, get_nullable_type, is_leaf_type, is_list_type
+from graphql import (
+    GraphQLObjectType,
+    get_introspection_query,
+    get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+    is_list_type,
+)
 
 from hub.graphql import SIZES, cost
 from hub.graphql.schema import build
-
 from tests.conftest import Hub
 from tests.gql import data, refused
 from tests.gql_crowd import aliased_foyer, counting_statements, crowd

@@ -13,8 +13,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -24,6 +22,8 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hub.graphql.context import ERROR_CODES
 from hub.graphql.schema import build

@@ -4,7 +4,8 @@ no NUL; a bad one is `bad_request` naming the argument, never a traceback."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from graphql import (

@@ -4,8 +4,8 @@ GraphQL list, edit, delete and stage assignment with their rights."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 
@@ -14,6 +14,7 @@ from hub.ratelimit import KeyedCounter
 from hub.upload import UPLOADS
 from tests.conftest import Hub
 from tests.gql import data, eventually, png, refused, stage_id, token, upload
+from tests.present import present
 
 MEDIA = "query($f: MediaFilter) { media(filter: $f) { id name type owner { username } stages { slug } } }"
 SAVE = "mutation($in: MediaInput!) { saveMedia(input: $in) { id name type copyrightLevel frames voice link } }"
@@ -169,7 +170,7 @@ async def test_assign_media_in_toolbar_order_with_usable_media_only(hub: Hub) ->
 async def test_an_editor_cannot_copy_the_owners_unshared_media_to_another_stage(hub: Hub) -> None:
     """Editors assigned the owner's level 2/3 media (on a stage they edit) to stages of their own."""
     await hub.stage("show", "helen", editors=("eddie",))
-    await hub.store.create_stage("mine", "Mine", (await hub.store.get_user_by_name("eddie")).id)
+    await hub.store.create_stage("mine", "Mine", present(await hub.store.get_user_by_name("eddie")).id)
     await hub.user("root", "admin")
     shared = (await upload(hub, "helen", png(), "shared.png"))[1]["media"]["id"]
     secret = (await upload(hub, "helen", png(4, 4), "secret.png"))[1]["media"]["id"]

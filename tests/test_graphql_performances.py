@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import Hub
 from tests.gql import data, refused, stage_id
+from tests.present import present
 
 SWEEP = "mutation($s: ID!) { sweepStage(stageId: $s) { id kind name eventCount replayUrl stage { slug } } }"
 PERFORMANCES = "query($s: ID!) { performances(stageId: $s) { id kind name } }"
@@ -110,4 +111,4 @@ async def test_scenes_are_for_performers_and_deleted_by_creator_editor_or_admin(
     second = (await data(hub, SAVE_SCENE, {"s": sid, "n": "Finale"}, user="pia"))["saveScene"]
     assert (await data(hub, delete, {"id": second["id"]}, user="eddie"))["deleteScene"] is True
     await refused(hub, "not_found", delete, {"id": second["id"]}, user="root")
-    assert (await hub.store.get_scene(int(second["id"]))).active is False  # soft delete
+    assert present(await hub.store.get_scene(int(second["id"]))).active is False  # soft delete

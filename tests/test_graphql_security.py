@@ -4,6 +4,7 @@ found open (see the commit that closed it)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -32,7 +33,7 @@ async def test_a_deactivated_deleted_or_demoted_users_sockets_are_disconnected_a
     await data(hub, "mutation($id: ID!) { deleteUser(id: $id) }", {"id": await _user_id(hub, "ann")}, user="root")
     await data(hub, UPDATE, {"id": await _user_id(hub, "boss"), "role": "player"}, user="root")
     for client in (pat, ann, boss):
-        await eventually(lambda client=client: _disconnected(client))
+        await eventually(functools.partial(_disconnected, client))
     olga = await hub.joined("olga")
     await data(hub, UPDATE, {"id": await _user_id(hub, "olga"), "active": True}, user="root")
     assert olga.sio.connected  # an update that changes nothing that matters keeps the socket

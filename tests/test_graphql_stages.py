@@ -4,9 +4,9 @@ and stage status enforced on the socket."""
 from __future__ import annotations
 
 from client import HubClient
-
 from tests.conftest import Hub
 from tests.gql import data, eventually, refused, stage_id
+from tests.present import present
 
 FOYER = "{ foyer { slug status live { players audiences } } }"
 UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { slug name status visible aspectRatio defaultColor cover owner { username } playerAccess { username } editorAccess { username } } }"
@@ -72,7 +72,7 @@ async def test_create_stage(hub: Hub) -> None:
     assert (await refused(hub, "conflict", CREATE, {"in": {"name": "X", "slug": "my-show"}}, user="helen"))["extensions"]["field"] == "slug"
     assert (await refused(hub, "bad_request", CREATE, {"in": {"name": "X", "slug": "Bad Slug"}}, user="helen"))["extensions"]["field"] == "slug"
     assert (await refused(hub, "bad_request", CREATE, {"in": {"slug": "x"}}, user="helen"))["extensions"]["field"] == "name"
-    assert (await hub.store.get_stage("my-show")).status == "rehearsal"
+    assert present(await hub.store.get_stage("my-show")).status == "rehearsal"
 
 
 async def test_update_stage_rights_and_fields(hub: Hub) -> None:

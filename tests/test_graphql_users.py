@@ -7,9 +7,9 @@ import aiohttp
 import pytest
 
 from client import HubClient, HubError, login
-
 from tests.conftest import PASSWORD, Hub
 from tests.gql import data, eventually, refused
+from tests.present import present
 
 AUTH = "accessToken refreshToken expiresIn user { id username role active uploadLimit }"
 LOGIN = f'mutation($u: String!, $p: String!) {{ login(username: $u, password: $p) {{ {AUTH} }} }}'
@@ -50,9 +50,11 @@ async def test_whoami(hub: Hub) -> None:
 async def test_a_refresh_token_is_not_an_access_token(hub: Hub) -> None:
     await hub.user("helen")
     refresh = (await login(hub.url, "helen", PASSWORD))["refresh_token"]
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/graphql", json={"query": "{ whoami { id } }"}, headers={"Authorization": f"Bearer {refresh}"}) as r:
-            body = await r.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": "{ whoami { id } }"}, headers={"Authorization": f"Bearer {refresh}"}) as r,
+    ):
+        body = await r.json()
     assert body["errors"][0]["extensions"]["code"] == "unauthenticated"
 
 
@@ -105,8 +107,8 @@ async def test_a_player_cannot_change_any_user_not_even_their_own_role(hub: Hub)
         await refused(hub, "forbidden", UPDATE, variables, user="helen")
     await refused(hub, "unauthenticated", UPDATE, {"id": hector, "role": "admin"})
     await refused(hub, "forbidden", DELETE, {"id": hector}, user="helen")
-    assert (await hub.store.get_user(hector)).role == "player"
-    assert (await hub.store.get_user(helen)).role == "player"
+    assert present(await hub.store.get_user(hector)).role == "player"
+    assert present(await hub.store.get_user(helen)).role == "player"
 
 
 async def test_admin_updates_role_active_and_upload_limit(hub: Hub) -> None:
@@ -132,16 +134,16 @@ async def test_the_last_admin_cannot_be_demoted_disabled_or_deleted(hub: Hub) ->
 async def test_delete_user_reassigns_content_to_the_admin(hub: Hub) -> None:
     root = await hub.user("root", "admin")
     await hub.stage("show", "helen", editors=("hector",))
-    helen = (await hub.store.get_user_by_name("helen")).id
+    helen = present(await hub.store.get_user_by_name("helen")).id
     assert (await data(hub, DELETE, {"id": helen, "c": "REASSIGN_TO_ADMIN"}, user="root"))["deleteUser"] is True
     assert await hub.store.get_user(helen) is None
-    assert (await hub.store.get_stage("show")).owner_id == root
+    assert present(await hub.store.get_stage("show")).owner_id == root
 
 
 async def test_delete_user_with_all_content(hub: Hub) -> None:
     await hub.user("root", "admin")
     await hub.stage("show", "helen")
-    helen = (await hub.store.get_user_by_name("helen")).id
+    helen = present(await hub.store.get_user_by_name("helen")).id
     assert (await data(hub, DELETE, {"id": helen, "c": "DELETE_ALL"}, user="root"))["deleteUser"] is True
     assert await hub.store.get_stage("show") is None
 
@@ -168,9 +170,11 @@ async def test_changing_the_password_ends_every_session_of_the_account(hub: Hub)
 
     async def post(body: dict, access: str | None = None, path: str = "/graphql") -> tuple[int, dict]:
         headers = {"Authorization": f"Bearer {access}"} if access else {}
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{hub.url}{path}", json=body, headers=headers) as response:
-                return response.status, await response.json()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{hub.url}{path}", json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
 
     status, body = await post({"query": change, "variables": {"o": PASSWORD, "n": "another-long-phrase"}}, laptop["access_token"])
     assert status == 200 and body["data"]["changePassword"] is True

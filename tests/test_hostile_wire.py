@@ -77,7 +77,7 @@ async def test_a_flood_of_bad_packets_is_answered_rate_limited_and_logs_one_line
     await hub.stage("show", owner="olivia")
     raw = await raw_joined(hub)
     caplog.set_level(logging.INFO, logger="hub")
-    codes = []
+    codes: list[str] = []
     for i in range(1, 301):
         await raw.ws.send_str(f'42{i}["publish",{{"topic":"chat","payload":{{"message":NaN}}}}]')
     while len(codes) < 300:
@@ -213,9 +213,8 @@ async def test_connections_per_address_are_limited_and_gateways_are_not_counted(
     assert all(c.connected for c in gateways + open_), "service connections take no place"
     with pytest.raises((socketio.exceptions.ConnectionError, HubError)):
         await hub.connect()
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{hub.url}/socket.io/?EIO=4&transport=polling") as resp:
-            assert resp.status == 401 and "too many connections" in await resp.text()
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/socket.io/?EIO=4&transport=polling") as resp:
+        assert resp.status == 401 and "too many connections" in await resp.text()
     await open_[0].close()
     await asyncio.sleep(0.1)
     assert (await hub.connect()).connected, "a closed connection frees its place"

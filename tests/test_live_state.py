@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from hub import node as hub_node
 from client import HubClient
-from tests.conftest import moving
+from hub import node as hub_node
 from hub.state import apply, view
+from tests.conftest import moving
 
 FROZEN_NOW = 1_900_000_000_000
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -57,16 +58,20 @@ def argon2(monkeypatch: pytest.MonkeyPatch) -> Argon2Calls:
 
 
 async def post(hub: Hub, path: str, body: object, address: str = GUESSER) -> tuple[int, dict[str, Any], Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}{path}", json=body, headers={"X-Forwarded-For": address}) as response:
-            return response.status, await response.json(), response.headers
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}{path}", json=body, headers={"X-Forwarded-For": address}) as response,
+    ):
+        return response.status, await response.json(), response.headers
 
 
 async def graphql(hub: Hub, query: str, variables: dict[str, Any], address: str = GUESSER, token: str = "") -> dict[str, Any]:
     headers = {"X-Forwarded-For": address, **({"Authorization": f"Bearer {token}"} if token else {})}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/graphql", json={"query": query, "variables": variables}, headers=headers) as response:
-            return await response.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": query, "variables": variables}, headers=headers) as response,
+    ):
+        return await response.json()
 
 
 def behind_proxy(**overrides: Any) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any
 
 from client import login
 from hub.auth import hash_password
@@ -22,7 +23,7 @@ SHUTDOWN_TIMEOUT = 5.0  # HUB_SHUTDOWN_TIMEOUT's default
 # A client whose transport closed reconnects by itself; one the hub sent away ("io server
 # disconnect") would not, which is what clients got before restarts ended transports.
 RECONNECTING = {"transport close", "transport error"}
-AUDIENCE = {
+AUDIENCE: dict[str, dict[str, Any]] = {
     "default": {},  # long-polling first, then upgraded to WebSocket
     "websocket": {"transports": ["websocket"]},
     "polling": {"transports": ["polling"]},

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from client import login
 from tests.conftest import PASSWORD
 from tests.nodeclient import NodeClients, node_clients
 from tests.test_archive_hub import database_outage
 
-RETRYING = dict(transports=["websocket"], retries=20, ackTimeout=250)
+RETRYING: dict[str, Any] = dict(transports=["websocket"], retries=20, ackTimeout=250)
 OUTAGE = 1.2  # seconds the database is locked: several ack timeouts, well within the retries
 
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,9 +23,11 @@ def own_origin(hub: Hub) -> str:
 
 
 async def request(hub: Hub, method: str, path: str, headers: dict[str, str], json: Any = None) -> tuple[int, Any, str]:
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, f"{hub.url}{path}", headers=headers, json=json) as response:
-            return response.status, response.headers, await response.text()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{hub.url}{path}", headers=headers, json=json) as response,
+    ):
+        return response.status, response.headers, await response.text()
 
 
 async def socket_connects(hub: Hub, origin: str | None) -> bool:

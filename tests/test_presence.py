@@ -73,6 +73,7 @@ async def test_a_tab_that_dies_without_goodbye_leaves_the_count(hub):
         [sys.executable, "-c", CRASHING_TAB, hub.url], stdout=subprocess.PIPE, cwd=os.getcwd(), text=True
     )
     try:
+        assert proc.stdout is not None
         assert (await asyncio.to_thread(proc.stdout.readline)).strip() == "joined"
         await pat.wait_for(lambda c: counts(c) == (1, 1))
         os.kill(proc.pid, signal.SIGKILL)

@@ -4,8 +4,8 @@ created world-readable, and the database holds password hashes and refresh-token
 from __future__ import annotations
 
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from hub.config import Settings
 from storage import Store

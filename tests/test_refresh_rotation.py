@@ -5,7 +5,8 @@ the last one retired, within HUB_REFRESH_REUSE_GRACE seconds (two tabs at the sa
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import jwt
@@ -18,9 +19,8 @@ REFRESH = 'mutation($t: String!) { refreshToken(refreshToken: $t) { refreshToken
 
 
 async def post(hub: Hub, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}{path}", json=body) as response:
-            return response.status, await response.json()
+    async with aiohttp.ClientSession() as http, http.post(f"{hub.url}{path}", json=body) as response:
+        return response.status, await response.json()
 
 
 async def log_in(hub: Hub) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from client import HubClient
 from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
+from tests.present import present
 
 
 def relay(**fields):
@@ -76,7 +77,7 @@ async def test_relayed_events_are_stamped_numbered_and_carry_their_origin(make_h
     moved = await service.publish("board", {"type": "moveTo", "object": {"id": "a1", "x": 5}},
                                   relay=relay(id="hub-b:e1:2", **{"as": "player"}))
     assert moved["ok"]
-    stage = await hub.store.get_stage(SLUG)
+    stage = present(await hub.store.get_stage(SLUG))
     stored = await hub.store.archive.live_events(stage.id)  # the ack means stored
     assert [e.sender.get("eventId") for e in stored] == ["hub-b:e1:1", "hub-b:e1:2"]
 
@@ -90,7 +91,10 @@ async def test_service_token_command_prints_a_token_the_hub_accepts(make_hub, tm
 
     hub = await seeded_hub(make_hub, "olivia")
     env = {**os.environ, "HUB_DATABASE_URL": hub.store.url, "HUB_SECRET_KEY": TEST_SECRET, "HUB_VAR_DIR": str(tmp_path)}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True)
+
     refused = run("token", "--username", "olivia")
     assert refused.returncode == 2 and "no service user" in refused.stderr
     done = run("token", "--username", SERVICE_USER, "--days", "2")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from storage import EVERYONE, PERFORMERS, Event
 from hub.replay import Replay
 from hub.replay_timeline import Timeline
 from hub.state import empty_state, view
+from storage import EVERYONE, PERFORMERS, Event
 
 T0 = 1_721_980_000_000  # hub epoch ms of the performance's first event
 TOLERANCE = 0.04  # seconds
@@ -77,7 +77,7 @@ async def test_events_arrive_at_their_offsets_divided_by_speed() -> None:
     replay.play()
     await asyncio.sleep(0.45)
     assert rec.seqs() == [1, 2, 3, 4]
-    for (t, _), expected in zip(rec.events(), (0.0, 0.1, 0.2, 0.3)):
+    for (t, _), expected in zip(rec.events(), (0.0, 0.1, 0.2, 0.3), strict=True):
         assert t == pytest.approx(expected, abs=TOLERANCE)
     first, last = rec.replays()[0], rec.replays()[-1]
     assert first["state"] == view(empty_state(), T0, audience=True) and first["playing"] and first["duration"] == 600

@@ -10,6 +10,7 @@ import pytest
 
 from client import HubClient
 from tests.conftest import Hub
+from tests.present import present
 from tests.replays import archived
 
 GENEROUS = dict(replay_rate_limit=10_000.0, replay_rate_burst=10_000, rate_limit=10_000.0, rate_burst=10_000)
@@ -34,7 +35,7 @@ async def four_stages(hub: Hub) -> dict[str, int]:
     for slug in STAGES:
         await hub.store.create_stage(slug, slug.title(), owner, players=[pat])
         ids[slug] = await archived(hub, slug)
-    hidden, rehearsal = await hub.store.get_stage("hidden"), await hub.store.get_stage("rehearsal")
+    hidden, rehearsal = present(await hub.store.get_stage("hidden")), present(await hub.store.get_stage("rehearsal"))
     await hub.store.update_stage(hidden.id, {"visible": False})
     await hub.store.update_stage(rehearsal.id, {"status": "rehearsal"})
     await hub.store.delete_stage("deleted")

@@ -4,11 +4,12 @@ cost one encoding per change, and a retried publish is one event."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
-from hub import rooms as hub_rooms
 from client import HubClient
+from hub import rooms as hub_rooms
 
 BIG = "x" * 60_000
 
@@ -94,7 +95,12 @@ async def test_joins_share_one_encoding_of_the_state_until_it_changes(make_hub, 
         await olivia.publish("draw", {"type": "newLine", "command": {"n": i, "lines": "z" * 2000}})
     views = []
     real_view = hub_rooms.live.view
-    monkeypatch.setattr(hub_rooms.live, "view", lambda *a, **k: views.append(1) or real_view(*a, **k))
+
+    def counted_view(*args: Any, **kwargs: Any) -> Any:
+        views.append(1)
+        return real_view(*args, **kwargs)
+
+    monkeypatch.setattr(hub_rooms.live, "view", counted_view)
     audience = [await hub.connect() for _ in range(20)]
     acks = [await client.join("show") for client in audience]
     assert len(views) == 1, f"{len(views)} encodings for 20 joins of an unchanged stage"

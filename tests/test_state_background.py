@@ -98,7 +98,7 @@ def test_load_scenes_recording_snapshot_and_unknown_types_change_nothing() -> No
 
 
 def test_recording_snapshot_with_a_hub_snapshot_sets_the_stage_like_a_scene() -> None:
-    snapshot = {"background": None, "backdropColor": "#010203", "board": {"objects": [{"id": "moon"}], "whiteboard": []},
+    snapshot: dict[str, Any] = {"background": None, "backdropColor": "#010203", "board": {"objects": [{"id": "moon"}], "whiteboard": []},
                 "settings": {}, "audios": []}
     state = apply(empty_state(), ev({"type": "recordingSnapshot", "snapshot": snapshot, "curtain": None}))
     assert [o["id"] for o in state["board"]["objects"]] == ["moon"]

@@ -157,6 +157,7 @@ def test_integer_ids_work_and_key_speeches_as_strings() -> None:
 
 def test_malformed_board_payloads_leave_state_unchanged() -> None:
     state = place(empty_state(), "a")
+    payload: Any
     for payload in (None, "x", 3, [], {}, {"type": "fly"}, {"type": ["moveTo"]},
                     {"type": "placeObjectOnStage"}, {"type": "placeObjectOnStage", "object": {"x": 1}},
                     {"type": "placeObjectOnStage", "object": {"id": True}},

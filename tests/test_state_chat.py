@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.state import Limits, apply, empty_state, view
+from hub.state import DEFAULT_LIMITS, Limits, apply, empty_state, view
 
 
 def ev(payload: Any, at: int = 1000) -> dict[str, Any]:
@@ -16,7 +16,7 @@ def msg(ident: str, text: str = "hello", **fields: Any) -> dict[str, Any]:
     return {"user": "Helen", "message": text, "behavior": "speak", "isPlayer": True, "at": 1, "id": ident, **fields}
 
 
-def chat_of(*payloads: Any, limits: Limits = Limits()) -> dict[str, Any]:
+def chat_of(*payloads: Any, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     state = empty_state()
     for payload in payloads:
         state = apply(state, ev(payload), limits)

@@ -15,7 +15,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.state import Limits, apply, empty_state, scene_snapshot, view
+from hub.state import DEFAULT_LIMITS, Limits, apply, empty_state, scene_snapshot, view
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -183,7 +183,7 @@ def events(kinds: st.SearchStrategy[tuple[str, Any]], min_size: int = 0, max_siz
     return st.lists(step, min_size=min_size, max_size=max_size).map(build)
 
 
-def run(state: dict[str, Any], stream: list[dict[str, Any]], limits: Limits = Limits()) -> dict[str, Any]:
+def run(state: dict[str, Any], stream: list[dict[str, Any]], limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     for event in stream:
         state = apply(state, event, limits)
     return state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.state import Limits, apply, empty_state
+from hub.state import DEFAULT_LIMITS, Limits, apply, empty_state
 
 
 def ev(payload: Any, at: int = 1000) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def sizes(state: dict[str, Any]) -> list[int]:
     return [c["size"] for c in state["whiteboard"]["commands"]]
 
 
-def drawn(*ns: int, limits: Limits = Limits()) -> dict[str, Any]:
+def drawn(*ns: int, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     state = empty_state()
     for n in ns:
         state = apply(state, ev(line(n)), limits)

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from storage import DuplicateError, MediaQuery, Store
+from tests.present import present
 
 
 async def test_user_updates_lists_and_admin_count(store: Store) -> None:
@@ -35,7 +36,7 @@ async def test_refresh_families_rotate_once_and_expire(store: Store) -> None:
     assert (family.rotated_at, family.revoked, family.user_id) == (1000, False, user.id)
     assert not await store.rotate_family("fam", "t1", "t3", 2000, 4_000_000_000)  # a retired token never rotates
     await store.revoke_family("fam")
-    assert (await store.get_family("fam")).revoked
+    assert present(await store.get_family("fam")).revoked
     assert not await store.rotate_family("fam", family.current_jti, "t3", 2000, 4_000_000_000)
     await store.start_family("old", user.id, "o1", 1)
     assert not await store.rotate_family("old", "o1", "o2", 2000, 4_000_000_000)  # expired
@@ -61,7 +62,7 @@ async def test_media_frames_assignments_and_unused_files(store: Store) -> None:
     assert [m.id for m in await store.list_media(MediaQuery(visible_to=owner.id))] == [a.id]
     assert [m.id for m in await store.list_media(MediaQuery(visible_to=owner.id, stage_ids=[stage.id]))] == [a.id, b.id]
     assert [m.id for m in await store.list_media(MediaQuery(name="TWI", on_stage=stage.id))] == [b.id]
-    assert (await store.get_media(b.id)).voice == {"voice": "en"}
+    assert present(await store.get_media(b.id)).voice == {"voice": "en"}
     assert await store.delete_media(a.id) == ["b.png"]  # a.png is still used by the twin
     assert [m.id for m in await store.stage_media(stage.id)] == [b.id]
 
@@ -70,7 +71,7 @@ async def test_update_stage_and_cache(store: Store) -> None:
     owner = await store.create_user("helen", "h")
     player = await store.create_user("paul", "h")
     stage = await store.create_stage("show", "Show", owner.id, editors=[player.id])
-    assert (await store.cached_stage("show")).status == "live"
+    assert present(await store.cached_stage("show")).status == "live"
     updated = await store.update_stage(
         stage.id, {"slug": "renamed", "status": "rehearsal", "cover": "/media/x.png", "config": {"defaultColor": "#111"}},
         players=[player.id], editors=[],
@@ -78,7 +79,7 @@ async def test_update_stage_and_cache(store: Store) -> None:
     assert (updated.slug, updated.status, updated.cover, updated.default_color) == ("renamed", "rehearsal", "/media/x.png", "#111")
     assert updated.players == {player.id} and updated.editors == frozenset()
     assert await store.cached_stage("show") is None
-    assert (await store.cached_stage("renamed")).status == "rehearsal"
+    assert present(await store.cached_stage("renamed")).status == "rehearsal"
     await store.create_stage("taken", "Taken", owner.id)
     with pytest.raises(DuplicateError):
         await store.update_stage(stage.id, {"slug": "taken"})
@@ -91,7 +92,7 @@ async def test_delete_user_reassigns_or_deletes_content(store: Store) -> None:
     kept = await store.create_stage("kept", "Kept", helen.id, editors=[admin.id])
     await store.create_media(helen.id, "M", "prop", "image/png", 1, ["m.png"])
     assert await store.delete_user(helen.id, admin.id) == []
-    stage = await store.get_stage("kept")
+    stage = present(await store.get_stage("kept"))
     assert stage.owner_id == admin.id and admin.id not in stage.editors
     hector = await store.create_user("hector", "h")
     await store.create_stage("gone", "Gone", hector.id)
@@ -150,6 +151,6 @@ async def test_json_columns_take_a_nul_on_both_dialects(store: Store) -> None:
     stage = await store.create_stage("nul", "Nul", owner.id, config={"note": "a\x00b"})
     assert stage.config == {"note": "a\ufffdb"}
     scene = await store.save_scene(stage.id, "board", {"chat": ["a\x00b"]}, owner.id)
-    assert (await store.get_scene(scene.id)).payload == {"chat": ["a\ufffdb"]}
+    assert present(await store.get_scene(scene.id)).payload == {"chat": ["a\ufffdb"]}
     media = await store.create_media(owner.id, "m", "avatar", "image/png", 1, ["f.png"])
     assert (await store.update_media(media.id, voice={"v": "a\x00b"})).voice == {"v": "a\ufffdb"}

@@ -98,9 +98,8 @@ async def test_metrics_count_refusals_by_code(hub):
     await ann.publish("board", {"type": "destroy", "object": {"id": "a"}})
     await ann.publish("nope", {})
     await ann.publish("chat", CHAT)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{hub.url}/metrics") as resp:
-            text = await resp.text()
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as resp:
+        text = await resp.text()
     assert 'hub_calls_refused_total{code="forbidden"} 1.0' in text
     assert 'hub_calls_refused_total{code="bad_request"} 1.0' in text
     assert 'hub_events_accepted_total{topic="chat"} 1.0' in text
@@ -148,9 +147,8 @@ async def test_long_polling_transport_joins_and_publishes(make_hub):
 async def test_metrics_show_memory_open_files_and_tasks(hub):
     import aiohttp
 
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{hub.url}/metrics") as resp:
-            text = await resp.text()
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as resp:
+        text = await resp.text()
     values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
     assert values["process_resident_memory_bytes"] > 1e6
     assert values["process_open_fds"] > 0

@@ -56,7 +56,7 @@ async def test_reconnect_recovers_without_duplicates(hub, browser) -> None:
     assert shown == ["before the drop", "while you were away", "glad to be back", "after it all"]
     assert await page.locator(".stage .obj").count() == 1
     assert await page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page.errors == []
 
 
 async def test_stage_closing_tells_the_audience(hub, browser) -> None:
@@ -96,4 +96,4 @@ async def test_stage_closing_tells_the_audience(hub, browser) -> None:
     for page in (audience, player):
         await page.get_by_role("alert").filter(has_text="This stage was deleted.").wait_for(timeout=WAIT_MS)
     assert await until(player, "() => document.body.classList.contains('stage-closed')")
-    assert audience.errors == [] and player.errors == []  # type: ignore[attr-defined]
+    assert audience.errors == [] and player.errors == []

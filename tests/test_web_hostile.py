@@ -106,7 +106,7 @@ async def test_hostile_payloads_show_as_text(hub, browser) -> None:
     performer = await hub.joined("helen")
     await performer.publish("chat", {"message": "still standing"})
     await audience.get_by_role("log").get_by_text("still standing").wait_for(timeout=WAIT_MS)
-    assert audience.errors == [] and player.errors == []  # type: ignore[attr-defined]
+    assert audience.errors == [] and player.errors == []
 
     # the foyer: the stored name and description as text, the javascript: cover not used
     foyer = await (await person(browser, hub)).new_page()
@@ -133,5 +133,5 @@ async def test_unknown_and_malformed_messages_break_nothing(hub, browser) -> Non
     performer = await hub.joined("helen")
     await performer.publish("chat", {"message": "after the noise"})
     await page.get_by_role("log").get_by_text("after the noise").wait_for(timeout=WAIT_MS)
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page.errors == []
     await until(page, "() => document.querySelector('.players-count').textContent === '1'")  # the hub's count, never "many"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
 from tests.browser import artifact
 from tests.conftest import PASSWORD, Hub
+from tests.present import present
 from tests.webpages import WAIT_MS, person, seed_media
 
 # Every violation the page sees, reported by the browser itself.
@@ -30,7 +32,7 @@ PAGES = {
 
 async def test_no_page_breaks_its_content_security_policy(hub: Hub, browser: Any) -> None:
     await hub.stage("show", "helen", players=("root",))
-    await hub.store.update_user((await hub.store.get_user_by_name("root")).id, role="admin")
+    await hub.store.update_user(present(await hub.store.get_user_by_name("root")).id, role="admin")
     await seed_media(hub, "helen")
     ctx = await person(browser, hub, "root")
     await ctx.add_init_script(WATCH_CSP)
@@ -65,9 +67,11 @@ async def test_tabs_sharing_a_login_refresh_it_in_turn(make_hub: Callable[..., A
     first, second = await ctx.new_page(), await ctx.new_page()
     for page in (first, second):
         await page.goto(hub.url + "/")
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/api/login", json={"username": "helen", "password": PASSWORD}) as response:
-            body = await response.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/api/login", json={"username": "helen", "password": PASSWORD}) as response,
+    ):
+        body = await response.json()
     auth = {"accessToken": body["access_token"], "refreshToken": body["refresh_token"], "user": body["user"]}
     await first.evaluate(f"localStorage.setItem('upstage.auth', {json.dumps(json.dumps(auth))})")
     call = "Promise.all([1, 2, 3].map(() => import('/static/js/api.js').then((api) => api.accessToken())))"
@@ -75,6 +79,8 @@ async def test_tabs_sharing_a_login_refresh_it_in_turn(make_hub: Callable[..., A
         tokens = await asyncio.gather(first.evaluate(call), second.evaluate(call))
         assert all(token for batch in tokens for token in batch), tokens
     stored = json.loads(await second.evaluate("localStorage.getItem('upstage.auth')"))
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hub.url}/api/refresh", json={"refresh_token": stored["refreshToken"]}) as response:
-            assert response.status == 200  # the login is alive: no tab reused a retired token
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/api/refresh", json={"refresh_token": stored["refreshToken"]}) as response,
+    ):
+        assert response.status == 200  # the login is alive: no tab reused a retired token

@@ -85,7 +85,7 @@ async def test_player_and_audience_meet(hub, browser) -> None:
     assert abs((late_box["x"] - late_stage["x"]) / late_stage["width"] - moved["x"]) < 0.02
 
     await player.screenshot(path=artifact("player.png"))
-    assert player.errors == [] and audience.errors == [] and late.errors == []  # type: ignore[attr-defined]
+    assert player.errors == [] and audience.errors == [] and late.errors == []
 
 
 async def test_chat_reactions_and_reconnect(hub, browser) -> None:
@@ -152,4 +152,4 @@ async def test_player_adds_and_changes_text(hub, browser) -> None:
     await player.get_by_role("button", name="Change text").click()
     await until(audience, "() => document.querySelector('.obj.text .text').textContent === 'Act two'")
     assert len((await state(audience))["board"]["objects"]) == 1
-    assert player.errors == [] and audience.errors == []  # type: ignore[attr-defined]
+    assert player.errors == [] and audience.errors == []

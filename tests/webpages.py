@@ -9,6 +9,7 @@ from typing import Any
 from client import login
 from tests.conftest import PASSWORD, Hub
 from tests.gql import png, upload
+from tests.present import present
 
 WAIT_MS = 10_000  # a second is the target; the headroom is for a busy 2-core machine
 
@@ -29,7 +30,7 @@ async def open_stage(ctx: Any, hub: Hub, slug: str = "show") -> Any:
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
+    page.errors = errors
     await page.goto(f"{hub.url}/stage/{slug}")
     await page.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
     return page
@@ -49,7 +50,7 @@ async def state(page: Any) -> dict[str, Any]:
 async def seed_media(hub: Hub, owner: str, slug: str = "show") -> dict[str, dict[str, Any]]:
     """Upload an avatar, a prop and a backdrop (PNGs) through `POST /api/media` as the stage's
     toolbox media; by type -> the upload's media record (`id`, `url`, ...)."""
-    stage = await hub.store.cached_stage(slug)
+    stage = present(await hub.store.cached_stage(slug))
     media: dict[str, dict[str, Any]] = {}
     for kind, size, rgb in (("avatar", (48, 64), (200, 40, 40)), ("prop", (40, 40), (240, 200, 40)), ("backdrop", (160, 90), (30, 60, 120))):
         status, body = await upload(hub, owner, png(*size, rgb=rgb), f"{kind}.png", type=kind, name=f"Demo {kind}")

@@ -148,8 +148,12 @@ async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any], siz
     if context.user is None and not cost.introspects_only(document, operation_name):
         budget = settings.graphql_anonymous_max_cost
     if price > budget:
-        message = f"The query is too complex: it would cost {price}, more than the limit of {budget} (see docs/management.md)."
-        return {"errors": [{"message": message, "extensions": {"code": "too_complex", "cost": price, "maxCost": budget}}]}
+        message = (
+            f"The query is too complex: it would cost {price}, more than the limit of {budget}"
+            " (see docs/management.md)."
+        )
+        extensions = {"code": "too_complex", "cost": price, "maxCost": budget}
+        return {"errors": [{"message": message, "extensions": extensions}]}
     result = execute(
         schema, document, context_value=context, variable_values=variables,
         operation_name=operation_name, field_resolver=default_resolver,
@@ -164,7 +168,7 @@ async def run(schema: GraphQLSchema, context: Context, body: dict[str, Any], siz
 
 
 def _with_code(error: GraphQLError, code: str) -> dict[str, Any]:
-    out = error.formatted
+    out: dict[str, Any] = dict(error.formatted)
     out["extensions"] = {**(out.get("extensions") or {}), "code": code}
     return out
 
@@ -184,7 +188,7 @@ def formatted(error: GraphQLError, reported: set[int]) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         code = (error.extensions or {}).get("code")
-        return error.formatted if code in ERROR_CODES else _with_code(error, "bad_request")
+        return dict(error.formatted) if code in ERROR_CODES else _with_code(error, "bad_request")
     for kind, code in STORE_CODES:
         if isinstance(original, kind):
             code = code or _refused_code(original)

@@ -7,8 +7,9 @@ changing its owner or deleting it for its owner and admins; users and site for a
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Iterable, NoReturn
+from typing import Any, NoReturn
 
 from graphql import GraphQLError
 
@@ -25,7 +26,10 @@ from .lookups import Lookups
 
 ID_DIGITS = re.compile("[0-9]{1,18}")
 ERROR_CODES = frozenset(
-    {"unauthenticated", "forbidden", "not_found", "bad_request", "conflict", "too_complex", "unavailable", "rate_limited"}
+    {
+        "unauthenticated", "forbidden", "not_found", "bad_request", "conflict", "too_complex", "unavailable",
+        "rate_limited",
+    }
 )
 
 
@@ -50,7 +54,10 @@ def parse_id(value: Any, field: str = "id") -> int:
     """A GraphQL ID as the integer the store uses: 1-18 ASCII digits (below 2**63, the columns'
     BIGINT), else a `bad_request` naming the argument. Not `str.isdigit`: it accepts '²' and other
     Unicode digits that `int()` refuses."""
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value if isinstance(value, str) else ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = value if isinstance(value, str) else ""
     if not ID_DIGITS.fullmatch(text):
         fail("bad_request", f"The {field} must be a numeric id (1-18 digits).", field)
     return int(text)
@@ -161,8 +168,10 @@ class Context:
         stage = await self.lookups.stages.load(parse_id(stage_id, field))
         if stage is None or not self.sees(stage):
             fail("not_found", "There is no such stage.")
-        allowed = {"see": True, "view": self.can_view, "edit": self.can_edit, "own": self.can_own}[check]
-        if allowed is not True and not allowed(stage):
+        rules: dict[str, Callable[[Stage], bool]] = {
+            "see": self.sees, "view": self.can_view, "edit": self.can_edit, "own": self.can_own,
+        }  # fmt: skip
+        if not rules[check](stage):
             self.require_user()
             rights = "its owner and admins" if check == "own" else "its owner, editors and admins"
             if check == "view":

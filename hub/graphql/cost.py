@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -94,7 +95,7 @@ def schema_sizes(schema: GraphQLSchema) -> dict[tuple[str, str], ListSize]:
         return [len(getattr(t, attribute)) for t in types if isinstance(t, kind)]
 
     objects = (GraphQLObjectType, GraphQLInterfaceType)
-    fields = [f for t in types if isinstance(t, objects) for f in t.fields.values()]  # type: ignore[union-attr]
+    fields = [f for t in types if isinstance(t, objects) for f in t.fields.values()]
     return {
         ("__Schema", "types"): ListSize(len(types), len(types), True),
         ("__Schema", "directives"): ListSize(len(schema.directives), len(schema.directives), True),
@@ -145,8 +146,10 @@ def introspects_only(document: DocumentNode, operation_name: str | None) -> bool
             elif isinstance(node, InlineFragmentNode):
                 if not only(node.selection_set):
                     return False
-            elif node.name.value in fragments and not only(fragments[node.name.value].selection_set):
-                return False
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None and not only(fragment.selection_set):
+                    return False
         return True
 
     return operation is not None and only(operation.selection_set)
@@ -168,7 +171,8 @@ class _Estimate:
         self.max_wrapping = wrapping_depth(schema)
 
     def selections(
-        self, parent: GraphQLCompositeType, selection_set: SelectionSetNode, parents: int, distinct: bool, wraps: int = 0
+        self, parent: GraphQLCompositeType, selection_set: SelectionSetNode, parents: int, distinct: bool,
+        wraps: int = 0,
     ) -> int:
         """The cost of a selection set resolved on `parents` objects of type `parent` (`distinct`:
         no object among them twice; `wraps`: how many `ofType` steps led here)."""
@@ -196,7 +200,7 @@ class _Estimate:
         inner_wraps = wraps + 1 if (parent.name, name) == ("__Type", "ofType") else 0
         if inner_wraps > self.max_wrapping:  # no type in the schema is wrapped this deep: null
             return parents
-        if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if is_list_type(get_nullable_type(definition.type)):
             size = self.sizes.get((parent.name, name), ListSize(UNKNOWN_LIST))
             items = parents * size.per_parent
             if distinct and size.total is not None:
@@ -214,8 +218,9 @@ def wrapping_depth(schema: GraphQLSchema) -> int:
     def depth(kind: Any) -> int:
         return 1 + depth(kind.of_type) if hasattr(kind, "of_type") else 0
 
-    kinds = [f.type for t in schema.type_map.values() for f in getattr(t, "fields", {}).values()]
-    kinds += [a.type for t in schema.type_map.values() for f in getattr(t, "fields", {}).values() for a in getattr(f, "args", {}).values()]
+    fields = [f for t in schema.type_map.values() for f in getattr(t, "fields", {}).values()]
+    kinds = [f.type for f in fields]
+    kinds += [a.type for f in fields for a in getattr(f, "args", {}).values()]
     kinds += [a.type for d in schema.directives for a in d.args.values()]
     return max(map(depth, kinds), default=0)
 

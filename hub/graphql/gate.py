@@ -50,7 +50,7 @@ class Gate:
         self._waiting.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter), self.wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         except BaseException:  # the request was cancelled while it waited
             self._give_up(waiter)

@@ -7,7 +7,8 @@ objects too. A bad value is a `bad_request` naming the argument or input field.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from graphql import (
     GraphQLArgument,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from graphql import (
     DocumentNode,
-    GraphQLError,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,

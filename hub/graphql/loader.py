@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Awaitable, Callable, Generic, Hashable, Iterable, Mapping, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -129,7 +130,7 @@ def mapped(result: T | Awaitable[T], fn: Callable[[T], Any]) -> Any:
         return fn(result)
 
     async def later() -> Any:
-        value = fn(await result)  # type: ignore[misc]
+        value = fn(await result)
         return await value if inspect.isawaitable(value) else value
 
     return later()

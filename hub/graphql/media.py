@@ -10,7 +10,8 @@ admin edits or deletes an item.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import orjson
 from graphql import GraphQLResolveInfo
@@ -141,7 +142,8 @@ async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds:
 def media_stages(media: Media, info: GraphQLResolveInfo) -> list[Stage] | Awaitable[list[Stage]]:
     ctx: Context = info.context
     visible = lambda found: [stage for stage in found if stage is not None and ctx.sees(stage)]  # noqa: E731
-    return mapped(ctx.lookups.media_stage_ids.get(media.id), lambda ids: mapped(ctx.lookups.stages.get_many(ids), visible))
+    stages = ctx.lookups.stages
+    return mapped(ctx.lookups.media_stage_ids.get(media.id), lambda ids: mapped(stages.get_many(ids), visible))
 
 
 RESOLVERS = {

@@ -11,7 +11,8 @@ watch does not exist for them: `null`, `not_found` or an empty list, as for an u
 
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 from graphql import GraphQLResolveInfo
 

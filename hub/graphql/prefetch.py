@@ -11,10 +11,18 @@ The resolvers do not depend on it: a value not fetched ahead is loaded when it i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 from storage import Media, Performance, Stage
 
@@ -33,7 +41,7 @@ class Ahead:
     lookup: str
     keys: Callable[[Context, Any], Iterable[Any]]
     child: str | None = None
-    then: "Ahead | None" = None
+    then: Ahead | None = None
 
 
 def _one(value: Any) -> list[Any]:
@@ -47,15 +55,21 @@ PLAN: dict[str, dict[str, Ahead]] = {
         "editorAccess": Ahead("users", lambda ctx, stage: sorted(stage.editors)),
         "media": Ahead("stage_media", lambda ctx, stage: [stage.id], "Media"),
         "scenes": Ahead("scenes", lambda ctx, stage: [stage.id] if ctx.can_view(stage) else []),
-        "performances": Ahead("performances", lambda ctx, stage: [stage.id] if ctx.watches_archive(stage) else [], "Performance"),
+        "performances": Ahead(
+            "performances", lambda ctx, stage: [stage.id] if ctx.watches_archive(stage) else [], "Performance"
+        ),
     },
     "Media": {
         "owner": Ahead("users", lambda ctx, media: [media.owner_id]),
-        "stages": Ahead("media_stage_ids", lambda ctx, media: [media.id], then=Ahead("stages", lambda ctx, stage_id: [stage_id])),
+        "stages": Ahead(
+            "media_stage_ids", lambda ctx, media: [media.id], then=Ahead("stages", lambda ctx, stage_id: [stage_id])
+        ),
     },
     "Performance": {
         "eventCount": Ahead("event_counts", lambda ctx, performance: [performance.id]),
-        "stage": Ahead("stages", lambda ctx, performance: [performance.stage_id] if performance.stage_id is not None else []),
+        "stage": Ahead(
+            "stages", lambda ctx, performance: [performance.stage_id] if performance.stage_id is not None else []
+        ),
     },
 }
 

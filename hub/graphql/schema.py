@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
 
@@ -52,7 +53,8 @@ def build() -> GraphQLSchema:
         for field_name, resolver in fields.items():
             assert field_name in graphql_type.fields, f"{type_name}.{field_name} is not in the schema"
             graphql_type.fields[field_name].resolve = resolver
-    for graphql_type in (t for t in schema.type_map.values() if isinstance(t, GraphQLObjectType) and not t.name.startswith("__")):
+    object_types = [t for t in schema.type_map.values() if isinstance(t, GraphQLObjectType)]
+    for graphql_type in (t for t in object_types if not t.name.startswith("__")):
         for field in graphql_type.fields.values():
             if field.args:
                 field.resolve = checked(field.resolve or default_resolver, field.args)

@@ -8,7 +8,8 @@ for the owner and admins. Live counts come from this node's presence (`Node.room
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 from graphql import GraphQLResolveInfo
 
@@ -43,7 +44,9 @@ def apply_access(ctx: Context, stage: Stage) -> None:
     room = ctx.node.rooms.get(stage.id)
     if room is None:
         return
-    reason = {"stage": stage.slug, "code": "forbidden", "status": stage.status, "message": "your role on this stage changed"}
+    reason = {
+        "stage": stage.slug, "code": "forbidden", "status": stage.status, "message": "your role on this stage changed",
+    }  # fmt: skip
     for conn in [c for c in ctx.node.connections.values() if c.room is room and is_performer(c.role)]:
         role = resolve_role(stage, conn.user_id)
         if not is_performer(role):
@@ -77,14 +80,17 @@ async def _usernames(ctx: Context, names: list[str], field: str) -> list[int]:
     return ids
 
 
-async def stage_changes(ctx: Context, data: dict[str, Any], stage: Stage | None) -> tuple[dict[str, Any], list[int] | None, list[int] | None]:
+async def stage_changes(
+    ctx: Context, data: dict[str, Any], stage: Stage | None
+) -> tuple[dict[str, Any], list[int] | None, list[int] | None]:
     """Check a StageInput: the column changes and the new player and editor lists (None: kept)."""
     changes: dict[str, Any] = {}
     if data.get("name") is not None:
         changes["name"] = clean_name(data["name"], MAX_NAME, "stage")
     if data.get("slug") is not None:
         if not SLUG.match(data["slug"]):
-            fail("bad_request", "A slug has lowercase letters, digits and '-', and starts with a letter or digit.", "slug")
+            rule = "A slug has lowercase letters, digits and '-', and starts with a letter or digit."
+            fail("bad_request", rule, "slug")
         changes["slug"] = data["slug"]
     if data.get("description") is not None:
         if len(data["description"]) > MAX_DESCRIPTION:
@@ -194,7 +200,9 @@ async def duplicate_stage(_: Any, info: GraphQLResolveInfo, id: Any, name: str |
     copy = await ctx.store.create_stage(
         slug, copy_name, user.id, source.players - {user.id}, source.editors - {user.id}, source.config
     )
-    keep = {"description": source.description, "cover": source.cover, "status": source.status, "visible": source.visible}
+    keep = {
+        "description": source.description, "cover": source.cover, "status": source.status, "visible": source.visible,
+    }  # fmt: skip
     await ctx.store.assign_media(copy.id, await copyable_media(ctx, source))
     return await ctx.store.update_stage(copy.id, keep)
 

@@ -7,7 +7,8 @@ for admins, and the hub always keeps one active admin.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
@@ -18,8 +19,8 @@ from ..auth import password_problem
 from ..broker import now_ms
 from ..cli import USERNAME
 from ..login_guard import Throttled
-from .context import Context, fail, parse_id
 from ..media_files import remove_unused
+from .context import Context, fail, parse_id
 from .stages import close_room
 
 MAX_UPLOAD_LIMIT = 1024 * 1024 * 1024
@@ -103,7 +104,8 @@ async def change_password(_: Any, info: GraphQLResolveInfo, oldPassword: str, ne
         fail("forbidden", "The current password is wrong.", "oldPassword")
     check_password(newPassword, user.username, "newPassword")
     # Every session of the account ends, this one too: whoever knew the old password is out.
-    await ctx.store.update_user(user.id, password_hash=await service.passwords.hash(newPassword), sessions_after=now_ms())
+    password_hash = await service.passwords.hash(newPassword)
+    await ctx.store.update_user(user.id, password_hash=password_hash, sessions_after=now_ms())
     await sign_out(ctx, user.id)
     return True
 
@@ -112,7 +114,9 @@ async def whoami(_: Any, info: GraphQLResolveInfo) -> User | None:
     return info.context.user
 
 
-async def list_users(_: Any, info: GraphQLResolveInfo, search: str | None = None, active: bool | None = None) -> list[User]:
+async def list_users(
+    _: Any, info: GraphQLResolveInfo, search: str | None = None, active: bool | None = None
+) -> list[User]:
     ctx: Context = info.context
     ctx.require_admin()
     return await ctx.store.list_users(search, active)
@@ -143,7 +147,8 @@ async def _keep_an_admin(ctx: Context, target: User) -> None:
 
 
 async def update_user(
-    _: Any, info: GraphQLResolveInfo, id: Any, role: str | None = None, active: bool | None = None, uploadLimit: int | None = None
+    _: Any, info: GraphQLResolveInfo, id: Any, role: str | None = None, active: bool | None = None,
+    uploadLimit: int | None = None,
 ) -> User:
     """Admins set a user's role, whether they may log in, and their upload limit."""
     ctx: Context = info.context

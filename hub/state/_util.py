@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 Json = Any
 State = dict[str, Any]
 
 
-def is_number(value: Json) -> bool:
+def is_number(value: Json) -> TypeGuard[int | float]:
     """A finite JSON number (bools are not numbers here, unlike in Python)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return math.isfinite(value)
 
 
-def is_id(value: Json) -> bool:
+def is_id(value: Json) -> TypeGuard[str | int]:
     """An id as the wire contract allows it: a non-empty string or an integer."""
     return (isinstance(value, str) and value != "") or (isinstance(value, int) and not isinstance(value, bool))
 
@@ -64,7 +64,7 @@ def bounded_append(items: list[Json], item: Json, limit: int) -> list[Json]:
 
 def same_items(a: list[Json], b: list[Json]) -> bool:
     """Whether two lists hold the very same objects in the same order (an identity check)."""
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
 
 
 def nests_deeper_than(value: Json, limit: int) -> bool:

@@ -6,7 +6,8 @@ free-form dicts upserted and merged by `id`, unknown fields pass through.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._util import Json, action, id_key, index_of, is_id, same_id, same_items, without_key
 from .limits import Limits
@@ -51,11 +52,15 @@ def _speech_ends(speech: dict[str, Json]) -> float:
     return speech["at"] + 1000 + 1000 * words
 
 
+def _identified(obj: Json) -> dict[str, Json] | None:
+    """A payload object that carries a usable id, or None."""
+    return obj if isinstance(obj, dict) and is_id(obj.get("id")) else None
+
+
 def _object_id(obj: Json) -> Json:
     """The id of a payload object, or None when it is not an object with a usable id."""
-    if isinstance(obj, dict) and is_id(obj.get("id")):
-        return obj["id"]
-    return None
+    identified = _identified(obj)
+    return None if identified is None else identified["id"]
 
 
 def _clean(obj: dict[str, Json]) -> dict[str, Json]:
@@ -68,12 +73,11 @@ def _with_objects(board: Board, objects: list[dict[str, Json]]) -> Board:
 
 
 def _place(board: Board, payload: dict[str, Json], at: int | float, limits: Limits) -> Board:
-    obj = payload.get("object")
-    ident = _object_id(obj)
-    if ident is None:
+    obj = _identified(payload.get("object"))
+    if obj is None:
         return board
     objects = board["objects"]
-    index = index_of(objects, ident)
+    index = index_of(objects, obj["id"])
     if index < 0:
         if len(objects) >= limits.board_objects:
             return board
@@ -82,10 +86,9 @@ def _place(board: Board, payload: dict[str, Json], at: int | float, limits: Limi
 
 
 def _merge(board: Board, payload: dict[str, Json], at: int | float, limits: Limits) -> Board:
-    obj = payload.get("object")
-    ident = _object_id(obj)
-    index = index_of(board["objects"], ident) if ident is not None else -1
-    return _merge_at(board, index, obj) if index >= 0 else board
+    obj = _identified(payload.get("object"))
+    index = index_of(board["objects"], obj["id"]) if obj is not None else -1
+    return _merge_at(board, index, obj) if obj is not None and index >= 0 else board
 
 
 def _merge_at(board: Board, index: int, obj: dict[str, Json]) -> Board:

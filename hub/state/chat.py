@@ -7,7 +7,8 @@ so an at-least-once redelivery never shows twice.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._util import Json, bounded_append, index_of, is_id, same_id
 from .limits import Limits

@@ -8,12 +8,12 @@ by the original UpStage can be switched to as well.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
+from ._util import Json, State
 from .audio import reconcile, rewind_all
 from .background import blank_background, scene_background
 from .board import board_from_objects, empty_board
-from ._util import Json, State
 from .limits import Limits
 from .settings import merge_settings
 from .whiteboard import empty_whiteboard, whiteboard_from
@@ -60,7 +60,7 @@ def switch_scene(state: State, payload: Json, at: int | float, limits: Limits) -
     }
 
 
-def _well_formed(snapshot: Json) -> bool:
+def _well_formed(snapshot: Json) -> TypeGuard[dict[str, Json]]:
     """A scene needs a `board` dict; the parts it has must have the right JSON types."""
     if not isinstance(snapshot, dict) or not isinstance(snapshot.get("board"), dict):
         return False

@@ -3,8 +3,10 @@ reducer of its topic family. Pure: no I/O, and the input state is never mutated.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ._util import Json, State, action, event_at, nests_deeper_than
 from .audio import empty_audio, reduce_master, reduce_track
 from .background import empty_background, reduce_background
 from .board import empty_board, reduce_board
@@ -13,7 +15,6 @@ from .limits import DEFAULT_LIMITS, Limits
 from .scenes import blank_scene, switch_scene
 from .settings import SETTING_ACTIONS, default_settings, reduce_settings
 from .whiteboard import empty_whiteboard, reduce_whiteboard
-from ._util import Json, State, action, event_at, nests_deeper_than
 
 # A topic reducer: (state, payload, hub time in ms, limits) -> new state.
 _Reducer = Callable[[State, Json, "int | float", Limits], State]
@@ -36,7 +37,8 @@ def apply(state: State, event: dict[str, Any], limits: Limits = DEFAULT_LIMITS) 
     nothing returns `state` itself. Only the touched family is copied, the rest is shared."""
     if not isinstance(event, dict):
         return state
-    reducer = _REDUCERS.get(event.get("topic")) if isinstance(event.get("topic"), str) else None
+    topic = event.get("topic")
+    reducer = _REDUCERS.get(topic) if isinstance(topic, str) else None
     payload = event.get("payload")
     if reducer is None or nests_deeper_than(payload, limits.payload_depth):
         return state

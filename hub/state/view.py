@@ -3,16 +3,17 @@ without what its role may not see."""
 
 from __future__ import annotations
 
+from ._util import State
 from .audio import tracks_at
 from .board import current_speeches
 from .chat import public_chat
-from ._util import State
 
 
 def depends_on_time(state: State) -> bool:
     """Whether `view` of this state changes with the clock alone: a track is playing, or a
     speech bubble may still be fading."""
-    return bool(state["board"]["speeches"]) or any(t.get("isPlaying") is True for t in state["audio"]["tracks"].values())
+    tracks = state["audio"]["tracks"].values()
+    return bool(state["board"]["speeches"]) or any(t.get("isPlaying") is True for t in tracks)
 
 
 def view(state: State, now_ms: int | float, audience: bool) -> State:
