@@ -210,7 +210,9 @@ class Store(UserStore, MediaStore):
         if taken:
             raise DuplicateError(f"a scene named {name!r} already exists on this stage")
         if most is not None:
-            active = await self.db.fetch_val("SELECT COUNT(*) FROM scenes WHERE stage_id = :s AND active", {"s": stage_id})
+            active = await self.db.fetch_val(
+                "SELECT COUNT(*) FROM scenes WHERE stage_id = :s AND active", {"s": stage_id}
+            )
             if active >= most:
                 raise StoreError(f"this stage has {active} scenes, the most it keeps: delete some first")
         scene_id = await self.db.execute(
