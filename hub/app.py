@@ -50,6 +50,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
         max_http_buffer_size=MAX_HTTP_BUFFER,
+        body_timeout=settings.keepalive_timeout,
     )
     sio.attach(app)
     options = NodeOptions(

@@ -11,7 +11,10 @@ arrive, and an event may name any handler (`connect` and `disconnect` included) 
 - binary packets are refused: answered `bad_request`, and their attachments dropped unread; a
   binary frame nobody announced, or too many, closes the connection;
 - a CONNECT to a namespace other than `/` is refused with CONNECT_ERROR saying so (python-socketio
-  refuses it, and a second CONNECT on a connected session, with no message a client shows).
+  refuses it, and a second CONNECT on a connected session, with no message a client shows);
+- a long-polling POST body is read whole, within `body_timeout`: Engine.IO's aiohttp driver
+  decodes whatever part has arrived, which cuts a large message sent in several TCP segments
+  and lets a client hold a request open by sending its body slowly.
 
 Everything else takes python-socketio's own path. The packet dispatch below mirrors
 `socketio.AsyncServer._handle_eio_message` (python-socketio 5.x; the conformance tests gate an
@@ -20,17 +23,22 @@ upgrade, see pyproject's version bounds).
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import socketio
+from aiohttp import web
+from engineio.exceptions import EngineIOError
 from socketio import packet
 
 from .jsonwire import BadJson
 
 MAX_ATTACHMENTS = 16
 # type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad.
-_HEADER = re.compile(r"^[0-6](?:\d+-)?(?:/[^,]*,)?(\d{1,15})?")
+_HEADER = re.compile(r"^[0-6](?:\d+-)?(?:/[^,]*,)?(\d+)?")
+MAX_ACK_ID_DIGITS = 100  # python-socketio refuses a longer ack id
 
 
 class WirePacket(packet.Packet):
@@ -61,8 +69,11 @@ class Gate(Protocol):
 class HubServer(socketio.AsyncServer):
     """`socketio.AsyncServer` that checks every inbound packet first (see the module docstring)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, body_timeout: float = 15.0, **kwargs: Any) -> None:
         super().__init__(serializer=WirePacket, **kwargs)
+        translate = self.eio._async["translate_request"]
+        whole = _whole_bodies(translate, body_timeout, self.close_now)
+        self.eio._async = {**self.eio._async, "translate_request": whole}
         self.gate: Gate | None = None
         self._discard: dict[str, int] = {}  # eio_sid -> binary attachments still to drop
 
@@ -123,7 +134,7 @@ class HubServer(socketio.AsyncServer):
         """The protocol has no binary: answer the call now and drop its attachments unread."""
         if pkt.attachment_count > MAX_ATTACHMENTS:
             await self._refuse(eio_sid, pkt.id, "binary data is not accepted")
-            await self.eio.disconnect(eio_sid)
+            await self.close_now(eio_sid)
             return
         self._discard[eio_sid] = self._discard.get(eio_sid, 0) + pkt.attachment_count
         await self._refuse(eio_sid, pkt.id, "binary data is not accepted: send JSON")
@@ -132,9 +143,16 @@ class HubServer(socketio.AsyncServer):
         pending = self._discard.get(eio_sid, 0)
         if pending > MAX_ATTACHMENTS or pending <= 0:
             await self._refuse(eio_sid, None, "an unannounced binary frame")
-            await self.eio.disconnect(eio_sid)
+            await self.close_now(eio_sid)
             return
         self._discard[eio_sid] = pending - 1
+
+    async def close_now(self, eio_sid: str) -> None:
+        """End an Engine.IO session without waiting for its queue to drain: `eio.disconnect` waits
+        for a long-polling client's next GET, which holds the request being answered."""
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            await socket.close(wait=False, reason=self.eio.reason.TRANSPORT_ERROR)
 
     async def _refuse(self, eio_sid: str, ack_id: int | None, reason: str) -> None:
         """Answer a call the hub will not run (when it carries an ack id), through the gate."""
@@ -149,9 +167,40 @@ class HubServer(socketio.AsyncServer):
         )
 
 
+class WholeBody:
+    """A request body read whole within a deadline, else the Engine.IO session ends (HTTP 400)."""
+
+    def __init__(self, request: web.Request, timeout: float, close: Callable[[str], Awaitable[None]]) -> None:
+        self._request = request
+        self._timeout = timeout
+        self._close = close
+
+    async def read(self, length: int | None = None) -> bytes:
+        content = self._request.content
+        try:
+            if length is None:
+                return await asyncio.wait_for(content.read(), self._timeout)
+            return await asyncio.wait_for(content.readexactly(length), self._timeout)
+        except (asyncio.IncompleteReadError, TimeoutError) as exc:
+            await self._close(self._request.query.get("sid", ""))
+            raise EngineIOError("the request body did not arrive whole in time") from exc
+
+
+def _whole_bodies(
+    translate: Callable[[web.Request], dict[str, Any]], timeout: float, close: Callable[[str], Awaitable[None]]
+) -> Callable[[web.Request], dict[str, Any]]:
+    def translate_request(request: web.Request) -> dict[str, Any]:
+        environ = translate(request)
+        environ["wsgi.input"] = WholeBody(request, timeout, close)
+        return environ
+
+    return translate_request
+
+
 def _ack_id(encoded: str) -> int | None:
     match = _HEADER.match(encoded)
-    return int(match.group(1)) if match and match.group(1) else None
+    digits = match.group(1) if match else None
+    return int(digits) if digits and len(digits) <= MAX_ACK_ID_DIGITS else None
 
 
 def _why(exc: BaseException) -> str:

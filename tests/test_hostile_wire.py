@@ -14,7 +14,7 @@ import pytest
 import socketio
 
 from client import HubClient, HubError
-from tests.rawsio import RawWebSocket
+from tests.rawsio import RawPolling, RawWebSocket
 
 
 async def ack_of(raw: RawWebSocket, frame: str, ack_id: int) -> dict:
@@ -250,3 +250,72 @@ async def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_limits(
                 assert resp.status == 200
         async with http.get(url, headers={"X-Forwarded-For": "203.0.113.1"}) as resp:
             assert resp.status == 401
+
+
+async def post_in_parts(hub, path: str, parts: list[bytes], pause: float) -> bytes:
+    """POST a body of `sum(parts)` bytes in separate TCP writes, `pause` seconds apart; the reply."""
+    host, port = hub.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    length = sum(len(part) for part in parts)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\n\r\n".encode())
+    for part in parts:
+        writer.write(part)
+        await writer.drain()
+        await asyncio.sleep(pause)
+    reply = await asyncio.wait_for(reader.read(200), 10)
+    writer.close()
+    return reply
+
+
+async def test_a_polling_body_sent_in_parts_is_read_whole(hub):
+    """Engine.IO's aiohttp driver decoded whatever part of a POST had arrived: a message sent in
+    several TCP segments was cut and the call never answered."""
+    await hub.stage("show", owner="olivia")
+    polling = await RawPolling(hub.url).open()
+    assert (await polling.call(1, "join", {"stage": "show"}))["ok"]
+    frame = b'422["publish",{"topic":"chat","payload":{"message":"' + b"x" * 1000 + b'"}}]'
+    path = polling.base.removeprefix(hub.url)
+    reply = await post_in_parts(hub, path, [frame[:300], frame[300:]], pause=0.3)
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+    while not (text := await polling.next()).startswith("432["):
+        pass
+    assert orjson.loads(text[3:])[0]["ok"], text
+    await polling.close()
+
+
+async def test_a_body_that_never_arrives_whole_ends_its_session_in_time(make_hub):
+    hub = await make_hub(keepalive_timeout=0.5)
+    polling = await RawPolling(hub.url).open()
+    path = polling.base.removeprefix(hub.url)
+    started = asyncio.get_running_loop().time()
+    host, port = hub.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n\r\n42".encode())
+    reply = await asyncio.wait_for(reader.read(200), 10)
+    writer.close()
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert asyncio.get_running_loop().time() - started < 5
+    assert not hub.node.connections, "the session whose body never came is ended"
+    await polling.http.close()
+
+
+async def test_an_undecodable_call_is_answered_with_its_whole_ack_id(hub):
+    await hub.stage("show", owner="olivia")
+    raw = await raw_joined(hub)
+    long_id = 12345678901234567890
+    ack = await ack_of(raw, f'42{long_id}["publish",{{"topic":"chat","payload":{{"message":NaN}}}}]', long_id)
+    assert ack["error"]["code"] == "bad_request", ack
+    await raw.close()
+
+
+async def test_a_polling_client_closed_by_the_hub_gets_its_post_answered_at_once(hub):
+    """Engine.IO's `disconnect` waits for the socket's queue to drain, which for long-polling
+    means the client's next GET: the POST that caused the close was held until then."""
+    polling = await RawPolling(hub.url).open()
+    post = polling.http.post(polling.base, data=b'451000000000-["publish",{}]', timeout=aiohttp.ClientTimeout(total=5))
+    async with post as resp:
+        assert resp.status == 200, await resp.read()
+    assert not hub.node.connections
+    async with polling.http.get(polling.base) as resp:
+        assert resp.status == 400 or "1" in (await resp.text()).split("\x1e")
+    await polling.http.close()
