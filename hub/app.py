@@ -51,6 +51,10 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         ping_timeout=settings.ping_timeout,
         max_http_buffer_size=MAX_HTTP_BUFFER,
         body_timeout=settings.keepalive_timeout,
+        # Their own loggers, so their lines go through the hub's JSON handler only (given none,
+        # each library adds a plain-text handler of its own).
+        logger=logging.getLogger("socketio.server"),
+        engineio_logger=logging.getLogger("engineio.server"),
     )
     sio.attach(app)
     options = NodeOptions(

@@ -35,9 +35,11 @@ from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as StockWebSocket
 
+from .logs import Sparse
 from .metrics import Metrics
 
 log = logging.getLogger("hub.fanout")
+not_engine_io = Sparse(log)  # frames a client may send again and again
 
 
 def text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -387,7 +389,14 @@ class DirectWebSocket(StockWebSocket):
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
                 try:
-                    await socket.receive(eio_packet.Packet(encoded_packet=msg.data))
+                    pkt = eio_packet.Packet(encoded_packet=msg.data)
+                    if not 0 <= pkt.packet_type < len(eio_packet.packet_names):
+                        raise ValueError("unknown packet type")
+                except (ValueError, TypeError, IndexError):
+                    not_engine_io.warning("websocket", "ended a connection that sent a frame that is not Engine.IO")
+                    break
+                try:
+                    await socket.receive(pkt)
                 except engineio_exceptions.UnknownPacketError:
                     pass
                 except engineio_exceptions.SocketIsClosedError:

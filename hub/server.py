@@ -24,16 +24,22 @@ upgrade, see pyproject's version bounds).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import socketio
 from aiohttp import web
+from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from engineio.exceptions import EngineIOError
 from socketio import packet
 
 from .jsonwire import BadJson
+from .logs import Sparse
+
+not_engine_io = Sparse(logging.getLogger("hub.server"))  # bodies a client may send again and again
 
 MAX_ATTACHMENTS = 16
 # type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad.
@@ -179,11 +185,21 @@ class WholeBody:
         content = self._request.content
         try:
             if length is None:
-                return await asyncio.wait_for(content.read(), self._timeout)
-            return await asyncio.wait_for(content.readexactly(length), self._timeout)
+                body = await asyncio.wait_for(content.read(), self._timeout)
+            else:
+                body = await asyncio.wait_for(content.readexactly(length), self._timeout)
         except (asyncio.IncompleteReadError, TimeoutError) as exc:
-            await self._close(self._request.query.get("sid", ""))
-            raise EngineIOError("the request body did not arrive whole in time") from exc
+            await self._refuse("the request body did not arrive whole in time")
+            raise EngineIOError("incomplete body") from exc
+        if not _is_engine_io(body):
+            await self._refuse("a request body that is not Engine.IO")
+            raise EngineIOError("not Engine.IO")
+        return body
+
+    async def _refuse(self, why: str) -> None:
+        """End the session (HTTP 400 follows) with one sparse log line, never a traceback."""
+        not_engine_io.warning("polling", f"ended a long-polling session: {why}")
+        await self._close(self._request.query.get("sid", ""))
 
 
 def _whole_bodies(
@@ -195,6 +211,16 @@ def _whole_bodies(
         return environ
 
     return translate_request
+
+
+def _is_engine_io(body: bytes) -> bool:
+    """Whether a long-polling body decodes as Engine.IO packets of known types (else Engine.IO
+    logs a traceback and keeps the session)."""
+    try:
+        packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
+    except (ValueError, TypeError, IndexError):  # UnicodeDecodeError is a ValueError
+        return False
+    return all(0 <= pkt.packet_type < len(eio_packet.packet_names) for pkt in packets)
 
 
 def _ack_id(encoded: str) -> int | None:

@@ -14,6 +14,8 @@ import pytest
 import socketio
 
 from client import HubClient, HubError
+from hub import fanout as hub_fanout
+from hub import server as hub_server
 from tests.rawsio import RawPolling, RawWebSocket
 
 
@@ -318,4 +320,39 @@ async def test_a_polling_client_closed_by_the_hub_gets_its_post_answered_at_once
     assert not hub.node.connections
     async with polling.http.get(polling.base) as resp:
         assert resp.status == 400 or "1" in (await resp.text()).split("\x1e")
+    await polling.http.close()
+
+
+@pytest.mark.parametrize("frame", ["zzz", "", "9", "7x"])
+async def test_a_websocket_frame_that_is_not_engine_io_ends_the_connection_without_a_traceback(
+    hub, caplog, monkeypatch, frame
+):
+    monkeypatch.setattr(hub_fanout.not_engine_io, "interval", 0.0)  # one line per 10 s otherwise
+    caplog.set_level(logging.INFO)
+    raw = await RawWebSocket(hub.url).open()
+    await raw.ws.send_str(frame)
+    with pytest.raises(ConnectionError):
+        await raw.next(timeout=5)
+    await raw.close()
+    await asyncio.sleep(0.05)
+    assert not hub.node.connections
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+    assert [r for r in caplog.records if "not Engine.IO" in r.getMessage()]
+    fresh = await RawWebSocket(hub.url).open()  # the hub serves on
+    await fresh.close()
+
+
+@pytest.mark.parametrize("body", [b"zzz", b"\xff\xfe", b"40\x1ezz", b"9"])
+async def test_a_polling_body_that_is_not_engine_io_ends_the_session_without_a_traceback(
+    hub, caplog, monkeypatch, body
+):
+    monkeypatch.setattr(hub_server.not_engine_io, "interval", 0.0)
+    caplog.set_level(logging.INFO)
+    polling = await RawPolling(hub.url).open()
+    async with polling.http.post(polling.base, data=body) as resp:
+        assert resp.status == 400
+    await asyncio.sleep(0.05)
+    assert not hub.node.connections
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+    assert [r for r in caplog.records if "not Engine.IO" in r.getMessage()]
     await polling.http.close()
