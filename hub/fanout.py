@@ -37,9 +37,11 @@ from engineio.async_drivers.aiohttp import WebSocket as StockWebSocket
 
 from .logs import Sparse
 from .metrics import Metrics
+from .server import engine_io_packet
 
 log = logging.getLogger("hub.fanout")
 not_engine_io = Sparse(log)  # frames a client may send again and again
+NOT_ENGINE_IO = "ended a connection that sent a frame that is not Engine.IO"
 
 
 def text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -388,12 +390,9 @@ class DirectWebSocket(StockWebSocket):
                 msg = await self._sock.receive(timeout=server.ping_interval + server.ping_timeout)
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
-                try:
-                    pkt = eio_packet.Packet(encoded_packet=msg.data)
-                    if not 0 <= pkt.packet_type < len(eio_packet.packet_names):
-                        raise ValueError("unknown packet type")
-                except (ValueError, TypeError, IndexError):
-                    not_engine_io.warning("websocket", "ended a connection that sent a frame that is not Engine.IO")
+                pkt = engine_io_packet(msg.data)
+                if pkt is None:
+                    not_engine_io.warning("websocket", NOT_ENGINE_IO)
                     break
                 try:
                     await socket.receive(pkt)
@@ -407,6 +406,17 @@ class DirectWebSocket(StockWebSocket):
             await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             if not self._sock.closed:
                 await self._sock.close()
+
+    async def wait(self) -> str | bytes:
+        """The next frame, for Engine.IO's own handler (a session upgraded from long-polling): a
+        frame that is not Engine.IO ends the session as a closed socket does."""
+        frame = await super().wait()
+        if engine_io_packet(frame) is None:
+            not_engine_io.warning("websocket", NOT_ENGINE_IO)
+            eio_socket = self.handler.__self__  # ended now: the WebSocket's closing handshake may take a while
+            await eio_socket.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+            raise OSError("not Engine.IO")
+        return frame
 
     async def send(self, message: str | bytes) -> None:
         """Engine.IO's writer hands over a queued packet: it is no longer on its way."""

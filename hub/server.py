@@ -213,9 +213,18 @@ def _whole_bodies(
     return translate_request
 
 
+def engine_io_packet(frame: str | bytes) -> eio_packet.Packet | None:
+    """One WebSocket frame as an Engine.IO packet of a known type, or None (Engine.IO itself
+    raises from deep inside, and the traceback reaches the log)."""
+    try:
+        pkt = eio_packet.Packet(encoded_packet=frame)
+    except (ValueError, TypeError, IndexError):
+        return None
+    return pkt if 0 <= pkt.packet_type < len(eio_packet.packet_names) else None
+
+
 def _is_engine_io(body: bytes) -> bool:
-    """Whether a long-polling body decodes as Engine.IO packets of known types (else Engine.IO
-    logs a traceback and keeps the session)."""
+    """Whether a long-polling body decodes as Engine.IO packets of known types."""
     try:
         packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
     except (ValueError, TypeError, IndexError):  # UnicodeDecodeError is a ValueError

@@ -342,6 +342,32 @@ async def test_a_websocket_frame_that_is_not_engine_io_ends_the_connection_witho
     await fresh.close()
 
 
+@pytest.mark.parametrize("frame", ["zzz", "9"])
+async def test_a_frame_that_is_not_engine_io_ends_a_session_upgraded_from_polling(hub, caplog, monkeypatch, frame):
+    """A session that starts on long-polling (the official client's default) is served by
+    Engine.IO's own WebSocket handler after the upgrade."""
+    monkeypatch.setattr(hub_fanout.not_engine_io, "interval", 0.0)
+    caplog.set_level(logging.INFO)
+    polling = await RawPolling(hub.url).open()
+    url = polling.base.replace("http://", "ws://").replace("transport=polling", "transport=websocket")
+    ws = await polling.http.ws_connect(url, autoping=False)
+    await ws.send_str("2probe")
+    assert (await ws.receive_str(timeout=5)) == "3probe"
+    await ws.send_str("5")
+    await ws.send_str(frame)
+    while (msg := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT:
+        pass
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), msg
+    for _ in range(100):
+        if not hub.node.connections:
+            break
+        await asyncio.sleep(0.05)
+    assert not hub.node.connections
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+    assert [r for r in caplog.records if "not Engine.IO" in r.getMessage()]
+    await polling.http.close()
+
+
 @pytest.mark.parametrize("body", [b"zzz", b"\xff\xfe", b"40\x1ezz", b"9"])
 async def test_a_polling_body_that_is_not_engine_io_ends_the_session_without_a_traceback(
     hub, caplog, monkeypatch, body
