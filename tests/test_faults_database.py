@@ -1,0 +1,126 @@
+"""Fault during a show: the Postgres database is unavailable for 30 s and comes back.
+
+Performers publish at a steady rate and the audience watches while the database refuses every
+connection (its open ones cut, mid-write too). Every publish is either acked once stored, late
+when the database is back, or refused `unavailable` when the write buffer is full, and never
+acked and then lost: every acked event reaches every client once, in seq order, and is in the
+archive once; no refused one reaches anybody. `/healthz` says 503 during the outage and 200
+after it, and no client had to join again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from client import login
+from tests.conftest import PASSWORD
+from tests.dbs import admin_execute, create_postgres_database, database_name, drop_postgres_database
+from tests.faults import Member, Show, check_segment, published_ids, wait_until
+
+OUTAGE = 30.0  # seconds, as the issue asks
+PERFORMERS = ("pat", "pia", "pol")
+RATE = 6.0  # publishes per second per performer
+WRITE_BUFFER = 120  # so that the buffer fills during the outage: both late acks and refusals happen
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+async def health(http: aiohttp.ClientSession, url: str) -> int:
+    async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        return resp.status
+
+
+async def test_a_thirty_second_database_outage_loses_nothing_acked_and_nobody_rejoins(postgres_url, make_hub):
+    hub = await make_hub(
+        database_url=postgres_url, write_buffer=WRITE_BUFFER, rate_limit=1000.0, rate_burst=1000, presence_interval=0.25
+    )
+    await hub.stage("show", owner="olivia", players=PERFORMERS)
+    performers = [
+        await Member(hub.url, "show", (await login(hub.url, name, PASSWORD))["access_token"], name).open()
+        for name in PERFORMERS
+    ]
+    audience = [await Member(hub.url, "show", name=f"viewer{i}").open() for i in range(3)]
+    everyone = performers + audience
+    show = Show(performers, RATE, retry_unavailable=False).start()
+    name = database_name(postgres_url)
+    async with aiohttp.ClientSession() as http:
+        try:
+            await asyncio.sleep(2)
+            assert await health(http, hub.url) == 200
+            before = len(show.acked())
+            assert before > 0
+
+            await admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            await admin_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+            down_at = time.monotonic()
+            seen_at_outage = len(audience[0].log)
+            statuses: list[int] = []
+            delivered_during = 0
+            while time.monotonic() - down_at < OUTAGE:
+                statuses.append(await health(http, hub.url))
+                delivered_during = len(audience[0].log)
+                await asyncio.sleep(1)
+            up_at = time.monotonic()
+        finally:
+            await admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+        # From a couple of seconds in, the hub reports the outage every time it is asked.
+        assert statuses[3:] and set(statuses[3:]) == {503}, statuses
+        recovered: list[int] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            recovered.append(await health(http, hub.url))
+            if recovered[-1] == 200:
+                break
+            await asyncio.sleep(0.5)
+        assert recovered[-1] == 200, recovered
+        await asyncio.sleep(3)  # the show goes on after the database is back
+        await show.stop()
+
+    outcomes = show.outcomes
+    acked = show.acked()
+    refused = {o.pid for o in outcomes if not o.ack.get("ok")}
+    assert set(show.refused()) == {"unavailable"}, show.refused()
+    assert len(outcomes) == len(acked) + len(refused)
+    # An ack means stored: nothing sent once the database was down was acked before it came back.
+    early = [o.pid for o in outcomes if o.ack.get("ok") and down_at + 0.5 < o.sent and o.answered < up_at]
+    assert not early, f"acked while the database was down: {early[:5]}"
+    late = [o for o in outcomes if o.ack.get("ok") and down_at + 0.5 < o.sent < up_at]
+    assert late, "some publishes during the outage are held and acked once the database is back"
+    assert refused, "the write buffer filled during the outage: later publishes are refused"
+    assert any(o.ack.get("ok") and o.sent > up_at for o in outcomes), "publishing works again after the outage"
+    assert delivered_during > seen_at_outage, "the audience kept receiving events during the outage"
+
+    stored = await hub.store.archive.live_events((await hub.store.get_stage("show")).id)
+    stored_ids = [e.sender.get("publishId") for e in stored]
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+    assert Counter(stored_ids) == Counter(acked.keys()), "the archive holds every acked event once, and nothing else"
+    assert all(acked[e.sender["publishId"]] == e.seq for e in stored)
+
+    expected = [(e.seq, e.sender["publishId"]) for e in stored]
+    for member in everyone:
+        segments = member.segments()
+        assert len(segments) == 1 and member.disconnects == 0 and not member.rejoins, member.name
+        check_segment(segments[0], member.name)
+        got = [(e["seq"], e["from"]["publishId"]) for e in segments[0].events]
+        assert got == expected, f"{member.name}: every acked event once, in order, and no refused one"
+        assert not refused & set(published_ids(segments[0].events))
+    # The same client objects keep working: a publish and its delivery, at once.
+    last = await performers[0].publish("chat", {"message": "curtain"}, "pat-curtain", retry_unavailable=False)
+    assert last["ok"], last
+    await wait_until(lambda: all("pat-curtain" in m.arrivals for m in everyone), "everyone sees the last line", 10)
+    for member in everyone:
+        await member.close()
