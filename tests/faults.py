@@ -86,6 +86,7 @@ class Member:
         self.joined = asyncio.Event()  # set while connected and on the stage
         self.disconnects = 0
         self.rejoins: list[dict[str, Any]] = []  # the acks of every join after the first
+        self.retried: list[str] = []  # publish ids sent again (no ack came, or `unavailable`)
         self._connected_once = False
         self._join_task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
@@ -178,8 +179,12 @@ class Member:
     async def publish(self, topic: str, payload: Any, pid: str, retry_unavailable: bool) -> dict[str, Any]:
         """Publish with id `pid` until an answer: a lost connection, a missing ack or (when asked)
         `unavailable` is retried with the same id, as a client that did not see its ack does."""
+        attempt = 0
         while True:
             await self.joined.wait()
+            if attempt:
+                self.retried.append(pid)
+            attempt += 1
             lost = self._lost
             call = asyncio.ensure_future(
                 self.sio.call("publish", {"topic": topic, "payload": payload, "id": pid}, timeout=PUBLISH_TIMEOUT)
