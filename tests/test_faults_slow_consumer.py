@@ -10,6 +10,8 @@ archive has every acked event once.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections import Counter
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from client import HubClient, login
 from tests.conftest import PASSWORD
 from tests.faults import Member, Segment, check_segment, wait_until
+from tests.nodeclient import QUICK_RECONNECT, NodeClients, node_clients
 from tests.rawsio import RawWebSocket
 
 PERFORMERS = ("pat", "pia")
@@ -131,3 +134,76 @@ async def test_a_stalled_socket_is_dropped_others_go_on_and_it_recovers_what_it_
         assert max(delays) < DELAY_BOUND, f"{member.name} waited {max(delays):.1f} s for an event"
     for member in everyone:
         await member.close()
+
+
+async def pump_board(performer: Member, until: asyncio.Event, acks: dict[str, dict[str, Any]]) -> None:
+    """Publish big board objects (ten ids, so the stage's state stays small) as fast as acks come back."""
+    n = 0
+    while not until.is_set():
+        batch = [f"{performer.name}-{n + k}" for k in range(IN_FLIGHT)]
+        n += IN_FLIGHT
+        answers = await asyncio.gather(*(
+            performer.publish("board", {"type": "placeObjectOnStage", "object": {"id": f"o{pid[-1]}", "pid": pid, "pad": BIG}},
+                              pid, retry_unavailable=False)
+            for pid in batch
+        ))  # fmt: skip
+        acks.update(zip(batch, answers, strict=True))
+
+
+BIG = "x" * 30_000
+RECONNECTING = {"transport close", "transport error"}
+
+
+async def test_a_frozen_official_client_is_dropped_and_recovers_by_itself(make_hub):
+    """A browser tab that stops reading, played by the official Node socket.io-client in a process
+    that is stopped (SIGSTOP): its sockets, one upgraded from long-polling, one WebSocket-only, are
+    dropped past the hard limit; once the process runs again they reconnect by themselves, join
+    with `since` and recover exactly what they missed."""
+    hub = await make_hub(rate_limit=100_000.0, rate_burst=100_000, write_soft_limit=64 * 1024, write_hard_limit=1024 * 1024)
+    await hub.stage("show", owner="olivia", players=PERFORMERS)
+    performers = [
+        await Member(hub.url, "show", (await login(hub.url, name, PASSWORD))["access_token"], name).open()
+        for name in PERFORMERS
+    ]
+    watcher = await Member(hub.url, "show", name="viewer").open()
+    metrics = hub.node.metrics
+    frozen: dict[str, dict[str, Any]] = {"node-default": {}, "node-websocket": {"transports": ["websocket"]}}
+    async with node_clients() as node:
+        for name, options in frozen.items():
+            await node.open(name, hub.url, stage="show", **options, **QUICK_RECONNECT)
+        first = {name: await node.joined(name) for name in frozen}
+        await node.first(lambda r: r["name"] == "node-default" and r["report"] == "upgrade", "the upgrade")
+        os.kill(node.process.pid, signal.SIGSTOP)
+        try:
+            stop = asyncio.Event()
+            acks: dict[str, dict[str, Any]] = {}
+            pumps = [asyncio.create_task(pump_board(p, stop, acks)) for p in performers]
+            await wait_until(lambda: metrics.slow_consumers_dropped._value.get() >= len(frozen), "both dropped", 60)
+            await asyncio.sleep(0.3)
+            stop.set()
+            await asyncio.gather(*pumps)
+        finally:
+            os.kill(node.process.pid, signal.SIGCONT)
+        assert metrics.slow_consumers_dropped._value.get() == len(frozen)
+        assert all(a["ok"] for a in acks.values())
+        total = max(a["seq"] for a in acks.values())
+        await node.wait(lambda: all(node_last_seq(node, n) == total for n in frozen), "the frozen clients", 30)
+        stored = await hub.store.archive.live_events((await hub.store.get_stage("show")).id)
+        expected = [(e.seq, e.sender["publishId"]) for e in stored]
+        assert [e.seq for e in stored] == list(range(1, total + 1))
+        assert Counter(e.sender["publishId"] for e in stored) == Counter(acks.keys())
+        for name in frozen:
+            joins = node.joins(name)
+            assert len(joins) >= 2 and all(j["recovered"] for j in joins[1:]), name
+            assert joins[-1]["session"] == first[name]["session"], f"{name} lost its session"
+            assert {r["reason"] for r in node.of(name, "disconnect")} <= RECONNECTING, name
+            assert seqs_and_ids(node.delivered(name)) == expected, f"{name}: every event once, in order"
+    await wait_until(lambda: watcher.seq == total, "the watcher")
+    assert watcher.disconnects == 0 and seqs_and_ids(watcher.segments()[0].events) == expected
+    for member in [*performers, watcher]:
+        await member.close()
+
+
+def node_last_seq(node: NodeClients, name: str) -> int:
+    delivered = node.delivered(name)
+    return delivered[-1]["seq"] if delivered else 0
