@@ -18,11 +18,14 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import aiohttp
+import asyncpg
 import pytest
 
 from client import login
+from storage import Store
+from storage.writer import EventWriter
 from tests.conftest import PASSWORD, Hub
-from tests.dbs import admin_execute, create_postgres_database, database_name, drop_postgres_database
+from tests.dbs import admin_execute, create_postgres_database, database_name, drop_postgres_database, make_event
 from tests.faults import Member, Show, check_segment, published_ids, wait_until
 from tests.nodeclient import QUICK_RECONNECT, node_clients
 
@@ -159,3 +162,39 @@ async def test_a_thirty_second_database_outage_loses_nothing_acked_and_nobody_re
         assert [(e["seq"], e["from"]["publishId"]) for e in node_seen[n]] == expected, n
     for member in everyone:
         await member.close()
+
+
+async def test_the_writer_writes_again_after_a_cut_connection_could_not_be_handed_back(postgres_url, monkeypatch):
+    """The race the outage above hits now and then, made certain: the database cuts a connection
+    just as the writer hands it back, so asyncpg's reset fails and the release raises. The writer
+    (one long-lived task) must write again at its next try, not fail forever on a connection
+    `databases` left bound to it."""
+    store = Store(postgres_url)
+    await store.connect()
+    try:
+        await store.migrate()
+        owner = await store.create_user("olivia", "not-a-real-hash")
+        stage = await store.create_stage("show", "Show", owner.id)
+        cut_once = [True]
+        reset = asyncpg.Connection.reset
+
+        async def failing_reset(self: asyncpg.Connection, *, timeout: float | None = None) -> None:
+            if cut_once:
+                cut_once.clear()
+                raise ConnectionResetError("the database cut this connection (test)")
+            await reset(self, timeout=timeout)
+
+        monkeypatch.setattr(asyncpg.Connection, "reset", failing_reset)
+        writer = EventWriter(store.archive, interval=0.005, max_backoff=0.1)
+        writer.start()
+        try:
+            stored = [writer.submit(make_event(stage.id, seq)) for seq in range(1, 11)]
+            await asyncio.wait_for(asyncio.gather(*stored), 10)
+            assert not cut_once and writer.failures == 1 and writer.healthy
+            more = [writer.submit(make_event(stage.id, seq)) for seq in range(11, 21)]
+            await asyncio.wait_for(asyncio.gather(*more), 10)
+        finally:
+            await asyncio.wait_for(writer.close(), 10)
+        assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, 21))
+    finally:
+        await asyncio.wait_for(store.close(), 10)
