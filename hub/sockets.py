@@ -115,7 +115,9 @@ class SocketHandlers:
         delay = 0.1
         while True:
             try:
-                return await bearer(self.store, claims)
+                # Each try on a task of its own: a connection the database cut may stay bound to
+                # the task that used it (see storage.archive._unbind_if_stuck).
+                return await asyncio.create_task(bearer(self.store, claims))
             except AuthError:
                 raise
             except Exception as exc:
