@@ -6,6 +6,7 @@ call reaches nobody and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,11 +14,11 @@ from typing import Any
 
 import socketio
 
-from storage import Scene, Store
+from storage import Scene, Store, User
 
 from . import stage_actions
 from .accounts import bearer
-from .auth import AuthError, TokenIssuer
+from .auth import AuthError, Claims, TokenIssuer
 from .broker import now_ms
 from .config import Settings
 from .guard import Guard
@@ -42,6 +43,8 @@ from .sessions import SessionSigner
 log = logging.getLogger("hub.sockets")
 MAX_AVATAR_ID = 200
 MAX_SLUG = 64
+# How long a connection waits for the database to check its token's account (an outage), then is refused.
+ACCOUNT_WAIT = 120.0
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -87,7 +90,7 @@ class SocketHandlers:
             if not isinstance(auth, dict):
                 raise AuthError("auth must be an object")
             if "token" in auth:
-                user = await bearer(self.store, self.tokens.verify(_token(auth["token"])))
+                user = await self._account(sid, self.tokens.verify(_token(auth["token"])))
                 user_id, username, admin, service = user.id, user.username, user.role == "admin", user.role == SERVICE
         except AuthError as exc:
             self.metrics.refused.labels("unauthorized").inc()
@@ -101,6 +104,29 @@ class SocketHandlers:
             guard.join_bucket(), address=guard.address_of(environ), resume=resume, admin=admin, service=service,
         )  # fmt: skip
         self.metrics.connections.inc()
+
+    async def _account(self, sid: str, claims: Claims) -> User:
+        """The token's account (`bearer`). While the database cannot be read (an outage) the
+        connection waits for it, up to `ACCOUNT_WAIT` seconds: a CONNECT must be answered, and a
+        refusal would stop the client's own reconnection, so the client is answered once the
+        account can be checked and joins again with `since` as after any reconnect."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACCOUNT_WAIT
+        delay = 0.1
+        while True:
+            try:
+                # Each try on a task of its own: a connection the database cut may stay bound to
+                # the task that used it (see storage.archive._unbind_if_stuck).
+                return await asyncio.create_task(bearer(self.store, claims))
+            except AuthError:
+                raise
+            except Exception as exc:
+                eio_socket = self.sio.eio.sockets.get(self.sio.manager.eio_sid_from_sid(sid, "/"))
+                if eio_socket is None or eio_socket.closed or loop.time() >= deadline:
+                    log.warning("cannot check an account: the database is unreachable", extra={"error": repr(exc)})
+                    raise AuthError("the hub cannot check accounts now (database unavailable): try again") from exc
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 1.0)
 
     async def disconnect(self, sid: str, *_: Any) -> None:
         conn = self.node.connections.pop(sid, None)

@@ -299,23 +299,27 @@ class Archive:
         On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so two writers wait for each
         other instead of one failing when it upgrades a read lock.
         """
-        async with self.db.connection() as conn:
-            raw = conn.raw_connection
-            if self.dialect == "postgresql":
-                async with raw.transaction():
-                    yield conn
-            elif raw.in_transaction:
-                async with conn.transaction():
-                    yield conn
-            else:
-                await raw.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    with contextlib.suppress(Exception):  # closing the connection rolls back anyway
-                        await raw.execute("ROLLBACK")
-                    raise
-                await raw.execute("COMMIT")
+        conn = self.db.connection()
+        try:
+            async with conn:
+                raw = conn.raw_connection
+                if self.dialect == "postgresql":
+                    async with raw.transaction():
+                        yield conn
+                elif raw.in_transaction:
+                    async with conn.transaction():
+                        yield conn
+                else:
+                    await raw.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                    except BaseException:
+                        with contextlib.suppress(Exception):  # closing the connection rolls back anyway
+                            await raw.execute("ROLLBACK")
+                        raise
+                    await raw.execute("COMMIT")
+        finally:
+            _unbind_if_stuck(self.db, conn)
 
     async def _bulk_insert(self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Insert many rows inside the caller's transaction by the driver's fastest path."""
@@ -432,3 +436,16 @@ def _decoded(stage_id: int, values: Sequence[Any], senders: dict[str | bytes, An
 def _performance(row: Record) -> Performance:
     values = {field.name: row[field.name] for field in dataclasses.fields(Performance)}
     return Performance(**{**values, "recording": bool(values["recording"])})
+
+
+def _unbind_if_stuck(db: Database, conn: Connection) -> None:
+    """Undo what a failed hand-back leaves on the task. `databases`' `Connection.__aexit__`
+    releases the driver's connection to the pool, then unbinds it from the task; when the release
+    raises (asyncpg re-raises a failed reset of a connection the database cut, after terminating
+    it and freeing its pool slot) neither happens, and every later use on the task fails with
+    "Connection is already acquired". The event writer is one long-lived task: after a database
+    outage it then never wrote again, while `/healthz` said the database was fine."""
+    if conn._connection_counter == 0 and db._connection is conn:
+        backend: Any = conn._connection
+        backend._connection = None
+        db._connection = None

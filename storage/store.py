@@ -98,12 +98,20 @@ class Store(UserStore, MediaStore):
 
     async def cached_stage(self, slug: str) -> Stage | None:
         """`get_stage` through a short-lived cache, for the join path: a stage changed by another
-        process is seen within `STAGE_CACHE_SECONDS`, one changed through this store at once."""
+        process is seen within `STAGE_CACHE_SECONDS`, one changed through this store at once.
+        While the database cannot be read, the last value read stands."""
         hit = self._stage_cache.get(slug)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        stage = await self.get_stage(slug)
+        try:
+            stage = await self.get_stage(slug)
+        except Exception:
+            # The database cannot be read (an outage): a stage this hub knows keeps being
+            # joinable as it was last seen, so clients that reconnect recover their show.
+            if hit is None:
+                raise
+            return hit[1]
         if len(self._stage_cache) >= STAGE_CACHE_SIZE:  # joins to made-up slugs must not grow it
             self._stage_cache = {k: v for k, v in self._stage_cache.items() if v[0] > now}
             if len(self._stage_cache) >= STAGE_CACHE_SIZE:
