@@ -3,6 +3,7 @@ missed and nothing twice; and a stage that closes (rehearsal, deleted) tells its
 
 from __future__ import annotations
 
+from hub.inbound import Refused
 from tests.browser import PHONE, artifact
 from tests.gql import data
 from tests.webpages import WAIT_MS, open_stage, person, until
@@ -97,3 +98,40 @@ async def test_stage_closing_tells_the_audience(hub, browser) -> None:
         await page.get_by_role("alert").filter(has_text="This stage was deleted.").wait_for(timeout=WAIT_MS)
     assert await until(player, "() => document.body.classList.contains('stage-closed')")
     assert audience.errors == [] and player.errors == []
+
+
+async def test_a_refused_join_or_refresh_during_an_outage_is_retried_not_given_up(make_hub, browser, monkeypatch) -> None:
+    """During a database outage a join may be refused `unavailable` and a token refresh fail: the
+    page keeps trying by itself, and a performer comes back as the performer, not as audience."""
+    hub = await make_hub(access_token_ttl=20)  # never "fresh": every connection refreshes the token
+    await hub.stage("show", "helen")
+    ctx = await person(browser, hub, "helen")
+    page = await open_stage(ctx, hub)
+
+    enter = hub.node.enter
+    refusals: list[str] = []
+
+    async def unavailable_twice(*args, **kwargs):
+        if len(refusals) < 2:
+            refusals.append("unavailable")
+            raise Refused("unavailable", "the stage is being archived; try again shortly")
+        return await enter(*args, **kwargs)
+
+    monkeypatch.setattr(hub.node, "enter", unavailable_twice)
+    await hub.node.sio.disconnect(await page.evaluate("window.upstage.socket.id"))
+    await page.wait_for_selector(".connection[data-status=reconnecting]", timeout=WAIT_MS)
+    await page.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
+    assert len(refusals) == 2
+
+    # the hub cannot refresh the token for a while (its requests fail): the page waits, then
+    # comes back logged in
+    await page.route("**/graphql", lambda route: route.abort())
+    await hub.node.sio.disconnect(await page.evaluate("window.upstage.socket.id"))
+    await page.wait_for_selector(".connection[data-status=reconnecting]", timeout=WAIT_MS)
+    await page.wait_for_timeout(2500)
+    assert await page.locator(".connection").get_attribute("data-status") == "reconnecting"
+    await page.unroute("**/graphql")
+    await page.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
+    sid = await page.evaluate("window.upstage.socket.id")
+    assert hub.node.connections[sid].username == "helen", "came back as the performer"
+    assert page.errors == []

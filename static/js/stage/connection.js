@@ -44,30 +44,36 @@ export async function call(socket, name, data = {}, timeout = 15000) {
   }
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The login token for a connection attempt, refreshed when about to expire (so a long show
+ * outlives the 15-minute token). Null only when there is no login or the hub ended it; while
+ * the hub cannot refresh it (an outage), keep trying: a performer must not come back as audience.
+ */
+async function tokenForConnect() {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
+    try {
+      return await accessToken();
+    } catch (err) {
+      if (err.code === 'unauthenticated') return null;
+      await sleep(delay);
+    }
+  }
+}
+
 /** Open a socket with the login token (if any) and this tab's session; polling after websocket. */
 export async function openSocket() {
-  let token = null;
-  try {
-    token = await accessToken();
-  } catch {
-    token = null; // logged out or cannot refresh: join as audience
-  }
-  const socket = io({
+  // Socket.IO asks for `auth` at every connection attempt, reconnections included.
+  return io({
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
-    auth: (cb) => cb(token ? { token, ...tabSession() } : tabSession()),
+    auth: (cb) => {
+      tokenForConnect().then((token) => cb(token ? { token, ...tabSession() } : tabSession()));
+    },
     reconnectionDelay: 500,
     reconnectionDelayMax: 4000,
   });
-  // Refresh the token before every reconnect, so a long show outlives the 15-minute token.
-  socket.io.on('reconnect_attempt', async () => {
-    try {
-      token = await accessToken();
-    } catch {
-      token = null;
-    }
-  });
-  return socket;
 }
 
 /**
@@ -132,14 +138,19 @@ export class StageConnection {
     const data = { stage: this.slug };
     if (this.nickname) data.nickname = this.nickname;
     if (this.epoch !== null) data.since = { epoch: this.epoch, seq: this.seq };
+    clearTimeout(this.retry);
     const ack = await call(this.socket, 'join', data);
     if (!ack.ok) {
       const code = ack.error?.code;
       if (code === 'forbidden' || code === 'not_found') return this.closed(ack.error.message);
-      this.onStatus('offline');
+      // Anything else passes (the hub is busy or its database is down): try again, backing off.
+      this.onStatus('reconnecting');
       this.onError?.(ack.error?.message ?? 'could not join');
+      this.joinDelay = Math.min((this.joinDelay ?? 500) * 2, 15000);
+      this.retry = setTimeout(() => this.socket.connected && this.join(), this.joinDelay);
       return;
     }
+    this.joinDelay = null;
     keepSession(ack);
     this.epoch = ack.epoch;
     this.seq = ack.seq;
