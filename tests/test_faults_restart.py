@@ -15,7 +15,6 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from client import HubClient, login
 from hub.auth import hash_password
 from storage import Event, Store
 from tests.conftest import PASSWORD
-from tests.dbs import DIALECTS, create_postgres_database, drop_postgres_database
 from tests.faults import Member, Segment, Show, check_segment, segments_of, wait_until
 from tests.hubproc import HubProcess
 from tests.nodeclient import QUICK_RECONNECT, NodeClients, node_clients
@@ -36,19 +34,6 @@ NODE_AUDIENCE: dict[str, dict[str, Any]] = {
     "node-default": {},  # long-polling first, then upgraded to WebSocket
 }
 RATE = 15.0  # publishes per second per performer
-
-
-@pytest.fixture(params=DIALECTS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty SQLite file or Postgres database (dropped after the test)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 async def seeded(tmp_path: Path, url: str) -> HubProcess:
@@ -101,8 +86,8 @@ def last_seq(segments: list[Segment]) -> int:
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
-async def test_the_hub_restarted_under_load_loses_and_doubles_nothing_and_clients_recover(tmp_path, database, how):
-    url = database
+async def test_the_hub_restarted_under_load_loses_and_doubles_nothing_and_clients_recover(tmp_path, database_url, how):
+    url = database_url
     hub = await seeded(tmp_path, url)
     sig = signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM
     members: list[Member] = []
