@@ -29,8 +29,10 @@ from socketio import packet
 from .jsonwire import BadJson
 
 MAX_ATTACHMENTS = 16
-# type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad.
-_HEADER = re.compile(r"^[0-6](?:\d+-)?(?:/[^,]*,)?(\d{1,15})?")
+# type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad. Read
+# as python-socketio reads a header (`int()`, so any Unicode decimal digit; an ack id of up to 100
+# digits, more and there is none), so a refusal answers the id a well-formed call would get.
+_HEADER = re.compile(r"^\d(?:\d+-)?(?:/[^,]*,)?(?:(\d{1,100})(?!\d))?")
 
 
 class WirePacket(packet.Packet):

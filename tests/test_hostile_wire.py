@@ -72,6 +72,26 @@ async def test_every_undecodable_or_unknown_call_is_answered_bad_request(hub, fr
     await raw.close()
 
 
+@pytest.mark.parametrize(
+    ("header", "ack_id"),
+    [
+        ("421000000000000000001", 1000000000000000001),  # past 15 digits: was answered as 100000000000000
+        ("42" + "7" * 100, int("7" * 100)),
+        ("420009", 9),
+        ("4\u0662\u0663\u0664", 34),  # Arabic-Indic digits, which int() reads, in the type and the id
+    ],
+)
+async def test_an_undecodable_call_is_answered_with_the_ack_id_python_socketio_would_read(hub, header, ack_id):
+    """Found by tests/test_fuzz_socket.py: the refusal must answer the id the call was sent with."""
+    await hub.stage("show", owner="olivia")
+    raw = await raw_joined(hub)
+    ack = await ack_of(raw, header + '["publish",{"topic":"chat","payload":{"message":NaN}}]', ack_id)
+    assert ack["error"]["code"] == "bad_request", ack
+    ok = await ack_of(raw, header + '["publish",{"topic":"chat","payload":{"message":"fine"}}]', ack_id)
+    assert ok["ok"], ok
+    await raw.close()
+
+
 async def test_a_flood_of_bad_packets_is_answered_rate_limited_and_logs_one_line(make_hub, caplog):
     hub = await make_hub(rate_limit=1.0, rate_burst=20)
     await hub.stage("show", owner="olivia")
