@@ -387,7 +387,11 @@ class DirectWebSocket(StockWebSocket):
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
                 try:
-                    await socket.receive(eio_packet.Packet(encoded_packet=msg.data))
+                    decoded = eio_packet.Packet(encoded_packet=msg.data)
+                except ValueError:  # not an Engine.IO packet ("", "x", bad base64): as the reference
+                    break  # server does on a parse error, end the connection (no traceback)
+                try:
+                    await socket.receive(decoded)
                 except engineio_exceptions.UnknownPacketError:
                     pass
                 except engineio_exceptions.SocketIsClosedError:

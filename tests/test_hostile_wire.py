@@ -148,6 +148,29 @@ async def test_an_unannounced_binary_frame_closes_the_connection(hub):
     await raw.close()
 
 
+@pytest.mark.parametrize("frame", ["x", "", "\U000457f2", "b!!not base64", "\u00bd"])
+async def test_a_frame_that_is_no_engine_io_packet_closes_the_connection_without_a_traceback(hub, caplog, frame):
+    """Found by tests/test_fuzz_socket.py: Engine.IO's decoder raised out of the WebSocket loop
+    (a traceback per frame). The reference server ends the connection on a parse error."""
+    await hub.stage("show", owner="olivia")
+    caplog.set_level(logging.INFO)
+    raw = await raw_joined(hub)
+    await raw.ws.send_str(frame)
+    with pytest.raises((ConnectionError, asyncio.TimeoutError)):
+        for _ in range(5):
+            await raw.next(timeout=3)
+    await raw.close()
+    for _ in range(100):  # until the hub has finished with the request (and logged what it logs)
+        if not hub.node.connections:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    again = await raw_joined(hub)
+    assert (await again.call(2, "publish", {"topic": "chat", "payload": {"message": "up"}}))["ok"]
+    await again.close()
+
+
 async def test_a_second_connect_on_one_session_is_refused(hub):
     await hub.stage("show", owner="olivia")
     raw = await raw_joined(hub)
