@@ -390,6 +390,8 @@ class DirectWebSocket(StockWebSocket):
                     decoded = eio_packet.Packet(encoded_packet=msg.data)
                 except ValueError:  # not an Engine.IO packet ("", "x", bad base64): as the reference
                     break  # server does on a parse error, end the connection (no traceback)
+                if not 0 <= decoded.packet_type < len(eio_packet.packet_names):
+                    continue  # "7", "8", "9": Engine.IO's receive() would fail naming it (IndexError)
                 try:
                     await socket.receive(decoded)
                 except engineio_exceptions.UnknownPacketError:

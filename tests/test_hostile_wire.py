@@ -171,6 +171,19 @@ async def test_a_frame_that_is_no_engine_io_packet_closes_the_connection_without
     await again.close()
 
 
+@pytest.mark.parametrize("frame", ["7", "8x", "9{}"])
+async def test_an_unknown_engine_io_packet_type_is_ignored_without_a_traceback(hub, caplog, frame):
+    """Found by tests/test_fuzz_socket.py: Engine.IO's receive() raised IndexError naming the
+    type, which ended the connection with a traceback."""
+    await hub.stage("show", owner="olivia")
+    caplog.set_level(logging.INFO)
+    raw = await raw_joined(hub)
+    await raw.ws.send_str(frame)
+    assert (await raw.call(2, "publish", {"topic": "chat", "payload": {"message": "still here"}}))["ok"]
+    await raw.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+
+
 async def test_a_second_connect_on_one_session_is_refused(hub):
     await hub.stage("show", owner="olivia")
     raw = await raw_joined(hub)
