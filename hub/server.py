@@ -21,9 +21,11 @@ upgrade, see pyproject's version bounds).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import socketio
+from engineio import exceptions as engineio_exceptions
 from socketio import packet
 
 from .jsonwire import BadJson
@@ -72,6 +74,9 @@ class HubServer(socketio.AsyncServer):
         refusal = self.gate.admit(eio_sid, environ) if self.gate is not None else None
         if refusal is not None:
             return refusal  # Engine.IO answers the handshake 401 with this message
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            socket.handle_post_request = _checked_post(socket)
         await super()._handle_eio_connect(eio_sid, environ)
         return None
 
@@ -149,6 +154,24 @@ class HubServer(socketio.AsyncServer):
         await self._send_packet(
             eio_sid, self.packet_class(packet.CONNECT_ERROR, data={"message": message}, namespace=namespace)
         )
+
+
+def _checked_post(socket: Any) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """A long-polling POST whose body is no Engine.IO payload (not UTF-8, "x", a packet type past
+    6) ends the connection with HTTP 400, as a WebSocket frame that is none does; Engine.IO would
+    log a traceback for each such request and keep going."""
+    handle = socket.handle_post_request
+
+    async def checked(environ: dict[str, Any]) -> None:
+        try:
+            await handle(environ)
+        except (ValueError, IndexError) as exc:  # decoding, or receive() naming an unknown type
+            # Closed here without waiting for a poll to take the CLOSE packet (Engine.IO's own
+            # disconnect would wait, and the client may have no poll waiting).
+            await socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_ERROR)
+            raise engineio_exceptions.EngineIOError("not an Engine.IO payload") from exc
+
+    return checked
 
 
 def _ack_id(encoded: str) -> int | None:

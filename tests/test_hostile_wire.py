@@ -14,7 +14,7 @@ import pytest
 import socketio
 
 from client import HubClient, HubError
-from tests.rawsio import RawWebSocket
+from tests.rawsio import RawPolling, RawWebSocket
 
 
 async def ack_of(raw: RawWebSocket, frame: str, ack_id: int) -> dict:
@@ -182,6 +182,27 @@ async def test_an_unknown_engine_io_packet_type_is_ignored_without_a_traceback(h
     assert (await raw.call(2, "publish", {"topic": "chat", "payload": {"message": "still here"}}))["ok"]
     await raw.close()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+
+
+@pytest.mark.parametrize("body", [b"x", b"7", b"40\x1e9{}", b"\xff\xfe", "\U000457f2".encode()])
+async def test_a_polling_body_that_is_no_engine_io_payload_ends_the_session_without_a_traceback(hub, caplog, body):
+    """Found by tests/test_fuzz_socket.py's packets sent over long-polling: Engine.IO logged a
+    traceback for every such request (anyone could flood the log) and kept the session."""
+    await hub.stage("show", owner="olivia")
+    caplog.set_level(logging.INFO)
+    base = f"{hub.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as resp:
+            sid = orjson.loads((await resp.text())[1:])["sid"]
+        async with http.post(f"{base}&sid={sid}", data=b"40") as resp:
+            assert resp.status == 200
+        async with http.post(f"{base}&sid={sid}", data=body) as resp:
+            assert resp.status == 400
+    assert sid not in hub.node.sio.eio.sockets and not hub.node.connections, "the session has ended"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    polling = await RawPolling(hub.url).open()
+    assert (await polling.call(1, "join", {"stage": "show"}))["ok"]
+    await polling.close()
 
 
 async def test_a_second_connect_on_one_session_is_refused(hub):
