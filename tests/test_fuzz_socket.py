@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from client import login
+from hub.app import MAX_HTTP_BUFFER
 from hub.state import apply, empty_state, view
 from storage import DEFAULT_COLOR
 from tests.conftest import PASSWORD, Hub
@@ -55,6 +56,7 @@ CALLS = [
 UNKNOWN_CALLS = ["connect", "disconnect", "nosuch", "", "__proto__", "join ", "JOIN", "event", "publish\x00", "💥"]
 # Calls whose success puts events on the stage besides `publish`: (session, background type) each.
 ANNOUNCING = {"saveScene": ["loadScenes"], "sweep": ["blankScene"], "startRecording": ["recordingSnapshot"]}
+MAX_FRAME = MAX_HTTP_BUFFER  # bytes: a bigger frame closes the connection (Engine.IO's maxPayload)
 OBSERVER = "@observer"  # a placeholder for the observing performer's session (a stream_health host)
 SELF = "@self"  # the sender's own session
 
@@ -314,7 +316,7 @@ raws = st.one_of(
     st.text(max_size=40).map(lambda t: Raw(text=t)),
     st.text(alphabet="0123456789-/,[]{}\"", max_size=20).map(lambda t: Raw(text="4" + t)),
     st.binary(max_size=20).map(lambda b: Raw(binary=b)),
-    st.sampled_from([Raw(text="4" + "a" * (1024 * 1024 + 10)), Raw(binary=b"\x04" + b"x" * 2000)]),
+    st.sampled_from([Raw(text="4" + "a" * (MAX_FRAME + 10)), Raw(binary=b"\x04" + b"x" * 2000)]),
 )
 
 
@@ -325,7 +327,7 @@ def ends_connection(raw: Raw) -> bool:
     text = raw.text
     return (
         not text[:1].isdecimal()  # not an Engine.IO packet (and "b": base64 binary)
-        or len(text) > 1024 * 1024  # past Engine.IO's maxPayload
+        or len(text.encode()) > MAX_FRAME  # past Engine.IO's maxPayload
         or int(text[0]) == 1  # Engine.IO close
         or int(text[0]) == 4 and text[1:2].isdecimal() and int(text[1]) == 1 and not text.startswith("/", 2)  # Socket.IO disconnect of "/"
         or text.startswith(("45", "46")) and _attachments(text[2:]) > 16  # binary, too many attachments
@@ -563,7 +565,7 @@ async def run_calls(arena: Arena, peer: Peer, batch: list[Call]) -> None:
         call = Call(resolve(generated.name, peer.session, observer.session), resolve(generated.data, peer.session, observer.session),
                     generated.shape, generated.ack, generated.cut)  # fmt: skip
         text, expected = frame_of(call, peer.new_id())
-        if len(text) > 1024 * 1024:
+        if len(text.encode()) > MAX_FRAME:
             continue  # a frame past maxPayload closes the connection: a raw packet, tried there
         await peer.send(text)
         sent.append((call, expected))
