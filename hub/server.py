@@ -34,7 +34,7 @@ MAX_ATTACHMENTS = 16
 # type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad. Read
 # as python-socketio reads a header (`int()`, so any Unicode decimal digit; an ack id of up to 100
 # digits, more and there is none), so a refusal answers the id a well-formed call would get.
-_HEADER = re.compile(r"^\d(?:\d+-)?(?:/[^,]*,)?(?:(\d{1,100})(?!\d))?")
+_HEADER = re.compile(r"^(\d)(?:\d+-)?(?:(/[^,]*),)?(?:(\d{1,100})(?!\d))?")
 
 
 class WirePacket(packet.Packet):
@@ -95,7 +95,10 @@ class HubServer(socketio.AsyncServer):
         try:
             pkt = self.packet_class(encoded_packet=data)
         except (ValueError, TypeError, RecursionError) as exc:
-            await self._refuse(eio_sid, _ack_id(data), _why(exc))
+            if _is_connect(data):  # a CONNECT whose auth is not JSON: answered, or the client waits
+                await self._connect_error(eio_sid, _namespace(data), _why(exc))
+            else:
+                await self._refuse(eio_sid, _ack_id(data), _why(exc))
             return
         kind, namespace = pkt.packet_type, pkt.namespace or "/"
         if kind == packet.EVENT:
@@ -176,7 +179,17 @@ def _checked_post(socket: Any) -> Callable[[dict[str, Any]], Awaitable[None]]:
 
 def _ack_id(encoded: str) -> int | None:
     match = _HEADER.match(encoded)
-    return int(match.group(1)) if match and match.group(1) else None
+    return int(match.group(3)) if match and match.group(3) else None
+
+
+def _is_connect(encoded: str) -> bool:
+    match = _HEADER.match(encoded)
+    return match is not None and int(match.group(1)) == packet.CONNECT
+
+
+def _namespace(encoded: str) -> str:
+    match = _HEADER.match(encoded)
+    return (match.group(2) if match and match.group(2) else "/").split("?", 1)[0][:100]
 
 
 def _why(exc: BaseException) -> str:

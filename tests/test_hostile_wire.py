@@ -205,6 +205,21 @@ async def test_a_polling_body_that_is_no_engine_io_payload_ends_the_session_with
     await polling.close()
 
 
+@pytest.mark.parametrize("auth", ['{"token":NaN}', "{", "[" * 5000, '{"session":1e999}'])
+async def test_a_connect_whose_auth_is_not_json_gets_connect_error_not_silence(hub, auth):
+    """Found probing CONNECT packets after the socket fuzz: nothing answered such a CONNECT, so
+    the client waited for its connect timeout."""
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(hub.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket")
+        assert (await ws.receive_str()).startswith("0{")
+        await ws.send_str("40" + auth)
+        answer = await ws.receive_str(timeout=5)
+        assert answer.startswith("44{") and ("not valid JSON" in answer or "nests too deep" in answer), answer
+        await ws.send_str("40")  # a client may then connect properly
+        assert (await ws.receive_str(timeout=5)).startswith("40{")
+        await ws.close()
+
+
 async def test_a_second_connect_on_one_session_is_refused(hub):
     await hub.stage("show", owner="olivia")
     raw = await raw_joined(hub)
