@@ -161,14 +161,16 @@ class HubServer(socketio.AsyncServer):
 
 def _checked_post(socket: Any) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """A long-polling POST whose body is no Engine.IO payload (not UTF-8, "x", a packet type past
-    6) ends the connection with HTTP 400, as a WebSocket frame that is none does; Engine.IO would
-    log a traceback for each such request and keep going."""
+    6, or one a client does not send) ends the connection with HTTP 400, as a WebSocket frame that
+    is none does; Engine.IO would log a traceback for each such request and keep going, or (for
+    NOOP, PING) hold the request until a poll took its CLOSE packet."""
     handle = socket.handle_post_request
 
     async def checked(environ: dict[str, Any]) -> None:
         try:
             await handle(environ)
-        except (ValueError, IndexError) as exc:  # decoding, or receive() naming an unknown type
+        except (ValueError, IndexError, engineio_exceptions.UnknownPacketError) as exc:  # decoding, or a type
+            # past 6 (receive() fails naming it) or one a client does not send (NOOP, PING)
             # Closed here without waiting for a poll to take the CLOSE packet (Engine.IO's own
             # disconnect would wait, and the client may have no poll waiting).
             await socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_ERROR)
