@@ -25,6 +25,7 @@ The same packets and calls are also posted over long-polling, where each body is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -295,7 +296,7 @@ def calls(draw: st.DrawFn) -> Call:
 
 RAW_FRAMES = [
     "", "x", "0", "1", "2", "3", "5", "6", "7", "8", "9", "2probe", "3probe", "5upgrade", "6noop", "4", "40", "40/x,",
-    '40{"token":1}', '40{"session":"abcdefgh"}', "40/admin,{}", "41", "41/x,", "42", '42/x,["publish",{}]',
+    '40{"token":1}', '40{"session":"abcdefgh"}', '40{"token":NaN}', "40{", '40{"session":1e999}', "40" + "[" * 3000, "40/admin,{}", "41", "41/x,", "42", '42/x,["publish",{}]',
     '42/x,7["publish",{}]', "43", "43999[]", "43abc", '43999["x"]', "44{}", '44{"message":"x"}', "45", "451-[]",
     '451-["publish",{"_placeholder":true,"num":0}]', '452-9["publish",{"_placeholder":true,"num":1}]',
     '4517-["x"]', "4599999999999-[]", "461-9[]", "46", "47", "48", "49", "4x", "4٢[\"join\"]", "4²", "4\x00",
@@ -772,6 +773,11 @@ async def test_every_long_polling_body_is_answered_and_logs_no_traceback(
         if sid in arena.hub.node.sio.eio.sockets:
             async with http.post(f"{base}&sid={sid}", data=b"1") as resp:  # Engine.IO close
                 assert resp.status == 200
+    # A long-polling session closed without a poll to take its CLOSE packet stays in Engine.IO's
+    # table until its sweep (every ping interval), and the test server's close then waits for it
+    # (see the report of this fuzz: not fixed in the hub yet). Looking it up drops it.
+    with contextlib.suppress(KeyError):
+        arena.hub.node.sio.eio._get_socket(sid)
     await caught_up(arena)
     reconcile(arena)
     await hub_is_up(arena)
