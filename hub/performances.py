@@ -107,12 +107,13 @@ class PerformanceHandlers:
     # watching
 
     async def performances(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
-        if conn.room is None:
+        room, role = conn.room, conn.role  # as called: a leave or replay may run while this awaits
+        if room is None:
             raise Refused("not_joined", "join a stage to list its performances")
-        stage = await self.store.get_stage_by_id(conn.room.stage_id)
-        if not may_watch_archive(stage, conn.role, conn.admin):
+        stage = await self.store.get_stage_by_id(room.stage_id)
+        if not may_watch_archive(stage, role, conn.admin):
             raise Refused("not_found", "this stage has no performances for you to watch")
-        listed = await self.store.archive.performances(conn.room.stage_id)
+        listed = await self.store.archive.performances(room.stage_id)
         return {"ok": True, "performances": [p.public() for p in listed]}
 
     async def replay(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:

@@ -42,9 +42,13 @@ from .logs import Sparse
 not_engine_io = Sparse(logging.getLogger("hub.server"))  # bodies a client may send again and again
 
 MAX_ATTACHMENTS = 16
-# type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad.
-_HEADER = re.compile(r"^[0-6](?:\d+-)?(?:/[^,]*,)?(\d+)?")
-MAX_ACK_ID_DIGITS = 100  # python-socketio refuses a longer ack id
+# type, attachments, namespace, ack id: enough of a packet to answer it when its data is bad. Read
+# as python-socketio reads a header (`int()`, so any Unicode decimal digit; an ack id of up to 100
+# digits, more and there is none), so a refusal answers the id a well-formed call would get.
+_HEADER = re.compile(r"^(\d)(?:\d+-)?(?:(/[^,]*),)?(?:(\d{1,100})(?!\d))?")
+# What a client sends over long-polling: CLOSE, PONG, MESSAGE, UPGRADE (Engine.IO raises on the
+# rest, or holds the request until a poll takes the CLOSE it queues).
+POLLING_TYPES = frozenset({eio_packet.CLOSE, eio_packet.PONG, eio_packet.MESSAGE, eio_packet.UPGRADE})
 
 
 class WirePacket(packet.Packet):
@@ -105,7 +109,10 @@ class HubServer(socketio.AsyncServer):
         try:
             pkt = self.packet_class(encoded_packet=data)
         except (ValueError, TypeError, RecursionError) as exc:
-            await self._refuse(eio_sid, _ack_id(data), _why(exc))
+            if _is_connect(data):  # a CONNECT whose auth is not JSON: answered, or the client waits
+                await self._connect_error(eio_sid, _namespace(data), _why(exc))
+            else:
+                await self._refuse(eio_sid, _ack_id(data), _why(exc))
             return
         kind, namespace = pkt.packet_type, pkt.namespace or "/"
         if kind == packet.EVENT:
@@ -224,18 +231,27 @@ def engine_io_packet(frame: str | bytes) -> eio_packet.Packet | None:
 
 
 def _is_engine_io(body: bytes) -> bool:
-    """Whether a long-polling body decodes as Engine.IO packets of known types."""
+    """Whether a long-polling body decodes as Engine.IO packets of the types a client sends."""
     try:
         packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
     except (ValueError, TypeError, IndexError):  # UnicodeDecodeError is a ValueError
         return False
-    return all(0 <= pkt.packet_type < len(eio_packet.packet_names) for pkt in packets)
+    return all(pkt.packet_type in POLLING_TYPES for pkt in packets)
 
 
 def _ack_id(encoded: str) -> int | None:
     match = _HEADER.match(encoded)
-    digits = match.group(1) if match else None
-    return int(digits) if digits and len(digits) <= MAX_ACK_ID_DIGITS else None
+    return int(match.group(3)) if match and match.group(3) else None
+
+
+def _is_connect(encoded: str) -> bool:
+    match = _HEADER.match(encoded)
+    return match is not None and int(match.group(1)) == packet.CONNECT
+
+
+def _namespace(encoded: str) -> str:
+    match = _HEADER.match(encoded)
+    return (match.group(2) if match and match.group(2) else "/").split("?", 1)[0][:100]
 
 
 def _why(exc: BaseException) -> str:

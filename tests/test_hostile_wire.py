@@ -74,6 +74,26 @@ async def test_every_undecodable_or_unknown_call_is_answered_bad_request(hub, fr
     await raw.close()
 
 
+@pytest.mark.parametrize(
+    ("header", "ack_id"),
+    [
+        ("421000000000000000001", 1000000000000000001),  # past 15 digits: was answered as 100000000000000
+        ("42" + "7" * 100, int("7" * 100)),
+        ("420009", 9),
+        ("4\u0662\u0663\u0664", 34),  # Arabic-Indic digits, which int() reads, in the type and the id
+    ],
+)
+async def test_an_undecodable_call_is_answered_with_the_ack_id_python_socketio_would_read(hub, header, ack_id):
+    """Found by tests/test_fuzz_socket.py: the refusal must answer the id the call was sent with."""
+    await hub.stage("show", owner="olivia")
+    raw = await raw_joined(hub)
+    ack = await ack_of(raw, header + '["publish",{"topic":"chat","payload":{"message":NaN}}]', ack_id)
+    assert ack["error"]["code"] == "bad_request", ack
+    ok = await ack_of(raw, header + '["publish",{"topic":"chat","payload":{"message":"fine"}}]', ack_id)
+    assert ok["ok"], ok
+    await raw.close()
+
+
 async def test_a_flood_of_bad_packets_is_answered_rate_limited_and_logs_one_line(make_hub, caplog):
     hub = await make_hub(rate_limit=1.0, rate_burst=20)
     await hub.stage("show", owner="olivia")
@@ -128,6 +148,21 @@ async def test_an_unannounced_binary_frame_closes_the_connection(hub):
         for _ in range(5):
             await raw.next(timeout=3)
     await raw.close()
+
+
+@pytest.mark.parametrize("auth", ['{"token":NaN}', "{", "[" * 5000, '{"session":1e999}'])
+async def test_a_connect_whose_auth_is_not_json_gets_connect_error_not_silence(hub, auth):
+    """Found probing CONNECT packets after the socket fuzz: nothing answered such a CONNECT, so
+    the client waited for its connect timeout."""
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(hub.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket")
+        assert (await ws.receive_str()).startswith("0{")
+        await ws.send_str("40" + auth)
+        answer = await ws.receive_str(timeout=5)
+        assert answer.startswith("44{") and ("not valid JSON" in answer or "nests too deep" in answer), answer
+        await ws.send_str("40")  # a client may then connect properly
+        assert (await ws.receive_str(timeout=5)).startswith("40{")
+        await ws.close()
 
 
 async def test_a_second_connect_on_one_session_is_refused(hub):
@@ -301,15 +336,6 @@ async def test_a_body_that_never_arrives_whole_ends_its_session_in_time(make_hub
     await polling.http.close()
 
 
-async def test_an_undecodable_call_is_answered_with_its_whole_ack_id(hub):
-    await hub.stage("show", owner="olivia")
-    raw = await raw_joined(hub)
-    long_id = 12345678901234567890
-    ack = await ack_of(raw, f'42{long_id}["publish",{{"topic":"chat","payload":{{"message":NaN}}}}]', long_id)
-    assert ack["error"]["code"] == "bad_request", ack
-    await raw.close()
-
-
 async def test_a_polling_client_closed_by_the_hub_gets_its_post_answered_at_once(hub):
     """Engine.IO's `disconnect` waits for the socket's queue to drain, which for long-polling
     means the client's next GET: the POST that caused the close was held until then."""
@@ -323,7 +349,7 @@ async def test_a_polling_client_closed_by_the_hub_gets_its_post_answered_at_once
     await polling.http.close()
 
 
-@pytest.mark.parametrize("frame", ["zzz", "", "9", "7x"])
+@pytest.mark.parametrize("frame", ["zzz", "", "9", "7x", "8x", "\U000457f2", "b!!not base64", "\u00bd"])
 async def test_a_websocket_frame_that_is_not_engine_io_ends_the_connection_without_a_traceback(
     hub, caplog, monkeypatch, frame
 ):
@@ -368,7 +394,9 @@ async def test_a_frame_that_is_not_engine_io_ends_a_session_upgraded_from_pollin
     await polling.http.close()
 
 
-@pytest.mark.parametrize("body", [b"zzz", b"\xff\xfe", b"40\x1ezz", b"9"])
+@pytest.mark.parametrize(
+    "body", [b"zzz", b"\xff\xfe", b"40\x1ezz", b"9", b"40\x1e9{}", "\U000457f2".encode(), b"6", b"2", b"0"]
+)
 async def test_a_polling_body_that_is_not_engine_io_ends_the_session_without_a_traceback(
     hub, caplog, monkeypatch, body
 ):

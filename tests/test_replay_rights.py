@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from client import HubClient
 from tests.conftest import Hub
 from tests.present import present
+from tests.rawsio import RawWebSocket
 from tests.replays import archived
 
 GENEROUS = dict(replay_rate_limit=10_000.0, replay_rate_burst=10_000, rate_limit=10_000.0, rate_burst=10_000)
@@ -89,3 +91,24 @@ async def test_listing_performances_follows_the_same_rule(make_hub: Any) -> None
         assert [p["name"] for p in listed["performances"]] == ["secret night"], listed
     await hub.store.update_stage(stage.id, {"visible": True})
     assert [p["name"] for p in (await audience.call("performances", {}))["performances"]] == ["secret night"]
+
+
+async def test_listing_performances_while_leaving_answers_as_called_not_internal(make_hub: Any) -> None:
+    """Found by tests/test_fuzz_socket.py: a `leave` handled while `performances` awaited the
+    store took the stage from under it (`internal`, a traceback)."""
+    hub = await make_hub(**GENEROUS)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    await archived(hub, "show")
+    raw = await RawWebSocket(hub.url).open()
+    assert (await raw.call(1, "join", {"stage": "show"}))["ok"]
+    for i in range(2, 12, 2):
+        await raw.ws.send_str(f'42{i}["performances",{{}}]')
+        await raw.ws.send_str(f'42{i + 1}["leave",{{}}]')
+        acks: dict[int, Any] = {}
+        while len(acks) < 2:
+            text = await raw.next()
+            if text.startswith("43"):
+                acks[int(text[2 : text.index("[")])] = orjson.loads(text[text.index("[") :])[0]
+        assert acks[i]["ok"] and [p["name"] for p in acks[i]["performances"]] == ["show night"], acks
+        assert (await raw.call(100 + i, "join", {"stage": "show"}))["ok"]
+    await raw.close()
