@@ -72,7 +72,7 @@ def _healthy(url: str) -> bool:
 def hub_process(
     stages: dict[str, str], cpu: int | None = None, source: Path | None = None,
     users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None, module: str = "hub",
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None, ready: float = 20,
 ) -> Iterator[HubProcess]:
     """A hub serving `stages` (slug -> owner username, password PASSWORD); stopped on exit.
     `users` adds more accounts (username -> global role, e.g. a gateway's `service` user).
@@ -80,7 +80,7 @@ def hub_process(
     `cpu` pins it with taskset; `source` is a directory holding the `hub` and `storage` packages
     to run instead of the working tree's (e.g. a `git archive` of another commit). `module` is
     what runs `serve` (`bench.tracehub` for a hub that dumps tracemalloc snapshots); `env` adds
-    environment variables (e.g. PYTHONTRACEMALLOC).
+    environment variables; `ready` is how long it may take to answer /healthz.
     """
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as var:
         port = free_port()
@@ -114,7 +114,7 @@ def hub_process(
             )
         hub = HubProcess(f"http://127.0.0.1:{port}", port, proc.pid, log)
         try:
-            wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=20)
+            wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=ready)
             yield hub
         finally:
             stop(proc)

@@ -147,10 +147,10 @@ def trace_diff(first: Path, second: Path, top: int = 15) -> list[str]:
 def run_soak(args: argparse.Namespace) -> Run:
     run = Run()
     settings = dict(kv.split("=", 1) for kv in args.hub_setting)
-    env = {"PYTHONTRACEMALLOC": str(args.trace)} if args.trace else {}
+    env = {"TRACE_FRAMES": str(args.trace)} if args.trace else {}
     module = "bench.tracehub" if args.trace else "hub"
     cpu = None if args.no_pin else SERVER_CPU
-    with hub_process({STAGE: OWNER}, cpu=cpu, settings=settings, module=module, env=env) as hub:
+    with hub_process({STAGE: OWNER}, cpu=cpu, settings=settings, module=module, env=env, ready=120) as hub:
         var = hub.log.parent
         token = asyncio.run(prime(hub.url))
         sample(hub, run, "primed")

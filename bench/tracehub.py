@@ -1,6 +1,6 @@
 """`python -m bench.tracehub serve`: the hub, with tracemalloc snapshots on demand, for finding leaks.
 
-Run it with PYTHONTRACEMALLOC=N (N frames per allocation) so tracing covers start-up. Each
+Tracing (TRACE_FRAMES frames per allocation, default 15) starts before the hub is imported. Each
 SIGUSR1 writes a snapshot to `$HUB_VAR_DIR/trace-<n>.snap` (n = 1, 2, ...), then touches
 `trace-<n>.done`; `bench.soak --trace` compares two of them by traceback. Taking a snapshot
 blocks the hub for a moment: a diagnosis tool, not for figures.
@@ -17,8 +17,6 @@ from itertools import count
 from pathlib import Path
 from types import FrameType
 
-from hub.cli import main
-
 _numbers = count(1)
 
 
@@ -34,4 +32,6 @@ if __name__ == "__main__":
     if not tracemalloc.is_tracing():
         tracemalloc.start(int(os.environ.get("TRACE_FRAMES", "15")))
     signal.signal(signal.SIGUSR1, _dump)
+    from hub.cli import main
+
     sys.exit(main(sys.argv[1:]))

@@ -51,6 +51,16 @@ class SoakClient extends HubClient {
     this.busy = false; // in a churn operation
     this.gone = false; // left for good (replaced)
     this.firstSeq = null;
+    this.lastOp = 'open';
+    this.faults = []; // the first few out-of-order arrivals, for the report
+    const see = this.order.see.bind(this.order);
+    this.order.see = (stream, position) => {
+      const expected = this.order.next.get(stream);
+      if (expected !== undefined && position !== expected && this.faults.length < 3) {
+        this.faults.push({ expected, got: position, op: this.lastOp, inAck: this.inAck });
+      }
+      see(stream, position);
+    };
   }
 
   _accept(ack, since) {
@@ -60,7 +70,12 @@ class SoakClient extends HubClient {
     this.epochs.add(ack.epoch);
     if (this.firstSeq === null) this.firstSeq = ack.seq;
     if (ack.recovered) this.recovered += 1;
-    return super._accept(ack, since);
+    this.inAck = true;
+    try {
+      return super._accept(ack, since);
+    } finally {
+      this.inAck = false;
+    }
   }
 
   _message(data) {
@@ -93,9 +108,15 @@ class SoakClient extends HubClient {
     await new Promise((resolve) => this._call('leave', {}, resolve));
     await sleep(pauseMs);
     const since = { epoch: this.epoch, seq: this.seq };
-    const ack = await new Promise((resolve) => this._call('join', { stage: this.stage, since }, resolve));
+    // The ack is taken in its callback: events after it may arrive in the same read, and are
+    // handled before a promise's continuation would run.
+    const ack = await new Promise((resolve) =>
+      this._call('join', { stage: this.stage, since }, (answer) => {
+        if (answer && answer.ok) this._accept(answer, since);
+        resolve(answer);
+      }),
+    );
     if (!ack || !ack.ok) throw new Error(`rejoin refused: ${JSON.stringify(ack)}`);
-    this._accept(ack, since);
   }
 
   /** The Socket.IO goodbye, then the WebSocket's close. */
@@ -239,6 +260,7 @@ async function soak(cfg) {
   const pending = new Set();
   const operate = async (client, op) => {
     client.busy = true;
+    client.lastOp = op;
     try {
       if (op === 'rejoin') {
         await client.rejoin(rand() * 1000);
@@ -339,7 +361,8 @@ async function soak(cfg) {
       duplicates += c.order.duplicates;
       if (c.order.missing || c.order.duplicates) gapped += 1;
     }
-    return { clients: clients.length, missing, duplicates, clients_with_faults: gapped };
+    const samples = clients.filter((c) => c.faults.length).slice(0, 5).map((c) => c.faults);
+    return { clients: clients.length, missing, duplicates, clients_with_faults: gapped, fault_samples: samples };
   };
   const ackedBeforeWatchers = [...acked].filter((seq) => watchers.some((w) => w.firstSeq >= seq)).length;
   const sum = (clients, key) => clients.reduce((s, c) => s + c[key], 0);
