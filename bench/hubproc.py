@@ -71,18 +71,23 @@ def _healthy(url: str) -> bool:
 @contextlib.contextmanager
 def hub_process(
     stages: dict[str, str], cpu: int | None = None, source: Path | None = None,
-    users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None,
+    users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None, module: str = "hub",
+    env: Mapping[str, str] | None = None, ready: float = 20,
 ) -> Iterator[HubProcess]:
     """A hub serving `stages` (slug -> owner username, password PASSWORD); stopped on exit.
     `users` adds more accounts (username -> global role, e.g. a gateway's `service` user).
 
     `cpu` pins it with taskset; `source` is a directory holding the `hub` and `storage` packages
-    to run instead of the working tree's (e.g. a `git archive` of another commit).
+    to run instead of the working tree's (e.g. a `git archive` of another commit). `module` is
+    what runs `serve` (`bench.tracehub` for a hub that dumps tracemalloc snapshots); `env` adds
+    environment variables; `ready` is how long it may take to answer /healthz.
     """
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as var:
         port = free_port()
+        extra = env
         env = {
             **os.environ,
+            **(extra or {}),
             "HUB_VAR_DIR": var,
             "HUB_DATABASE_URL": f"sqlite:///{var}/bench.db",
             "HUB_PORT": str(port),
@@ -105,11 +110,11 @@ def hub_process(
         log = Path(var) / "hub.log"
         with log.open("wb") as log_fh:
             proc = subprocess.Popen(
-                pinned([sys.executable, "-m", "hub", "serve"], cpu), env=env, cwd=cwd, stdout=log_fh, stderr=log_fh
+                pinned([sys.executable, "-m", module, "serve"], cpu), env=env, cwd=cwd, stdout=log_fh, stderr=log_fh
             )
         hub = HubProcess(f"http://127.0.0.1:{port}", port, proc.pid, log)
         try:
-            wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=20)
+            wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=ready)
             yield hub
         finally:
             stop(proc)

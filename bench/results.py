@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 def record(title: str, module: str, lines: list[str]) -> None:
     """Print the result and append it as a section of RESULTS.md; `module` is the scenario run."""
-    command = " ".join([".venv/bin/python -m", module, *sys.argv[1:]])
+    command = " ".join([".venv/bin/python -m", module, *map(shlex.quote, sys.argv[1:])])
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     section = [

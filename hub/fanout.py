@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 import socketio
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers.aiohttp import WebSocket as StockWebSocket
@@ -344,6 +344,23 @@ class StockFanout:
             self._task.cancel()
 
 
+class _WebSocketResponse(web.WebSocketResponse):
+    """aiohttp's WebSocket response, minus a reference cycle. Closing the WebSocket of a peer that
+    is gone fails (aiohttp closes it again after the handler returns), and aiohttp keeps the error
+    on the response; the error's traceback holds the frames that hold the response, so every
+    dropped connection's objects would wait for a full garbage collection. The error is kept,
+    without its traceback."""
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True) -> bool:
+        try:
+            return await super().close(code=code, message=message, drain=drain)
+        finally:
+            error = self.exception()
+            if error is not None:
+                error.with_traceback(None)
+                error.__context__ = None
+
+
 class DirectWebSocket(StockWebSocket):
     """Engine.IO's aiohttp WebSocket, without per-message compression, registered as an Outlet."""
 
@@ -353,7 +370,7 @@ class DirectWebSocket(StockWebSocket):
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
-        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        self._sock = _WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
         await self._sock.prepare(request)
         self.environ = environ
         eio_socket = self.handler.__self__
@@ -402,9 +419,19 @@ class DirectWebSocket(StockWebSocket):
                     break
         except (TimeoutError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler when the peer is gone. Ended by an exception, this
+            # connection's whole object graph (request, sockets, queue, outlet, transport) would
+            # stay in reference cycles through the traceback's frames until a full garbage
+            # collection, which the hub's GC settings make rare: a slow leak under churn. So a
+            # connection whose transport is gone ends normally; any other cancellation propagates.
+            if not outlet.transport.is_closing():
+                raise
         finally:
             await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
-            if not self._sock.closed:
+            # Closing the WebSocket of a gone peer fails, and aiohttp keeps that error (with its
+            # traceback, another cycle) on the response: there is nobody to say goodbye to.
+            if not self._sock.closed and not outlet.transport.is_closing():
                 await self._sock.close()
 
     async def wait(self) -> str | bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import tracemalloc
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
@@ -16,6 +18,17 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         tasks = Gauge("hub_asyncio_tasks", "asyncio tasks alive in the hub's event loop", registry=self.registry)
         tasks.set_function(_tasks_alive)
+        # Python's own view of its live memory (RSS keeps freed arenas): cheap enough to scrape.
+        blocks = Gauge(
+            "hub_python_allocated_blocks", "Memory blocks Python's allocator holds", registry=self.registry
+        )
+        blocks.set_function(sys.getallocatedblocks)
+        traced = Gauge(
+            "hub_python_traced_bytes",
+            "Live bytes allocated by Python when tracemalloc runs (PYTHONTRACEMALLOC=N), else 0",
+            registry=self.registry,
+        )
+        traced.set_function(_traced_bytes)
         self.connections = Gauge("hub_connections", "Open Socket.IO connections", registry=self.registry)
         self.stages = Gauge("hub_stages_active", "Stages with at least one member here", registry=self.registry)
         self.accepted = Counter(
@@ -56,3 +69,7 @@ def _tasks_alive() -> int:
         return len(asyncio.all_tasks())
     except RuntimeError:  # scraped outside the event loop
         return 0
+
+
+def _traced_bytes() -> int:
+    return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0

@@ -46,6 +46,7 @@ class PerformanceHandlers:
             settings.replays_total, settings.replays_per_address, settings.replay_rate_limit, settings.replay_rate_burst
         )
         _export(sockets.metrics.registry, self.replays, self.slots)
+        sockets.on_disconnect.append(lambda conn: self.slots.forget(conn.sid))
         for name, handler in (
             ("sweep", self.sweep),
             ("startRecording", self.start_recording),

@@ -60,6 +60,10 @@ class KeyedBuckets:
         bucket = self._buckets.get(key)
         return 0.0 if bucket is None else bucket.wait(cost)
 
+    def forget(self, key: str) -> None:
+        """Drop `key`'s bucket (a key that will not come back, such as a closed connection's)."""
+        self._buckets.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._buckets)
 

@@ -26,6 +26,11 @@ class ReplaySlots:
         if not self._calls.take(connection):
             raise Refused("rate_limited", "too many replay calls, slow down")
 
+    def forget(self, connection: str) -> None:
+        """A connection closed: its call bucket goes with it (else every connection that ever
+        replayed would keep one until the buckets' bound)."""
+        self._calls.forget(connection)
+
     def take(self, address: str) -> Callable[[], None]:
         """Count one replay for `address` and the hub, or refuse; returns its release (idempotent)."""
         if self.running >= self.total:

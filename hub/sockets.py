@@ -60,6 +60,7 @@ class SocketHandlers:
         self.guard = Guard(settings, node.connections, metrics)
         self.sessions = SessionSigner(settings.secret_key)
         sio.gate = self.guard
+        self.on_disconnect: list[Callable[[Connection], None]] = []  # what else to forget of a connection
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         calls: dict[str, Handler] = {
@@ -133,6 +134,8 @@ class SocketHandlers:
         if conn is not None:
             conn.stop_replay()
             self.node.exit(conn)
+            for forget in self.on_disconnect:
+                forget(conn)
             self.metrics.connections.dec()
 
     def _call(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:

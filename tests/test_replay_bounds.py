@@ -60,6 +60,25 @@ async def test_replay_calls_have_their_own_rate(make_hub: Any) -> None:
     assert (await viewer.call("presence", {}))["error"]["code"] == "not_joined"  # other calls go on as before
 
 
+async def test_a_closed_connections_replay_bucket_goes_with_it(make_hub: Any) -> None:
+    """The replay call buckets are per connection: a connection that closed must not keep one
+    (they were forgotten only past 100,000 of them, a slow leak of every replaying connection)."""
+    hub, performance = await show(make_hub)
+    replay = hub.server.app[SIO].handlers["/"]["replay"]
+    slots = replay.__wrapped__.__self__.slots  # the PerformanceHandlers' ReplaySlots
+    for _ in range(5):
+        viewer = await hub.connect()
+        assert (await viewer.call("replay", {"performance": performance}))["ok"]
+        assert (await viewer.call("replayControl", {"action": "pause"}))["ok"]
+        await viewer.close()
+    for _ in range(100):
+        if not hub.node.connections:
+            break
+        await asyncio.sleep(0.02)
+    assert not hub.node.connections
+    assert len(slots._calls) == 0 and slots.running == 0
+
+
 async def test_no_new_performance_loads_past_the_memory_bound(make_hub: Any) -> None:
     hub, first = await show(make_hub, replay_memory=1, replay_keep_idle=0)
     second = await archived(hub, "show", count=3)
