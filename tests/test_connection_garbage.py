@@ -18,8 +18,8 @@ import gc
 from aiohttp import web
 from engineio.async_socket import AsyncSocket
 
-from hub.fanout import DirectWebSocket, Outlet, SocketQueue
 from hub.rooms import Connection
+from hub.websocket import DirectWebSocket, Outlet, SocketQueue
 
 from .rawsio import RawWebSocket
 

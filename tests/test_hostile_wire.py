@@ -14,8 +14,8 @@ import pytest
 import socketio
 
 from client import HubClient, HubError
-from hub import fanout as hub_fanout
 from hub import server as hub_server
+from hub import websocket as hub_websocket
 from tests.rawsio import RawPolling, RawWebSocket
 
 
@@ -353,7 +353,7 @@ async def test_a_polling_client_closed_by_the_hub_gets_its_post_answered_at_once
 async def test_a_websocket_frame_that_is_not_engine_io_ends_the_connection_without_a_traceback(
     hub, caplog, monkeypatch, frame
 ):
-    monkeypatch.setattr(hub_fanout.not_engine_io, "interval", 0.0)  # one line per 10 s otherwise
+    monkeypatch.setattr(hub_websocket.not_engine_io, "interval", 0.0)  # one line per 10 s otherwise
     caplog.set_level(logging.INFO)
     raw = await RawWebSocket(hub.url).open()
     await raw.ws.send_str(frame)
@@ -372,7 +372,7 @@ async def test_a_websocket_frame_that_is_not_engine_io_ends_the_connection_witho
 async def test_a_frame_that_is_not_engine_io_ends_a_session_upgraded_from_polling(hub, caplog, monkeypatch, frame):
     """A session that starts on long-polling (the official client's default) is served by
     Engine.IO's own WebSocket handler after the upgrade."""
-    monkeypatch.setattr(hub_fanout.not_engine_io, "interval", 0.0)
+    monkeypatch.setattr(hub_websocket.not_engine_io, "interval", 0.0)
     caplog.set_level(logging.INFO)
     polling = await RawPolling(hub.url).open()
     url = polling.base.replace("http://", "ws://").replace("transport=polling", "transport=websocket")
