@@ -111,9 +111,15 @@ class DirectWebSocket(StockWebSocket):
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
         self._sock = _WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
-        await self._sock.prepare(request)
-        self.environ = environ
         eio_socket = self.handler.__self__
+        try:
+            await self._sock.prepare(request)
+        except BaseException:
+            # A failed WebSocket handshake (400) would leave its new Engine.IO session, never
+            # pinged, in Engine.IO's table and in the per-address count for good.
+            await eio_socket.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+            raise
+        self.environ = environ
         self.queue: SocketQueue = eio_socket.queue
         outlet = Outlet(self.fanout, eio_socket, request.transport)
         self.fanout.outlets[eio_socket.sid] = outlet

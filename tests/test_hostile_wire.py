@@ -410,3 +410,20 @@ async def test_a_polling_body_that_is_not_engine_io_ends_the_session_without_a_t
     assert not [r for r in caplog.records if r.exc_info], "no traceback"
     assert [r for r in caplog.records if "not Engine.IO" in r.getMessage()]
     await polling.http.close()
+
+
+async def test_a_failed_websocket_handshake_leaves_no_session_and_no_count(make_hub):
+    hub = await make_hub(address_connections=3)
+    host, port = hub.url.removeprefix("http://").split(":")
+    for _ in range(5):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Version: 99\r\n\r\n"
+        )
+        assert (await reader.read(12)) == b"HTTP/1.1 400"
+        writer.close()
+    await asyncio.sleep(0.05)
+    assert not [s for s in hub.node.sio.eio.sockets.values() if not s.closed], "no Engine.IO session stays"
+    raw = await RawWebSocket(hub.url).open()  # five failed handshakes took none of the three places
+    await raw.close()
