@@ -20,7 +20,7 @@ from hub.auth import hash_password
 from hub.http import STORE
 from storage import Store
 
-pytest_plugins = ["tests.dbs", "tests.gateway_support", "tests.browser"]
+pytest_plugins = ["tests.dbs", "tests.redisdb", "tests.gateway_support", "tests.browser"]
 
 
 def missing_service(message: str) -> NoReturn:

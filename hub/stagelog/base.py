@@ -1,0 +1,136 @@
+"""What every stage log engine shares: positions, drafts, the protocol, errors and the codec.
+
+The stage log is the seam that will replace `hub/broker.py` (issue 14, item 1): it numbers each
+stage's events, keeps a bounded recent history for exact recovery, remembers idempotency keys
+for the history window, hands appended events to every process that follows the stage, and
+fences a stage across processes for a sweep. Engines: `MemoryStageLog` (one process) and
+`RedisStageLog` (several processes on one Redis).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from storage import EVERYONE, Event
+
+Deliver = Callable[[Event, str], None]
+"""A follower's callback: an appended event and the epoch it was appended in."""
+
+
+class LogUnavailable(Exception):
+    """The log cannot be reached (or did not answer in time): the hub answers `unavailable`.
+
+    Raised by an append means the append may or may not have happened; retrying it with the same
+    idempotency key is safe (it returns the first result if there was one)."""
+
+
+class FenceTimeout(LogUnavailable):
+    """Another holder kept the stage's fence past the wait allowed for it."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a stage's log stands: its epoch and the `seq` of its last event (0: none yet)."""
+
+    epoch: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event before the log numbers it: everything of an `Event` but its stage and `seq`."""
+
+    topic: str
+    payload: Any
+    at: int
+    sender: dict[str, Any]
+    audience: str = EVERYONE
+    target_session: str | None = None
+
+    def numbered(self, stage_id: int, seq: int) -> Event:
+        return Event(stage_id, seq, self.topic, self.payload, self.at, self.sender, self.audience, self.target_session)
+
+
+def draft_of(event: Event) -> Draft:
+    """The draft an event was made from (for seeding a log with stored events)."""
+    return Draft(event.topic, event.payload, event.at, event.sender, event.audience, event.target_session)
+
+
+def fresh_epoch() -> str:
+    """An epoch for a stage the log knows nothing of and nobody seeded: `<base>.<generation>`
+    with a random base, so it can never equal an epoch a client holds from before."""
+    return f"{secrets.token_hex(6)}.0"
+
+
+def encode(draft: Draft) -> bytes:
+    """A draft as the JSON body the Redis engine stores and publishes (no seq: the script adds it)."""
+    return orjson.dumps([draft.topic, draft.payload, draft.at, draft.sender, draft.audience, draft.target_session])
+
+
+def decode(stage_id: int, seq: int, body: bytes) -> Event:
+    """An event from its JSON body (see `encode`) and the seq it was given."""
+    topic, payload, at, sender, audience, target_session = orjson.loads(body)
+    return Event(stage_id, seq, topic, payload, at, sender, audience, target_session)
+
+
+class StageLog(Protocol):
+    """Each stage's numbered events: one sequence and one bounded history shared by every process.
+
+    Guarantees: `seq` goes up by one per append and is never reset (a sweep starts a new epoch,
+    the seq continues); `read` never gives a partial answer; followers receive a stage's events
+    in seq order. A follower that sees a seq jump (a message lost while its connection to the
+    log broke) must notice it itself and resynchronise with `read`: `deliver` gets exactly what
+    arrives, nothing is made up or reordered.
+    """
+
+    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+        """Number the draft, keep it in the history and publish it to followers, atomically.
+
+        Returns the event and its epoch. With a `key` already used on this stage within the
+        history window, nothing is appended and the first append's event and epoch are returned.
+        Raises LogUnavailable when the log cannot be reached: an append either returned or raised.
+        """
+        ...
+
+    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+        """The events after `since.seq`, in seq order; [] at the head; None for a gap (another
+        epoch, a seq past the head, or a range the history no longer fully holds)."""
+        ...
+
+    async def position(self, stage_id: int) -> Position | None:
+        """The stage's epoch and last seq; None when the log knows nothing of the stage."""
+        ...
+
+    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+        """Start a stage the log knows nothing of at `position` (from the database), with `recent`
+        (its last stored events) as history. A stage the log already has is left as it is and its
+        position returned: a counter is never reset, another process may be ahead of the database."""
+        ...
+
+    async def new_epoch(self, stage_id: int, epoch: str) -> Position:
+        """A sweep: the stage goes into `epoch` with an empty history; its seq continues."""
+        ...
+
+    async def follow(self, stage_id: int, deliver: Deliver) -> None:
+        """Call `deliver` with every event appended to the stage from now on, by any process, in
+        seq order, until `unfollow`. Returns once the subscription is in place."""
+        ...
+
+    async def unfollow(self, stage_id: int) -> None:
+        """Stop delivering the stage's events to this process."""
+        ...
+
+    def fence(self, stage_id: int, timeout: float = 10.0) -> AbstractAsyncContextManager[None]:
+        """Hold the stage across processes (a sweep): a second holder waits, up to `timeout`
+        seconds, then gets FenceTimeout. Released on exit, also on an exception."""
+        ...
+
+    async def close(self) -> None:
+        """Stop following everything and let go of connections."""
+        ...

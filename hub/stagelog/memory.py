@@ -1,0 +1,152 @@
+"""The in-process stage log: what `MemoryBroker`, `History` and `RecentKeys` do today, behind
+the `StageLog` protocol (the embedded default, one process).
+
+Several `MemoryStageLog` views made with `sibling()` share one log, as several hub processes
+share one Redis: that is how tests (and, later, two in-process nodes) exercise the multi-process
+behaviour without Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from storage import Event
+
+from .base import Deliver, Draft, FenceTimeout, Position, fresh_epoch
+
+log = logging.getLogger(__name__)
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Stage:
+    """One stage's log: position, history (kept time in ms, event) and idempotency keys."""
+
+    epoch: str
+    seq: int
+    history: deque[tuple[int, Event]] = field(default_factory=deque)
+    keys: OrderedDict[str, tuple[int, Event, str]] = field(default_factory=OrderedDict)
+
+
+class _Shared:
+    """What all views of one memory log share: the stages and who follows them."""
+
+    def __init__(self, history_size: int, history_age: float) -> None:
+        self.history_size = history_size
+        self.history_age_ms = int(history_age * 1000)
+        self.stages: dict[int, _Stage] = {}
+        self.followers: dict[int, dict[int, Deliver]] = {}  # stage id -> view id -> deliver
+        self.fences: dict[int, asyncio.Lock] = {}
+
+    def trim(self, stage: _Stage, now: int) -> None:
+        """Drop history past its size or age, and keys past the history's age (or its size)."""
+        horizon = now - self.history_age_ms
+        while stage.history and (len(stage.history) > self.history_size or stage.history[0][0] < horizon):
+            stage.history.popleft()
+        while stage.keys and (len(stage.keys) > self.history_size or next(iter(stage.keys.values()))[0] < horizon):
+            stage.keys.popitem(last=False)
+
+
+class MemoryStageLog:
+    """A stage log in this process's memory; history bounded by `history_size` events and
+    `history_age` seconds (HUB_HISTORY_SIZE, HUB_HISTORY_AGE)."""
+
+    def __init__(self, history_size: int = 2000, history_age: float = 600.0, *, _shared: _Shared | None = None) -> None:
+        self._shared = _Shared(history_size, history_age) if _shared is None else _shared
+        self._view = id(self)
+
+    def sibling(self) -> MemoryStageLog:
+        """Another view of this same log (as another process on the same Redis would be)."""
+        return MemoryStageLog(_shared=self._shared)
+
+    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+        shared = self._shared
+        now = wall_ms()
+        stage = shared.stages.get(stage_id)
+        if stage is None:
+            stage = shared.stages[stage_id] = _Stage(fresh_epoch(), 0)
+        shared.trim(stage, now)
+        if key is not None and key in stage.keys:
+            _, first, first_epoch = stage.keys[key]
+            return first, first_epoch
+        stage.seq += 1
+        event = draft.numbered(stage_id, stage.seq)
+        stage.history.append((now, event))
+        if key is not None:
+            stage.keys[key] = (now, event, stage.epoch)
+        shared.trim(stage, now)
+        for deliver in list(shared.followers.get(stage_id, {}).values()):
+            try:
+                deliver(event, stage.epoch)
+            except Exception:  # one follower's failure is not the append's
+                log.exception("stage log follower failed", extra={"stage_id": stage_id, "seq": event.seq})
+        return event, stage.epoch
+
+    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+        stage = self._shared.stages.get(stage_id)
+        if stage is None or since.epoch != stage.epoch or since.seq > stage.seq or since.seq < 0:
+            return None
+        if since.seq == stage.seq:
+            return []
+        self._shared.trim(stage, wall_ms())
+        if not stage.history or stage.history[0][1].seq > since.seq + 1:
+            return None
+        return [event for _, event in stage.history if event.seq > since.seq]
+
+    async def position(self, stage_id: int) -> Position | None:
+        stage = self._shared.stages.get(stage_id)
+        return None if stage is None else Position(stage.epoch, stage.seq)
+
+    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+        stage = self._shared.stages.get(stage_id)
+        if stage is not None:
+            return Position(stage.epoch, stage.seq)
+        stage = self._shared.stages[stage_id] = _Stage(position.epoch, position.seq)
+        for event in sorted(recent, key=lambda e: e.seq):
+            if event.seq <= position.seq:  # a stored event is kept as old as it is
+                stage.history.append((event.at, event))
+        self._shared.trim(stage, wall_ms())
+        return position
+
+    async def new_epoch(self, stage_id: int, epoch: str) -> Position:
+        stage = self._shared.stages.get(stage_id)
+        if stage is None:
+            stage = self._shared.stages[stage_id] = _Stage(epoch, 0)
+        stage.epoch = epoch
+        stage.history.clear()
+        return Position(stage.epoch, stage.seq)
+
+    async def follow(self, stage_id: int, deliver: Deliver) -> None:
+        self._shared.followers.setdefault(stage_id, {})[self._view] = deliver
+
+    async def unfollow(self, stage_id: int) -> None:
+        followers = self._shared.followers.get(stage_id)
+        if followers is not None:
+            followers.pop(self._view, None)
+            if not followers:
+                del self._shared.followers[stage_id]
+
+    @contextlib.asynccontextmanager
+    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[None]:
+        lock = self._shared.fences.setdefault(stage_id, asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout)
+        except TimeoutError:
+            raise FenceTimeout(f"stage {stage_id} is fenced by another holder") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def close(self) -> None:
+        for stage_id in [s for s, views in self._shared.followers.items() if self._view in views]:
+            await self.unfollow(stage_id)

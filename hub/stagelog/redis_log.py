@@ -1,0 +1,266 @@
+"""The Redis stage log: several hub processes share each stage's seq, history and fan-out.
+
+One Lua script per append does the idempotency check, the seq increment, the history append
+(a capped stream with ids derived from seq) and the PUBLISH on the stage's channel, so no
+process can see a seq without its event or an event out of order (`scripts.py` has the layout).
+
+Failures: every Redis error (refused, reset, timed out) is raised as `LogUnavailable`. Commands
+are never retried by the client library: a retried append after a timeout could append twice.
+An append that raised may still have happened; the caller retries it with its idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from storage import Event
+
+from . import scripts
+from .base import Deliver, Draft, FenceTimeout, LogUnavailable, Position, decode, draft_of, encode, fresh_epoch
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class RedisStageLog:
+    """A stage log in Redis at `url`; every key and channel starts with `prefix`.
+
+    `history_size` events and `history_age` seconds bound each stage's history (and how long an
+    idempotency key is remembered), as HUB_HISTORY_SIZE and HUB_HISTORY_AGE do in memory.
+    `timeout` bounds every command (and connecting), so an unreachable Redis fails fast.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "upstage:",
+        history_size: int = 2000,
+        history_age: float = 600.0,
+        *,
+        timeout: float = 5.0,
+        fence_ttl: float = 15.0,
+    ) -> None:
+        self.prefix = prefix
+        self.timeout = timeout
+        self.history_size = history_size
+        self.history_age_ms = max(1, int(history_age * 1000))
+        self.fence_ttl_ms = max(1, int(fence_ttl * 1000))
+        self._redis = aioredis.Redis.from_url(
+            url,
+            decode_responses=False,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._append = self._redis.register_script(scripts.APPEND)
+        self._read = self._redis.register_script(scripts.READ)
+        self._seed = self._redis.register_script(scripts.SEED)
+        self._new_epoch = self._redis.register_script(scripts.NEW_EPOCH)
+        self._renew = self._redis.register_script(scripts.RENEW)
+        self._release = self._redis.register_script(scripts.RELEASE)
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._followers: dict[bytes, tuple[int, Deliver]] = {}
+        self._subscribing: dict[bytes, asyncio.Future[None]] = {}
+        self._closed = False
+
+    # names
+
+    def _key(self, stage_id: int, name: str) -> str:
+        return f"{self.prefix}stage:{{{stage_id}}}:{name}"
+
+    def channel(self, stage_id: int) -> bytes:
+        """The stage's pub/sub channel (one per stage: a process hears only the stages it follows)."""
+        return f"{self.prefix}stage:{stage_id}".encode()
+
+    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis command; any Redis or socket failure becomes LogUnavailable."""
+        try:
+            return await command()
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"the stage log cannot be reached: {exc}") from exc
+
+    # the log
+
+    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log"), self._key(stage_id, f"key:{key or ''}")]
+        args: list[bytes | str | int] = [
+            encode(draft),
+            self.history_size,
+            self.history_age_ms,
+            self.channel(stage_id),
+            fresh_epoch(),
+            "0" if key is None else "1",
+        ]
+        reply = await self._call(lambda: self._append(keys=keys, args=args))
+        return _parse_message(stage_id, reply[1])
+
+    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
+        reply: list[Any] = await self._call(lambda: self._read(keys=keys, args=[since.seq, self.history_size]))
+        if not reply:
+            return None
+        epoch, seq, now, entries = reply[0].decode(), int(reply[1]), int(reply[2]), reply[3]
+        if epoch != since.epoch or not 0 <= since.seq <= seq:
+            return None
+        if since.seq == seq:
+            return []
+        if len(entries) != seq - since.seq:  # trimmed (by size or age) or never held (seeded short)
+            return None
+        horizon = now - self.history_age_ms
+        events = []
+        for expected, (entry_id, fields) in enumerate(entries, since.seq + 1):
+            values = dict(zip(fields[::2], fields[1::2], strict=True))
+            if entry_id != f"{expected}-0".encode() or int(values[b"t"]) < horizon:
+                return None
+            events.append(decode(stage_id, expected, values[b"d"]))
+        return events
+
+    async def position(self, stage_id: int) -> Position | None:
+        epoch, seq = await self._call(lambda: self._redis.hmget(self._key(stage_id, "meta"), ["e", "s"]))
+        return None if epoch is None else Position(_text(epoch), int(seq or 0))
+
+    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+        kept: dict[int, Event] = {e.seq: e for e in recent if 0 < e.seq <= position.seq}
+        args: list[Any] = [position.epoch, position.seq, self.history_size, self.history_age_ms]
+        for seq in sorted(kept)[-self.history_size :] if self.history_size else []:
+            args += [seq, kept[seq].at, encode(draft_of(kept[seq]))]
+        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
+        epoch, seq = await self._call(lambda: self._seed(keys=keys, args=args))
+        return Position(_text(epoch), int(seq))
+
+    async def new_epoch(self, stage_id: int, epoch: str) -> Position:
+        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
+        seq = await self._call(lambda: self._new_epoch(keys=keys, args=[epoch]))
+        return Position(epoch, int(seq))
+
+    # followers
+
+    async def follow(self, stage_id: int, deliver: Deliver) -> None:
+        if self._closed:
+            raise LogUnavailable("the stage log is closed")
+        channel = self.channel(stage_id)
+        self._followers[channel] = (stage_id, deliver)
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub()
+        pubsub = self._pubsub
+        subscribed = self._subscribing[channel] = asyncio.get_running_loop().create_future()
+        try:
+            await self._call(lambda: pubsub.subscribe(channel))
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read_messages(pubsub), name="stagelog-reader")
+            # Wait for Redis's confirmation: events published after it are sure to reach us.
+            try:
+                await asyncio.wait_for(asyncio.shield(subscribed), self.timeout)
+            except TimeoutError:
+                raise LogUnavailable(f"no subscription confirmed for stage {stage_id}") from None
+        except BaseException:
+            self._followers.pop(channel, None)
+            raise
+        finally:
+            self._subscribing.pop(channel, None)
+
+    async def unfollow(self, stage_id: int) -> None:
+        channel = self.channel(stage_id)
+        self._followers.pop(channel, None)
+        if self._pubsub is not None:
+            pubsub = self._pubsub
+            await self._call(lambda: pubsub.unsubscribe(channel))
+
+    async def _read_messages(self, pubsub: PubSub) -> None:
+        """The reader task: dispatch each message to its stage's follower, in arrival order
+        (Redis delivers a channel's messages in publish order, which is seq order)."""
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, RuntimeError) as exc:  # redis-py reconnects and resubscribes
+                log.warning("stage log subscription broken; reconnecting", extra={"error": repr(exc)})
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            kind, channel = message["type"], message["channel"]
+            if kind == "subscribe":
+                future = self._subscribing.get(channel)
+                if future is not None and not future.done():
+                    future.set_result(None)
+            elif kind == "message":
+                follower = self._followers.get(channel)
+                if follower is None:
+                    continue  # unfollowed meanwhile
+                stage_id, deliver = follower
+                try:
+                    event, epoch = _parse_message(stage_id, message["data"])
+                    deliver(event, epoch)
+                except Exception:  # one bad message or follower must not stop the others
+                    log.exception("stage log follower failed", extra={"stage_id": stage_id})
+
+    # fence
+
+    @contextlib.asynccontextmanager
+    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[None]:
+        key, token = self._key(stage_id, "fence"), secrets.token_hex(16)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self._call(lambda: self._redis.set(key, token, nx=True, px=self.fence_ttl_ms)):
+            if loop.time() >= deadline:
+                raise FenceTimeout(f"stage {stage_id} is fenced by another holder")
+            await asyncio.sleep(0.02)
+        renewer = asyncio.create_task(self._keep_fence(key, token), name="stagelog-fence")
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            try:
+                await self._call(lambda: self._release(keys=[key], args=[token]))
+            except LogUnavailable:  # the TTL ends it
+                log.warning("stage log fence not released; it expires", extra={"stage_id": stage_id})
+
+    async def _keep_fence(self, key: str, token: str) -> None:
+        """Renew the fence while its holder is inside (a holder that dies lets it expire)."""
+        while True:
+            await asyncio.sleep(self.fence_ttl_ms / 3000)
+            try:
+                await self._call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
+            except LogUnavailable:
+                log.warning("stage log fence not renewed", extra={"key": key})
+
+    async def close(self) -> None:
+        self._closed = True
+        self._followers.clear()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+            self._pubsub = None
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.aclose()
+
+
+def _parse_message(stage_id: int, message: bytes) -> tuple[Event, str]:
+    """An event and its epoch from a published message (`<seq>\\n<epoch>\\n<event JSON>`)."""
+    seq, epoch, body = message.split(b"\n", 2)
+    return decode(stage_id, int(seq), body), epoch.decode()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

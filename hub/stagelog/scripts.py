@@ -1,0 +1,124 @@
+"""The Lua scripts of the Redis stage log: each runs atomically inside Redis.
+
+Keys of stage S under prefix P (the `{S}` hash tag keeps a stage's keys on one cluster slot):
+  P stage:{S}:meta        hash   e = epoch, s = last seq (never reset, never expires)
+  P stage:{S}:log         stream history; entry id `<seq>-0`, fields d = event JSON, t = kept-at ms
+  P stage:{S}:key:<key>   string an idempotency key's first answer, expires after the history age
+  P stage:{S}:fence       string the fence holder's token, with a TTL its holder renews
+Channel: P stage:S          each appended event, as `<seq>\\n<epoch>\\n<event JSON>`
+
+An event is kept (`t`) at the Redis server's clock (TIME), so every process ages history by one
+clock; events seeded from the database are kept at their own `at`.
+"""
+
+from __future__ import annotations
+
+# KEYS: meta, stream, key (idempotency; ignored unless ARGV[6] == '1')
+# ARGV: event JSON, history size, history age ms, channel, epoch if the stage is new, keyed
+# Returns {1, first message} for a key seen before, else {0, message}; message is what followers get.
+APPEND = """
+local meta, stream, idem = KEYS[1], KEYS[2], KEYS[3]
+local body, size, age = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if ARGV[6] == '1' then
+  local first = redis.call('GET', idem)
+  if first then return {1, first} end
+end
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'e', epoch)
+end
+local seq = redis.call('HINCRBY', meta, 's', 1)
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+-- age: drop expired entries from the head (at most 100 per append; reads check ages anyway)
+local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)
+local expired = nil
+for _, entry in ipairs(head) do
+  local fields = entry[2]
+  local kept = nil
+  for i = 1, #fields, 2 do
+    if fields[i] == 't' then kept = tonumber(fields[i + 1]) end
+  end
+  if kept == nil or kept >= now - age then break end
+  expired = entry[1]
+end
+if expired then
+  local last = tonumber(string.match(expired, '^(%d+)'))
+  redis.call('XTRIM', stream, 'MINID', (last + 1) .. '-0')
+end
+-- size: approximately (whole stream nodes); reads enforce the exact bound
+if size > 0 then
+  redis.call('XADD', stream, 'MAXLEN', '~', size, seq .. '-0', 'd', body, 't', now)
+  redis.call('PEXPIRE', stream, age)
+end
+local message = seq .. '\\n' .. epoch .. '\\n' .. body
+redis.call('PUBLISH', ARGV[4], message)
+if ARGV[6] == '1' then
+  redis.call('SET', idem, message, 'PX', age)
+end
+return {0, message}
+"""
+
+# KEYS: meta, stream. ARGV: since seq, history size.
+# Returns {} for an unknown stage, else {epoch, seq, now ms, entries after since (or {} when the
+# range cannot be held: past the head, or further back than the history's size)}.
+READ = """
+local state = redis.call('HMGET', KEYS[1], 'e', 's')
+if not state[1] then return {} end
+local seq = tonumber(state[2] or '0')
+local since, size = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local entries = {}
+if since < seq and since >= seq - size then
+  entries = redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUNT', seq - since)
+end
+return {state[1], seq, now, entries}
+"""
+
+# KEYS: meta, stream. ARGV: epoch, seq, history size, history age ms, then (seq, kept-at ms, event
+# JSON) per recent event in increasing seq. Returns {epoch, seq}: the existing ones when the
+# stage has a position already (then nothing changes).
+SEED = """
+local state = redis.call('HMGET', KEYS[1], 'e', 's')
+if state[1] then return {state[1], tonumber(state[2] or '0')} end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2])
+if #ARGV >= 5 then
+  for i = 5, #ARGV, 3 do
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'd', ARGV[i + 2], 't', ARGV[i + 1])
+  end
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+return {ARGV[1], tonumber(ARGV[2])}
+"""
+
+# KEYS: meta, stream. ARGV: the new epoch. Returns the seq, which continues.
+NEW_EPOCH = """
+redis.call('HSET', KEYS[1], 'e', ARGV[1])
+local seq = redis.call('HGET', KEYS[1], 's')
+if not seq then
+  seq = '0'
+  redis.call('HSET', KEYS[1], 's', seq)
+end
+redis.call('DEL', KEYS[2])
+return tonumber(seq)
+"""
+
+# KEYS: fence. ARGV: token, ttl ms. Extends the fence only while the token still holds it.
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: fence. ARGV: token. Releases the fence only for its holder (never another's).
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
