@@ -25,6 +25,7 @@ from hub.stagelog import (
     Position,
     RedisStageLog,
     StageLog,
+    open_stage_log,
 )
 from storage import EVERYONE, PERFORMERS, Event
 from tests.redisdb import REDIS_URL, own_prefix
@@ -355,3 +356,15 @@ async def test_every_key_and_channel_is_under_the_prefix(redis_prefix: str) -> N
     finally:
         await log.close()
         await watcher.aclose()
+
+
+async def test_the_settings_choose_the_engine(redis_prefix: str) -> None:
+    memory = open_stage_log("", history_size=10)
+    assert isinstance(memory, MemoryStageLog)
+    shared = open_stage_log(REDIS_URL, redis_prefix, 10, 60)
+    try:
+        assert isinstance(shared, RedisStageLog) and shared.prefix == redis_prefix
+        assert (await shared.append(1, draft(0)))[0].seq == 1
+    finally:
+        await shared.close()
+        await memory.close()

@@ -12,6 +12,16 @@ from .base import Deliver, Draft, FenceTimeout, LogUnavailable, Position, StageL
 from .memory import MemoryStageLog
 from .redis_log import RedisStageLog
 
+
+def open_stage_log(
+    url: str, prefix: str = "upstage:", history_size: int = 2000, history_age: float = 600.0
+) -> StageLog:
+    """The stage log HUB_REDIS_URL asks for: in memory when `url` is empty, else on that Redis."""
+    if not url:
+        return MemoryStageLog(history_size, history_age)
+    return RedisStageLog(url, prefix, history_size, history_age)
+
+
 __all__ = [
     "Deliver",
     "Draft",
@@ -23,4 +33,5 @@ __all__ = [
     "StageLog",
     "draft_of",
     "fresh_epoch",
+    "open_stage_log",
 ]
