@@ -368,3 +368,37 @@ async def test_the_settings_choose_the_engine(redis_prefix: str) -> None:
     finally:
         await shared.close()
         await memory.close()
+
+
+async def test_a_cut_subscription_comes_back_and_the_follower_sees_the_jump(redis_prefix: str) -> None:
+    """Redis drops the log's pub/sub connection: the log reconnects and resubscribes by itself;
+    what was published meanwhile is lost to the follower, which sees it as a seq jump (the
+    consumer then resynchronises with `read`)."""
+    import redis.asyncio as aioredis
+
+    log = RedisStageLog(REDIS_URL, redis_prefix, timeout=2.0)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    follower = Follower()
+    try:
+        await log.follow(1, follower)
+        await log.append(1, draft(0))
+        await follower.until(1)
+        clients = await admin.client_list()
+        ours = [c["id"] for c in clients if c.get("name") == f"{redis_prefix}stagelog" and int(c.get("sub", 0)) > 0]
+        assert len(ours) == 1, clients
+        await admin.client_kill_filter(_id=ours[0])
+        await log.append(1, draft(1))  # published while nobody of ours listens
+        deadline = time.monotonic() + 10
+        while len(follower.got) < 2:
+            assert time.monotonic() < deadline, "the subscription never came back"
+            await log.append(1, draft(2))
+            await asyncio.sleep(0.05)
+        seqs = follower.seqs
+        assert seqs == sorted(set(seqs)) and seqs[0] == 1 and seqs[1] > 2, seqs
+        position = await log.position(1)
+        assert position is not None
+        missed = await log.read(1, Position(position.epoch, 1))
+        assert missed is not None and [e.seq for e in missed][: seqs[1] - 1] == list(range(2, seqs[1] + 1))
+    finally:
+        await log.close()
+        await admin.aclose()

@@ -62,6 +62,7 @@ class RedisStageLog:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+            client_name=f"{prefix}stagelog",  # CLIENT LIST tells which connections are the log's
         )
         self._append = self._redis.register_script(scripts.APPEND)
         self._read = self._redis.register_script(scripts.READ)
