@@ -141,6 +141,14 @@ async def test_a_retried_append_with_its_key_returns_the_first_and_appends_nothi
     assert (await log.append(2, draft(1), key="session:s1:p1"))[0].stage_id == 2, "keys are per stage"
 
 
+async def test_one_key_appended_at_once_by_two_processes_is_one_event(logs: Logs) -> None:
+    a = logs.open()
+    b = logs.twin(a)
+    results = await asyncio.gather(*(log.append(1, draft(n), key="relay:hub-b:42") for n in range(5) for log in (a, b)))
+    assert all(result == results[0] for result in results)
+    assert await a.position(1) == Position(results[0][1], 1)
+
+
 async def test_read_gives_exactly_the_missed_events_or_none(logs: Logs) -> None:
     log = logs.open()
     assert await log.read(1, Position("any.0", 0)) is None, "a stage the log knows nothing of"
@@ -401,4 +409,28 @@ async def test_a_cut_subscription_comes_back_and_the_follower_sees_the_jump(redi
         assert missed is not None and [e.seq for e in missed][: seqs[1] - 1] == list(range(2, seqs[1] + 1))
     finally:
         await log.close()
+        await admin.aclose()
+
+
+async def test_a_fence_whose_holder_died_lapses_and_a_live_holder_keeps_it(redis_prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    a = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3)
+    b = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        # a holder that died: its token is there, nobody renews it
+        await admin.set(f"{redis_prefix}stage:{{1}}:fence", "dead", px=300)
+        started = time.monotonic()
+        async with b.fence(1, timeout=3):
+            assert 0.1 < time.monotonic() - started < 2
+        async with a.fence(1):
+            await asyncio.sleep(1.0)  # three TTLs: only renewal keeps it
+            with pytest.raises(FenceTimeout):
+                async with b.fence(1, timeout=0.2):
+                    pass
+        assert await admin.exists(f"{redis_prefix}stage:{{1}}:fence") == 0, "released on exit"
+    finally:
+        await a.close()
+        await b.close()
         await admin.aclose()
