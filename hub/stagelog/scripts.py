@@ -32,19 +32,22 @@ end
 local seq = redis.call('HINCRBY', meta, 's', 1)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
--- age: drop expired entries from the head (at most 100 per append; reads check ages anyway)
-local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)
-local expired = nil
-for _, entry in ipairs(head) do
+-- age: drop expired entries from the head. Usually the first entry is fresh and that one is all
+-- that is read; otherwise at most 100 go per append (reads check ages anyway).
+local function kept_at(entry)
   local fields = entry[2]
-  local kept = nil
   for i = 1, #fields, 2 do
-    if fields[i] == 't' then kept = tonumber(fields[i + 1]) end
+    if fields[i] == 't' then return tonumber(fields[i + 1]) end
   end
-  if kept == nil or kept >= now - age then break end
-  expired = entry[1]
+  return 0
 end
-if expired then
+local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+if #head > 0 and kept_at(head[1]) < now - age then
+  local expired = nil
+  for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)) do
+    if kept_at(entry) >= now - age then break end
+    expired = entry[1]
+  end
   local last = tonumber(string.match(expired, '^(%d+)'))
   redis.call('XTRIM', stream, 'MINID', (last + 1) .. '-0')
 end
