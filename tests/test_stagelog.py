@@ -434,3 +434,13 @@ async def test_a_fence_whose_holder_died_lapses_and_a_live_holder_keeps_it(redis
         await a.close()
         await b.close()
         await admin.aclose()
+
+
+async def test_a_burst_of_appends_waits_for_a_pooled_connection(redis_prefix: str) -> None:
+    """More concurrent appends than connections: they queue for one, none is refused."""
+    log = RedisStageLog(REDIS_URL, redis_prefix, connections=3)
+    try:
+        results = await asyncio.gather(*(log.append(1, draft(n)) for n in range(500)))
+        assert sorted(event.seq for event, _ in results) == list(range(1, 501))
+    finally:
+        await log.close()

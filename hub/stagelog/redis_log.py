@@ -38,7 +38,8 @@ class RedisStageLog:
 
     `history_size` events and `history_age` seconds bound each stage's history (and how long an
     idempotency key is remembered), as HUB_HISTORY_SIZE and HUB_HISTORY_AGE do in memory.
-    `timeout` bounds every command (and connecting), so an unreachable Redis fails fast.
+    `timeout` bounds every command (connecting, and waiting for one of `connections` pooled
+    connections too), so an unreachable or saturated Redis fails fast.
     """
 
     def __init__(
@@ -50,20 +51,26 @@ class RedisStageLog:
         *,
         timeout: float = 5.0,
         fence_ttl: float = 15.0,
+        connections: int = 16,
     ) -> None:
         self.prefix = prefix
         self.timeout = timeout
         self.history_size = history_size
         self.history_age_ms = max(1, int(history_age * 1000))
         self.fence_ttl_ms = max(1, int(fence_ttl * 1000))
-        self._redis = aioredis.Redis.from_url(
+        # A blocking pool: a burst of appends waits (up to `timeout`) for one of `connections`
+        # connections, where the default pool refuses past its size ("Too many connections").
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max(2, connections),  # one is the pub/sub connection, held for good
+            timeout=timeout,
             decode_responses=False,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             client_name=f"{prefix}stagelog",  # CLIENT LIST tells which connections are the log's
         )
+        self._redis = aioredis.Redis.from_pool(pool)
         self._append = self._redis.register_script(scripts.APPEND)
         self._read = self._redis.register_script(scripts.READ)
         self._seed = self._redis.register_script(scripts.SEED)
