@@ -38,11 +38,6 @@ class Settings:
     port: int = 8080
     var_dir: Path = Path("var")
     database_url: str = ""
-    # The stage log (hub/stagelog/, docs/decisions.md "The stage log"): empty URL = in memory,
-    # one process; a redis:// URL shares it between processes, every key and channel prefixed.
-    # Not used by the node yet (issue 14).
-    redis_url: str = ""
-    redis_prefix: str = "upstage:"
     secret_key: str = ""
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600

@@ -35,14 +35,6 @@ def test_every_setting_is_read_from_its_variable(tmp_path: Path) -> None:
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
-def test_the_stage_log_settings_default_to_memory_and_read_their_variables(tmp_path: Path) -> None:
-    defaults = Settings.from_env({"HUB_VAR_DIR": str(tmp_path)})
-    assert (defaults.redis_url, defaults.redis_prefix) == ("", "upstage:")
-    env = {"HUB_VAR_DIR": str(tmp_path), "HUB_REDIS_URL": "redis://10.0.0.5:6379/2", "HUB_REDIS_PREFIX": "site-b:"}
-    settings = Settings.from_env(env)
-    assert (settings.redis_url, settings.redis_prefix) == ("redis://10.0.0.5:6379/2", "site-b:")
-
-
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
