@@ -1,4 +1,5 @@
-"""Fan-out against Mosquitto (issue 4): scenarios (a)-(d), the hub and Mosquitto one after the other in one run.
+"""Fan-out against Mosquitto (issue 4): scenarios (a)-(d) and sustained steps (s), the hub and Mosquitto one after
+the other in one run.
 
 Each scenario runs the same Node load generator (bench/loadgen, pinned to CPU 1) against a fresh
 hub and then a fresh Mosquitto (each pinned to CPU 0), and reports every figure with its
@@ -7,6 +8,7 @@ hub ÷ Mosquitto ratio, so the comparison holds on this machine at this moment. 
   .venv/bin/python -m bench.fanout                 # everything, ~8 minutes (bounded at 19)
   .venv/bin/python -m bench.fanout --quick         # small N, short steps, ~40 s
   .venv/bin/python -m bench.fanout --scenarios a --n 1000
+  .venv/bin/python -m bench.fanout --sustain 8 --rates 10,50,100 --n 1000   # (s) sustained steps, ~2 minutes
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bench.proc import GENERATOR_CPU, SERVER_CPU, ProcessError, cores_busy, wait
 from bench.results import record
 from bench.targets import LABELS, SYSTEMS, hub_source_at, started
 
-SCENARIOS = {"a": "fan-out", "b": "chat", "c": "join storm", "d": "reconnect storm"}
+SCENARIOS = {"a": "fan-out", "b": "chat", "c": "join storm", "d": "reconnect storm", "s": "sustained fan-out"}
 RUN_BUDGET_S = 19 * 60  # the whole run stops starting scenarios past this
 SLACK_S = 60  # per generator run, beyond what its plan needs (connecting thousands, draining)
 Results = dict[str, dict[str, dict[str, Any]]]  # scenario -> audience -> system -> generator result
@@ -49,6 +51,11 @@ class Plan:
     storm_seconds: float = 5.0  # (c) joins spread over this; (d) reconnects spread over 3/5 of it
     drop_seconds: float = 1.0
     concurrency: int = 100
+    # (s) sustained steps: every rate for sustain_seconds, latency over the steady part (after warmup_seconds)
+    sustain_n: tuple[int, ...] = (1000,)
+    sustain_rates: tuple[float, ...] = (10, 50, 100)
+    sustain_seconds: float = 8.0
+    warmup_seconds: float = 1.0
 
 
 FULL = Plan()
@@ -63,6 +70,10 @@ QUICK = Plan(
     chat_seconds=2.0,
     storm_seconds=1.0,
     drop_seconds=0.5,
+    sustain_n=(100,),
+    sustain_rates=(10, 50),
+    sustain_seconds=2.0,
+    warmup_seconds=0.5,
 )
 
 
@@ -83,6 +94,12 @@ def runs_of(plan: Plan) -> Iterator[tuple[str, int, dict[str, Any], float]]:
         storm = round(plan.storm_seconds * 3 / 5, 2)
         opts = {"scenario": "reconnect", "n": plan.audience, "storm-seconds": storm, "drop-seconds": plan.drop_seconds}
         yield "d", plan.audience, {**common, **opts}, plan.drop_seconds + storm + 20
+    if "s" in plan.scenarios:
+        for n in plan.sustain_n:
+            opts = {"scenario": "sustain", "n": n, "rates": list(plan.sustain_rates)}
+            opts |= {"step-seconds": plan.sustain_seconds, "warmup-seconds": plan.warmup_seconds}
+            each = plan.sustain_seconds + 2 * plan.drain_seconds + 1  # a step, its drain, the acks, the gap
+            yield "s", n, {**common, **opts}, 30 + len(plan.sustain_rates) * each
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +111,8 @@ class Setup:
     hub_source: Path | None = None
     hub_settings: tuple[tuple[str, str], ...] = ()
     quiet_wait: float = 0.0  # before each run, wait up to this long for other work on the machine to stop
+    probe: Path | None = None  # run the hub as bench.probehub, its reports in this directory
+    profile: bool = False  # with probe: also a cProfile of the hub
 
 
 def measure(plan: Plan, setup: Setup) -> Results:
@@ -113,7 +132,12 @@ def measure(plan: Plan, setup: Setup) -> Results:
             print(f"bench: {label} ...", file=sys.stderr, flush=True)
             began = time.monotonic()
             try:
-                with started(system, server_cpu, setup.hub_source, dict(setup.hub_settings)) as target:
+                module, env = "hub", None
+                if system == "hub" and setup.probe is not None:
+                    out = setup.probe / f"probe-{scenario}-{n}.json"
+                    module, env = "bench.probehub", {"PROBE_OUT": str(out), "PROBE_PROFILE": str(int(setup.profile))}
+                settings = dict(setup.hub_settings)
+                with started(system, server_cpu, setup.hub_source, settings, module, env) as target:
                     slot[system] = run_generator({**target.flags, **options}, gen_cpu, min(needs + SLACK_S, left))
                     slot[system]["busy_before"] = busy
             except (GeneratorError, ProcessError, OSError) as exc:
@@ -155,6 +179,19 @@ def section(results: Results, plan: Plan, background: str, seconds: float) -> li
         for n, runs in results["a"].items():
             lines += report.fanout_details(f"N={n}", runs)
         lines += ["</details>", ""]
+    if "s" in results:
+        rates = ", ".join(f"{r:g}" for r in plan.sustain_rates)
+        steady = f"latency over the steady part (events sent {plan.warmup_seconds:g} s or more into the step)"
+        each = f"{plan.sustain_seconds:g} s each"
+        lines += [f"### (s) sustained: one performer → N audience, {rates} events/s, {each}", ""]
+        lines += [f"Every rate runs whatever happened at the one before; {steady}.", ""]
+        for n, runs in results["s"].items():
+            lines += report.table(report.sustain_groups(f"N={n}", runs), report.SUSTAIN_COLUMNS, report.sustain_figures)
+            lines += [""]
+        lines += ["<details><summary>p50 / p99 (ms) per second of sending</summary>", ""]
+        for n, runs in results["s"].items():
+            lines += report.sustain_details(f"N={n}", runs)
+        lines += ["</details>", ""]
     if "b" in results:
         each = f"{plan.chat_rate:g} messages/s each, {plan.chat_seconds:g} s"
         lines += [f"### (b) {plan.publishers} performers chatting ({each}) → N audience", ""]
@@ -185,9 +222,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     numbers = lambda cast: lambda text: tuple(cast(x) for x in text.split(",") if x)  # noqa: E731
     parser.add_argument("--quick", action="store_true", help="small N and short steps (checks the bench, < 1 minute)")
-    parser.add_argument("--scenarios", type=lambda t: tuple(t.split(",")), help="any of a,b,c,d (default all)")
-    parser.add_argument("--n", type=numbers(int), help="(a) audience sizes, e.g. 100,1000,3000")
-    parser.add_argument("--rates", type=numbers(float), help="(a) events/s per step, e.g. 10,20,50")
+    parser.add_argument(
+        "--scenarios", type=lambda t: tuple(t.split(",")), help="any of a,b,c,d,s (default a,b,c,d; s with --sustain)"
+    )
+    parser.add_argument("--n", type=numbers(int), help="(a), (s) audience sizes, e.g. 100,1000,3000")
+    parser.add_argument("--rates", type=numbers(float), help="(a), (s) events/s per step, e.g. 10,20,50")
+    parser.add_argument(
+        "--sustain", type=float, metavar="SECONDS", help="(s) seconds per sustained step (runs only (s) by default)"
+    )
+    parser.add_argument("--warmup-seconds", type=float, help="(s) the steady part starts this long into a step")
     parser.add_argument("--step-seconds", type=float, help="(a) seconds per rate step")
     parser.add_argument("--drain-seconds", type=float, help="wait for late deliveries after sending stops")
     parser.add_argument("--audience", type=int, help="(b), (c), (d) audience size")
@@ -205,6 +248,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quiet-wait", type=float, default=0.0, help="before each run, wait up to this long (s) for a quiet machine"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and generator to CPUs")
+    parser.add_argument(
+        "--probe", type=Path, metavar="DIR", help="run the hub with timing probes (bench/probehub.py), reports in DIR"
+    )
+    parser.add_argument("--profile", action="store_true", help="with --probe: also cProfile the hub (slows it)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to bench/RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -219,8 +266,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def plan_of(args: argparse.Namespace) -> Plan:
     plan = QUICK if args.quick else FULL
+    scenarios = args.scenarios or (("s",) if args.sustain is not None else None)
     overrides = {
-        "scenarios": args.scenarios,
+        "scenarios": scenarios,
         "n": args.n,
         "rates": args.rates,
         "step_seconds": args.step_seconds,
@@ -229,6 +277,10 @@ def plan_of(args: argparse.Namespace) -> Plan:
         "publishers": args.publishers,
         "chat_seconds": args.chat_seconds,
         "storm_seconds": args.storm_seconds,
+        "sustain_n": args.n,
+        "sustain_rates": args.rates,
+        "sustain_seconds": args.sustain,
+        "warmup_seconds": args.warmup_seconds,
     }
     return dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -240,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     hub_settings = tuple((key, value) for key, value in (item.split("=", 1) for item in args.hub_setting))
     setup = Setup(args.systems, not args.no_pin, args.hub_source, hub_settings, args.quiet_wait)
+    setup = dataclasses.replace(setup, probe=args.probe, profile=args.profile)
+    if args.probe:
+        args.probe.mkdir(parents=True, exist_ok=True)
     if args.hub_ref:
         with hub_source_at(args.hub_ref) as source:
             results = measure(plan, dataclasses.replace(setup, hub_source=source))

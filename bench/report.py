@@ -135,6 +135,74 @@ def fanout_details(label: str, runs: dict[str, Result]) -> list[str]:
     return lines
 
 
+# (s) sustained steps
+
+
+def sustain_groups(label: str, runs: dict[str, Result]) -> list[tuple[str, dict[str, Result]]]:
+    """One group per rate ("N=1000, 50/s"), each holding every system's step at that rate."""
+    rates: list[float] = []
+    for run in runs.values():
+        rates += [s["rate"] for s in run.get("steps", []) if s["rate"] not in rates]
+    groups = []
+    for rate in rates:
+        at: dict[str, Result] = {}
+        for system, run in runs.items():
+            step = next((s for s in run.get("steps", []) if s["rate"] == rate), None)
+            at[system] = {"error": run.get("error", "no such step")} if step is None else step
+        groups.append((f"{label}, {fmt(rate)}/s", at))
+    if not rates:
+        groups.append((label, runs))
+    return groups
+
+
+def sustain_figures(step: Result) -> Result:
+    steady, whole = step["steady"], step["latency"]
+    return {
+        "sent": step["achieved"],
+        "delivered": step["deliveries_per_s"],
+        "p50": steady["p50"],
+        "p99": steady["p99"],
+        "max": steady["max"],
+        "whole_p99": whole["p99"],
+        "loss": step["loss"],
+        "late": step["late"],
+        "cpu": step["server_cpu"],
+        "gen_cpu": step["gen_cpu"],
+        "gen_lag": step["gen_loop_p99_ms"],
+    }
+
+
+SUSTAIN_COLUMNS: list[Column] = [
+    ("sent/s", "sent", True),
+    ("deliveries/s", "delivered", True),
+    ("steady p50 (ms)", "p50", True),
+    ("steady p99 (ms)", "p99", True),
+    ("steady max (ms)", "max", True),
+    ("whole-step p99 (ms)", "whole_p99", True),
+    ("loss", "loss", False),
+    ("late", "late", False),
+    ("server CPU (%)", "cpu", True),
+    ("gen CPU (%)", "gen_cpu", True),
+    ("gen lag p99 (ms)", "gen_lag", True),
+]
+
+
+def sustain_details(label: str, runs: dict[str, Result]) -> list[str]:
+    """p50 / p99 of each second of sending (by send time), per rate and system: a plateau or a climb."""
+    lines = []
+    for system in (s for s in SYSTEMS if s in runs and "error" not in runs[s]):
+        steps = runs[system]["steps"]
+        seconds = max((len(s["per_second"]) for s in steps), default=0)
+        lines += [f"{label}, {LABELS[system]}:", ""]
+        lines += ["| rate | " + " | ".join(f"{i}–{i + 1} s" for i in range(seconds)) + " |"]
+        lines += ["|---|" + "---|" * seconds]
+        for s in steps:
+            cells = [f"{fmt(h['p50'])} / {fmt(h['p99'])}" if h else "—" for h in s["per_second"]]
+            lines.append(f"| {fmt(s['rate'])} | " + " | ".join(cells + ["—"] * (seconds - len(cells))) + " |")
+        lines.append("")
+    return lines
+
+
 # (b) chat
 
 

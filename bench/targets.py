@@ -32,16 +32,20 @@ class Target:
 
 @contextlib.contextmanager
 def started(
-    system: str, cpu: int | None, hub_source: Path | None = None, hub_settings: dict[str, str] | None = None
+    system: str, cpu: int | None, hub_source: Path | None = None, hub_settings: dict[str, str] | None = None,
+    hub_module: str = "hub", hub_env: dict[str, str] | None = None,
 ) -> Iterator[Target]:
     """Start `system` (hub or mosquitto) on free ports, pinned to `cpu`; stopped on exit.
 
     The hub gets one stage owned by the performer, whose access token the generator's
     publishers use; audience connect anonymously; `hub_settings` become HUB_* variables.
-    Mosquitto gets anonymous access.
+    Mosquitto gets anonymous access. `hub_module` runs the hub (`bench.probehub` for one with
+    timing probes) with `hub_env` added to its environment.
     """
     if system == "hub":
-        with hub_process({STAGE: OWNER}, cpu=cpu, source=hub_source, settings=hub_settings) as hub:
+        with hub_process(
+            {STAGE: OWNER}, cpu=cpu, source=hub_source, settings=hub_settings, module=hub_module, env=hub_env
+        ) as hub:
             token = asyncio.run(login(hub.url, OWNER, PASSWORD))["access_token"]
             flags = {"system": "hub", "url": hub.ws_url, "stage": STAGE, "token": token, "server-pid": str(hub.pid)}
             yield Target(system, hub.pid, flags)

@@ -70,3 +70,23 @@ def test_quick_gateway_bench_bridges_every_event_once() -> None:
     assert (RESULTS.read_bytes() if RESULTS.exists() else None) == results_before, "--no-record wrote RESULTS.md"
     assert "Paced events received on B: 40/40, duplicates: 0." in done.stdout
     assert "| added by the bridge |" in done.stdout
+
+
+def test_sustained_steps_report_the_steady_part(tmp_path: Path) -> None:
+    _require_tools()
+    out = tmp_path / "sustain.json"
+    command = [sys.executable, "-m", "bench.fanout", "--sustain", str(SECONDS), "--rates", str(RATE)]
+    command += ["--n", str(AUDIENCE), "--warmup-seconds", "0.5", "--drain-seconds", "1", "--no-record"]
+    done = subprocess.run(command + ["--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "### (s) sustained" in done.stdout and "hub ÷ Mosquitto" in done.stdout
+    runs = json.loads(out.read_text())["results"]["s"][str(AUDIENCE)]
+    assert set(runs) == {"hub", "mosquitto"}
+    for system, run in runs.items():
+        assert "error" not in run, (system, run.get("error"))
+        (step,) = run["steps"]
+        assert step["loss"] == 0 and step["received"] == step["sent"] * AUDIENCE, system
+        # the steady part leaves out the events of the first half second, and no second is missing
+        assert 0 < step["steady"]["count"] < step["latency"]["count"], (system, step["steady"])
+        assert sum(second["count"] for second in step["per_second"]) == step["received"], system

@@ -64,8 +64,14 @@ export class Harness {
     if (replayed) phase.replayed += 1;
     else if (!phase.open) phase.late += 1;
     else {
+      const ms = now() - mark.t;
       phase.received += 1;
-      phase.latency.add(now() - mark.t);
+      phase.latency.add(ms);
+      if (phase.steady && mark.t >= phase.steadyFrom) phase.steady.add(ms);
+      if (phase.perSecond) {
+        const second = Math.max(0, Math.floor((mark.t - phase.began) / 1000));
+        (phase.perSecond[second] ||= new Histogram()).add(ms);
+      }
     }
   }
 
@@ -142,9 +148,20 @@ export class Harness {
     };
   }
 
-  phase(label) {
+  /**
+   * A new phase; deliveries are counted against the phase their payload names. With `warmupSeconds`
+   * (sustained steps), events sent that long after the phase began also go to `steady`, and every
+   * second's events to `perSecond` (by send time), so a standing queue shows as a plateau.
+   */
+  phase(label, { warmupSeconds = null } = {}) {
     const phase = { id: this.phases.length, label, open: true, received: 0, late: 0, replayed: 0 };
     phase.latency = new Histogram();
+    if (warmupSeconds !== null) {
+      phase.began = now();
+      phase.steadyFrom = phase.began + warmupSeconds * 1000;
+      phase.steady = new Histogram();
+      phase.perSecond = [];
+    }
     this.phases.push(phase);
     return phase;
   }

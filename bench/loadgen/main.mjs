@@ -10,13 +10,14 @@ import { SCENARIOS } from './scenarios.mjs';
 const OPTIONS = {
   system: { type: 'string' }, // hub | mqtt
   url: { type: 'string' }, // hub: ws://host:port/socket.io/?EIO=4&transport=websocket; mqtt: ws://host:port
-  scenario: { type: 'string', default: 'fanout' }, // fanout | chat | joinstorm | reconnect
+  scenario: { type: 'string', default: 'fanout' }, // fanout | sustain | chat | joinstorm | reconnect
   stage: { type: 'string', default: 'fanout' }, // hub stage slug; MQTT topics are upstage/<stage>/<topic>
   token: { type: 'string', default: '' }, // the performer's access token (hub)
   n: { type: 'string', default: '100' }, // audience connections
   rates: { type: 'string', default: '10,20,50,100,200' }, // fanout: events/s per step
-  'step-seconds': { type: 'string', default: '3' }, // fanout: seconds per rate step; chat: duration
+  'step-seconds': { type: 'string', default: '3' }, // fanout, sustain: seconds per rate step; chat: duration
   'drain-seconds': { type: 'string', default: '2' }, // wait for stragglers after sending stops
+  'warmup-seconds': { type: 'string', default: '1' }, // sustain: the steady part starts this long into a step
   'p99-limit': { type: 'string', default: '100' }, // ms: a step passes at or below it, with no loss
   'p99-cap': { type: 'string', default: '1000' }, // ms: the ramp stops above it
   concurrency: { type: 'string', default: '100' }, // handshakes in flight while connecting
@@ -53,6 +54,7 @@ function config(values) {
     rates,
     stepSeconds: num('step-seconds'),
     drainSeconds: num('drain-seconds'),
+    warmupSeconds: num('warmup-seconds'),
     p99Limit: num('p99-limit'),
     p99Cap: num('p99-cap'),
     concurrency: num('concurrency'),

@@ -11,6 +11,7 @@ const IDLE_CPU = 20; // % : the server has caught up with the connections once u
 const IDLE_WAIT_MS = 20_000; // but the ramp starts anyway after this long
 const CATCH_UP_MS = 15_000; // storms: how long a backlogged server gets to deliver the last event to everyone
 const GAP_MS = 300; // between rate steps
+const SUSTAIN_GAP_MS = 1000; // between sustained steps: the server settles
 // The generator, not the server, is the limit when the server has CPU to spare (under SERVER_BUSY)
 // while the generator is pegged (GEN_SATURATED, % of its core) or its timers run late (GEN_LAGGING_MS
 // at p99: deliveries wait that long to be read, so latencies include its delay). A busy generator
@@ -82,6 +83,36 @@ export async function fanout(cfg) {
     await sleep(GAP_MS);
   }
   await h.acked(cfg.drainSeconds * 1000);
+  return { ...idle, n, steps, integrity: h.integrity() };
+}
+
+/**
+ * Sustained fan-out: one performer sends board moves to N audience at each rate for `stepSeconds`
+ * (8 s or more), every rate whatever happened at the one before. Besides the whole step's latency,
+ * each step reports it over its steady part (events sent `warmupSeconds` after the step began) and
+ * per second of sending, so a standing queue that a 3-second step hides shows as a plateau.
+ */
+export async function sustain(cfg) {
+  const h = new Harness(cfg);
+  await h.publishersUp(1);
+  const idle = await connectIdle(h, cfg.n);
+  const n = idle.connect.opened;
+  const steps = [];
+  for (const rate of cfg.rates) {
+    const phase = h.phase(`sustained ${rate}`, { warmupSeconds: cfg.warmupSeconds });
+    h.meter.start();
+    const sending = await h.send({ rate, seconds: cfg.stepSeconds, topic: 'board', build: boardMove, phase });
+    const cpu = h.meter.read();
+    const expected = sending.sent * n;
+    await h.drain(phase, expected, cfg.drainSeconds * 1000);
+    const step = h.phaseResult(phase, sending, cpu, expected);
+    step.warmup_seconds = cfg.warmupSeconds;
+    step.steady = phase.steady.summary();
+    step.per_second = Array.from(phase.perSecond, (hist) => (hist ? hist.summary() : null));
+    steps.push(step);
+    await h.acked(cfg.drainSeconds * 1000);
+    await sleep(SUSTAIN_GAP_MS);
+  }
   return { ...idle, n, steps, integrity: h.integrity() };
 }
 
@@ -184,4 +215,4 @@ export async function reconnect(cfg) {
   };
 }
 
-export const SCENARIOS = { fanout, chat, joinstorm, reconnect };
+export const SCENARIOS = { fanout, sustain, chat, joinstorm, reconnect };
