@@ -68,6 +68,7 @@ class EventWriter:
         self._urgent = asyncio.Event()  # write now, without waiting for `interval`
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._holding = False  # the background task holds the archive's connection open
 
     @property
     def backlog(self) -> int:
@@ -137,24 +138,36 @@ class EventWriter:
     # the background task
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            if not self._urgent.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.interval):
-                        await self._urgent.wait()
-            try:
-                await self._write_round()
-            except Exception as exc:  # any driver's error: keep everything, retry later
-                await self._failed(exc)
-                continue
-            self._recovered()
-            async with self._progress:
-                self._progress.notify_all()
-            if not self._queue and not self._snapshots:
-                self._wake.clear()
-            if len(self._queue) < self.batch_size and not self._flushing:
-                self._urgent.clear()
+        # The archive's connection stays open between rounds (see Archive.held); after a failed
+        # round it is let go, so the retry starts on a fresh one.
+        async with contextlib.AsyncExitStack() as connection:
+            while True:
+                await self._wake.wait()
+                if not self._urgent.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.interval):
+                            await self._urgent.wait()
+                try:
+                    if not self._holding:
+                        await connection.enter_async_context(self.archive.held())
+                        self._holding = True
+                    await self._write_round()
+                except Exception as exc:  # any driver's error: keep everything, retry later
+                    self._holding = False
+                    with contextlib.suppress(Exception):
+                        await connection.aclose()
+                    await self._failed(exc)
+                    continue
+                await self._after_round()
+
+    async def _after_round(self) -> None:
+        self._recovered()
+        async with self._progress:
+            self._progress.notify_all()
+        if not self._queue and not self._snapshots:
+            self._wake.clear()
+        if len(self._queue) < self.batch_size and not self._flushing:
+            self._urgent.clear()
 
     async def _write_round(self) -> None:
         """Write the head batch, then every waiting snapshot whose events are all stored."""
@@ -215,6 +228,7 @@ class EventWriter:
 
     async def _stop(self) -> None:
         task, self._task = self._task, None
+        self._holding = False
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
