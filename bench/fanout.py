@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.generator import GeneratorError, run_generator
+from bench.generator import ROOT, GeneratorError, run_generator
 from bench.proc import GENERATOR_CPU, SERVER_CPU, ProcessError, cores_busy, wait_quiet
 from bench.results import record
 from bench.targets import LABELS, SYSTEMS, hub_source_at, started
@@ -136,6 +136,7 @@ def measure(plan: Plan, setup: Setup) -> Results:
                 if system == "hub" and setup.probe is not None:
                     out = setup.probe / f"probe-{scenario}-{n}.json"
                     module, env = "bench.probehub", {"PROBE_OUT": str(out), "PROBE_PROFILE": str(int(setup.profile))}
+                    env["PYTHONPATH"] = str(ROOT)  # bench.probehub, after --hub-ref's hub and storage
                 settings = dict(setup.hub_settings)
                 with started(system, server_cpu, setup.hub_source, settings, module, env) as target:
                     slot[system] = run_generator({**target.flags, **options}, gen_cpu, min(needs + SLACK_S, left))
