@@ -8,7 +8,7 @@ hub ÷ Mosquitto ratio, so the comparison holds on this machine at this moment. 
   .venv/bin/python -m bench.fanout                 # everything, ~8 minutes (bounded at 19)
   .venv/bin/python -m bench.fanout --quick         # small N, short steps, ~40 s
   .venv/bin/python -m bench.fanout --scenarios a --n 1000
-  .venv/bin/python -m bench.fanout --sustain 8 --rates 10,50,100 --n 1000   # (s) sustained steps, ~2 minutes
+  .venv/bin/python -m bench.fanout --sustain 8 --rates 10,50,100 --n 1000   # (s) sustained steps, ~1 minute
 """
 
 from __future__ import annotations
