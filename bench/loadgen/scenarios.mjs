@@ -60,6 +60,16 @@ function stopReason(step, cfg, elapsedS) {
   return null;
 }
 
+/** One step of board moves at `rate` for `cfg.stepSeconds` to `n` audience, drained: its result. */
+async function movesStep(h, cfg, phase, rate, n) {
+  h.meter.start();
+  const sending = await h.send({ rate, seconds: cfg.stepSeconds, topic: 'board', build: boardMove, phase });
+  const cpu = h.meter.read();
+  const expected = sending.sent * n;
+  await h.drain(phase, expected, cfg.drainSeconds * 1000);
+  return h.phaseResult(phase, sending, cpu, expected);
+}
+
 /** (a) One performer sends board moves to N audience at each rate until loss or overload. */
 export async function fanout(cfg) {
   const h = new Harness(cfg);
@@ -69,12 +79,7 @@ export async function fanout(cfg) {
   const steps = [];
   for (const rate of cfg.rates) {
     const phase = h.phase(`rate ${rate}`);
-    h.meter.start();
-    const sending = await h.send({ rate, seconds: cfg.stepSeconds, topic: 'board', build: boardMove, phase });
-    const cpu = h.meter.read();
-    const expected = sending.sent * n;
-    await h.drain(phase, expected, cfg.drainSeconds * 1000);
-    const step = h.phaseResult(phase, sending, cpu, expected);
+    const step = await movesStep(h, cfg, phase, rate, n);
     const { p99 } = step.latency;
     step.pass = step.loss === 0 && p99 !== null && p99 <= cfg.p99Limit && step.achieved >= 0.9 * rate;
     steps.push(step);
@@ -100,12 +105,7 @@ export async function sustain(cfg) {
   const steps = [];
   for (const rate of cfg.rates) {
     const phase = h.phase(`sustained ${rate}`, { warmupSeconds: cfg.warmupSeconds });
-    h.meter.start();
-    const sending = await h.send({ rate, seconds: cfg.stepSeconds, topic: 'board', build: boardMove, phase });
-    const cpu = h.meter.read();
-    const expected = sending.sent * n;
-    await h.drain(phase, expected, cfg.drainSeconds * 1000);
-    const step = h.phaseResult(phase, sending, cpu, expected);
+    const step = await movesStep(h, cfg, phase, rate, n);
     step.warmup_seconds = cfg.warmupSeconds;
     step.steady = phase.steady.summary();
     step.per_second = Array.from(phase.perSecond, (hist) => (hist ? hist.summary() : null));
