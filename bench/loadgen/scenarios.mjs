@@ -60,6 +60,14 @@ function stopReason(step, cfg, elapsedS) {
   return null;
 }
 
+/** One performer up and `cfg.n` idle audience connected. */
+async function onePerformerAndAudience(cfg) {
+  const h = new Harness(cfg);
+  await h.publishersUp(1);
+  const idle = await connectIdle(h, cfg.n);
+  return { h, idle, n: idle.connect.opened };
+}
+
 /** One step of board moves at `rate` for `cfg.stepSeconds` to `n` audience, drained: its result. */
 async function movesStep(h, cfg, phase, rate, n) {
   h.meter.start();
@@ -72,10 +80,7 @@ async function movesStep(h, cfg, phase, rate, n) {
 
 /** (a) One performer sends board moves to N audience at each rate until loss or overload. */
 export async function fanout(cfg) {
-  const h = new Harness(cfg);
-  await h.publishersUp(1);
-  const idle = await connectIdle(h, cfg.n);
-  const n = idle.connect.opened;
+  const { h, idle, n } = await onePerformerAndAudience(cfg);
   const steps = [];
   for (const rate of cfg.rates) {
     const phase = h.phase(`rate ${rate}`);
@@ -98,10 +103,7 @@ export async function fanout(cfg) {
  * per second of sending, so a standing queue that a 3-second step hides shows as a plateau.
  */
 export async function sustain(cfg) {
-  const h = new Harness(cfg);
-  await h.publishersUp(1);
-  const idle = await connectIdle(h, cfg.n);
-  const n = idle.connect.opened;
+  const { h, idle, n } = await onePerformerAndAudience(cfg);
   const steps = [];
   for (const rate of cfg.rates) {
     const phase = h.phase(`sustained ${rate}`, { warmupSeconds: cfg.warmupSeconds });
