@@ -25,6 +25,7 @@ from hub.stagelog import (
     Position,
     RedisStageLog,
     StageLog,
+    Unseeded,
     open_stage_log,
 )
 from storage import EVERYONE, PERFORMERS, Event
@@ -45,9 +46,9 @@ class Logs:
         self.size, self.age = history_size, history_age
         log: StageLog
         if self.engine == "memory":
-            log = MemoryStageLog(history_size, history_age)
+            log = MemoryStageLog(history_size, history_age, create_unknown=True)
         else:
-            log = RedisStageLog(REDIS_URL, self.prefix, history_size, history_age, timeout=5.0)
+            log = RedisStageLog(REDIS_URL, self.prefix, history_size, history_age, timeout=5.0, create_unknown=True)
         self.opened.append(log)
         return log
 
@@ -56,7 +57,7 @@ class Logs:
         if isinstance(log, MemoryStageLog):
             twin = log.sibling()
         else:
-            twin = RedisStageLog(REDIS_URL, self.prefix, self.size, self.age, timeout=5.0)
+            twin = RedisStageLog(REDIS_URL, self.prefix, self.size, self.age, timeout=5.0, create_unknown=True)
         self.opened.append(twin)
         return twin
 
@@ -222,6 +223,37 @@ async def test_a_new_epoch_empties_the_history_and_the_seq_continues(logs: Logs)
     assert await log.new_epoch(9, "fresh.0") == Position("fresh.0", 0)
 
 
+async def test_a_new_epoch_reaches_every_follower_with_its_position(logs: Logs) -> None:
+    a = logs.open()
+    b = logs.twin(a)
+    restarts: list[Position] = []
+    on_b = Follower()
+    await b.follow(1, on_b, restarts.append)
+    await a.append(1, draft(0))
+    await a.new_epoch(1, "swept.0")
+    event, _ = await a.append(1, draft(1))
+    await on_b.until(2)
+    assert restarts == [Position("swept.0", 1)]
+    assert on_b.got[-1] == (event, "swept.0")
+
+
+async def test_an_unknown_stage_is_refused_until_seeded(logs: Logs) -> None:
+    made = logs.open()
+    strict: StageLog
+    if isinstance(made, MemoryStageLog):
+        strict = MemoryStageLog()
+    else:
+        strict = RedisStageLog(REDIS_URL, logs.prefix)
+    logs.opened.append(strict)
+    with pytest.raises(Unseeded):
+        await strict.append(4, draft(0))
+    assert await strict.position(4) is None, "a refused append leaves nothing behind"
+    await strict.seed(4, Position("db.1", 10), [])
+    event, epoch = await strict.append(4, draft(1))
+    assert (event.seq, epoch) == (11, "db.1")
+    assert strict.shared == (not isinstance(strict, MemoryStageLog))
+
+
 async def test_followers_on_two_processes_get_every_event_in_one_order(logs: Logs) -> None:
     a = logs.open()
     b = logs.twin(a)
@@ -343,7 +375,7 @@ async def test_an_unreachable_redis_raises_log_unavailable_fast() -> None:
 async def test_every_key_and_channel_is_under_the_prefix(redis_prefix: str) -> None:
     import redis.asyncio as aioredis
 
-    log = RedisStageLog(REDIS_URL, redis_prefix, history_age=5)
+    log = RedisStageLog(REDIS_URL, redis_prefix, history_age=5, create_unknown=True)
     watcher = aioredis.Redis.from_url(REDIS_URL)
     try:
         pubsub = watcher.pubsub()
@@ -372,6 +404,7 @@ async def test_the_settings_choose_the_engine(redis_prefix: str) -> None:
     shared = open_stage_log(REDIS_URL, redis_prefix, 10, 60)
     try:
         assert isinstance(shared, RedisStageLog) and shared.prefix == redis_prefix
+        await shared.seed(1, Position("e.0", 0), [])
         assert (await shared.append(1, draft(0)))[0].seq == 1
     finally:
         await shared.close()
@@ -384,7 +417,7 @@ async def test_a_cut_subscription_comes_back_and_the_follower_sees_the_jump(redi
     consumer then resynchronises with `read`)."""
     import redis.asyncio as aioredis
 
-    log = RedisStageLog(REDIS_URL, redis_prefix, timeout=2.0)
+    log = RedisStageLog(REDIS_URL, redis_prefix, timeout=2.0, create_unknown=True)
     admin = aioredis.Redis.from_url(REDIS_URL)
     follower = Follower()
     try:
@@ -415,8 +448,8 @@ async def test_a_cut_subscription_comes_back_and_the_follower_sees_the_jump(redi
 async def test_a_fence_whose_holder_died_lapses_and_a_live_holder_keeps_it(redis_prefix: str) -> None:
     import redis.asyncio as aioredis
 
-    a = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3)
-    b = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3)
+    a = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3, create_unknown=True)
+    b = RedisStageLog(REDIS_URL, redis_prefix, fence_ttl=0.3, create_unknown=True)
     admin = aioredis.Redis.from_url(REDIS_URL)
     try:
         # a holder that died: its token is there, nobody renews it
@@ -438,7 +471,7 @@ async def test_a_fence_whose_holder_died_lapses_and_a_live_holder_keeps_it(redis
 
 async def test_a_burst_of_appends_waits_for_a_pooled_connection(redis_prefix: str) -> None:
     """More concurrent appends than connections: they queue for one, none is refused."""
-    log = RedisStageLog(REDIS_URL, redis_prefix, connections=3)
+    log = RedisStageLog(REDIS_URL, redis_prefix, connections=3, create_unknown=True)
     try:
         results = await asyncio.gather(*(log.append(1, draft(n)) for n in range(500)))
         assert sorted(event.seq for event, _ in results) == list(range(1, 501))

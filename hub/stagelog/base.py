@@ -22,12 +22,21 @@ from storage import EVERYONE, Event
 Deliver = Callable[[Event, str], None]
 """A follower's callback: an appended event and the epoch it was appended in."""
 
+Restarted = Callable[["Position"], None]
+"""A follower's callback when the stage begins a new epoch (a sweep): history and state restart,
+the next event follows `position.seq`."""
+
 
 class LogUnavailable(Exception):
     """The log cannot be reached (or did not answer in time): the hub answers `unavailable`.
 
     Raised by an append means the append may or may not have happened; retrying it with the same
     idempotency key is safe (it returns the first result if there was one)."""
+
+
+class Unseeded(Exception):
+    """An append to a stage the log holds nothing of (never seeded, or its data was lost): the
+    caller seeds it first (`seed`), so no seq is ever given twice."""
 
 
 class FenceTimeout(LogUnavailable):
@@ -82,6 +91,9 @@ def decode(stage_id: int, seq: int, body: bytes) -> Event:
 class StageLog(Protocol):
     """Each stage's numbered events: one sequence and one bounded history shared by every process.
 
+    `shared` is True when other processes may append to the same log (they may be ahead of the
+    database), False for a log only this process uses.
+
     Guarantees: `seq` goes up by one per append and is never reset (a sweep starts a new epoch,
     the seq continues); `read` never gives a partial answer; followers receive a stage's events
     in seq order. A follower that sees a seq jump (a message lost while its connection to the
@@ -89,12 +101,16 @@ class StageLog(Protocol):
     arrives, nothing is made up or reordered.
     """
 
+    shared: bool
+
     async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
         """Number the draft, keep it in the history and publish it to followers, atomically.
 
         Returns the event and its epoch. With a `key` already used on this stage within the
         history window, nothing is appended and the first append's event and epoch are returned.
-        Raises LogUnavailable when the log cannot be reached: an append either returned or raised.
+        Raises Unseeded for a stage the log holds nothing of (unless the log was opened with
+        `create_unknown`), LogUnavailable when the log cannot be reached: an append either
+        returned or raised.
         """
         ...
 
@@ -114,12 +130,14 @@ class StageLog(Protocol):
         ...
 
     async def new_epoch(self, stage_id: int, epoch: str) -> Position:
-        """A sweep: the stage goes into `epoch` with an empty history; its seq continues."""
+        """A sweep: the stage goes into `epoch` with an empty history; its seq continues. Every
+        follower's `restarted` is called with the new position."""
         ...
 
-    async def follow(self, stage_id: int, deliver: Deliver) -> None:
+    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
         """Call `deliver` with every event appended to the stage from now on, by any process, in
-        seq order, until `unfollow`. Returns once the subscription is in place."""
+        seq order, and `restarted` when a new epoch begins, until `unfollow`. Returns once the
+        subscription is in place."""
         ...
 
     async def unfollow(self, stage_id: int) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from storage import Event
 
-from .base import Deliver, Draft, FenceTimeout, Position, fresh_epoch
+from .base import Deliver, Draft, FenceTimeout, Position, Restarted, Unseeded, fresh_epoch
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ class _Shared:
         self.history_size = history_size
         self.history_age_ms = int(history_age * 1000)
         self.stages: dict[int, _Stage] = {}
-        self.followers: dict[int, dict[int, Deliver]] = {}  # stage id -> view id -> deliver
+        self.followers: dict[int, dict[int, tuple[Deliver, Restarted | None]]] = {}  # stage -> view -> callbacks
+        self.views = 0
         self.fences: dict[int, asyncio.Lock] = {}
 
     def trim(self, stage: _Stage, now: int) -> None:
@@ -60,19 +61,35 @@ class MemoryStageLog:
     """A stage log in this process's memory; history bounded by `history_size` events and
     `history_age` seconds (HUB_HISTORY_SIZE, HUB_HISTORY_AGE)."""
 
-    def __init__(self, history_size: int = 2000, history_age: float = 600.0, *, _shared: _Shared | None = None) -> None:
+    def __init__(
+        self,
+        history_size: int = 2000,
+        history_age: float = 600.0,
+        *,
+        create_unknown: bool = False,
+        _shared: _Shared | None = None,
+    ) -> None:
         self._shared = _Shared(history_size, history_age) if _shared is None else _shared
-        self._view = id(self)
+        self._shared.views += 1
+        self._view = self._shared.views
+        self.create_unknown = create_unknown
+
+    @property
+    def shared(self) -> bool:
+        """True once another view of this log exists (another "process" may append to it)."""
+        return self._shared.views > 1
 
     def sibling(self) -> MemoryStageLog:
         """Another view of this same log (as another process on the same Redis would be)."""
-        return MemoryStageLog(_shared=self._shared)
+        return MemoryStageLog(create_unknown=self.create_unknown, _shared=self._shared)
 
     async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
         shared = self._shared
         now = wall_ms()
         stage = shared.stages.get(stage_id)
         if stage is None:
+            if not self.create_unknown:
+                raise Unseeded(f"the stage log holds nothing of stage {stage_id}")
             stage = shared.stages[stage_id] = _Stage(fresh_epoch(), 0)
         shared.trim(stage, now)
         if key is not None and key in stage.keys:
@@ -84,7 +101,7 @@ class MemoryStageLog:
         if key is not None:
             stage.keys[key] = (now, event, stage.epoch)
         shared.trim(stage, now)
-        for deliver in list(shared.followers.get(stage_id, {}).values()):
+        for deliver, _ in list(shared.followers.get(stage_id, {}).values()):
             try:
                 deliver(event, stage.epoch)
             except Exception:  # one follower's failure is not the append's
@@ -123,10 +140,17 @@ class MemoryStageLog:
             stage = self._shared.stages[stage_id] = _Stage(epoch, 0)
         stage.epoch = epoch
         stage.history.clear()
-        return Position(stage.epoch, stage.seq)
+        position = Position(stage.epoch, stage.seq)
+        for _, restarted in list(self._shared.followers.get(stage_id, {}).values()):
+            if restarted is not None:
+                try:
+                    restarted(position)
+                except Exception:
+                    log.exception("stage log follower failed", extra={"stage_id": stage_id})
+        return position
 
-    async def follow(self, stage_id: int, deliver: Deliver) -> None:
-        self._shared.followers.setdefault(stage_id, {})[self._view] = deliver
+    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
+        self._shared.followers.setdefault(stage_id, {})[self._view] = (deliver, restarted)
 
     async def unfollow(self, stage_id: int) -> None:
         followers = self._shared.followers.get(stage_id)

@@ -27,7 +27,19 @@ from redis.exceptions import RedisError
 from storage import Event
 
 from . import scripts
-from .base import Deliver, Draft, FenceTimeout, LogUnavailable, Position, decode, draft_of, encode, fresh_epoch
+from .base import (
+    Deliver,
+    Draft,
+    FenceTimeout,
+    LogUnavailable,
+    Position,
+    Restarted,
+    Unseeded,
+    decode,
+    draft_of,
+    encode,
+    fresh_epoch,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,8 +64,10 @@ class RedisStageLog:
         timeout: float = 5.0,
         fence_ttl: float = 15.0,
         connections: int = 16,
+        create_unknown: bool = False,
     ) -> None:
         self.prefix = prefix
+        self.create_unknown = create_unknown
         self.timeout = timeout
         self.history_size = history_size
         self.history_age_ms = max(1, int(history_age * 1000))
@@ -79,9 +93,11 @@ class RedisStageLog:
         self._release = self._redis.register_script(scripts.RELEASE)
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._followers: dict[bytes, tuple[int, Deliver]] = {}
+        self._followers: dict[bytes, tuple[int, Deliver, Restarted | None]] = {}
         self._subscribing: dict[bytes, asyncio.Future[None]] = {}
         self._closed = False
+
+    shared = True  # other processes may append to the same Redis
 
     # names
 
@@ -108,11 +124,15 @@ class RedisStageLog:
             self.history_size,
             self.history_age_ms,
             self.channel(stage_id),
-            fresh_epoch(),
+            fresh_epoch() if self.create_unknown else "",
             "0" if key is None else "1",
         ]
         reply = await self._call(lambda: self._append(keys=keys, args=args))
-        return _parse_message(stage_id, reply[1])
+        if int(reply[0]) == 2:
+            raise Unseeded(f"the stage log holds nothing of stage {stage_id}")
+        event, epoch = _parse_message(stage_id, reply[1])
+        assert event is not None, "an append's message carries its event"
+        return event, epoch
 
     async def read(self, stage_id: int, since: Position) -> list[Event] | None:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
@@ -150,16 +170,16 @@ class RedisStageLog:
 
     async def new_epoch(self, stage_id: int, epoch: str) -> Position:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        seq = await self._call(lambda: self._new_epoch(keys=keys, args=[epoch]))
+        seq = await self._call(lambda: self._new_epoch(keys=keys, args=[epoch, self.channel(stage_id)]))
         return Position(epoch, int(seq))
 
     # followers
 
-    async def follow(self, stage_id: int, deliver: Deliver) -> None:
+    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
         if self._closed:
             raise LogUnavailable("the stage log is closed")
         channel = self.channel(stage_id)
-        self._followers[channel] = (stage_id, deliver)
+        self._followers[channel] = (stage_id, deliver, restarted)
         if self._pubsub is None:
             self._pubsub = self._redis.pubsub()
         pubsub = self._pubsub
@@ -209,10 +229,13 @@ class RedisStageLog:
                 follower = self._followers.get(channel)
                 if follower is None:
                     continue  # unfollowed meanwhile
-                stage_id, deliver = follower
+                stage_id, deliver, restarted = follower
                 try:
                     event, epoch = _parse_message(stage_id, message["data"])
-                    deliver(event, epoch)
+                    if event is not None:
+                        deliver(event, epoch)
+                    elif restarted is not None:
+                        restarted(Position(epoch, _seq_of(message["data"])))
                 except Exception:  # one bad message or follower must not stop the others
                     log.exception("stage log follower failed", extra={"stage_id": stage_id})
 
@@ -264,10 +287,15 @@ class RedisStageLog:
             await self._redis.aclose()
 
 
-def _parse_message(stage_id: int, message: bytes) -> tuple[Event, str]:
-    """An event and its epoch from a published message (`<seq>\\n<epoch>\\n<event JSON>`)."""
+def _parse_message(stage_id: int, message: bytes) -> tuple[Event | None, str]:
+    """An event and its epoch from a published message (`<seq>\\n<epoch>\\n<event JSON>`); no
+    event for a new epoch's marker (an empty body)."""
     seq, epoch, body = message.split(b"\n", 2)
-    return decode(stage_id, int(seq), body), epoch.decode()
+    return (decode(stage_id, int(seq), body) if body else None), epoch.decode()
+
+
+def _seq_of(message: bytes) -> int:
+    return int(message.split(b"\n", 1)[0])
 
 
 def _text(value: bytes | str) -> str:

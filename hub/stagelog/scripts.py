@@ -5,7 +5,8 @@ Keys of stage S under prefix P (the `{S}` hash tag keeps a stage's keys on one c
   P stage:{S}:log         stream history; entry id `<seq>-0`, fields d = event JSON, t = kept-at ms
   P stage:{S}:key:<key>   string an idempotency key's first answer, expires after the history age
   P stage:{S}:fence       string the fence holder's token, with a TTL its holder renews
-Channel: P stage:S          each appended event, as `<seq>\\n<epoch>\\n<event JSON>`
+Channel: P stage:S          each appended event, as `<seq>\\n<epoch>\\n<event JSON>`; a new epoch
+                            (a sweep) as `<seq>\\n<epoch>\\n` (no body: nothing was appended)
 
 An event is kept (`t`) at the Redis server's clock (TIME), so every process ages history by one
 clock; events seeded from the database are kept at their own `at`.
@@ -14,8 +15,10 @@ clock; events seeded from the database are kept at their own `at`.
 from __future__ import annotations
 
 # KEYS: meta, stream, key (idempotency; ignored unless ARGV[6] == '1')
-# ARGV: event JSON, history size, history age ms, channel, epoch if the stage is new, keyed
-# Returns {1, first message} for a key seen before, else {0, message}; message is what followers get.
+# ARGV: event JSON, history size, history age ms, channel, epoch if the stage is new ('' to
+# refuse an unknown stage), keyed.
+# Returns {1, first message} for a key seen before, {2} for a refused unknown stage, else
+# {0, message}; message is what followers get.
 APPEND = """
 local meta, stream, idem = KEYS[1], KEYS[2], KEYS[3]
 local body, size, age = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -25,6 +28,7 @@ if ARGV[6] == '1' then
 end
 local epoch = redis.call('HGET', meta, 'e')
 if not epoch then
+  if ARGV[5] == '' then return {2} end
   epoch = ARGV[5]
   redis.call('DEL', stream)
   redis.call('HSET', meta, 'e', epoch)
@@ -98,7 +102,8 @@ end
 return {ARGV[1], tonumber(ARGV[2])}
 """
 
-# KEYS: meta, stream. ARGV: the new epoch. Returns the seq, which continues.
+# KEYS: meta, stream. ARGV: the new epoch, channel. Returns the seq, which continues; followers
+# get the marker `<seq>\\n<epoch>\\n`.
 NEW_EPOCH = """
 redis.call('HSET', KEYS[1], 'e', ARGV[1])
 local seq = redis.call('HGET', KEYS[1], 's')
@@ -107,6 +112,7 @@ if not seq then
   redis.call('HSET', KEYS[1], 's', seq)
 end
 redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[2], seq .. '\\n' .. ARGV[1] .. '\\n')
 return tonumber(seq)
 """
 
