@@ -19,6 +19,7 @@ import pytest
 
 from hub.stagelog import (
     Draft,
+    Fenced,
     FenceTimeout,
     LogUnavailable,
     MemoryStageLog,
@@ -252,6 +253,25 @@ async def test_an_unknown_stage_is_refused_until_seeded(logs: Logs) -> None:
     event, epoch = await strict.append(4, draft(1))
     assert (event.seq, epoch) == (11, "db.1")
     assert strict.shared == (not isinstance(strict, MemoryStageLog))
+
+
+async def test_appends_are_refused_while_the_stage_is_fenced_on_any_process(logs: Logs) -> None:
+    a = logs.open()
+    b = logs.twin(a)
+    await a.append(1, draft(0))
+    async with a.fence(1):
+        with pytest.raises(Fenced):
+            await b.append(1, draft(1))
+        assert (await b.append(2, draft(1)))[0].seq == 1, "other stages go on"
+    assert (await b.append(1, draft(2)))[0].seq == 2
+
+
+async def test_a_seeded_event_keeps_its_idempotency_key(logs: Logs) -> None:
+    log = logs.open()
+    stored = Event(3, 8, "chat", {"message": "hi"}, int(time.time() * 1000), {"session": "s1"})
+    await log.seed(3, Position("db.0", 8), [stored], {8: "session:s1:p8"})
+    assert await log.append(3, draft(1), key="session:s1:p8") == (stored, "db.0")
+    assert (await log.append(3, draft(2), key="session:s1:p9"))[0].seq == 9
 
 
 async def test_followers_on_two_processes_get_every_event_in_one_order(logs: Logs) -> None:

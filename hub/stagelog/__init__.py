@@ -10,6 +10,7 @@ from __future__ import annotations
 from .base import (
     Deliver,
     Draft,
+    Fenced,
     FenceTimeout,
     LogUnavailable,
     Position,
@@ -34,6 +35,7 @@ __all__ = [
     "Deliver",
     "Draft",
     "FenceTimeout",
+    "Fenced",
     "LogUnavailable",
     "MemoryStageLog",
     "Position",

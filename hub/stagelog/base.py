@@ -39,6 +39,10 @@ class Unseeded(Exception):
     caller seeds it first (`seed`), so no seq is ever given twice."""
 
 
+class Fenced(LogUnavailable):
+    """An append while the stage is fenced (a sweep is archiving it): try again shortly."""
+
+
 class FenceTimeout(LogUnavailable):
     """Another holder kept the stage's fence past the wait allowed for it."""
 
@@ -108,7 +112,7 @@ class StageLog(Protocol):
 
         Returns the event and its epoch. With a `key` already used on this stage within the
         history window, nothing is appended and the first append's event and epoch are returned.
-        Raises Unseeded for a stage the log holds nothing of (unless the log was opened with
+        Raises Fenced while the stage is fenced, Unseeded for a stage the log holds nothing of (unless the log was opened with
         `create_unknown`), LogUnavailable when the log cannot be reached: an append either
         returned or raised.
         """
@@ -123,10 +127,13 @@ class StageLog(Protocol):
         """The stage's epoch and last seq; None when the log knows nothing of the stage."""
         ...
 
-    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+    async def seed(
+        self, stage_id: int, position: Position, recent: list[Event], keys: dict[int, str] | None = None
+    ) -> Position:
         """Start a stage the log knows nothing of at `position` (from the database), with `recent`
-        (its last stored events) as history. A stage the log already has is left as it is and its
-        position returned: a counter is never reset, another process may be ahead of the database."""
+        (its last stored events) as history and `keys` (seq -> idempotency key) remembered for them.
+        A stage the log already has is left as it is and its position returned: a counter is never
+        reset, another process may be ahead of the database."""
         ...
 
     async def new_epoch(self, stage_id: int, epoch: str) -> Position:

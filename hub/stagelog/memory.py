@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from storage import Event
 
-from .base import Deliver, Draft, FenceTimeout, Position, Restarted, Unseeded, fresh_epoch
+from .base import Deliver, Draft, Fenced, FenceTimeout, Position, Restarted, Unseeded, fresh_epoch
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,9 @@ class MemoryStageLog:
         if key is not None and key in stage.keys:
             _, first, first_epoch = stage.keys[key]
             return first, first_epoch
+        fence = shared.fences.get(stage_id)
+        if fence is not None and fence.locked():
+            raise Fenced(f"stage {stage_id} is fenced (a sweep)")
         stage.seq += 1
         event = draft.numbered(stage_id, stage.seq)
         stage.history.append((now, event))
@@ -123,7 +126,9 @@ class MemoryStageLog:
         stage = self._shared.stages.get(stage_id)
         return None if stage is None else Position(stage.epoch, stage.seq)
 
-    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+    async def seed(
+        self, stage_id: int, position: Position, recent: list[Event], keys: dict[int, str] | None = None
+    ) -> Position:
         stage = self._shared.stages.get(stage_id)
         if stage is not None:
             return Position(stage.epoch, stage.seq)
@@ -131,6 +136,9 @@ class MemoryStageLog:
         for event in sorted(recent, key=lambda e: e.seq):
             if event.seq <= position.seq:  # a stored event is kept as old as it is
                 stage.history.append((event.at, event))
+                key = (keys or {}).get(event.seq)
+                if key:
+                    stage.keys[key] = (event.at, event, position.epoch)
         self._shared.trim(stage, wall_ms())
         return position
 

@@ -30,6 +30,7 @@ from . import scripts
 from .base import (
     Deliver,
     Draft,
+    Fenced,
     FenceTimeout,
     LogUnavailable,
     Position,
@@ -118,7 +119,12 @@ class RedisStageLog:
     # the log
 
     async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
-        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log"), self._key(stage_id, f"key:{key or ''}")]
+        keys = [
+            self._key(stage_id, "meta"),
+            self._key(stage_id, "log"),
+            self._key(stage_id, f"key:{key or ''}"),
+            self._key(stage_id, "fence"),
+        ]
         args: list[bytes | str | int] = [
             encode(draft),
             self.history_size,
@@ -130,6 +136,8 @@ class RedisStageLog:
         reply = await self._call(lambda: self._append(keys=keys, args=args))
         if int(reply[0]) == 2:
             raise Unseeded(f"the stage log holds nothing of stage {stage_id}")
+        if int(reply[0]) == 3:
+            raise Fenced(f"stage {stage_id} is fenced (a sweep)")
         event, epoch = _parse_message(stage_id, reply[1])
         assert event is not None, "an append's message carries its event"
         return event, epoch
@@ -159,11 +167,15 @@ class RedisStageLog:
         epoch, seq = await self._call(lambda: self._redis.hmget(self._key(stage_id, "meta"), ["e", "s"]))
         return None if epoch is None else Position(_text(epoch), int(seq or 0))
 
-    async def seed(self, stage_id: int, position: Position, recent: list[Event]) -> Position:
+    async def seed(
+        self, stage_id: int, position: Position, recent: list[Event], keys: dict[int, str] | None = None
+    ) -> Position:
         kept: dict[int, Event] = {e.seq: e for e in recent if 0 < e.seq <= position.seq}
-        args: list[Any] = [position.epoch, position.seq, self.history_size, self.history_age_ms]
+        args: list[Any] = [
+            position.epoch, position.seq, self.history_size, self.history_age_ms, self._key(stage_id, "key:"),
+        ]  # fmt: skip
         for seq in sorted(kept)[-self.history_size :] if self.history_size else []:
-            args += [seq, kept[seq].at, encode(draft_of(kept[seq]))]
+            args += [seq, kept[seq].at, encode(draft_of(kept[seq])), (keys or {}).get(seq, "")]
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
         epoch, seq = await self._call(lambda: self._seed(keys=keys, args=args))
         return Position(_text(epoch), int(seq))

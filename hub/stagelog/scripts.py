@@ -14,11 +14,11 @@ clock; events seeded from the database are kept at their own `at`.
 
 from __future__ import annotations
 
-# KEYS: meta, stream, key (idempotency; ignored unless ARGV[6] == '1')
+# KEYS: meta, stream, key (idempotency; ignored unless ARGV[6] == '1'), fence
 # ARGV: event JSON, history size, history age ms, channel, epoch if the stage is new ('' to
 # refuse an unknown stage), keyed.
-# Returns {1, first message} for a key seen before, {2} for a refused unknown stage, else
-# {0, message}; message is what followers get.
+# Returns {1, first message} for a key seen before, {2} for a refused unknown stage, {3} while
+# the stage is fenced (a sweep), else {0, message}; message is what followers get.
 APPEND = """
 local meta, stream, idem = KEYS[1], KEYS[2], KEYS[3]
 local body, size, age = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -26,6 +26,7 @@ if ARGV[6] == '1' then
   local first = redis.call('GET', idem)
   if first then return {1, first} end
 end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {3} end
 local epoch = redis.call('HGET', meta, 'e')
 if not epoch then
   if ARGV[5] == '' then return {2} end
@@ -85,17 +86,23 @@ end
 return {state[1], seq, now, entries}
 """
 
-# KEYS: meta, stream. ARGV: epoch, seq, history size, history age ms, then (seq, kept-at ms, event
-# JSON) per recent event in increasing seq. Returns {epoch, seq}: the existing ones when the
-# stage has a position already (then nothing changes).
+# KEYS: meta, stream. ARGV: epoch, seq, history size, history age ms, key prefix, then (seq,
+# kept-at ms, event JSON, idempotency key or '') per recent event in increasing seq. Returns
+# {epoch, seq}: the existing ones when the stage has a position already (then nothing changes).
 SEED = """
 local state = redis.call('HMGET', KEYS[1], 'e', 's')
 if state[1] then return {state[1], tonumber(state[2] or '0')} end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2])
-if #ARGV >= 5 then
-  for i = 5, #ARGV, 3 do
+if #ARGV >= 6 then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  for i = 6, #ARGV, 4 do
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'd', ARGV[i + 2], 't', ARGV[i + 1])
+    local left = tonumber(ARGV[4]) - (now - tonumber(ARGV[i + 1]))
+    if ARGV[i + 3] ~= '' and left > 0 then
+      redis.call('SET', ARGV[5] .. ARGV[i + 3], ARGV[i] .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[i + 2], 'PX', left)
+    end
   end
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
