@@ -1,4 +1,4 @@
-"""The application factory: wires the store, broker, node, Socket.IO handlers and HTTP routes."""
+"""The application factory: wires the store, stage log, node, Socket.IO handlers and HTTP routes."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from storage.writer import EventWriter
 from . import jsonwire
 from .accounts import Accounts
 from .auth import TokenIssuer
-from .broker import Broker, MemoryBroker
 from .config import Settings
 from .demo import seed_demo
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
-from .http import METRICS, STORE, TOKENS, routes
+from .http import METRICS, STAGE_LOG, STORE, TOKENS, routes
 from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
@@ -28,6 +27,7 @@ from .performances import PerformanceHandlers
 from .persistence import Persistence
 from .server import HubServer
 from .sockets import SocketHandlers
+from .stagelog import StageLog, open_stage_log
 from .upload import setup_upload
 from .web import setup_web
 
@@ -37,8 +37,9 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 MAX_HTTP_BUFFER = 1024 * 1024
 
 
-def create_app(settings: Settings, store: Store | None = None, broker: Broker | None = None) -> web.Application:
-    """Build the hub; the store is connected and migrated (and the demo seeded) at start-up."""
+def create_app(settings: Settings, store: Store | None = None, stage_log: StageLog | None = None) -> web.Application:
+    """Build the hub; the store is connected and migrated (and the demo seeded) at start-up. The
+    stage log is the one HUB_REDIS_URL names unless one is given (tests share one between nodes)."""
     app = web.Application()
     store = store or Store(settings.database_url)
     metrics = Metrics()
@@ -60,8 +61,6 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     options = NodeOptions(
         presence_interval=settings.presence_interval,
         presence_grace=settings.presence_grace,
-        history_size=settings.history_size,
-        history_age=settings.history_age,
         limits=settings.limits,
         state_limit=settings.state_limit,
         object_limit=settings.object_limit,
@@ -77,10 +76,15 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     writer = EventWriter(store.archive, settings.write_batch, settings.write_interval, settings.write_buffer)
     persistence = Persistence(store, writer, settings.snapshot_every, settings.history_size, settings.limits)
     metrics.watch_writer(writer)
-    node = Node(sio, broker or MemoryBroker(), fanout, persistence, metrics, options)
+    if stage_log is None:
+        stage_log = open_stage_log(
+            settings.redis_url, settings.redis_prefix, settings.history_size, settings.history_age
+        )
+    node = Node(sio, stage_log, fanout, persistence, metrics, options)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
+    app[STAGE_LOG] = stage_log
     app.add_routes(routes)
     setup_graphql(app, Services(store, node, tokens, settings, Accounts(store, tokens, settings)))
     setup_upload(app)
@@ -108,7 +112,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         """On SIGTERM (the listening socket is already closed): refuse publishes, then end every
         connection at its transport so that clients reconnect by themselves, to the next hub."""
         persistence.closing = True
-        fanout.release_all()
+        fanout.release()
 
     async def stop(app: web.Application) -> None:
         await node.close()

@@ -50,6 +50,8 @@ class Settings:
     presence_grace: float = 30.0
     history_size: int = 2000
     history_age: float = 600.0
+    redis_url: str = ""
+    redis_prefix: str = "upstage:"
     chat_messages: int = 100
     write_batch: int = 1000
     write_interval: float = 0.01

@@ -61,12 +61,20 @@ def close_frame(code: int, reason: str) -> bytes:
 SERVICE_RESTART = 1012  # RFC 6455 registry: "the server is restarting", clients should reconnect
 
 
-def release_polling(sio: socketio.AsyncServer, skip: dict[str, Any]) -> None:
-    """Answer every long-polling socket's waiting request (a NOOP) so that its next poll finds the
-    hub gone and the client reconnects by itself; `skip` names the sockets already released."""
+def release_polling(sio: socketio.AsyncServer, skip: dict[str, Any], only: set[str] | None = None) -> None:
+    """Answer the long-polling sockets' waiting requests (a NOOP) so that their next poll finds
+    the hub gone and the client reconnects by itself; `skip` names the sockets already released,
+    `only` (Engine.IO ids) limits it to some sockets."""
     for eio_sid, socket in list(sio.eio.sockets.items()):
-        if eio_sid not in skip and not socket.closed:
+        if eio_sid not in skip and not socket.closed and (only is None or eio_sid in only):
             socket.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
+
+
+def participants(sio: socketio.AsyncServer, room: str | None) -> set[str] | None:
+    """The Engine.IO ids of a Socket.IO room's sockets; None (everyone) for no room."""
+    if room is None:
+        return None
+    return {eio_sid for _, eio_sid in sio.manager.get_participants("/", room)}
 
 
 def socketio_event(name: str, data: Any) -> str:
@@ -227,21 +235,23 @@ class Fanout:
                     self._slow.discard(outlet)
                     transport.write(frames)
 
-    def release_all(self) -> None:
-        """For a restart: end every connection at the transport, never with a Socket.IO or
-        Engine.IO disconnect (official clients take those as "the server sent me away" and stop
-        retrying). A WebSocket gets its pending frames, a close frame "service restart" and a
-        closed socket; a long-polling socket has its waiting request answered. Either way the
-        client sees its transport close and reconnects by itself, with `since`."""
-        for outlet in list(self.outlets.values()):
+    def release(self, room: str | None = None) -> None:
+        """For a restart (or a stage replica that lost continuity, for one Socket.IO room): end
+        connections at the transport, never with a Socket.IO or Engine.IO disconnect (official
+        clients take those as "the server sent me away" and stop retrying). A WebSocket gets its
+        pending frames, a close frame "service restart" and a closed socket; a long-polling socket
+        has its waiting request answered. Either way the client sees its transport close and
+        reconnects by itself, with `since`."""
+        only = participants(self.sio, room)
+        for eio_sid, outlet in list(self.outlets.items()):
             transport = outlet.transport
-            if transport.is_closing():
+            if transport.is_closing() or (only is not None and eio_sid not in only):
                 continue
             pending = outlet.pending + list((outlet.backlog or {}).values())
             outlet.pending, outlet.backlog = [], None
             transport.write(b"".join(pending) + close_frame(SERVICE_RESTART, "the hub is restarting"))
             transport.close()
-        release_polling(self.sio, self.outlets)
+        release_polling(self.sio, self.outlets, only)
 
     def close(self) -> None:
         if self._flush_handle is not None:
@@ -273,9 +283,9 @@ class StockFanout:
             except Exception:
                 log.exception("stock emit failed", extra={"room": room})
 
-    def release_all(self) -> None:
+    def release(self, room: str | None = None) -> None:
         """The reference path only answers long-polls; its WebSockets end at the shutdown deadline."""
-        release_polling(self.sio, {})
+        release_polling(self.sio, {}, participants(self.sio, room))
 
     def close(self) -> None:
         if self._task is not None:

@@ -15,11 +15,13 @@ from .graphql import SERVICES
 from .inbound import Refused
 from .login_guard import Throttled
 from .metrics import Metrics
+from .stagelog import LogUnavailable, StageLog
 
 routes = web.RouteTableDef()
 STORE = web.AppKey("store", Store)
 TOKENS = web.AppKey("tokens", TokenIssuer)
 METRICS = web.AppKey("metrics", Metrics)
+STAGE_LOG = web.AppKey("stage_log", StageLog)
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -99,13 +101,19 @@ def _accounts(request: web.Request) -> tuple[Accounts, str]:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """503 when the database is unreachable (nothing can be accepted); `degraded` when the stage
+    log is (publishes and new stages wait for it, the stages' sockets stay connected)."""
     try:
         if not request.app[STORE].db.is_connected:
             raise ConnectionError("database is not connected")
         await request.app[STORE].db.fetch_val("SELECT 1")
     except Exception as exc:  # the database is what can fail here
-        return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
-    return web.json_response({"ok": True, "database": "ok"})
+        return web.json_response({"ok": False, "status": "down", "database": str(exc)[:200]}, status=503)
+    try:
+        await request.app[STAGE_LOG].ping()
+    except LogUnavailable as exc:
+        return web.json_response({"ok": True, "status": "degraded", "database": "ok", "stagelog": str(exc)[:200]})
+    return web.json_response({"ok": True, "status": "ok", "database": "ok", "stagelog": "ok"})
 
 
 @routes.get("/metrics")

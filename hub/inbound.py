@@ -5,6 +5,7 @@ Pure functions of (role, identity, data): no sockets, so the same rules serve ev
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -136,14 +137,17 @@ def publish_id(value: Any) -> dict[str, Any]:
     return {"publishId": value}
 
 
-def idempotency_key(sender: dict[str, Any]) -> tuple[Any, ...] | None:
+def idempotency_key(sender: dict[str, Any]) -> str | None:
     """What makes a publish the same as an earlier one (from its event's `from`): a relayed
-    event's origin and id, or the sender's session and publish id; None for neither."""
+    event's origin and id, or the sender's session and publish id, hashed to a short key for the
+    stage log; None for neither."""
     if "origin" in sender and "eventId" in sender:
-        return ("relay", sender["origin"], sender["eventId"])
-    if "publishId" in sender:
-        return ("session", sender.get("session"), sender["publishId"])
-    return None
+        parts: tuple[Any, ...] = ("relay", sender["origin"], sender["eventId"])
+    elif "publishId" in sender:
+        parts = ("session", sender.get("session"), sender["publishId"])
+    else:
+        return None
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=16).hexdigest()
 
 
 def audience_of(topic: str, payload: Any) -> tuple[str, str | None]:

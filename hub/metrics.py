@@ -47,6 +47,12 @@ class Metrics:
         self.coalesced = Counter(
             "hub_coalesced_moves", "Superseded moveTo frames dropped for slow sockets", registry=self.registry
         )
+        self.stagelog_failures = Counter(
+            "hub_stagelog_failures", "Calls refused because the stage log could not be reached", registry=self.registry
+        )
+        self.replica_rebuilds = Counter(
+            "hub_replica_rebuilds", "Stage replicas rebuilt after losing continuity", registry=self.registry
+        )
         self.presence_updates = Counter(
             "hub_presence_updates", "Coalesced presence messages sent to stages", registry=self.registry
         )

@@ -1,13 +1,13 @@
 """The node: this process's stages, their sockets, presence and live state, and the one broadcast path.
 
-The broker hands every accepted event, in `seq` order, to `Node.deliver`, which applies it
-to the stage's live state, keeps it in the stage's history and writes it to the stage's
-sockets through `broadcast`, the single function that does so. All of it is synchronous, so
-nothing can interleave between an event's state change and its delivery.
+Each stage's events are numbered by the stage log (`hub/stagelog/`, in memory or in Redis): a
+publish appends a draft there, and every process hosting the stage, this one included, receives
+the numbered event from the log and folds it into its replica of the stage (`hub/replica.py`),
+which writes it to the stage's sockets through `broadcast`, the single function that does so.
 
 A publish is refused (`too_large`) before it is numbered when the state it leads to would hold an
 item past `object_limit` bytes or grow past `state_limit` bytes. A stage with no socket here for
-`room_idle` seconds is unloaded (snapshotted first) and rebuilt from the store when next used.
+`room_idle` seconds is unloaded (snapshotted first, unfollowed) and loaded again when next used.
 """
 
 from __future__ import annotations
@@ -18,27 +18,31 @@ import logging
 import time
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import socketio
 
 from storage import EVERYONE, Event, Stage
 
 from . import state as live
-from .broker import Broker, now_ms
-from .history import History, RecentKeys
+from .clock import now_ms
 from .inbound import Refused, idempotency_key
+from .logs import Sparse
 from .metrics import Metrics
 from .persistence import Persistence
 from .presence import StagePresence
 from .ratelimit import KeyedBuckets
+from .replica import Replica
 from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
+from .stagelog import Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded, draft_of
 
-__all__ = ["Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
+__all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
 
 log = logging.getLogger("hub.node")
 CHAT = "chat"  # bounded by its message counts: chat is never refused for the stage's size
+STORED_WAIT = 5.0  # how long a sweep waits for other processes' batches to reach the store
+UNAVAILABLE = "the stage log cannot be reached; try again shortly"
 
 
 class Sender(Protocol):
@@ -46,19 +50,17 @@ class Sender(Protocol):
 
     def send(self, room: str, name: str, data: Any, supersedes: Hashable | None = None) -> int: ...
 
-    def release_all(self) -> None: ...
+    def release(self, room: str | None = None) -> None: ...
 
     def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class NodeOptions:
-    """The node's tunables (from Settings): presence coalescing, history bounds, state limits."""
+    """The node's tunables (from Settings): presence coalescing, state limits, idle stages, scenes."""
 
     presence_interval: float = 0.25
     presence_grace: float = 30.0
-    history_size: int = 2000
-    history_age: float = 600.0
     limits: live.Limits = live.DEFAULT_LIMITS
     state_limit: int = 4 * 1024 * 1024
     object_limit: int = 64 * 1024
@@ -68,59 +70,75 @@ class NodeOptions:
     scene_save_burst: int = 10
 
 
+class Accepted(NamedTuple):
+    """A publish's outcome: its event, a future done once it is stored, and whether it is an
+    earlier publish's event (a retry with the same idempotency key)."""
+
+    event: Event
+    stored: asyncio.Future[None]
+    duplicate: bool
+
+
 class Node:
-    """Owns the local stages and connections and talks to the broker behind its seam."""
+    """Owns the local stages and connections; numbers events through the stage log."""
 
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        broker: Broker,
+        stage_log: StageLog,
         fanout: Sender,
         persistence: Persistence,
         metrics: Metrics,
         options: NodeOptions = NodeOptions(),
     ) -> None:
         self.sio = sio
-        self.broker = broker
+        self.log = stage_log
         self.fanout = fanout
         self.persistence = persistence
         self.metrics = metrics
         self.options = options
+        self.limits = options.limits
         self.connections: dict[str, Connection] = {}
         self.rooms: dict[int, StageRoom] = {}
         self.hub_id = ""  # set at start-up (HUB_ID or hub_meta); the join ack names it for gateways
         self._unloader: asyncio.Task[None] | None = None
+        self._loading: dict[int, asyncio.Task[StageRoom]] = {}
+        self._closing: dict[int, asyncio.Task[None]] = {}  # unfollowing: a new load waits for it
+        self._sparse = Sparse(log)
         # A scene holds a whole stage: saving them is limited per stage (socket and GraphQL alike).
         self.scene_saves = KeyedBuckets(options.scene_save_rate, options.scene_save_burst)
-        broker.attach(self.deliver)
 
     # stages
 
     async def room(self, stage: Stage) -> StageRoom:
-        """The node's room for a stage, rebuilt from the store on first use."""
+        """The node's room for a stage, loaded (from the store and the log) on first use; Refused
+        (`unavailable`) when the stage log cannot be reached."""
         room = self.rooms.get(stage.id)
-        if room is None:
-            default_color = stage.default_color
-            restored = await self.persistence.restore(stage.id, default_color)
-            room = self.rooms.get(stage.id)
-            if room is None:
-                opts = self.options
-                history = History(opts.history_size, opts.history_age)
-                recent = RecentKeys(opts.history_size, opts.history_age)
-                for event in restored.recent:
-                    history.append(event)
-                    key = idempotency_key(event.sender)
-                    if key is not None:  # a publish retried across a restart is still the same one
-                        recent.put(key, (event, _stored()), age=(now_ms() - event.at) / 1000)
-                presence = StagePresence(opts.presence_grace)
-                meter = live.StateMeter(opts.object_limit)
-                room = StageRoom(
-                    stage.id, stage.slug, default_color, restored.epoch, restored.seq, presence, restored.state,
-                    history, meter, recent, meter.measure(restored.state).total,
-                )  # fmt: skip
-                self.broker.restore(stage.id, restored.seq)
-                self.rooms[stage.id] = room
-                self._start_unloader()
+        if room is not None:
+            return room
+        loading = self._loading.get(stage.id)
+        if loading is None:
+            loading = self._loading[stage.id] = asyncio.create_task(self._load(stage), name=f"load-stage-{stage.id}")
+            loading.add_done_callback(lambda _: self._loading.pop(stage.id, None))
+        try:
+            return await asyncio.shield(loading)
+        except LogUnavailable as exc:
+            self._unreachable(exc)
+            raise Refused("unavailable", UNAVAILABLE) from exc
+
+    async def _load(self, stage: Stage) -> StageRoom:
+        closing = self._closing.get(stage.id)
+        if closing is not None:
+            await closing
+        opts = self.options
+        meter = live.StateMeter(opts.object_limit)
+        room = StageRoom(
+            stage.id, stage.slug, stage.default_color, "", 0, StagePresence(opts.presence_grace), {}, meter
+        )
+        room.replica = Replica(self, room)
+        await room.replica.load()
+        self.rooms[stage.id] = room
+        self._start_unloader()
         return room
 
     async def publish(
@@ -132,31 +150,42 @@ class Node:
         audience: str = EVERYONE,
         target_session: str | None = None,
         at: int | None = None,
-    ) -> tuple[Event, asyncio.Future[None]]:
-        """Accept one event: numbered by the broker, delivered, and handed to the archive.
+    ) -> Accepted:
+        """Accept one event: numbered by the stage log, folded and delivered by the replicas, and
+        handed to the archive.
 
-        Returns the event and a future that resolves once it is stored. Raises Refused
-        (`unavailable`) when the archive's buffer is full, before anything happens. When the
-        sender's idempotency key (a publish id, a relayed event id) was used on this stage within
-        the history window, nothing is published: the first publish's event and future are
-        returned. `at` is the event's hub time (now when None), the same the payload was stamped with.
+        Raises Refused (`unavailable`) when the archive's buffer is full, the stage is being
+        swept or the log cannot be reached, before anything happens. When the sender's
+        idempotency key (a publish id, a relayed event id) was used on this stage within the
+        history window, nothing is published: the first publish's event comes back. `at` is the
+        event's hub time (now when None), the same the payload was stamped with.
         """
-        key = idempotency_key(sender)
-        if key is not None:
-            first = room.recent.get(key)
-            if first is not None:
-                return first
         if self.persistence.full:
             raise Refused("unavailable", "the archive is not keeping up; try again shortly")
         if room.busy:
             raise Refused("unavailable", "the stage is being archived; try again shortly")
         at = now_ms() if at is None else at
+        draft = Draft(topic, payload, at, sender, audience, target_session)
+        key = idempotency_key(sender)
         room.prepared = self._prepare(room, topic, payload, at)
-        event = await self.broker.publish(room.stage_id, topic, payload, sender, audience, target_session, at)
-        accepted = event, self.persistence.record(event, room.state, room.epoch)
-        if key is not None:
-            room.recent.put(key, accepted)
-        return accepted
+        try:
+            try:
+                event, epoch = await self.log.append(room.stage_id, draft, key)
+            except Unseeded:  # the log lost the stage (Redis restarted empty): start it again
+                await room.replica.reseed()
+                event, epoch = await self.log.append(room.stage_id, draft, key)
+        except Fenced as exc:
+            raise Refused("unavailable", "the stage is being archived; try again shortly") from exc
+        except LogUnavailable as exc:
+            self._unreachable(exc)
+            raise Refused("unavailable", UNAVAILABLE) from exc
+        finally:
+            room.prepared = None
+        if draft_of(event) == draft:
+            return Accepted(event, self.persistence.record(event), False)
+        # A retry: store the first event again (a no-op when its process stored it) unless it
+        # belongs to a history that was swept meanwhile.
+        return Accepted(event, self.persistence.record(event) if epoch == room.epoch else _done(), True)
 
     def _prepare(self, room: StageRoom, topic: str, payload: Any, at: int) -> Prepared:
         """The state this publish leads to, measured; Refused (`too_large`) when it would hold an
@@ -179,42 +208,55 @@ class Node:
 
     @contextlib.asynccontextmanager
     async def exclusive(self, room: StageRoom) -> AsyncIterator[None]:
-        """Hold a stage still: its publishes are refused and everything published so far is stored."""
-        room.busy = True
-        try:
-            await self.persistence.writer.flush()
-            yield
-        finally:
-            room.busy = False
-
-    def restart_history(self, room: StageRoom, epoch: str, state: dict[str, Any]) -> None:
-        """Begin a new epoch for a stage (after a sweep): empty history, given state, clients told."""
-        room.epoch, room.state = epoch, state
-        room.size = room.meter.measure(state).total
-        room.history.clear()
-        self.broker.restore(room.stage_id, room.delivered_seq)
-        self.persistence.snapshot(room.stage_id, epoch, room.delivered_seq, state)
-        self.fanout.send(room.everyone, "epoch", {"epoch": epoch, "seq": room.delivered_seq})
-
-    def deliver(self, event: Event) -> None:
-        """Broker callback, in `seq` order: apply the event, keep it, and write it to the stage."""
-        room = self.rooms.get(event.stage_id)
-        if room is None:
-            log.warning("event for a stage with no room", extra={"stage_id": event.stage_id, "seq": event.seq})
-            return
-        wire = event.wire()
-        prepared, room.prepared = room.prepared, None
-        if prepared is not None and prepared.base is room.state and prepared.payload is event.payload:
-            room.state, room.size = prepared.state, prepared.size
-        else:  # another process's event came in between (a shared broker): apply it here
+        """Hold a stage still on every process (the log's fence): its publishes are refused and
+        everything published so far is stored."""
+        async with contextlib.AsyncExitStack() as stack:
             try:
-                room.state = live.apply(room.state, wire, self.options.limits)
-                room.size = room.meter.measure(room.state).total
-            except Exception:  # reducers never raise by design; if one does, the show goes on
-                log.exception("reducer failed", extra={"stage_id": room.stage_id, "seq": event.seq})
-        room.history.append(event)
-        room.delivered_seq = event.seq
-        self.broadcast(room, event, wire)
+                await stack.enter_async_context(self.log.fence(room.stage_id))
+            except LogUnavailable as exc:
+                raise Refused("unavailable", "the stage is busy or its log unreachable; try again shortly") from exc
+            room.busy = True
+            try:
+                await self.persistence.writer.flush()
+                if self.log.shared:
+                    await self._stored_up_to(room)
+                yield
+            finally:
+                room.busy = False
+
+    async def _stored_up_to(self, room: StageRoom) -> None:
+        """Wait (up to STORED_WAIT) until the store holds the stage's last numbered event: other
+        processes write their batches on their own time. An event whose process died never comes."""
+        position = await self.log.position(room.stage_id)
+        deadline = time.monotonic() + STORED_WAIT
+        archive = self.persistence.store.archive
+        while position is not None and await archive.last_seq(room.stage_id) < position.seq:
+            if time.monotonic() >= deadline:
+                log.warning("sweeping without events not stored yet", extra={"stage_id": room.stage_id})
+                return
+            await asyncio.sleep(0.05)
+
+    async def new_epoch(self, room: StageRoom, epoch: str) -> None:
+        """Begin a new epoch for a stage (after a sweep): every replica blanks its state and tells
+        its sockets (through the log's `restarted`)."""
+        try:
+            await self.log.new_epoch(room.stage_id, epoch)
+        except LogUnavailable as exc:
+            raise Refused("unavailable", UNAVAILABLE) from exc
+
+    def _unreachable(self, exc: LogUnavailable) -> None:
+        self.metrics.stagelog_failures.inc()
+        self._sparse.warning("stagelog", "the stage log cannot be reached", error=str(exc)[:200])
+
+    def new_history(self, room: StageRoom) -> None:
+        """The replica's call when its stage begins a new epoch: tell the stage's sockets."""
+        self.fanout.send(room.everyone, "epoch", {"epoch": room.epoch, "seq": room.delivered_seq})
+
+    def reconnect(self, room: StageRoom) -> None:
+        """The replica's call when it cannot make its sockets whole: end their transports (not
+        their sessions), so that they reconnect and join again with `since`."""
+        self.metrics.replica_rebuilds.inc()
+        self.fanout.release(room.everyone)
 
     def broadcast(self, room: StageRoom, event: Event, wire: dict[str, Any]) -> None:
         """The fan-out path: one encoded event to every socket of the stage that may see it."""
@@ -239,13 +281,18 @@ class Node:
         events; otherwise the whole live state as this role may see it.
         """
         room = await self.room(stage)
+        everything = sees_all(role)
+        try:
+            await room.replica.synced()
+            missed = await self._missed(room, since, everything, conn.session)
+        except LogUnavailable as exc:
+            raise Refused("unavailable", UNAVAILABLE) from exc
         if conn.room is not None:
             self.exit(conn)
         # From here to the return nothing awaits: the socket enters the room at exactly
         # `delivered_seq`, so it receives every later event once and no earlier one.
         conn.room, conn.role, conn.nickname = room, role, nickname
         room.sockets += 1
-        everything = sees_all(role)
         targeted = (room.performers, room.session(conn.session)) if everything else ()
         self._rooms_of(conn.sid, enter=(room.everyone, *targeted))
         if not conn.service:  # a gateway is not someone on the stage
@@ -263,26 +310,38 @@ class Node:
             "presence": room.presence.snapshot(),
             "hub": self.hub_id,
         }
-        missed = self._missed(room, since, everything, conn.session)
         if missed is None:
             ack["recovered"] = False
             ack["state"] = room.view(not everything, now_ms())
         else:
             ack["recovered"] = True
-            ack["events"] = missed
+            ack["events"] = [event.wire() for event in missed]
         return ack
 
-    @staticmethod
-    def _missed(
-        room: StageRoom, since: tuple[str, int] | None, performer: bool, session: str
-    ) -> list[dict[str, Any]] | None:
-        """The events after `since` this socket may see, or None when continuity is lost."""
-        if since is None or since[0] != room.epoch:
-            return None
-        kept = room.history.after(since[1], room.delivered_seq)
-        if kept is None:
-            return None
-        return [event.wire() for event in kept if event.visible_to(performer, session)]
+    async def _missed(
+        self, room: StageRoom, since: tuple[str, int] | None, performer: bool, session: str
+    ) -> list[Event] | None:
+        """The events after `since` up to the replica's `delivered_seq` that this socket may see,
+        or None when continuity is lost (or the log cannot say: the whole state is as good).
+
+        Reading the log may take a moment while the replica moves on: read again until what was
+        read reaches the replica (then nothing awaits until the socket is in the room)."""
+        for _ in range(5):
+            if since is None or since[0] != room.epoch or since[1] > room.delivered_seq:
+                return None
+            if since[1] == room.delivered_seq:
+                return []
+            try:
+                events = await self.log.read(room.stage_id, Position(*since))
+            except LogUnavailable:
+                return None
+            if events is None:
+                return None
+            upto = room.delivered_seq
+            if room.pending is None and since[0] == room.epoch and events and events[-1].seq >= upto:
+                return [e for e in events if e.seq <= upto and e.visible_to(performer, session)]
+            await room.replica.synced()
+        return None
 
     def exit(self, conn: Connection) -> None:
         """Take a connection off its stage (leave, join elsewhere, or disconnect)."""
@@ -312,10 +371,18 @@ class Node:
         return len(leaving)
 
     def forget(self, stage_id: int) -> None:
-        """Drop a deleted stage's room (after evicting everyone from it)."""
+        """Drop a stage's room (unloaded, or deleted after evicting everyone) and stop following it."""
         room = self.rooms.pop(stage_id, None)
-        if room is not None and room.presence_timer is not None:
+        if room is None:
+            return
+        if room.presence_timer is not None:
             room.presence_timer.cancel()
+        closing = self._closing[stage_id] = asyncio.create_task(room.replica.close(), name=f"unfollow-{stage_id}")
+        closing.add_done_callback(lambda _: self._closed(stage_id, closing))
+
+    def _closed(self, stage_id: int, task: asyncio.Task[None]) -> None:
+        if self._closing.get(stage_id) is task:
+            del self._closing[stage_id]
 
     def _rooms_of(self, sid: str, enter: tuple[str, ...] = (), leave: tuple[str, ...] = ()) -> None:
         """Change a socket's Socket.IO rooms synchronously (the server's own calls are coroutines)."""
@@ -358,10 +425,10 @@ class Node:
                     log.warning("could not unload an idle stage", extra={"stage_id": room.stage_id}, exc_info=True)
 
     async def unload(self, room: StageRoom) -> bool:
-        """Drop a stage nobody is on from memory, once its snapshot and events are stored; it is
-        rebuilt from the store (same epoch, same history) when next used. False when it was
-        used again meanwhile."""
-        if room.sockets or room.busy or self.rooms.get(room.stage_id) is not room:
+        """Drop a stage nobody is on from memory, once its snapshot and events are stored, and stop
+        following its log; it is loaded again (same epoch, the log's history) when next used.
+        False when it was used again meanwhile."""
+        if room.sockets or room.busy or room.pending is not None or self.rooms.get(room.stage_id) is not room:
             return False
         seq = room.delivered_seq
         self.persistence.snapshot(room.stage_id, room.epoch, seq, room.state)
@@ -379,12 +446,12 @@ class Node:
             if room.presence_timer is not None:
                 room.presence_timer.cancel()
         self.fanout.close()
-        await self.broker.close()
         await self.persistence.stop([(r.stage_id, r.epoch, r.delivered_seq, r.state) for r in self.rooms.values()])
+        await self.log.close()
 
 
-def _stored() -> asyncio.Future[None]:
-    """The `stored` of an event read back from the archive: done."""
+def _done() -> asyncio.Future[None]:
+    """A `stored` with nothing to wait for."""
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     done.set_result(None)
     return done

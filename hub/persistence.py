@@ -1,6 +1,7 @@
 """The hub's side of the event archive: every accepted event to the batch writer, periodic
-snapshots of each stage's live state, rebuilding stages at start, and epochs that change
-exactly when continuity is lost (a crash, a sweep) and continue after a clean stop.
+snapshots of each stage's live state, reading stages back from the store, and the epoch a
+stage starts in when no stage log holds it: the stored one after a clean stop, a new one after
+anything else (a crash, a sweep).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from storage import DEFAULT_COLOR, Event, Store
 from storage.writer import EventWriter
 
 from . import state as live
-from .broker import now_ms
+from .clock import now_ms
 
 log = logging.getLogger("hub.persistence")
 CLEAN_SHUTDOWN = "clean_shutdown"
@@ -25,12 +26,15 @@ HUB_ID = "hub_id"
 
 @dataclass
 class Restored:
-    """A stage as the store remembers it: where its history stands and its live state."""
+    """A stage as the store remembers it: its state holds every event up to `seq`; `epoch` is the
+    one its snapshot was taken in ("" for none); `recent` are its last stored events up to `seq`;
+    `stored` is the highest seq stored (past `seq` when `contiguous` stopped at a missing event)."""
 
     epoch: str
     seq: int
     state: dict[str, Any]
     recent: list[Event]
+    stored: int
 
 
 class Persistence:
@@ -51,7 +55,6 @@ class Persistence:
         self.limits = limits  # the live stages' limits: a rebuilt stage keeps what a live one keeps
         self.generation = "0"
         self.closing = False
-        self._since_snapshot: dict[int, int] = {}
 
     async def start(self) -> None:
         """Begin a run: after anything but a clean stop, every stage gets a new epoch."""
@@ -85,38 +88,46 @@ class Persistence:
     def epoch(self, base: str) -> str:
         return f"{base}.{self.generation}"
 
-    async def restore(self, stage_id: int, default_color: str | None) -> Restored:
-        """Rebuild a stage from its last snapshot plus the live events after it."""
+    async def restore(self, stage_id: int, default_color: str | None, contiguous: bool = False) -> Restored:
+        """Rebuild a stage from its last snapshot plus the live events after it; with `contiguous`,
+        only up to the first missing seq (another process's batch not written yet)."""
         archive = self.store.archive
         snapshot = await archive.load_snapshot(stage_id)
         if snapshot is not None:
-            base, state, seq = snapshot.epoch.split(".")[0], snapshot.state, snapshot.seq
+            epoch, state, seq = snapshot.epoch, snapshot.state, snapshot.seq
         else:
-            base, state, seq = self.new_base(), live.empty_state(default_color or DEFAULT_COLOR), 0
+            epoch, state, seq = "", live.empty_state(default_color or DEFAULT_COLOR), 0
         last = max(seq, await archive.last_seq(stage_id))
         # The events after the snapshot rebuild the state; the last history_size rebuild the
         # history, so a client that reconnects across a clean restart still recovers exactly.
         events = await archive.live_events(stage_id, after_seq=min(seq, max(0, last - self.history_size)))
         for event in events:
             if event.seq > seq:
-                state = live.apply(state, event.wire(), self.limits)
-        if snapshot is None:
-            self.writer.submit_snapshot(stage_id, self.epoch(base), last, state, now_ms())
-        return Restored(self.epoch(base), last, state, events[-self.history_size :] if self.history_size else [])
+                if contiguous and event.seq != seq + 1:
+                    break
+                state, seq = live.apply(state, event.wire(), self.limits), event.seq
+        seq = seq if contiguous else last
+        recent = [event for event in events if event.seq <= seq]
+        return Restored(epoch, seq, state, recent[-self.history_size :] if self.history_size else [], last)
 
-    def record(self, event: Event, state: dict[str, Any], epoch: str) -> asyncio.Future[None]:
-        """Hand an accepted event to the writer (raises BufferFull past its bound); snapshot now and then."""
-        durable = self.writer.submit(event)
-        count = self._since_snapshot.get(event.stage_id, 0) + 1
-        if count >= self.snapshot_every:
-            self.writer.submit_snapshot(event.stage_id, epoch, event.seq, state, event.at)
-            count = 0
-        self._since_snapshot[event.stage_id] = count
-        return durable
+    def seed_epoch(self, restored: Restored) -> str:
+        """The epoch a stage starts in when only this process numbers it: its stored epoch's base
+        in this run's generation (the same after a clean stop, a new one after a crash)."""
+        base = restored.epoch.split(".")[0] if restored.epoch else self.new_base()
+        return self.epoch(base)
+
+    def record(self, event: Event) -> asyncio.Future[None]:
+        """Hand an accepted event to the writer (raises BufferFull past its bound)."""
+        return self.writer.submit(event)
+
+    def observe(self, stage_id: int, epoch: str, seq: int, state: dict[str, Any], at: int) -> None:
+        """A replica folded event `seq`: snapshot the state it describes now and then (every
+        process hosting the stage stores the same snapshot at the same seq)."""
+        if self.snapshot_every > 0 and seq % self.snapshot_every == 0:
+            self.writer.submit_snapshot(stage_id, epoch, seq, state, at)
 
     def snapshot(self, stage_id: int, epoch: str, seq: int, state: dict[str, Any]) -> None:
         self.writer.submit_snapshot(stage_id, epoch, seq, state, now_ms())
-        self._since_snapshot[stage_id] = 0
 
     @staticmethod
     def new_base() -> str:

@@ -1,7 +1,7 @@
 """What the node keeps per connection and per stage it hosts.
 
-`StageRoom` is one stage on this node: its Socket.IO room names, presence, live state (with its
-size, see `hub/state/meter.py`), recovery history, and the join view encoded once per change.
+`StageRoom` is one stage on this node: its Socket.IO room names, presence, the replica of its
+live state (with its size, see `hub/state/meter.py`), and the join view encoded once per change.
 """
 
 from __future__ import annotations
@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from storage import Event
+
 from . import state as live
-from .history import History, RecentKeys
 from .inbound import Identity
 from .presence import StagePresence
 from .ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from .replica import Replica
 
 # How long a join view that depends on the clock (playing audio, speech bubbles) may be reused.
 VIEW_MAX_AGE = 0.5
@@ -41,6 +45,7 @@ class Connection:
     admin: bool = False
     service: bool = False
     replay: Any = None
+    order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # its publishes, one at a time
 
     def identity(self) -> Identity:
         return Identity(self.session, self.nickname, self.role)
@@ -53,10 +58,11 @@ class Connection:
 
 @dataclass
 class StageRoom:
-    """One stage as this node hosts it: Socket.IO rooms, presence, live state and history.
+    """One stage as this node hosts it: Socket.IO rooms, presence and the replica of its state.
 
-    `state` and `history` hold exactly the events up to `delivered_seq`, the last event
-    written to the stage's sockets.
+    `state` holds exactly the events of `epoch` up to `delivered_seq`, the last event written to
+    the stage's sockets. While `pending` is not None the replica is catching up with the stage
+    log (a gap, a load): what the log delivers meanwhile waits there, and joins wait.
     """
 
     stage_id: int
@@ -66,15 +72,16 @@ class StageRoom:
     delivered_seq: int
     presence: StagePresence
     state: dict[str, Any]
-    history: History
     meter: live.StateMeter
-    recent: RecentKeys
     size: int = 0  # bytes of `state` encoded (the meter's measure)
     presence_timer: asyncio.TimerHandle | None = None
     busy: bool = False
     sockets: int = 0  # connections on the stage here, gateways included (presence counts people)
     idle_since: float = field(default_factory=time.monotonic)
     prepared: Prepared | None = None
+    pending: list[Arrival] | None = None
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    replica: Replica = field(init=False, repr=False)
     _views: dict[bool, tuple[dict[str, Any], float, orjson.Fragment]] = field(default_factory=dict)
 
     @property
@@ -101,6 +108,10 @@ class StageRoom:
         encoded = orjson.Fragment(orjson.dumps(view))
         self._views[audience] = (self.state, expires, encoded)
         return encoded
+
+
+Arrival = tuple[Event | int, str]
+"""What the stage log delivered: an event, or the seq a new epoch begins after, with its epoch."""
 
 
 @dataclass(frozen=True)

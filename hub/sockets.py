@@ -19,7 +19,7 @@ from storage import Scene, Store, User
 from . import stage_actions
 from .accounts import bearer
 from .auth import AuthError, Claims, TokenIssuer
-from .broker import now_ms
+from .clock import now_ms
 from .config import Settings
 from .guard import Guard
 from .inbound import (
@@ -34,7 +34,7 @@ from .inbound import (
     stamp,
 )
 from .metrics import Metrics
-from .node import Connection, Node, StageRoom
+from .node import Accepted, Connection, Node, StageRoom
 from .relay import relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role
 from .server import HubServer
@@ -174,6 +174,15 @@ class SocketHandlers:
         return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        async with conn.order:  # one connection's publishes are numbered in the order they came
+            accepted = await self._accept(conn, data)
+        self.metrics.accepted.labels(accepted.event.topic).inc()
+        await accepted.stored  # the ack means the event is in the archive
+        if accepted.duplicate:  # a retried publish: the first one's event
+            return {"ok": True, "seq": accepted.event.seq, "duplicate": True}
+        return {"ok": True, "seq": accepted.event.seq}
+
+    async def _accept(self, conn: Connection, data: dict[str, Any]) -> Accepted:
         room = conn.room
         if room is None:
             raise Refused("not_joined", "join a stage before publishing")
@@ -185,13 +194,10 @@ class SocketHandlers:
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}
+            if conn.room is not room:
+                raise Refused("not_joined", "the connection left the stage")
         audience, target = audience_of(topic, payload)
-        event, stored = await self.node.publish(room, topic, payload, sender, audience, target, at)
-        self.metrics.accepted.labels(topic).inc()
-        await stored  # the ack means the event is in the archive
-        if event.payload is not payload:  # a retried publish: the first one's event
-            return {"ok": True, "seq": event.seq, "duplicate": True}
-        return {"ok": True, "seq": event.seq}
+        return await self.node.publish(room, topic, payload, sender, audience, target, at)
 
     @staticmethod
     def _speaker(conn: Connection, relay: Any) -> tuple[Identity, dict[str, Any]]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage import DEFAULT_COLOR, NothingToArchive, Performance, Scene, Store, StoreError
+from storage import NothingToArchive, Performance, Scene, Store, StoreError
 
 from . import state as live
-from .broker import now_ms
+from .clock import now_ms
 from .inbound import Refused
 from .node import Node, StageRoom
 
@@ -44,9 +44,9 @@ def scene_now(room: StageRoom) -> dict[str, Any]:
 
 async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any]) -> int:
     """Publish a background event on the stage in the sender's name; returns its seq once stored."""
-    event, stored = await node.publish(room, "background", payload, sender)
-    await stored
-    return event.seq
+    accepted = await node.publish(room, "background", payload, sender)
+    await accepted.stored
+    return accepted.event.seq
 
 
 async def save_scene(
@@ -74,7 +74,7 @@ async def sweep(
         except NothingToArchive as exc:
             raise Refused("bad_request", ALREADY_SWEPT) from exc
         epoch = node.persistence.epoch(node.persistence.new_base())
-        node.restart_history(room, epoch, live.empty_state(room.default_color or DEFAULT_COLOR))
+        await node.new_epoch(room, epoch)
     await announce(node, room, sender, {"type": "blankScene"})
     return performance, epoch
 

@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 
 from client import login
 from hub.app import MAX_HTTP_BUFFER
+from hub.stagelog import Position
 from hub.state import apply, empty_state, view
 from storage import DEFAULT_COLOR
 from tests.conftest import PASSWORD, Hub
@@ -643,8 +644,10 @@ async def caught_up(arena: Arena) -> None:
     async with asyncio.timeout(10):
         while True:
             last = observer.seqs[-1] if observer.seqs else 0
-            missing = [e for _, e in room.history._events if e.seq > last and e.visible_to(True, observer.session)]
-            if not missing and not room.busy and room.prepared is None and observer.epoch == room.epoch:
+            kept = await arena.hub.node.log.read(arena.stage_id, Position(room.epoch, min(last, room.delivered_seq)))
+            missing = [e for e in kept or [] if e.seq > last and e.visible_to(True, observer.session)]
+            settled = not room.busy and room.prepared is None and room.pending is None
+            if kept is not None and not missing and settled and observer.epoch == room.epoch:
                 return
             await asyncio.sleep(0.01)
 

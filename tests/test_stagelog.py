@@ -241,10 +241,7 @@ async def test_a_new_epoch_reaches_every_follower_with_its_position(logs: Logs) 
 async def test_an_unknown_stage_is_refused_until_seeded(logs: Logs) -> None:
     made = logs.open()
     strict: StageLog
-    if isinstance(made, MemoryStageLog):
-        strict = MemoryStageLog()
-    else:
-        strict = RedisStageLog(REDIS_URL, logs.prefix)
+    strict = MemoryStageLog() if isinstance(made, MemoryStageLog) else RedisStageLog(REDIS_URL, logs.prefix)
     logs.opened.append(strict)
     with pytest.raises(Unseeded):
         await strict.append(4, draft(0))

@@ -16,8 +16,8 @@ from storage import ADMIN_ROLES, USER_ROLES, DuplicateError, User
 
 from .. import accounts
 from ..auth import password_problem
-from ..broker import now_ms
 from ..cli import USERNAME
+from ..clock import now_ms
 from ..login_guard import Throttled
 from ..media_files import remove_unused
 from .context import Context, fail, parse_id

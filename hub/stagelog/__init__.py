@@ -24,7 +24,9 @@ from .memory import MemoryStageLog
 from .redis_log import RedisStageLog
 
 
-def open_stage_log(url: str, prefix: str = "upstage:", history_size: int = 2000, history_age: float = 600.0) -> StageLog:
+def open_stage_log(
+    url: str, prefix: str = "upstage:", history_size: int = 2000, history_age: float = 600.0
+) -> StageLog:
     """The stage log HUB_REDIS_URL asks for: in memory when `url` is empty, else on that Redis."""
     if not url:
         return MemoryStageLog(history_size, history_age)

@@ -105,16 +105,17 @@ class StageLog(Protocol):
     arrives, nothing is made up or reordered.
     """
 
-    shared: bool
+    @property
+    def shared(self) -> bool: ...
 
     async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
         """Number the draft, keep it in the history and publish it to followers, atomically.
 
         Returns the event and its epoch. With a `key` already used on this stage within the
         history window, nothing is appended and the first append's event and epoch are returned.
-        Raises Fenced while the stage is fenced, Unseeded for a stage the log holds nothing of (unless the log was opened with
-        `create_unknown`), LogUnavailable when the log cannot be reached: an append either
-        returned or raised.
+        Raises Fenced while the stage is fenced, Unseeded for a stage the log holds nothing of
+        (unless the log was opened with `create_unknown`), LogUnavailable when the log cannot be
+        reached: an append either returned or raised.
         """
         ...
 
@@ -154,6 +155,10 @@ class StageLog(Protocol):
     def fence(self, stage_id: int, timeout: float = 10.0) -> AbstractAsyncContextManager[None]:
         """Hold the stage across processes (a sweep): a second holder waits, up to `timeout`
         seconds, then gets FenceTimeout. Released on exit, also on an exception."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise LogUnavailable when the log cannot be reached now (for /healthz)."""
         ...
 
     async def close(self) -> None:

@@ -179,6 +179,9 @@ class MemoryStageLog:
         finally:
             lock.release()
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         for stage_id in [s for s, views in self._shared.followers.items() if self._view in views]:
             await self.unfollow(stage_id)

@@ -176,8 +176,8 @@ class RedisStageLog:
         ]  # fmt: skip
         for seq in sorted(kept)[-self.history_size :] if self.history_size else []:
             args += [seq, kept[seq].at, encode(draft_of(kept[seq])), (keys or {}).get(seq, "")]
-        keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        epoch, seq = await self._call(lambda: self._seed(keys=keys, args=args))
+        names = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
+        epoch, seq = await self._call(lambda: self._seed(keys=names, args=args))
         return Position(_text(epoch), int(seq))
 
     async def new_epoch(self, stage_id: int, epoch: str) -> Position:
@@ -282,6 +282,9 @@ class RedisStageLog:
                 await self._call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
             except LogUnavailable:
                 log.warning("stage log fence not renewed", extra={"key": key})
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping)
 
     async def close(self) -> None:
         self._closed = True
