@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiohttp import web
@@ -104,8 +105,9 @@ async def healthz(request: web.Request) -> web.Response:
             raise ConnectionError("database is not connected")
         await request.app[STORE].db.fetch_val("SELECT 1")
     except Exception as exc:  # the database is what can fail here
-        return web.json_response({"ok": False, "database": str(exc)[:200]}, status=503)
-    return web.json_response({"ok": True, "database": "ok"})
+        return web.json_response({"ok": False, "database": str(exc)[:200], "pid": os.getpid()}, status=503)
+    # The process id tells apart the processes behind one address (HUB_WORKERS, a load balancer).
+    return web.json_response({"ok": True, "database": "ok", "pid": os.getpid()})
 
 
 @routes.get("/metrics")
