@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -121,19 +122,46 @@ def service_token(args: argparse.Namespace, settings: Settings) -> Callable[[Sto
     return run
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
+    """Run the hub: one process, a worker of a supervising parent, or (HUB_WORKERS > 1) that parent."""
     import uvloop
     from aiohttp import web
 
-    from . import logs
+    from . import logs, workers
     from .app import create_app
 
     logs.setup(settings.log_level)
-    print(f"UpStage Hub on http://{settings.host}:{settings.port} (database: {settings.database_url})", flush=True)
+    if settings.workers > 1:
+        return supervise(settings)
+    parent = os.environ.get(workers.WORKER_OF)
+    app = create_app(settings)
+    if parent:
+        app.cleanup_ctx.append(workers.watch_parent(int(parent)))
+    else:
+        print(f"UpStage Hub on http://{settings.host}:{settings.port} (database: {settings.database_url})", flush=True)
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None,
+        app, host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None,
         keepalive_timeout=settings.keepalive_timeout, shutdown_timeout=settings.shutdown_timeout,
+        reuse_port=bool(parent) or None,
     )  # fmt: skip
+    return 0
+
+
+def supervise(settings: Settings) -> int:
+    """HUB_WORKERS > 1: migrate once, then run and watch that many workers on the one port."""
+    from . import workers
+
+    problem = workers.refusal(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    asyncio.run(workers.prepare(settings))
+    print(
+        f"UpStage Hub on http://{settings.host}:{settings.port} with {settings.workers} workers "
+        f"(database: {settings.database_url})",
+        flush=True,
+    )
+    return asyncio.run(workers.Supervisor(settings.workers, workers.worker_environ(os.getpid())).run())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -192,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        serve(settings)
-        return 0
+        return serve(settings)
     actions: dict[Any, Callable[[argparse.Namespace], Callable[[Store], Awaitable[str]]]] = {
         ("user", "add"): user_add,
         ("stage", "add"): stage_add,

@@ -36,6 +36,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Processes `serve` runs on the one port (SO_REUSEPORT); more than 1 needs Postgres and Redis.
+    workers: int = 1
     var_dir: Path = Path("var")
     database_url: str = ""
     secret_key: str = ""
@@ -154,6 +156,8 @@ class Settings:
         values["secret_key"] = values.get("secret_key") or load_or_create_secret(var_dir)
         values["max_payload"] = min(values.get("max_payload", cls.max_payload), MAX_PAYLOAD_CAP)
         values["log_level"] = values.get("log_level", cls.log_level).upper()
+        if values.get("workers", cls.workers) < 1:
+            raise ConfigError(f"HUB_WORKERS must be an integer of at least 1, not {env['HUB_WORKERS']!r}")
         settings = cls(**values)
         try:
             settings.addresses  # noqa: B018 - parse the proxy list now, not at the first request

@@ -91,7 +91,12 @@ async def seed_demo(store: Store, media_dir: Path, password: str = "") -> Seeded
     if await store.count_users() > 0:
         return None
     seeded = Seeded(password or secrets.token_urlsafe(12), password or secrets.token_urlsafe(12))
-    user = await store.create_user(DEMO_USER, hash_password(seeded.player_password), "player")
+    try:
+        user = await store.create_user(DEMO_USER, hash_password(seeded.player_password), "player")
+    except Exception:
+        if await store.count_users() > 0:  # another hub process on this database seeded it meanwhile
+            return None
+        raise
     await store.create_user(DEMO_ADMIN, hash_password(seeded.admin_password), "admin")
     stage = await store.create_stage(DEMO_STAGE, "Demo stage", user.id)
     media_ids = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiohttp import web
@@ -102,18 +103,21 @@ def _accounts(request: web.Request) -> tuple[Accounts, str]:
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     """503 when the database is unreachable (nothing can be accepted); `degraded` when the stage
-    log is (publishes and new stages wait for it, the stages' sockets stay connected)."""
+    log is (publishes and new stages wait for it, the stages' sockets stay connected). `pid`
+    tells apart the processes behind one address (HUB_WORKERS, a load balancer)."""
+    pid = os.getpid()
     try:
         if not request.app[STORE].db.is_connected:
             raise ConnectionError("database is not connected")
         await request.app[STORE].db.fetch_val("SELECT 1")
     except Exception as exc:  # the database is what can fail here
-        return web.json_response({"ok": False, "status": "down", "database": str(exc)[:200]}, status=503)
+        return web.json_response({"ok": False, "status": "down", "database": str(exc)[:200], "pid": pid}, status=503)
     try:
         await request.app[STAGE_LOG].ping()
     except LogUnavailable as exc:
-        return web.json_response({"ok": True, "status": "degraded", "database": "ok", "stagelog": str(exc)[:200]})
-    return web.json_response({"ok": True, "status": "ok", "database": "ok", "stagelog": "ok"})
+        degraded = {"ok": True, "status": "degraded", "database": "ok", "stagelog": str(exc)[:200], "pid": pid}
+        return web.json_response(degraded)
+    return web.json_response({"ok": True, "status": "ok", "database": "ok", "stagelog": "ok", "pid": pid})
 
 
 @routes.get("/metrics")

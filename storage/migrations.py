@@ -6,9 +6,15 @@ both dialects; everything else in them is portable SQL.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from importlib import resources
 
 from databases import Database
+
+# The Postgres advisory lock key migrations hold: several hub processes starting at once on one
+# database migrate one after the other (unlocked, their CREATE TABLEs collide in pg_type).
+MIGRATION_LOCK = 0x75707374  # "upst"
 
 DIALECT_TYPES: dict[str, dict[str, str]] = {
     "sqlite": {
@@ -43,8 +49,28 @@ def render(template: str, dialect: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
+@contextlib.asynccontextmanager
+async def _locked(db: Database, dialect: str) -> AsyncIterator[None]:
+    """Hold the migration lock on this task's connection (Postgres; a SQLite file serves one hub process)."""
+    if dialect != "postgresql":
+        yield
+        return
+    async with db.connection():  # the session lock and the statements share one connection
+        await db.execute("SELECT pg_advisory_lock(:key)", {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            await db.execute("SELECT pg_advisory_unlock(:key)", {"key": MIGRATION_LOCK})
+
+
 async def migrate(db: Database, dialect: str) -> list[str]:
-    """Apply every migration not yet recorded in `schema_migrations`; return the names applied."""
+    """Apply every migration not yet recorded in `schema_migrations`, one process at a time;
+    return the names applied."""
+    async with _locked(db, dialect):
+        return await _apply(db, dialect)
+
+
+async def _apply(db: Database, dialect: str) -> list[str]:
     await db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
     )

@@ -1,14 +1,18 @@
-"""A real `python -m hub serve` process for tests that stop, kill and restart the hub."""
+"""A real `python -m hub serve` process for tests that stop, kill and restart the hub, and
+`shared_site`: several of them on one Postgres database and one Redis prefix (one site)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -40,10 +44,21 @@ class HubProcess:
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`python -m hub ARGS` with this hub's environment, to its end (its output captured)."""
+        return subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True, text=True)
+
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True, text=True)
+        done = self.run(*args)
         assert done.returncode == 0, done.stderr
         return done.stdout
+
+    async def health(self) -> dict[str, Any]:
+        """`/healthz` on a fresh connection (so that SO_REUSEPORT may give it to any worker)."""
+        fresh = aiohttp.TCPConnector(force_close=True)
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(connector=fresh) as http, http.get(f"{self.url}/healthz", timeout=timeout) as resp:
+            return dict(await resp.json())
 
     def seed(self, owner: str, slug: str = "show") -> None:
         """A user (password tests.conftest.PASSWORD) owning a stage, made with the CLI."""
@@ -84,3 +99,26 @@ class HubProcess:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def shared_site(var_dir: Path, count: int, **settings: str) -> AsyncIterator[list[HubProcess]]:
+    """`count` hubs, each on its own port, on one fresh Postgres database and one fresh Redis key
+    prefix (HUB_REDIS_URL, HUB_REDIS_PREFIX), with one secret key and var dir: one site. Not started;
+    the database is migrated, and every hub still running is killed and everything dropped after."""
+    from tests.dbs import create_postgres_database, drop_postgres_database
+    from tests.redisdb import REDIS_URL, own_prefix
+
+    async with own_prefix() as prefix:
+        url = await create_postgres_database()
+        hubs = [
+            HubProcess(var_dir, url, redis_url=REDIS_URL, redis_prefix=prefix, **settings)
+            for _ in range(count)
+        ]
+        try:
+            await asyncio.to_thread(hubs[0].cli, "migrate")
+            yield hubs
+        finally:
+            for hub in hubs:
+                hub.close()
+            await drop_postgres_database(url)

@@ -99,6 +99,7 @@ async def test_healthz_and_metrics(hub):
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{hub.url}/healthz") as resp:
             assert resp.status == 200 and (await resp.json())["ok"] is True
+            assert (await resp.json())["pid"] == os.getpid(), "the answering process says who it is"
         await hub.store.close()
         async with http.get(f"{hub.url}/healthz") as resp:
             assert resp.status == 503

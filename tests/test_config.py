@@ -43,6 +43,8 @@ def test_every_setting_is_read_from_its_variable(tmp_path: Path) -> None:
         ("HUB_ADDRESS_CONNECTIONS", "-1", "HUB_ADDRESS_CONNECTIONS must be an integer of at least 0"),
         ("HUB_ROOM_IDLE", "nan", "HUB_ROOM_IDLE must be a number of at least 0"),
         ("HUB_TRUSTED_PROXIES", "10.0.0.1, proxy.local", "'proxy.local' is not an IP address"),
+        ("HUB_WORKERS", "two", "HUB_WORKERS must be an integer"),
+        ("HUB_WORKERS", "0", "HUB_WORKERS must be an integer of at least 1"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, says: str) -> None:
