@@ -74,12 +74,14 @@ def create_app(settings: Settings, store: Store | None = None, stage_log: StageL
     else:
         fanout = Fanout(sio, metrics, settings.write_soft_limit, settings.write_hard_limit, settings.fanout_tick)
     writer = EventWriter(store.archive, settings.write_batch, settings.write_interval, settings.write_buffer)
-    persistence = Persistence(store, writer, settings.snapshot_every, settings.history_size, settings.limits)
-    metrics.watch_writer(writer)
     if stage_log is None:
         stage_log = open_stage_log(
             settings.redis_url, settings.redis_prefix, settings.history_size, settings.history_age
         )
+    persistence = Persistence(
+        store, writer, settings.snapshot_every, settings.history_size, settings.limits, shared=stage_log.shared
+    )
+    metrics.watch_writer(writer)
     node = Node(sio, stage_log, fanout, persistence, metrics, options)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)

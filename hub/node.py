@@ -287,6 +287,8 @@ class Node:
             missed = await self._missed(room, since, everything, conn.session)
         except LogUnavailable as exc:
             raise Refused("unavailable", UNAVAILABLE) from exc
+        if self.connections.get(conn.sid) is not conn:
+            raise Refused("unavailable", "connection is closing")
         if conn.room is not None:
             self.exit(conn)
         # From here to the return nothing awaits: the socket enters the room at exactly

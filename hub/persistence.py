@@ -47,18 +47,26 @@ class Persistence:
         snapshot_every: int = 1000,
         history_size: int = 2000,
         limits: live.Limits = live.DEFAULT_LIMITS,
+        shared: bool = False,
     ) -> None:
         self.store = store
         self.writer = writer
         self.snapshot_every = snapshot_every
         self.history_size = history_size
         self.limits = limits  # the live stages' limits: a rebuilt stage keeps what a live one keeps
+        # On a shared stage log the log holds the epochs; the stopped-cleanly flag (one per
+        # database) means nothing when several processes use the database.
+        self.shared = shared
         self.generation = "0"
         self.closing = False
 
     async def start(self) -> None:
-        """Begin a run: after anything but a clean stop, every stage gets a new epoch."""
+        """Begin a run: after anything but a clean stop, every stage gets a new epoch (when this
+        process alone numbers its stages)."""
         archive = self.store.archive
+        if self.shared:
+            self.writer.start()
+            return
         flag = await archive.get_meta(CLEAN_SHUTDOWN)
         clean = flag in (None, "1")  # None: a new database, with nothing to lose
         generation = int(await archive.get_meta(GENERATION) or 0)
@@ -139,4 +147,5 @@ class Persistence:
         for stage_id, epoch, seq, state in rooms:
             self.snapshot(stage_id, epoch, seq, state)
         await self.writer.close()
-        await self.store.archive.set_meta(CLEAN_SHUTDOWN, "1")
+        if not self.shared:
+            await self.store.archive.set_meta(CLEAN_SHUTDOWN, "1")

@@ -64,7 +64,7 @@ class Replica:
         when the log cannot be reached or the store stays behind it)."""
         room = self.room
         room.pending = []
-        await self.host.log.follow(room.stage_id, self.arrived, self.restarted)
+        await self.host.log.follow(room.stage_id, self.arrived, self.restarted, self.resumed)
         try:
             await self._from_store()
             self._catch_up()
@@ -110,6 +110,12 @@ class Replica:
         else:
             self._resync((position.seq, position.epoch))
 
+    def resumed(self) -> None:
+        """The log's callback when its subscription came back after a break: read what was
+        appended meanwhile (nothing else would tell: no later event may come)."""
+        if self.room.pending is None:
+            self._resync(None)
+
     # folding
 
     def fold(self, event: Event, quiet: bool = False) -> None:
@@ -153,8 +159,8 @@ class Replica:
 
     # catching up
 
-    def _resync(self, arrival: Arrival) -> None:
-        self.room.pending = [arrival]
+    def _resync(self, arrival: Arrival | None) -> None:
+        self.room.pending = [] if arrival is None else [arrival]
         self.room.caught_up.clear()
         self._task = asyncio.create_task(self._resync_until_whole(), name=f"resync-stage-{self.room.stage_id}")
 

@@ -31,15 +31,14 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 
 
-def refusal(settings: Settings, environ: Mapping[str, str] = os.environ) -> str | None:
+def refusal(settings: Settings) -> str | None:
     """Why these settings cannot run several processes (they share a database and Redis), or None."""
     if settings.workers <= 1:
         return None
     missing = []
     if dialect_of(settings.database_url) == "sqlite":
         missing.append("HUB_DATABASE_URL is SQLite (set a postgresql:// URL)")
-    # HUB_REDIS_URL is read from Settings once it has the field, from the environment until then.
-    if not getattr(settings, "redis_url", environ.get("HUB_REDIS_URL", "")):
+    if not settings.redis_url:
         missing.append("HUB_REDIS_URL is empty")
     if not missing:
         return None

@@ -142,10 +142,17 @@ class StageLog(Protocol):
         follower's `restarted` is called with the new position."""
         ...
 
-    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
+    async def follow(
+        self,
+        stage_id: int,
+        deliver: Deliver,
+        restarted: Restarted | None = None,
+        resumed: Callable[[], None] | None = None,
+    ) -> None:
         """Call `deliver` with every event appended to the stage from now on, by any process, in
-        seq order, and `restarted` when a new epoch begins, until `unfollow`. Returns once the
-        subscription is in place."""
+        seq order, and `restarted` when a new epoch begins, until `unfollow`; `resumed` when the
+        subscription came back after a break (what was appended meanwhile did not arrive: read
+        it). Returns once the subscription is in place."""
         ...
 
     async def unfollow(self, stage_id: int) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from storage import Event
@@ -157,7 +157,13 @@ class MemoryStageLog:
                     log.exception("stage log follower failed", extra={"stage_id": stage_id})
         return position
 
-    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
+    async def follow(
+        self,
+        stage_id: int,
+        deliver: Deliver,
+        restarted: Restarted | None = None,
+        resumed: Callable[[], None] | None = None,
+    ) -> None:  # in memory, a subscription never breaks: `resumed` is never called
         self._shared.followers.setdefault(stage_id, {})[self._view] = (deliver, restarted)
 
     async def unfollow(self, stage_id: int) -> None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -44,6 +44,13 @@ from .base import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class _Follower(NamedTuple):
+    stage_id: int
+    deliver: Deliver
+    restarted: Restarted | None
+    resumed: Callable[[], None] | None
 
 
 class RedisStageLog:
@@ -94,7 +101,7 @@ class RedisStageLog:
         self._release = self._redis.register_script(scripts.RELEASE)
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._followers: dict[bytes, tuple[int, Deliver, Restarted | None]] = {}
+        self._followers: dict[bytes, _Follower] = {}
         self._subscribing: dict[bytes, asyncio.Future[None]] = {}
         self._closed = False
 
@@ -187,11 +194,17 @@ class RedisStageLog:
 
     # followers
 
-    async def follow(self, stage_id: int, deliver: Deliver, restarted: Restarted | None = None) -> None:
+    async def follow(
+        self,
+        stage_id: int,
+        deliver: Deliver,
+        restarted: Restarted | None = None,
+        resumed: Callable[[], None] | None = None,
+    ) -> None:
         if self._closed:
             raise LogUnavailable("the stage log is closed")
         channel = self.channel(stage_id)
-        self._followers[channel] = (stage_id, deliver, restarted)
+        self._followers[channel] = _Follower(stage_id, deliver, restarted, resumed)
         if self._pubsub is None:
             self._pubsub = self._redis.pubsub()
         pubsub = self._pubsub
@@ -237,19 +250,20 @@ class RedisStageLog:
                 future = self._subscribing.get(channel)
                 if future is not None and not future.done():
                     future.set_result(None)
+                elif (follower := self._followers.get(channel)) is not None and follower.resumed is not None:
+                    follower.resumed()  # redis-py subscribed again after a reconnect
             elif kind == "message":
                 follower = self._followers.get(channel)
                 if follower is None:
                     continue  # unfollowed meanwhile
-                stage_id, deliver, restarted = follower
                 try:
-                    event, epoch = _parse_message(stage_id, message["data"])
+                    event, epoch = _parse_message(follower.stage_id, message["data"])
                     if event is not None:
-                        deliver(event, epoch)
-                    elif restarted is not None:
-                        restarted(Position(epoch, _seq_of(message["data"])))
+                        follower.deliver(event, epoch)
+                    elif follower.restarted is not None:
+                        follower.restarted(Position(epoch, _seq_of(message["data"])))
                 except Exception:  # one bad message or follower must not stop the others
-                    log.exception("stage log follower failed", extra={"stage_id": stage_id})
+                    log.exception("stage log follower failed", extra={"stage_id": follower.stage_id})
 
     # fence
 

@@ -1,0 +1,153 @@
+"""Three real hub processes on one Postgres database and one Redis (issue 14): one site.
+
+Whichever process a client lands on, every event arrives exactly once and in the same `seq` order,
+a client of a killed process recovers exactly on another, nothing acked is missing from the
+archive, and a sweep on one process reaches every process's sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from client import HubClient
+from tests.hubproc import HubProcess, shared_site
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[list[HubProcess]]:
+    async with shared_site(tmp_path, 3) as hubs:
+        await asyncio.to_thread(hubs[0].cli, "user", "add", "--username", "bob", "--password", "correct-horse-battery")
+        await asyncio.to_thread(hubs[0].seed, "ada")
+        await asyncio.to_thread(
+            hubs[0].cli, "stage", "add", "--slug", "duet", "--name", "Duet", "--owner", "ada", "--players", "bob"
+        )
+        await asyncio.gather(*(hub.start() for hub in hubs))
+        yield hubs
+
+
+async def audience(hub: HubProcess, slug: str = "show", **join: Any) -> HubClient:
+    client = await HubClient(hub.url).connect()
+    ack = await client.join(slug, **join)
+    assert ack["ok"], ack
+    return client
+
+
+def seen(client: HubClient) -> list[tuple[int, str, Any]]:
+    return [(e["seq"], e["topic"], e["payload"]) for e in client.events]
+
+
+async def stored_seqs(hub: HubProcess, stage_slug: str) -> set[int]:
+    connection = await asyncpg.connect(hub.env["HUB_DATABASE_URL"])
+    try:
+        rows = await connection.fetch(
+            "SELECT e.seq FROM events e JOIN stages s ON s.id = e.stage_id WHERE s.slug = $1", stage_slug
+        )
+    finally:
+        await connection.close()
+    return {row["seq"] for row in rows}
+
+
+async def test_every_event_once_in_one_order_on_every_process(site: list[HubProcess]) -> None:
+    one, two, three = site
+    ada, bob = await one.performer("ada", "duet"), await two.performer("bob", "duet")
+    watchers = [await audience(hub, "duet") for hub in (two, three, three)]
+    try:
+
+        async def chat(client: HubClient, name: str) -> list[int]:
+            seqs = []
+            for n in range(30):
+                ack = await client.publish("chat", {"message": f"{name} {n}"})
+                assert ack["ok"], ack
+                seqs.append(ack["seq"])
+            return seqs
+
+        from_ada, from_bob = await asyncio.gather(chat(ada, "ada"), chat(bob, "bob"))  # on two processes
+        acked = sorted(from_ada + from_bob)
+        assert len(set(acked)) == 60, "no seq was given twice"
+        for watcher in watchers:
+            await watcher.wait_for(lambda c: c.seq >= acked[-1])
+        first = seen(watchers[0])
+        assert [seq for seq, _, _ in first] == acked, "every event exactly once, in seq order"
+        assert all(seen(w) == first for w in watchers[1:]), "the same order on every process"
+        for who, seqs in (("ada", from_ada), ("bob", from_bob)):
+            messages = [payload["message"] for seq, _, payload in first if seq in seqs]
+            assert messages == [f"{who} {n}" for n in range(30)], "each connection's publishes in its order"
+        joins = [await (await HubClient(hub.url).connect()).join("duet") for hub in site]
+        assert len({(j["epoch"], j["seq"]) for j in joins}) == 1
+        assert joins[0]["state"] == joins[1]["state"] == joins[2]["state"]
+    finally:
+        for client in (ada, bob, *watchers):
+            await client.close()
+
+
+async def test_a_killed_process_clients_recover_exactly_on_another(site: list[HubProcess]) -> None:
+    one, two, three = site
+    ada = await one.performer("ada")
+    watcher = await audience(three)
+    acked: list[int] = []
+    stop = asyncio.Event()
+
+    async def show() -> None:
+        n = 0
+        while not stop.is_set():
+            ack = await ada.publish("chat", {"message": f"line {n}"})
+            if ack.get("ok"):
+                acked.append(ack["seq"])
+            n += 1
+            await asyncio.sleep(0.005)
+
+    running = asyncio.create_task(show())
+    try:
+        await watcher.wait_for(lambda c: len(c.events) >= 20)
+        assert three.proc is not None
+        three.proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(three.proc.wait, 10)
+        three.proc = None
+        since = {"epoch": watcher.epoch, "seq": watcher.seq}
+        kept = seen(watcher)
+        await asyncio.sleep(0.3)  # the show goes on meanwhile
+        back = await HubClient(two.url).connect()
+        ack = await back.join("show", since=since)
+        assert ack["ok"] and ack["recovered"], ack
+        missed = [(e["seq"], e["topic"], e["payload"]) for e in ack["events"]]
+        assert missed, "events were published while the client was away"
+        await back.wait_for(lambda c: c.seq >= ack["seq"] + 5)
+        resumed = kept + missed + seen(back)
+        seqs = [seq for seq, _, _ in resumed]
+        assert seqs == list(range(seqs[0], seqs[-1] + 1)), "exactly what it missed: no gap, no repeat"
+        await back.close()
+    finally:
+        stop.set()
+        await running
+        await ada.close()
+    await asyncio.sleep(0.5)  # the writers' last batches
+    missing = set(acked) - await stored_seqs(one, "show")
+    assert not missing, f"acked events missing from the archive: {sorted(missing)[:10]}"
+
+
+async def test_a_sweep_on_one_process_blanks_the_stage_everywhere(site: list[HubProcess]) -> None:
+    one, two, three = site
+    ada = await one.performer("ada")
+    watchers = [await audience(two), await audience(three)]
+    placed = {"id": "tree", "type": "prop", "x": 0.5, "y": 0.5, "src": "/m/tree.png"}
+    assert (await ada.publish("board", {"type": "placeObjectOnStage", "object": placed}))["ok"]
+    for watcher in watchers:
+        await watcher.wait_for(lambda c: len(c.events) == 1)
+    swept = await ada.call("sweep", {"name": "Night one"})
+    assert swept["ok"], swept
+    for watcher in watchers:
+        await watcher.wait_for(lambda c: c.epoch == swept["epoch"] and c.events[-1]["payload"].get("type") == "blankScene")
+    for hub in site:
+        fresh = await HubClient(hub.url).connect()
+        joined = await fresh.join("show")
+        assert joined["epoch"] == swept["epoch"] and not joined["state"]["board"]["objects"], hub.url
+        await fresh.close()
+    for client in (ada, *watchers):
+        await client.close()
