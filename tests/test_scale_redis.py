@@ -8,6 +8,7 @@ archive, and a sweep on one process reaches every process's sockets.
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,9 @@ import asyncpg
 import pytest
 
 from client import HubClient
+from hub.state import apply, view
 from tests.hubproc import HubProcess, shared_site
+from tests.test_live_state import mixed_events
 
 
 @pytest.fixture
@@ -150,4 +153,60 @@ async def test_a_sweep_on_one_process_blanks_the_stage_everywhere(site: list[Hub
         assert joined["epoch"] == swept["epoch"] and not joined["state"]["board"]["objects"], hub.url
         await fresh.close()
     for client in (ada, *watchers):
+        await client.close()
+
+
+def timeless(events: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The show with its tracks paused: a view then does not depend on when it is taken."""
+    return [(t, {**p, "isPlaying": False}) if t == "audio" else (t, p) for t, p in events]
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+async def test_late_joiners_on_any_process_see_what_an_early_client_built(site: list[HubProcess], seed: int) -> None:
+    """Random shows published from two processes, audiences joining at random points on random
+    processes (some with `since`): each ends with exactly the early client's stage."""
+    rng = random.Random(seed)
+    ada, bob = await site[0].performer("ada", "duet"), await site[1].performer("bob", "duet")
+    early = await HubClient(site[2].url).connect()
+    first = await early.join("duet")
+    built = early_state = first["state"]
+    joiners: list[tuple[HubClient, dict[str, Any]]] = []
+    for n, (topic, payload) in enumerate(timeless(mixed_events(240, seed))):
+        ack = await rng.choice((ada, bob)).publish(topic, payload)
+        assert ack["ok"], ack
+        if rng.random() < 0.04:
+            late = await HubClient(rng.choice(site).url).connect()
+            joined = await late.join("duet")
+            assert joined["ok"], joined
+            joiners.append((late, joined["state"]))
+        if rng.random() < 0.02 and early.events:  # a client that left comes back with `since`
+            cut = rng.randrange(len(early.events))
+            back = await HubClient(rng.choice(site).url).connect()
+            state = early_state
+            for event in early.events[:cut]:
+                state = apply(state, event)
+            since = {"epoch": early.epoch, "seq": early.events[cut - 1]["seq"] if cut else first["seq"]}
+            resumed = await back.join("duet", since=since)
+            assert resumed["ok"], resumed
+            if resumed["recovered"]:
+                for event in resumed["events"]:
+                    state = apply(state, event)
+            else:
+                state = resumed["state"]
+            joiners.append((back, state))
+        assert n < 240
+    last = max(ada.seq, bob.seq)
+    await early.wait_for(lambda c: c.seq >= last)
+    for event in early.events:
+        built = apply(built, event)
+    expected = view(built, 0, audience=True)
+    assert built["board"]["objects"], "the show should leave objects on the board"
+    for late, state in joiners:
+        await late.wait_for(lambda c: c.seq >= last)
+        for event in late.events:
+            state = apply(state, event)
+        assert view(state, 0, audience=True) == expected, late.url
+        await late.close()
+    assert len(joiners) >= 3
+    for client in (ada, bob, early):
         await client.close()

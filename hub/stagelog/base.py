@@ -1,6 +1,6 @@
 """What every stage log engine shares: positions, drafts, the protocol, errors and the codec.
 
-The stage log is the seam that will replace `hub/broker.py` (issue 14, item 1): it numbers each
+The stage log is the seam between the node and other processes (issue 14): it numbers each
 stage's events, keeps a bounded recent history for exact recovery, remembers idempotency keys
 for the history window, hands appended events to every process that follows the stage, and
 fences a stage across processes for a sweep. Engines: `MemoryStageLog` (one process) and

@@ -1,8 +1,7 @@
-"""The in-process stage log: what `MemoryBroker`, `History` and `RecentKeys` do today, behind
-the `StageLog` protocol (the embedded default, one process).
+"""The in-process stage log behind the `StageLog` protocol (the embedded default, one process).
 
 Several `MemoryStageLog` views made with `sibling()` share one log, as several hub processes
-share one Redis: that is how tests (and, later, two in-process nodes) exercise the multi-process
+share one Redis: that is how tests (tests/test_two_nodes.py: two nodes in one process) exercise the multi-process
 behaviour without Redis.
 """
 
