@@ -1,8 +1,8 @@
 """The in-process stage log behind the `StageLog` protocol (the embedded default, one process).
 
 Several `MemoryStageLog` views made with `sibling()` share one log, as several hub processes
-share one Redis: that is how tests (tests/test_two_nodes.py: two nodes in one process) exercise the multi-process
-behaviour without Redis.
+share one Redis: that is how tests (tests/test_two_nodes.py: two nodes in one process)
+exercise the multi-process behaviour without Redis.
 """
 
 from __future__ import annotations
