@@ -445,6 +445,7 @@ class Node:
         if self._unloader is not None:
             self._unloader.cancel()
         for room in self.rooms.values():
+            room.replica.stop()
             if room.presence_timer is not None:
                 room.presence_timer.cancel()
         self.fanout.close()

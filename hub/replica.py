@@ -19,11 +19,13 @@ from storage import DEFAULT_COLOR, Event
 
 from . import state as live
 from .inbound import idempotency_key
+from .logs import Sparse
 from .persistence import Persistence, Restored
 from .rooms import Arrival, StageRoom
 from .stagelog import LogUnavailable, Position, StageLog, fresh_epoch
 
 log = logging.getLogger("hub.replica")
+sparse = Sparse(log)  # an outage would otherwise log every retry of every stage
 
 JUMP = 100_000_000
 """How far past the highest stored seq a shared log starts a stage it holds nothing of (its data
@@ -72,9 +74,13 @@ class Replica:
             await self.close()
             raise
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """Stop catching up (the node is closing)."""
         if self._task is not None:
             self._task.cancel()
+
+    async def close(self) -> None:
+        self.stop()
         with contextlib.suppress(LogUnavailable):  # a closed connection follows nothing
             await self.host.log.unfollow(self.room.stage_id)
 
@@ -151,7 +157,10 @@ class Replica:
         numbered, in a new epoch, from this replica's state. Another process may do it first."""
         room = self.room
         await self.synced()
-        stored = await self.host.persistence.store.archive.last_seq(room.stage_id)
+        try:
+            stored = await self.host.persistence.store.archive.last_seq(room.stage_id)
+        except Exception as exc:  # without the store's last seq no seed is safe
+            raise LogUnavailable(f"cannot reseed stage {room.stage_id}: {exc!r}") from exc
         seed = Position(fresh_epoch(), max(room.delivered_seq, stored) + JUMP)
         if await self.host.log.seed(room.stage_id, seed, []) == seed:
             log.warning("stage log lost a stage: reseeded", extra={"stage_id": room.stage_id, "seq": seed.seq})
@@ -181,7 +190,7 @@ class Replica:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the log or the store is down: keep trying, joins wait
-                log.warning("stage replica cannot catch up yet", extra={"stage_id": room.stage_id, "error": repr(exc)})
+                sparse.warning("catch-up", "stage replica cannot catch up yet", stage_id=room.stage_id, error=repr(exc))
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 2.0)
 

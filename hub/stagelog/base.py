@@ -34,7 +34,7 @@ class LogUnavailable(Exception):
     idempotency key is safe (it returns the first result if there was one)."""
 
 
-class Unseeded(Exception):
+class Unseeded(LogUnavailable):
     """An append to a stage the log holds nothing of (never seeded, or its data was lost): the
     caller seeds it first (`seed`), so no seq is ever given twice."""
 
