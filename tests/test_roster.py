@@ -132,6 +132,40 @@ async def test_counts_and_rosters_are_summed_over_every_process(rosters: Rosters
     assert await rosters.node("c").snapshot(3) == {"players": 0, "audience": 0, "roster": []}
 
 
+async def test_overlapping_publishes_of_one_process_end_with_its_latest_part(rosters: Rosters) -> None:
+    a, b = rosters.node("a"), rosters.node("b")
+    for _ in range(5):
+        await asyncio.gather(*(a.publish(1, Part(n)) for n in range(1, 41)))
+        assert counts(await b.snapshot(1)) == (0, 40)
+        await asyncio.gather(*(a.publish(1, Part(n)) for n in range(40, 0, -1)))
+        assert counts(await b.snapshot(1)) == (0, 1)
+
+
+async def test_a_slow_write_never_lets_an_older_part_land_after_a_newer_one() -> None:
+    rng = random.Random(7)
+    landed: list[int] = []
+
+    class Slow(MemoryRoster):
+        async def _touch(self, stage_id: int, part: Part | None) -> None:
+            await asyncio.sleep(rng.random() * 0.03)  # as a Redis round trip on a busy pool
+            if part is not None:
+                landed.append(part.audience)
+            await super()._touch(stage_id, part)
+
+    a = Slow("a")
+    try:
+
+        async def publish(n: int) -> None:
+            await asyncio.sleep(n * 0.001)
+            await a.publish(1, Part(n))
+
+        await asyncio.gather(*(publish(n) for n in range(1, 41)), a.beat(), a.beat())
+        assert counts(await a.snapshot(1)) == (0, 40)
+        assert landed == sorted(landed) and len(landed) < 40, landed  # in order; overlapping ones coalesced
+    finally:
+        await a.close()
+
+
 async def test_a_part_expires_after_its_ttl_when_its_process_stops_heartbeating(rosters: Rosters) -> None:
     a, b = rosters.node("a", ttl=0.5), rosters.node("b", ttl=0.5)
     await a.publish(1, Part(1, (performer("pat"),)))
@@ -266,7 +300,7 @@ async def test_watchers_are_told_of_another_process_s_changes(rosters: Rosters) 
     await b.publish(2, Part(5))  # not a watched stage
     await b.hold(1, "pat", "bird")  # no change
     await b.publish(1, Part(1))
-    await b.publish(1, Part(1))  # the same part again (a heartbeat) changes nothing
+    await b.beat()  # the same part again (a heartbeat) changes nothing
     await notices.more_than(seen)
     await asyncio.sleep(0.2)
     assert notices.got == [1] * (seen + 1)

@@ -110,6 +110,11 @@ class Roster(Protocol):
         """Stop noticing the stage's changes."""
         ...
 
+    async def beat(self) -> None:
+        """Heartbeat now (the engine does it every ttl/3 by itself): refresh this process's parts,
+        sweep the stages it watches. Never raises: a failure is logged and the next beat retries."""
+        ...
+
     async def close(self, withdraw: bool = True) -> None:
         """Stop heartbeating and watching; with `withdraw` (a clean stop) take this process's parts
         away at once, without it (a test's crash) they expire after `ttl`."""
@@ -117,14 +122,18 @@ class Roster(Protocol):
 
 
 class Beating:
-    """The heartbeat both engines share: every ttl/3, re-publish this process's non-empty parts
-    and sweep the stages it watches (so a dead process's parts expire and are noticed)."""
+    """What both engines share around their one write (`_touch`): `publish`, which sends a stage's
+    parts in order and only the latest of publishes that overlap in time, and the heartbeat, which
+    every ttl/3 re-publishes this process's non-empty parts and sweeps the stages it watches (so a
+    dead process's parts expire and are noticed)."""
 
     ttl: float
     node_id: str
 
     def _start_beating(self) -> None:
-        self._parts: dict[int, Part] = {}
+        self._parts: dict[int, Part] = {}  # what this process has on each stage (non-empty)
+        self._sent: dict[int, Part] = {}  # what it last published there
+        self._locks: dict[int, asyncio.Lock] = {}  # one write per stage at a time, in order
         self._watched: set[int] = set()
         self._beat: asyncio.Task[None] | None = None
         self._closed = False
@@ -133,7 +142,7 @@ class Beating:
         """Publish `part` (an empty one withdraws) or with None only sweep the stage."""
         raise NotImplementedError
 
-    def _remember(self, stage_id: int, part: Part) -> None:
+    async def publish(self, stage_id: int, part: Part) -> None:
         if self._closed:
             raise RosterUnavailable("the roster is closed")
         if part.empty:
@@ -141,6 +150,15 @@ class Beating:
         else:
             self._parts[stage_id] = part
         self._ensure_beating()
+        async with self._locks.setdefault(stage_id, asyncio.Lock()):
+            # A publish that waited here may find a later one already sent: the latest part wins,
+            # and no older part can land after a newer one (writes of a stage never overlap).
+            latest = self._parts.get(stage_id, Part())
+            if self._sent.get(stage_id) == latest:
+                return
+            self._sent.pop(stage_id, None)
+            await self._touch(stage_id, latest)
+            self._sent[stage_id] = latest
 
     def _ensure_beating(self) -> None:
         if self._beat is None and not self._closed:
@@ -156,7 +174,8 @@ class Beating:
         the next beat tries again, and parts outlive two missed beats."""
         for stage_id in sorted(set(self._parts) | self._watched):
             try:
-                await self._touch(stage_id, self._parts.get(stage_id))
+                async with self._locks.setdefault(stage_id, asyncio.Lock()):
+                    await self._touch(stage_id, self._parts.get(stage_id))
             except RosterUnavailable as exc:
                 log.warning("roster heartbeat failed", extra={"stage_id": stage_id, "error": str(exc)})
 
@@ -170,8 +189,10 @@ class Beating:
         if withdraw:
             for stage_id in list(self._parts):
                 try:
-                    await self._touch(stage_id, Part())
+                    async with self._locks.setdefault(stage_id, asyncio.Lock()):
+                        await self._touch(stage_id, Part())
                 except RosterUnavailable:  # its ttl ends it
                     log.warning("roster part not withdrawn; it expires", extra={"stage_id": stage_id})
         self._parts.clear()
+        self._sent.clear()
         self._watched.clear()

@@ -103,10 +103,6 @@ class MemoryRoster(Beating):
         if not (stage.parts or stage.holds):
             self._shared.stages.pop(stage_id, None)
 
-    async def publish(self, stage_id: int, part: Part) -> None:
-        self._remember(stage_id, part)
-        await self._touch(stage_id, part)
-
     async def _touch(self, stage_id: int, part: Part | None) -> None:
         stage, now, changed = self._stage(stage_id)
         if part is not None:

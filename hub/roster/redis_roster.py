@@ -89,10 +89,6 @@ class RedisRoster(Beating):
 
     # the roster
 
-    async def publish(self, stage_id: int, part: Part) -> None:
-        self._remember(stage_id, part)
-        await self._touch(stage_id, part)
-
     async def _touch(self, stage_id: int, part: Part | None) -> None:
         if part is None:
             args = [*self._args(stage_id), "sweep", "", self._ttl_ms]
