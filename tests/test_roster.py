@@ -463,6 +463,33 @@ async def test_every_key_and_channel_is_under_the_prefix_and_expires(redis_prefi
         await watcher.aclose()
 
 
+async def test_a_watcher_whose_subscription_was_cut_is_told_once_it_is_back(redis_prefix: str) -> None:
+    """Redis drops the roster's pub/sub connection: it resubscribes by itself, and since changes
+    made meanwhile were not noticed, the watcher is told once it is back."""
+    import redis.asyncio as aioredis
+
+    a = RedisRoster(REDIS_URL, redis_prefix, "a", timeout=2.0)
+    b = RedisRoster(REDIS_URL, redis_prefix, "b", timeout=2.0)
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    notices = Notices()
+    try:
+        await a.watch(1, notices)
+        await b.publish(1, Part(1))
+        await notices.more_than(0)
+        seen = len(notices.got)
+        clients = await admin.client_list()
+        ours = [c["id"] for c in clients if c.get("name") == f"{redis_prefix}roster" and int(c.get("sub", 0)) > 0]
+        assert len(ours) == 1, clients
+        await admin.client_kill_filter(_id=ours[0])
+        await b.publish(1, Part(2))  # while nobody of a's listens
+        await notices.more_than(seen, timeout=10)
+        assert counts(await a.snapshot(1)) == (0, 2)
+    finally:
+        await a.close()
+        await b.close()
+        await admin.aclose()
+
+
 async def test_the_settings_choose_the_engine(redis_prefix: str) -> None:
     memory = open_roster("", node_id="a", ttl=3, grace=4)
     assert isinstance(memory, MemoryRoster) and (memory.node_id, memory.ttl, memory.grace) == ("a", 3, 4)

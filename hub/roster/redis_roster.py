@@ -145,8 +145,8 @@ class RedisRoster(Beating):
             await self._call(lambda: pubsub.unsubscribe(channel))
 
     async def _read_notices(self, pubsub: PubSub) -> None:
-        """The reader task: call each notice's watcher (redis-py resubscribes after a cut; a
-        notice lost meanwhile is made good by the next change or the watcher's own heartbeat)."""
+        """The reader task: call each notice's watcher. After a cut redis-py reconnects and
+        resubscribes; each resubscribed watcher is then told once, for the notices it missed."""
         while True:
             try:
                 message = await pubsub.get_message(timeout=1.0)
@@ -163,7 +163,12 @@ class RedisRoster(Beating):
                 future = self._subscribing.get(channel)
                 if future is not None and not future.done():
                     future.set_result(None)
-            elif kind == "message" and (watcher := self._watchers.get(channel)) is not None:
+                    continue
+                # redis-py resubscribed after a cut: whatever changed meanwhile was not noticed,
+                # so the watcher is told once that something may have.
+            elif kind != "message":
+                continue
+            if (watcher := self._watchers.get(channel)) is not None:
                 stage_id, notice = watcher
                 try:
                     notice(stage_id)
