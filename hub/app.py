@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import secrets
 
 import socketio
 from aiohttp import web
@@ -25,6 +26,7 @@ from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
 from .performances import PerformanceHandlers
 from .persistence import Persistence
+from .roster import Roster, open_roster
 from .server import HubServer
 from .sockets import SocketHandlers
 from .stagelog import StageLog, open_stage_log
@@ -37,9 +39,11 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 MAX_HTTP_BUFFER = 1024 * 1024
 
 
-def create_app(settings: Settings, store: Store | None = None, stage_log: StageLog | None = None) -> web.Application:
+def create_app(
+    settings: Settings, store: Store | None = None, stage_log: StageLog | None = None, roster: Roster | None = None
+) -> web.Application:
     """Build the hub; the store is connected and migrated (and the demo seeded) at start-up. The
-    stage log is the one HUB_REDIS_URL names unless one is given (tests share one between nodes)."""
+    stage log and roster are the ones HUB_REDIS_URL names unless given (tests share them between nodes)."""
     app = web.Application()
     store = store or Store(settings.database_url)
     metrics = Metrics()
@@ -61,6 +65,7 @@ def create_app(settings: Settings, store: Store | None = None, stage_log: StageL
     options = NodeOptions(
         presence_interval=settings.presence_interval,
         presence_grace=settings.presence_grace,
+        presence_ttl=settings.presence_ttl,
         limits=settings.limits,
         state_limit=settings.state_limit,
         object_limit=settings.object_limit,
@@ -82,7 +87,12 @@ def create_app(settings: Settings, store: Store | None = None, stage_log: StageL
         store, writer, settings.snapshot_every, settings.history_size, settings.limits, shared=stage_log.shared
     )
     metrics.watch_writer(writer)
-    node = Node(sio, stage_log, fanout, persistence, metrics, options)
+    node_id = secrets.token_hex(6)  # this node among the processes of one site (presence, control)
+    if roster is None:
+        roster = open_roster(
+            settings.redis_url, settings.redis_prefix, node_id, settings.presence_ttl, settings.presence_grace
+        )
+    node = Node(sio, stage_log, fanout, persistence, metrics, options, roster)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio

@@ -50,6 +50,7 @@ class Settings:
     max_payload: int = 64 * 1024
     presence_interval: float = 0.25
     presence_grace: float = 30.0
+    presence_ttl: float = 15.0
     history_size: int = 2000
     history_age: float = 600.0
     redis_url: str = ""

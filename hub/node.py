@@ -25,6 +25,7 @@ import socketio
 from storage import EVERYONE, Event, Stage
 
 from . import state as live
+from .attendance import Attendance
 from .clock import now_ms
 from .inbound import Refused, idempotency_key
 from .logs import Sparse
@@ -35,6 +36,7 @@ from .ratelimit import KeyedBuckets
 from .replica import Replica
 from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
+from .roster import MemoryRoster, Roster
 from .stagelog import Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded, draft_of
 
 __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
@@ -61,6 +63,7 @@ class NodeOptions:
 
     presence_interval: float = 0.25
     presence_grace: float = 30.0
+    presence_ttl: float = 15.0
     limits: live.Limits = live.DEFAULT_LIMITS
     state_limit: int = 4 * 1024 * 1024
     object_limit: int = 64 * 1024
@@ -90,6 +93,7 @@ class Node:
         persistence: Persistence,
         metrics: Metrics,
         options: NodeOptions = NodeOptions(),
+        roster: Roster | None = None,
     ) -> None:
         self.sio = sio
         self.log = stage_log
@@ -105,6 +109,8 @@ class Node:
         self._loading: dict[int, asyncio.Task[StageRoom]] = {}
         self._closing: dict[int, asyncio.Task[None]] = {}  # unfollowing: a new load waits for it
         self._sparse = Sparse(log)
+        roster = roster if roster is not None else MemoryRoster(ttl=options.presence_ttl, grace=options.presence_grace)
+        self.attendance = Attendance(roster, self.rooms.get, fanout.send, metrics, options.presence_interval)
         # A scene holds a whole stage: saving them is limited per stage (socket and GraphQL alike).
         self.scene_saves = KeyedBuckets(options.scene_save_rate, options.scene_save_burst)
 
@@ -137,6 +143,7 @@ class Node:
         )
         room.replica = Replica(self, room)
         await room.replica.load()
+        await self.attendance.watch(room)
         self.rooms[stage.id] = room
         self._start_unloader()
         return room
@@ -309,7 +316,7 @@ class Node:
             "stage": stage.public(),
             "epoch": room.epoch,
             "seq": room.delivered_seq,
-            "presence": room.presence.snapshot(),
+            "presence": self.attendance.view(room),
             "hub": self.hub_id,
         }
         if missed is None:
@@ -377,10 +384,12 @@ class Node:
         room = self.rooms.pop(stage_id, None)
         if room is None:
             return
-        if room.presence_timer is not None:
-            room.presence_timer.cancel()
-        closing = self._closing[stage_id] = asyncio.create_task(room.replica.close(), name=f"unfollow-{stage_id}")
+        closing = self._closing[stage_id] = asyncio.create_task(self._release(room), name=f"release-{stage_id}")
         closing.add_done_callback(lambda _: self._closed(stage_id, closing))
+
+    async def _release(self, room: StageRoom) -> None:
+        await room.replica.close()
+        await self.attendance.release(room)
 
     def _closed(self, stage_id: int, task: asyncio.Task[None]) -> None:
         if self._closing.get(stage_id) is task:
@@ -398,14 +407,7 @@ class Node:
 
     def presence_changed(self, room: StageRoom) -> None:
         """Schedule one presence message for the stage; changes within the interval coalesce."""
-        if room.presence_timer is None:
-            loop = asyncio.get_running_loop()
-            room.presence_timer = loop.call_later(self.options.presence_interval, self._send_presence, room)
-
-    def _send_presence(self, room: StageRoom) -> None:
-        room.presence_timer = None
-        self.metrics.presence_updates.inc()
-        self.fanout.send(room.everyone, "presence", room.presence.snapshot())
+        self.attendance.changed(room)
 
     def _count_stages(self) -> None:
         self.metrics.stages.set(sum(1 for room in self.rooms.values() if room.presence.members))
@@ -446,8 +448,7 @@ class Node:
             self._unloader.cancel()
         for room in self.rooms.values():
             room.replica.stop()
-            if room.presence_timer is not None:
-                room.presence_timer.cancel()
+        await self.attendance.close()
         self.fanout.close()
         await self.persistence.stop([(r.stage_id, r.epoch, r.delivered_seq, r.state) for r in self.rooms.values()])
         await self.log.close()

@@ -19,6 +19,7 @@ from . import state as live
 from .inbound import Identity
 from .presence import StagePresence
 from .ratelimit import TokenBucket
+from .roster import Part
 
 if TYPE_CHECKING:
     from .replica import Replica
@@ -74,7 +75,7 @@ class StageRoom:
     state: dict[str, Any]
     meter: live.StateMeter
     size: int = 0  # bytes of `state` encoded (the meter's measure)
-    presence_timer: asyncio.TimerHandle | None = None
+    presence_part: Part = field(default_factory=Part)  # this process's part, as last published
     busy: bool = False
     sockets: int = 0  # connections on the stage here, gateways included (presence counts people)
     idle_since: float = field(default_factory=time.monotonic)

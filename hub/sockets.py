@@ -229,11 +229,13 @@ class SocketHandlers:
                 raise Refused("bad_request", "avatarId must be a string id or null")
             if avatar_id is not None and not is_performer(conn.role):
                 raise Refused("forbidden", "audience cannot hold avatars")
+        if "avatarId" in data:
+            await self.node.attendance.hold(room, conn.session, avatar_id)
+            if conn.room is not room:
+                raise Refused("not_joined", "the connection left the stage")
         if nickname is not None:
             conn.nickname = nickname
             room.presence.rename(conn.session, nickname)
-        if "avatarId" in data:
-            room.presence.hold(conn.session, avatar_id)
         self.node.presence_changed(room)
         return {"ok": True}
 

@@ -18,6 +18,7 @@ from hub import Settings, create_app
 from hub.app import NODE
 from hub.auth import hash_password
 from hub.http import STORE
+from hub.roster import Roster
 from hub.stagelog import StageLog
 from storage import Store
 
@@ -129,11 +130,11 @@ async def make_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Hub]
     """Start hubs with setting overrides; clients and servers are closed at the end of the test."""
     started: list[Hub] = []
 
-    async def make(stage_log: StageLog | None = None, **overrides: Any) -> Hub:
-        """A hub; with `stage_log`, on that log (two hubs on sibling logs and one database are
-        two processes of one site)."""
+    async def make(stage_log: StageLog | None = None, roster: Roster | None = None, **overrides: Any) -> Hub:
+        """A hub; with `stage_log` and `roster`, on those (two hubs on sibling logs and rosters and
+        one database are two processes of one site)."""
         settings = test_settings(tmp_path / f"hub{len(started)}", **overrides)
-        app = create_app(settings, stage_log=stage_log)
+        app = create_app(settings, stage_log=stage_log, roster=roster)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         started.append(Hub(server, app[STORE], []))

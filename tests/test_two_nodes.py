@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from client import HubClient
+from hub.roster import MemoryRoster
 from hub.stagelog import MemoryStageLog
 from tests.conftest import Hub
 
@@ -19,10 +20,10 @@ MakeHub = Callable[..., Awaitable[Hub]]
 
 
 async def two_nodes(make_hub: MakeHub, tmp_path: Path) -> tuple[Hub, Hub]:
-    log = MemoryStageLog()
+    log, roster = MemoryStageLog(), MemoryRoster("one")
     database = f"sqlite:///{tmp_path / 'site.db'}"
-    first = await make_hub(stage_log=log, database_url=database)
-    second = await make_hub(stage_log=log.sibling(), database_url=database)
+    first = await make_hub(stage_log=log, roster=roster, database_url=database)
+    second = await make_hub(stage_log=log.sibling(), roster=roster.sibling("two"), database_url=database)
     await first.stage("show", "ada", players=("bob",))
     return first, second
 
@@ -95,3 +96,32 @@ async def test_a_sweep_on_one_node_gives_the_other_nodes_sockets_the_new_epoch(m
     fresh = await b.connect()
     joined = await fresh.join("show")
     assert joined["epoch"] == ack["epoch"] and not joined["state"]["board"]["objects"]
+
+
+async def test_presence_counts_and_avatars_span_both_nodes(make_hub: MakeHub, tmp_path: Path) -> None:
+    a, b = await two_nodes(make_hub, tmp_path)
+    ada, bob = await a.joined("ada"), await b.joined("bob")
+    watchers = [await a.joined(), await b.joined(), await b.joined()]
+    everyone = {"ada", "bob"}
+
+    def settled(client: HubClient) -> bool:
+        p = client.presence or {}
+        return p.get("audience") == 3 and {e["nickname"] for e in p.get("roster", [])} == everyone
+
+    for client in (ada, bob, *watchers):
+        await client.wait_for(settled)
+    assert (await ada.set_presence(avatarId="bird"))["ok"]
+    await bob.wait_for(lambda c: any(e["avatarId"] == "bird" for e in (c.presence or {})["roster"]))
+    assert (await bob.set_presence(avatarId="bird"))["ok"], "the newest claim wins, on any node"
+
+    def bobs(client: HubClient) -> bool:
+        holders = {e["nickname"]: e["avatarId"] for e in (client.presence or {}).get("roster", [])}
+        return holders == {"ada": None, "bob": "bird"}
+
+    for client in (ada, *watchers):
+        await client.wait_for(bobs)
+    await watchers[2].close()
+    await ada.wait_for(lambda c: (c.presence or {}).get("audience") == 2)
+    late = await a.connect()
+    ack = await late.join("show")
+    assert ack["presence"]["audience"] == 3 and ack["presence"]["players"] == 2, ack["presence"]
