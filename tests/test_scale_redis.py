@@ -23,9 +23,12 @@ from tests.hubproc import HubProcess, shared_site
 from tests.test_live_state import mixed_events
 
 
+PRESENCE_TTL = 1.5  # seconds a dead process's sessions stay counted (15 by default)
+
+
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[list[HubProcess]]:
-    async with shared_site(tmp_path, 3) as hubs:
+    async with shared_site(tmp_path, 3, presence_ttl=str(PRESENCE_TTL)) as hubs:
         await asyncio.to_thread(hubs[0].cli, "user", "add", "--username", "bob", "--password", "correct-horse-battery")
         await asyncio.to_thread(hubs[0].seed, "ada")
         await asyncio.to_thread(
@@ -93,7 +96,8 @@ async def test_every_event_once_in_one_order_on_every_process(site: list[HubProc
 async def test_a_killed_process_clients_recover_exactly_on_another(site: list[HubProcess]) -> None:
     one, two, three = site
     ada = await one.performer("ada")
-    watcher = await audience(three)
+    watcher, other = await audience(three), await audience(three)
+    await ada.wait_for(lambda c: (c.presence or {}).get("audience") == 2)
     acked: list[int] = []
     stop = asyncio.Event()
 
@@ -125,6 +129,9 @@ async def test_a_killed_process_clients_recover_exactly_on_another(site: list[Hu
         resumed = kept + missed + seen(back)
         seqs = [seq for seq, _, _ in resumed]
         assert seqs == list(range(seqs[0], seqs[-1] + 1)), "exactly what it missed: no gap, no repeat"
+        # The dead process's sessions leave the counts within the bound; the one that came back counts.
+        await ada.wait_for(lambda c: (c.presence or {}).get("audience") == 1, timeout=3 * PRESENCE_TTL + 2)
+        assert ada.presence is not None and [e["nickname"] for e in ada.presence["roster"]] == ["ada"]
         await back.close()
     finally:
         stop.set()
