@@ -118,6 +118,10 @@ class Settings:
     replay_checkpoint_every: int = 100
     replay_memory: int = 32 * 1024 * 1024
     replay_keep_idle: int = 4
+    # Several hub processes as one site (issue 14): their shared Redis, empty for one process
+    # on its own (everything in memory); every key and channel starts with the prefix.
+    redis_url: str = ""
+    redis_prefix: str = "upstage:"
 
     @property
     def media_dir(self) -> Path:
