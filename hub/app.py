@@ -1,4 +1,5 @@
-"""The application factory: wires the store, broker, node, Socket.IO handlers and HTTP routes."""
+"""The application factory: wires the store, broker, node, control channel, Socket.IO handlers
+and HTTP routes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from .accounts import Accounts
 from .auth import TokenIssuer
 from .broker import Broker, MemoryBroker
 from .config import Settings
+from .control import Control, open_control
 from .demo import seed_demo
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
 from .http import METRICS, STORE, TOKENS, routes
+from .live import LiveStages
 from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
@@ -34,11 +37,15 @@ from .web import setup_web
 log = logging.getLogger("hub")
 NODE = web.AppKey("node", Node)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+LIVE = web.AppKey("live", LiveStages)
 MAX_HTTP_BUFFER = 1024 * 1024
 
 
-def create_app(settings: Settings, store: Store | None = None, broker: Broker | None = None) -> web.Application:
-    """Build the hub; the store is connected and migrated (and the demo seeded) at start-up."""
+def create_app(
+    settings: Settings, store: Store | None = None, broker: Broker | None = None, control: Control | None = None
+) -> web.Application:
+    """Build the hub; the store is connected and migrated (and the demo seeded), and the control
+    channel (HUB_REDIS_URL's, or in memory; `control` in tests) listened to, at start-up."""
     app = web.Application()
     store = store or Store(settings.database_url)
     metrics = Metrics()
@@ -80,9 +87,11 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
     node = Node(sio, broker or MemoryBroker(), fanout, persistence, metrics, options)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)
-    app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
+    # Sign-outs, evictions and access changes reach the sockets of every process (hub/live.py).
+    live = LiveStages(node, store, control or open_control(settings.redis_url, settings.redis_prefix))
+    app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO], app[LIVE] = store, tokens, metrics, node, sio, live
     app.add_routes(routes)
-    setup_graphql(app, Services(store, node, tokens, settings, Accounts(store, tokens, settings)))
+    setup_graphql(app, Services(store, node, tokens, settings, Accounts(store, tokens, settings), live))
     setup_upload(app)
     setup_web(app)
     setup_origins(app, settings.origins)
@@ -92,6 +101,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         await store.migrate()
         await persistence.start()
         node.hub_id = settings.hub_id or await persistence.hub_id()
+        await live.start()
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
@@ -111,6 +121,7 @@ def create_app(settings: Settings, store: Store | None = None, broker: Broker | 
         fanout.release_all()
 
     async def stop(app: web.Application) -> None:
+        await live.close()
         await node.close()
         await store.close()
 

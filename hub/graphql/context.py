@@ -19,6 +19,7 @@ from ..accounts import Accounts
 from ..auth import TokenIssuer
 from ..config import Settings
 from ..inbound import Identity
+from ..live import LiveStages
 from ..node import Node
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
 from .loader import mapped
@@ -65,13 +66,15 @@ def parse_id(value: Any, field: str = "id") -> int:
 
 @dataclass(frozen=True)
 class Services:
-    """What resolvers work with, one set per app."""
+    """What resolvers work with, one set per app. Live stages and sockets are reached through
+    `live` only (hub/live.py); `node` is there for the stage actions (scenes, sweeps, recordings)."""
 
     store: Store
     node: Node
     tokens: TokenIssuer
     settings: Settings
     accounts: Accounts
+    live: LiveStages
 
 
 @dataclass
@@ -99,6 +102,10 @@ class Context:
     @property
     def node(self) -> Node:
         return self.services.node
+
+    @property
+    def live(self) -> LiveStages:
+        return self.services.live
 
     @property
     def is_admin(self) -> bool:
