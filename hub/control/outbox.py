@@ -58,7 +58,7 @@ class Outbox:
 
     async def _retry(self) -> None:
         """Re-send the waiting messages in order, pausing longer (up to 10 s) while it fails."""
-        pause = self.pause
+        pause, sent = self.pause, 0
         while self.waiting:
             await asyncio.sleep(pause)
             while self.waiting and time.monotonic() - self.waiting[0][0] > self.keep_for:
@@ -73,8 +73,9 @@ class Outbox:
                     pause = min(pause * 2, 10.0)
                     break
                 self.waiting.popleft()
-                pause = self.pause
-        log.warning("control messages sent after the channel came back")
+                pause, sent = self.pause, sent + 1
+        if sent:
+            log.warning("control messages sent after the channel came back", extra={"count": sent})
 
     async def flush(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the waiting messages to go; True when none wait."""
