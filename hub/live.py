@@ -95,16 +95,18 @@ class LiveStages:
         else:
             log.warning("unknown control message", extra={"kind": kind, "from": message.get("node")})
 
-    async def _reload(self, stage_id: int, closes: bool) -> Stage | None:
+    async def _reload(self, stage_id: int, closes: bool) -> None:
         """Bring this process's sockets on a stage up to the stage as the store has it now."""
-        stage = await self.store.get_stage_by_id(stage_id)
+        self._follow(stage_id, await self.store.get_stage_by_id(stage_id), closes)
+
+    def _follow(self, stage_id: int, stage: Stage | None, closes: bool) -> None:
+        """The stage's sockets here follow `stage` as read from the store (None: deleted)."""
         if stage is None:  # deleted meanwhile: its own message does (or did) the same
             room = self.node.rooms.get(stage_id)
             if room is not None:
                 self._close(stage_id, room.slug, "deleted", DELETED, delete=True)
-            return None
+            return
         self._reconcile(stage, closes and stage.status != "live")
-        return stage
 
     async def resync(self, since: int) -> None:
         """After a break in the control channel (messages may be lost): every stage here and every
@@ -112,8 +114,10 @@ class LiveStages:
         changed role or changed password since `since` (ms) is disconnected; stages are reloaded
         and a non-live stage's audience taken off."""
         self.store.forget_cached_stages()
+        stages = await self.store.stages_by_id(self.node.rooms) if self.node.rooms else {}
         for stage_id in list(self.node.rooms):
-            stage = await self._reload(stage_id, False)
+            stage = stages.get(stage_id)
+            self._follow(stage_id, stage, False)
             room = self.node.rooms.get(stage_id)
             if room is not None and stage is not None and stage.status != "live":
                 self._evict_audience(room, self._reason(stage.slug, stage.status, closed_message(stage.status)))
