@@ -1,4 +1,5 @@
-"""The application factory: wires the store, stage log, node, Socket.IO handlers and HTTP routes."""
+"""The application factory: wires the store, stage log, roster, node, control channel, Socket.IO
+handlers and HTTP routes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from . import jsonwire
 from .accounts import Accounts
 from .auth import TokenIssuer
 from .config import Settings
+from .control import Control, open_control
 from .demo import seed_demo
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
 from .http import METRICS, STAGE_LOG, STORE, TOKENS, routes
+from .live import LiveStages
 from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
@@ -36,14 +39,20 @@ from .web import setup_web
 log = logging.getLogger("hub")
 NODE = web.AppKey("node", Node)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+LIVE = web.AppKey("live", LiveStages)
 MAX_HTTP_BUFFER = 1024 * 1024
 
 
 def create_app(
-    settings: Settings, store: Store | None = None, stage_log: StageLog | None = None, roster: Roster | None = None
+    settings: Settings,
+    store: Store | None = None,
+    stage_log: StageLog | None = None,
+    roster: Roster | None = None,
+    control: Control | None = None,
 ) -> web.Application:
-    """Build the hub; the store is connected and migrated (and the demo seeded) at start-up. The
-    stage log and roster are the ones HUB_REDIS_URL names unless given (tests share them between nodes)."""
+    """Build the hub; the store is connected and migrated (and the demo seeded), and the control
+    channel listened to, at start-up. The stage log, roster and control channel are the ones
+    HUB_REDIS_URL names unless given (tests share them between nodes)."""
     app = web.Application()
     store = store or Store(settings.database_url)
     metrics = Metrics()
@@ -95,10 +104,12 @@ def create_app(
     node = Node(sio, stage_log, fanout, persistence, metrics, options, roster)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)
-    app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO] = store, tokens, metrics, node, sio
+    # Sign-outs, evictions and access changes reach the sockets of every process (hub/live.py).
+    live = LiveStages(node, store, control or open_control(settings.redis_url, settings.redis_prefix, node_id))
+    app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO], app[LIVE] = store, tokens, metrics, node, sio, live
     app[STAGE_LOG] = stage_log
     app.add_routes(routes)
-    setup_graphql(app, Services(store, node, tokens, settings, Accounts(store, tokens, settings)))
+    setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live))
     setup_upload(app)
     setup_web(app)
     setup_origins(app, settings.origins)
@@ -108,6 +119,7 @@ def create_app(
         await store.migrate()
         await persistence.start()
         node.hub_id = settings.hub_id or await persistence.hub_id()
+        await live.start()
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
@@ -127,6 +139,7 @@ def create_app(
         fanout.release()
 
     async def stop(app: web.Application) -> None:
+        await live.close()
         await node.close()
         await store.close()
 

@@ -71,6 +71,17 @@ class Attendance:
             return room.presence.snapshot()
         return combine(last, room.presence_part, room.presence)
 
+    async def counts(self, stage_id: int) -> tuple[int, int]:
+        """(players, audience) on a stage across every process: this process's now, the others' as
+        the roster last said (the roster's whole when the stage is not hosted here)."""
+        room = self.room_of(stage_id)
+        if room is not None:
+            message = self.view(room)
+        else:
+            message = await self.snapshots.get(stage_id)
+            self.snapshots.forget(stage_id)  # kept only for the stages hosted here
+        return message["players"], message["audience"]
+
     async def release(self, room: StageRoom) -> None:
         """The stage is no longer hosted here (unloaded, deleted): withdraw its part."""
         await self.coalescer.cancel(room.stage_id)

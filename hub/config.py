@@ -53,6 +53,8 @@ class Settings:
     presence_ttl: float = 15.0
     history_size: int = 2000
     history_age: float = 600.0
+    # Several hub processes as one site (issue 14): their shared Redis, empty for one process
+    # on its own (everything in memory); every key and channel starts with the prefix.
     redis_url: str = ""
     redis_prefix: str = "upstage:"
     chat_messages: int = 100

@@ -119,6 +119,14 @@ class Store(UserStore, MediaStore):
         self._stage_cache[slug] = (now + STAGE_CACHE_SECONDS, stage)
         return stage
 
+    def forget_cached_stages(self, *slugs: str) -> None:
+        """Make `cached_stage` read these stages (every stage, given none) from the database
+        again: another process changed them (hub/live.py, on its control message)."""
+        if not slugs:
+            self._stage_cache.clear()
+        for slug in slugs:
+            self._stage_cache.pop(slug, None)
+
     async def stage_slugs(self) -> list[str]:
         """Every stage's slug, in slug order (a gateway bridging all stages polls this)."""
         rows = await self.db.fetch_all("SELECT slug FROM stages ORDER BY slug")

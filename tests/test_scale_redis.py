@@ -22,7 +22,6 @@ from hub.state import apply, view
 from tests.hubproc import HubProcess, shared_site
 from tests.test_live_state import mixed_events
 
-
 PRESENCE_TTL = 1.5  # seconds a dead process's sessions stay counted (15 by default)
 
 
@@ -96,7 +95,7 @@ async def test_every_event_once_in_one_order_on_every_process(site: list[HubProc
 async def test_a_killed_process_clients_recover_exactly_on_another(site: list[HubProcess]) -> None:
     one, two, three = site
     ada = await one.performer("ada")
-    watcher, other = await audience(three), await audience(three)
+    watcher, other = await audience(three), await audience(three)  # `other` dies with its process
     await ada.wait_for(lambda c: (c.presence or {}).get("audience") == 2)
     acked: list[int] = []
     stop = asyncio.Event()
@@ -133,6 +132,7 @@ async def test_a_killed_process_clients_recover_exactly_on_another(site: list[Hu
         await ada.wait_for(lambda c: (c.presence or {}).get("audience") == 1, timeout=3 * PRESENCE_TTL + 2)
         assert ada.presence is not None and [e["nickname"] for e in ada.presence["roster"]] == ["ada"]
         await back.close()
+        assert not other.connected
     finally:
         stop.set()
         await running

@@ -19,7 +19,7 @@ from ..accounts import Accounts
 from ..auth import TokenIssuer
 from ..config import Settings
 from ..inbound import Identity
-from ..node import Node
+from ..live import LiveStages
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
 from .loader import mapped
 from .lookups import Lookups
@@ -65,13 +65,14 @@ def parse_id(value: Any, field: str = "id") -> int:
 
 @dataclass(frozen=True)
 class Services:
-    """What resolvers work with, one set per app."""
+    """What resolvers work with, one set per app. Live stages and sockets are reached through
+    `live` only (hub/live.py), never the node's rooms, connections or fan-out."""
 
     store: Store
-    node: Node
     tokens: TokenIssuer
     settings: Settings
     accounts: Accounts
+    live: LiveStages
 
 
 @dataclass
@@ -97,8 +98,8 @@ class Context:
         return self.services.store
 
     @property
-    def node(self) -> Node:
-        return self.services.node
+    def live(self) -> LiveStages:
+        return self.services.live
 
     @property
     def is_admin(self) -> bool:

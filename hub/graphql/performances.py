@@ -53,8 +53,7 @@ async def scenes(_: Any, info: GraphQLResolveInfo, stageId: Any) -> list[Scene]:
 async def save_scene(_: Any, info: GraphQLResolveInfo, stageId: Any, name: str) -> Scene:
     ctx: Context = info.context
     stage = await ctx.stage(stageId, "view")
-    room = await ctx.node.room(stage)
-    return await actions.save_scene(ctx.node, ctx.store, room, name, ctx.require_user().id, ctx.sender(stage))
+    return await ctx.live.save_scene(stage, name, ctx.require_user().id, ctx.sender(stage))
 
 
 async def delete_scene(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
@@ -66,9 +65,7 @@ async def delete_scene(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
         fail("not_found", "There is no such scene.")
     stage = await ctx.stage(scene.stage_id, "view" if scene.created_by == user.id else "edit")
     await ctx.store.delete_scene(scene.id)
-    room = ctx.node.rooms.get(stage.id)
-    if room is not None:
-        await ctx.node.publish(room, "background", {"type": "loadScenes"}, ctx.sender(stage))
+    await ctx.live.scenes_changed(stage, ctx.sender(stage))
     return True
 
 
@@ -88,9 +85,7 @@ async def performance(_: Any, info: GraphQLResolveInfo, id: Any) -> Performance 
 async def sweep_stage(_: Any, info: GraphQLResolveInfo, stageId: Any) -> Performance:
     ctx: Context = info.context
     stage = await ctx.stage(stageId, "edit")
-    room = await ctx.node.room(stage)
-    swept, _epoch = await actions.sweep(ctx.node, ctx.store, room, ctx.sender(stage), "Performance")
-    return swept
+    return await ctx.live.sweep(stage, ctx.sender(stage), "Performance")
 
 
 async def start_recording(
@@ -98,9 +93,8 @@ async def start_recording(
 ) -> Performance:
     ctx: Context = info.context
     stage = await ctx.stage(stageId, "edit")
-    room = await ctx.node.room(stage)
     name, description = actions.check_name(name), actions.check_description(description) or ""
-    return await actions.start_recording(ctx.node, ctx.store, room, ctx.sender(stage), name, description)
+    return await ctx.live.start_recording(stage, ctx.sender(stage), name, description)
 
 
 async def save_recording(_: Any, info: GraphQLResolveInfo, id: Any) -> Performance:
@@ -108,7 +102,7 @@ async def save_recording(_: Any, info: GraphQLResolveInfo, id: Any) -> Performan
     recording, stage = await _managed(ctx, id)
     if stage is None:
         fail("bad_request", "This recording's stage was deleted; it was saved then.")
-    return await actions.save_recording(ctx.node, ctx.store, await ctx.node.room(stage), recording)
+    return await ctx.live.save_recording(stage, recording)
 
 
 async def update_performance(

@@ -2,7 +2,8 @@
 
 `foyer` and `stage(slug)` are public, but a hidden stage exists only for its performers and
 admins. Editing is for the owner, editors and admins; changing the owner or deleting the stage
-for the owner and admins. Live counts come from this node's presence (`Node.rooms`).
+for the owner and admins. Live stages and their sockets are reached through `ctx.live`
+(hub/live.py): on every hub process. Live counts are this process's presence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from graphql import GraphQLResolveInfo
 from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
-from ..roles import closed_message, is_performer, resolve_role
 from . import prefetch
 from .context import Context, clean_name, fail
 from .media import copyable_media
@@ -27,33 +27,10 @@ COVER = re.compile(r"^(?:/|https?://)\S{0,500}$")
 MAX_NAME, MAX_DESCRIPTION = 100, 5000
 
 
-def close_room(ctx: Context, stage: Stage, message: str, delete: bool = False) -> None:
-    """Tell the stage's audience (or, when it is deleted, everyone) it closed, and take them off."""
-    room = ctx.node.rooms.get(stage.id)
-    if room is None:
-        return
-    reason = {"stage": stage.slug, "code": "forbidden", "status": stage.status, "message": message}
-    ctx.node.evict(room, reason, audience_only=not delete)
-    if delete:
-        ctx.node.forget(stage.id)
-
-
-def apply_access(ctx: Context, stage: Stage) -> None:
-    """Sockets on the stage keep up with its access lists and owner: a performer who lost their
-    role is told and taken off (they may join again as audience); others get their new role."""
-    room = ctx.node.rooms.get(stage.id)
-    if room is None:
-        return
-    reason = {
-        "stage": stage.slug, "code": "forbidden", "status": stage.status, "message": "your role on this stage changed",
-    }  # fmt: skip
-    for conn in [c for c in ctx.node.connections.values() if c.room is room and is_performer(c.role)]:
-        role = resolve_role(stage, conn.user_id)
-        if not is_performer(role):
-            ctx.node.fanout.send(conn.sid, "stageClosed", reason)
-            ctx.node.exit(conn)
-        else:
-            conn.role = role
+async def close_room(ctx: Context, stage: Stage, message: str, delete: bool = False) -> None:
+    """Tell the stage's audience (or, when it is deleted, everyone) it closed, and take them off,
+    on every hub process (`LiveStages.close_stage`)."""
+    await ctx.live.close_stage(stage, message, delete)
 
 
 def slugify(name: str) -> str:
@@ -171,8 +148,9 @@ async def create_stage(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) 
 
 
 async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[str, Any]) -> Stage:
-    """Edit a stage; live sockets see the change at their next join (rooms are keyed by id), and
-    an audience on a stage that stops being live is told and taken off it."""
+    """Edit a stage; live sockets see the change at their next join (rooms are keyed by id), a
+    performer who lost their role and an audience on a stage that stops being live are told and
+    taken off it, on every hub process (`LiveStages.stage_changed`)."""
     ctx: Context = info.context
     before = await ctx.stage(id, "edit", "id")
     changes, players, editors = await stage_changes(ctx, input, before)
@@ -180,12 +158,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
         after = await ctx.store.update_stage(before.id, changes, players, editors)
     except DuplicateError:
         fail("conflict", f"The address {changes.get('slug')!r} is taken by another stage.", "slug")
-    room = ctx.node.rooms.get(after.id)
-    if room is not None:
-        room.slug, room.default_color = after.slug, after.default_color
-        apply_access(ctx, after)
-    if after.status != "live" and before.status == "live":
-        close_room(ctx, after, closed_message(after.status))
+    await ctx.live.stage_changed(before, after)
     return after
 
 
@@ -211,7 +184,7 @@ async def delete_stage(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     """Delete a stage; its performances stay for replay (see `Store.delete_stage`)."""
     ctx: Context = info.context
     doomed = await ctx.stage(id, "own", "id")
-    close_room(ctx, doomed, "this stage was deleted", delete=True)
+    await close_room(ctx, doomed, "this stage was deleted", delete=True)
     await ctx.store.delete_stage(doomed.slug)
     return True
 
@@ -226,9 +199,8 @@ def aspect_ratio(stage: Stage, info: GraphQLResolveInfo) -> str:
     return "16:9"
 
 
-def live_counts(stage: Stage, info: GraphQLResolveInfo) -> dict[str, int]:
-    room = info.context.node.rooms.get(stage.id)
-    players, audiences = room.presence.counts() if room is not None else (0, 0)
+async def live_counts(stage: Stage, info: GraphQLResolveInfo) -> dict[str, int]:
+    players, audiences = await info.context.live.live_counts(stage.id)
     return {"players": players, "audiences": audiences}
 
 

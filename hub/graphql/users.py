@@ -173,10 +173,10 @@ async def update_user(
 
 
 async def sign_out(ctx: Context, user_id: int) -> None:
-    """Disconnect the user's sockets on this node at once: a deactivated or deleted account, or one
-    whose role changed, must not keep acting with what it was when it connected."""
-    for conn in [c for c in ctx.node.connections.values() if c.user_id == user_id]:
-        await ctx.node.sio.disconnect(conn.sid)
+    """Disconnect the user's sockets on every hub process (`LiveStages.sign_out`): a deactivated
+    or deleted account, or one whose role or password changed, must not keep acting with what it
+    was when it connected."""
+    await ctx.live.sign_out(user_id)
 
 
 async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = "REASSIGN_TO_ADMIN") -> bool:
@@ -193,7 +193,7 @@ async def delete_user(_: Any, info: GraphQLResolveInfo, id: Any, content: str = 
     await sign_out(ctx, target.id)
     if heir is None:
         for stage in owned:
-            close_room(ctx, stage, "this stage was deleted", delete=True)
+            await close_room(ctx, stage, "this stage was deleted", delete=True)
     remove_unused(ctx.services.settings.media_dir, unused)
     return True
 
