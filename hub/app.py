@@ -108,6 +108,7 @@ def create_app(
     live = LiveStages(node, store, control or open_control(settings.redis_url, settings.redis_prefix, node_id))
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO], app[LIVE] = store, tokens, metrics, node, sio, live
     app[STAGE_LOG] = stage_log
+    metrics.watch_control(live.outbox)
     app.add_routes(routes)
     setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live))
     setup_upload(app)

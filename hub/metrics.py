@@ -64,6 +64,15 @@ class Metrics:
         failures = Gauge("hub_archive_failures", "Failed archive writes since start", registry=self.registry)
         failures.set_function(lambda: writer.failures)
 
+    def watch_control(self, outbox: Any) -> None:
+        """Export the control channel's refused and given-up messages (hub/control/outbox.py)."""
+        failures = Gauge("hub_control_failures", "Control messages the channel refused", registry=self.registry)
+        failures.set_function(lambda: outbox.failures)
+        dropped = Gauge("hub_control_dropped", "Control messages given up on", registry=self.registry)
+        dropped.set_function(lambda: outbox.dropped)
+        waiting = Gauge("hub_control_waiting", "Control messages waiting to be sent again", registry=self.registry)
+        waiting.set_function(lambda: len(outbox.waiting))
+
     content_type = CONTENT_TYPE_LATEST
 
     def render(self) -> bytes:
