@@ -13,10 +13,9 @@ item past `object_limit` bytes or grow past `state_limit` bytes. A stage with no
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -43,7 +42,6 @@ __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom
 
 log = logging.getLogger("hub.node")
 CHAT = "chat"  # bounded by its message counts: chat is never refused for the stage's size
-STORED_WAIT = 5.0  # how long a sweep waits for other processes' batches to reach the store
 UNAVAILABLE = "the stage log cannot be reached; try again shortly"
 
 
@@ -212,44 +210,6 @@ class Node:
                 "clear the whiteboard, remove objects or blank the scene",
             )
         return Prepared(room.state, payload, state, measure.total)
-
-    @contextlib.asynccontextmanager
-    async def exclusive(self, room: StageRoom) -> AsyncIterator[None]:
-        """Hold a stage still on every process (the log's fence): its publishes are refused and
-        everything published so far is stored."""
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                await stack.enter_async_context(self.log.fence(room.stage_id))
-            except LogUnavailable as exc:
-                raise Refused("unavailable", "the stage is busy or its log unreachable; try again shortly") from exc
-            room.busy = True
-            try:
-                await self.persistence.writer.flush()
-                if self.log.shared:
-                    await self._stored_up_to(room)
-                yield
-            finally:
-                room.busy = False
-
-    async def _stored_up_to(self, room: StageRoom) -> None:
-        """Wait (up to STORED_WAIT) until the store holds the stage's last numbered event: other
-        processes write their batches on their own time. An event whose process died never comes."""
-        position = await self.log.position(room.stage_id)
-        deadline = time.monotonic() + STORED_WAIT
-        archive = self.persistence.store.archive
-        while position is not None and await archive.last_seq(room.stage_id) < position.seq:
-            if time.monotonic() >= deadline:
-                log.warning("sweeping without events not stored yet", extra={"stage_id": room.stage_id})
-                return
-            await asyncio.sleep(0.05)
-
-    async def new_epoch(self, room: StageRoom, epoch: str) -> None:
-        """Begin a new epoch for a stage (after a sweep): every replica blanks its state and tells
-        its sockets (through the log's `restarted`)."""
-        try:
-            await self.log.new_epoch(room.stage_id, epoch)
-        except LogUnavailable as exc:
-            raise Refused("unavailable", UNAVAILABLE) from exc
 
     def _unreachable(self, exc: LogUnavailable) -> None:
         self.metrics.stagelog_failures.inc()

@@ -7,6 +7,11 @@ callers (the socket by the joined role, GraphQL by the account's rights on the s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from storage import NothingToArchive, Performance, Scene, Store, StoreError
@@ -14,12 +19,15 @@ from storage import NothingToArchive, Performance, Scene, Store, StoreError
 from . import state as live
 from .clock import now_ms
 from .inbound import Refused
-from .node import Node, StageRoom
+from .node import UNAVAILABLE, Node, StageRoom
+from .stagelog import LogUnavailable
 
 MAX_NAME = 200
 MAX_SCENE_NAME = 100
 MAX_DESCRIPTION = 2000
 ALREADY_SWEPT = "the stage is already swept: nothing to archive"
+STORED_WAIT = 5.0  # how long a sweep waits for other processes' batches to reach the store
+log = logging.getLogger("hub.stage_actions")
 
 
 def check_name(value: Any, default: str | None = None, limit: int = MAX_NAME) -> str:
@@ -67,16 +75,52 @@ async def save_scene(
 async def sweep(
     node: Node, store: Store, room: StageRoom, sender: dict[str, Any], name: str
 ) -> tuple[Performance, str]:
-    """Archive the live log as a performance; the stage starts a new epoch with a blank scene."""
-    async with node.exclusive(room):
+    """Archive the live log as a performance; the stage starts a new epoch with a blank scene:
+    every replica blanks its state and tells its sockets (the log's `restarted`)."""
+    async with _held_still(node, room):
         try:
             performance = await store.archive.sweep(room.stage_id, room.slug, name)
         except NothingToArchive as exc:
             raise Refused("bad_request", ALREADY_SWEPT) from exc
         epoch = node.persistence.epoch(node.persistence.new_base())
-        await node.new_epoch(room, epoch)
+        try:
+            await node.log.new_epoch(room.stage_id, epoch)
+        except LogUnavailable as exc:
+            raise Refused("unavailable", UNAVAILABLE) from exc
     await announce(node, room, sender, {"type": "blankScene"})
     return performance, epoch
+
+
+@contextlib.asynccontextmanager
+async def _held_still(node: Node, room: StageRoom) -> AsyncIterator[None]:
+    """Hold a stage still on every process (the log's fence): its publishes are refused and
+    everything published so far is stored."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(node.log.fence(room.stage_id))
+        except LogUnavailable as exc:
+            raise Refused("unavailable", "the stage is busy or its log unreachable; try again shortly") from exc
+        room.busy = True
+        try:
+            await node.persistence.writer.flush()
+            if node.log.shared:
+                await _stored_up_to(node, room)
+            yield
+        finally:
+            room.busy = False
+
+
+async def _stored_up_to(node: Node, room: StageRoom) -> None:
+    """Wait (up to STORED_WAIT) until the store holds the stage's last numbered event: other
+    processes write their batches on their own time. An event whose process died never comes."""
+    position = await node.log.position(room.stage_id)
+    deadline = time.monotonic() + STORED_WAIT
+    archive = node.persistence.store.archive
+    while position is not None and await archive.last_seq(room.stage_id) < position.seq:
+        if time.monotonic() >= deadline:
+            log.warning("sweeping without events not stored yet", extra={"stage_id": room.stage_id})
+            return
+        await asyncio.sleep(0.05)
 
 
 async def start_recording(
