@@ -155,6 +155,7 @@ class Node:
         audience: str = EVERYONE,
         target_session: str | None = None,
         at: int | None = None,
+        fence: str | None = None,
     ) -> Accepted:
         """Accept one event: numbered by the stage log, folded and delivered by the replicas, and
         handed to the archive.
@@ -163,11 +164,12 @@ class Node:
         swept or the log cannot be reached, before anything happens. When the sender's
         idempotency key (a publish id, a relayed event id) was used on this stage within the
         history window, nothing is published: the first publish's event comes back. `at` is the
-        event's hub time (now when None), the same the payload was stamped with.
+        event's hub time (now when None), the same the payload was stamped with. `fence` is the
+        token of the stage's fence when its holder publishes (a sweep's `blankScene`).
         """
         if self.persistence.full:
             raise Refused("unavailable", "the archive is not keeping up; try again shortly")
-        if room.busy:
+        if room.busy and fence is None:
             raise Refused("unavailable", "the stage is being archived; try again shortly")
         at = now_ms() if at is None else at
         draft = Draft(topic, payload, at, sender, audience, target_session)
@@ -175,10 +177,10 @@ class Node:
         room.prepared = self._prepare(room, topic, payload, at)
         try:
             try:
-                event, epoch = await self.log.append(room.stage_id, draft, key)
+                event, epoch = await self.log.append(room.stage_id, draft, key, fence)
             except Unseeded:  # the log lost the stage (Redis restarted empty): start it again
                 await room.replica.reseed()
-                event, epoch = await self.log.append(room.stage_id, draft, key)
+                event, epoch = await self.log.append(room.stage_id, draft, key, fence)
         except Fenced as exc:
             raise Refused("unavailable", "the stage is being archived; try again shortly") from exc
         except LogUnavailable as exc:

@@ -50,9 +50,11 @@ def scene_now(room: StageRoom) -> dict[str, Any]:
     return live.scene_snapshot(live.view(room.state, now_ms(), audience=False))
 
 
-async def announce(node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any]) -> int:
+async def announce(
+    node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any], fence: str | None = None
+) -> int:
     """Publish a background event on the stage in the sender's name; returns its seq once stored."""
-    accepted = await node.publish(room, "background", payload, sender)
+    accepted = await node.publish(room, "background", payload, sender, fence=fence)
     await accepted.stored
     return accepted.event.seq
 
@@ -77,7 +79,7 @@ async def sweep(
 ) -> tuple[Performance, str]:
     """Archive the live log as a performance; the stage starts a new epoch with a blank scene:
     every replica blanks its state and tells its sockets (the log's `restarted`)."""
-    async with _held_still(node, room):
+    async with _held_still(node, room) as fence:
         try:
             performance = await store.archive.sweep(room.stage_id, room.slug, name)
         except NothingToArchive as exc:
@@ -87,17 +89,18 @@ async def sweep(
             await node.log.new_epoch(room.stage_id, epoch)
         except LogUnavailable as exc:
             raise Refused("unavailable", UNAVAILABLE) from exc
-    await announce(node, room, sender, {"type": "blankScene"})
+        # Still fenced: the blankScene is the new epoch's first event on every process.
+        await announce(node, room, sender, {"type": "blankScene"}, fence)
     return performance, epoch
 
 
 @contextlib.asynccontextmanager
-async def _held_still(node: Node, room: StageRoom) -> AsyncIterator[None]:
+async def _held_still(node: Node, room: StageRoom) -> AsyncIterator[str]:
     """Hold a stage still on every process (the log's fence): its publishes are refused and
-    everything published so far is stored."""
+    everything published so far is stored. Yields the fence's token (its holder may publish)."""
     async with contextlib.AsyncExitStack() as stack:
         try:
-            await stack.enter_async_context(node.log.fence(room.stage_id))
+            fence = await stack.enter_async_context(node.log.fence(room.stage_id))
         except LogUnavailable as exc:
             raise Refused("unavailable", "the stage is busy or its log unreachable; try again shortly") from exc
         room.busy = True
@@ -105,7 +108,7 @@ async def _held_still(node: Node, room: StageRoom) -> AsyncIterator[None]:
             await node.persistence.writer.flush()
             if node.log.shared:
                 await _stored_up_to(node, room)
-            yield
+            yield fence
         finally:
             room.busy = False
 

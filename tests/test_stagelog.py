@@ -256,11 +256,14 @@ async def test_appends_are_refused_while_the_stage_is_fenced_on_any_process(logs
     a = logs.open()
     b = logs.twin(a)
     await a.append(1, draft(0))
-    async with a.fence(1):
+    async with a.fence(1) as token:
         with pytest.raises(Fenced):
             await b.append(1, draft(1))
+        with pytest.raises(Fenced):
+            await b.append(1, draft(1), fence="not-the-token")
         assert (await b.append(2, draft(1)))[0].seq == 1, "other stages go on"
-    assert (await b.append(1, draft(2)))[0].seq == 2
+        assert (await a.append(1, draft(2), fence=token))[0].seq == 2, "the holder appends"
+    assert (await b.append(1, draft(3)))[0].seq == 3
 
 
 async def test_a_seeded_event_keeps_its_idempotency_key(logs: Logs) -> None:

@@ -108,8 +108,11 @@ class StageLog(Protocol):
     @property
     def shared(self) -> bool: ...
 
-    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+    async def append(
+        self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
+    ) -> tuple[Event, str]:
         """Number the draft, keep it in the history and publish it to followers, atomically.
+        While the stage is fenced only the holder appends, passing its token as `fence`.
 
         Returns the event and its epoch. With a `key` already used on this stage within the
         history window, nothing is appended and the first append's event and epoch are returned.
@@ -159,8 +162,9 @@ class StageLog(Protocol):
         """Stop delivering the stage's events to this process."""
         ...
 
-    def fence(self, stage_id: int, timeout: float = 10.0) -> AbstractAsyncContextManager[None]:
-        """Hold the stage across processes (a sweep): a second holder waits, up to `timeout`
+    def fence(self, stage_id: int, timeout: float = 10.0) -> AbstractAsyncContextManager[str]:
+        """Hold the stage across processes (a sweep): appends are refused (Fenced) except the
+        holder's, which pass the token this yields; a second holder waits, up to `timeout`
         seconds, then gets FenceTimeout. Released on exit, also on an exception."""
         ...
 

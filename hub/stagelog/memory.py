@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,7 @@ class _Shared:
         self.followers: dict[int, dict[int, tuple[Deliver, Restarted | None]]] = {}  # stage -> view -> callbacks
         self.views = 0
         self.fences: dict[int, asyncio.Lock] = {}
+        self.holders: dict[int, str] = {}  # stage id -> the token of its fence's holder
 
     def trim(self, stage: _Stage, now: int) -> None:
         """Drop history past its size or age, and keys past the history's age (or its size)."""
@@ -82,7 +84,9 @@ class MemoryStageLog:
         """Another view of this same log (as another process on the same Redis would be)."""
         return MemoryStageLog(create_unknown=self.create_unknown, _shared=self._shared)
 
-    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+    async def append(
+        self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
+    ) -> tuple[Event, str]:
         shared = self._shared
         now = wall_ms()
         stage = shared.stages.get(stage_id)
@@ -94,8 +98,8 @@ class MemoryStageLog:
         if key is not None and key in stage.keys:
             _, first, first_epoch = stage.keys[key]
             return first, first_epoch
-        fence = shared.fences.get(stage_id)
-        if fence is not None and fence.locked():
+        holder = shared.holders.get(stage_id)
+        if holder is not None and holder != fence:
             raise Fenced(f"stage {stage_id} is fenced (a sweep)")
         stage.seq += 1
         event = draft.numbered(stage_id, stage.seq)
@@ -173,15 +177,17 @@ class MemoryStageLog:
                 del self._shared.followers[stage_id]
 
     @contextlib.asynccontextmanager
-    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[None]:
+    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[str]:
         lock = self._shared.fences.setdefault(stage_id, asyncio.Lock())
         try:
             await asyncio.wait_for(lock.acquire(), timeout)
         except TimeoutError:
             raise FenceTimeout(f"stage {stage_id} is fenced by another holder") from None
+        token = self._shared.holders[stage_id] = secrets.token_hex(8)
         try:
-            yield
+            yield token
         finally:
+            del self._shared.holders[stage_id]
             lock.release()
 
     async def ping(self) -> None:

@@ -125,7 +125,9 @@ class RedisStageLog:
 
     # the log
 
-    async def append(self, stage_id: int, draft: Draft, key: str | None = None) -> tuple[Event, str]:
+    async def append(
+        self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
+    ) -> tuple[Event, str]:
         keys = [
             self._key(stage_id, "meta"),
             self._key(stage_id, "log"),
@@ -139,6 +141,7 @@ class RedisStageLog:
             self.channel(stage_id),
             fresh_epoch() if self.create_unknown else "",
             "0" if key is None else "1",
+            fence or "",
         ]
         reply = await self._call(lambda: self._append(keys=keys, args=args))
         if int(reply[0]) == 2:
@@ -268,7 +271,7 @@ class RedisStageLog:
     # fence
 
     @contextlib.asynccontextmanager
-    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[None]:
+    async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[str]:
         key, token = self._key(stage_id, "fence"), secrets.token_hex(16)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -278,7 +281,7 @@ class RedisStageLog:
             await asyncio.sleep(0.02)
         renewer = asyncio.create_task(self._keep_fence(key, token), name="stagelog-fence")
         try:
-            yield
+            yield token
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 # KEYS: meta, stream, key (idempotency; ignored unless ARGV[6] == '1'), fence
 # ARGV: event JSON, history size, history age ms, channel, epoch if the stage is new ('' to
-# refuse an unknown stage), keyed.
+# refuse an unknown stage), keyed, the fence token of the caller ('' for none).
 # Returns {1, first message} for a key seen before, {2} for a refused unknown stage, {3} while
 # the stage is fenced (a sweep), else {0, message}; message is what followers get.
 APPEND = """
@@ -26,7 +26,8 @@ if ARGV[6] == '1' then
   local first = redis.call('GET', idem)
   if first then return {1, first} end
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then return {3} end
+local holder = redis.call('GET', KEYS[4])
+if holder and holder ~= ARGV[7] then return {3} end
 local epoch = redis.call('HGET', meta, 'e')
 if not epoch then
   if ARGV[5] == '' then return {2} end
