@@ -83,7 +83,10 @@ async def sweep(
         try:
             performance = await store.archive.sweep(room.stage_id, room.slug, name)
         except NothingToArchive as exc:
-            raise Refused("bad_request", ALREADY_SWEPT) from exc
+            interrupted = await _interrupted_sweep(store, room)
+            if interrupted is None:
+                raise Refused("bad_request", ALREADY_SWEPT) from exc
+            performance = interrupted  # archived, but the log never began the new epoch: finish
         epoch = node.persistence.epoch(node.persistence.new_base())
         try:
             await node.log.new_epoch(room.stage_id, epoch)
@@ -92,6 +95,16 @@ async def sweep(
         # Still fenced: the blankScene is the new epoch's first event on every process.
         await announce(node, room, sender, {"type": "blankScene"}, fence)
     return performance, epoch
+
+
+async def _interrupted_sweep(store: Store, room: StageRoom) -> Performance | None:
+    """The performance of a sweep that archived the live log but could not begin the new epoch
+    (the log went away in between): the stage has events but its live log is empty, not even a
+    sweep's `blankScene`. None when the stage is simply swept already."""
+    if room.delivered_seq == 0 or await store.archive.last_seq(room.stage_id) > 0:
+        return None
+    archived = [p for p in await store.archive.performances(room.stage_id) if p.kind == "archive"]
+    return archived[0] if archived else None
 
 
 @contextlib.asynccontextmanager
