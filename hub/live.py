@@ -20,6 +20,7 @@ from . import stage_actions as actions
 from .control import RESYNC, Control, Message, Outbox
 from .node import Connection, Node, StageRoom
 from .roles import SERVICE, closed_message, is_performer, resolve_role
+from .stagelog import LogUnavailable
 
 log = logging.getLogger("hub.live")
 DELETED = "this stage was deleted"
@@ -66,6 +67,11 @@ class LiveStages:
         """Tell the stage's audience (or, when it is deleted, everyone) it closed, and take them off."""
         self._close(stage.id, stage.slug, stage.status, message, delete)
         if delete:
+            self.store.forget_cached_stages(stage.slug)
+            try:
+                await self.node.log.drop(stage.id)
+            except LogUnavailable:  # what stays is only a number: a stage made later with this id continues it
+                log.warning("a deleted stage's log stays in Redis", extra={"stage_id": stage.id})
             closed = {"stage": stage.id, "slug": stage.slug, "status": stage.status, "message": message}
             return await self._send({"kind": "deleted", **closed})
         return await self._send({"kind": "stage", "stage": stage.id, "slugs": [stage.slug], "closes": True})

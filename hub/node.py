@@ -43,6 +43,7 @@ __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom
 log = logging.getLogger("hub.node")
 CHAT = "chat"  # bounded by its message counts: chat is never refused for the stage's size
 UNAVAILABLE = "the stage log cannot be reached; try again shortly"
+MISSED_FLOOR = 64 * 1024  # a join with `since` gets events up to this many bytes even for a small state
 
 
 class Sender(Protocol):
@@ -141,6 +142,9 @@ class Node:
         )
         room.replica = Replica(self, room)
         await room.replica.load()
+        if await self.persistence.store.get_stage_by_id(stage.id) is None:  # deleted meanwhile
+            await room.replica.close()
+            raise Refused("not_found", f"no stage {stage.slug!r}")
         await self.attendance.watch(room)
         self.rooms[stage.id] = room
         self._start_unloader()
@@ -303,7 +307,8 @@ class Node:
             if since[1] == room.delivered_seq:
                 return []
             try:
-                events = await self.log.read(room.stage_id, Position(*since))
+                # Missed events weighing more than the state: the state is the cheaper answer.
+                events = await self.log.read(room.stage_id, Position(*since), max(room.size, MISSED_FLOOR))
             except LogUnavailable:
                 return None
             if events is None:

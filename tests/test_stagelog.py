@@ -274,6 +274,15 @@ async def test_a_seeded_event_keeps_its_idempotency_key(logs: Logs) -> None:
     assert (await log.append(3, draft(2), key="session:s1:p9"))[0].seq == 9
 
 
+async def test_a_read_heavier_than_asked_is_a_gap(logs: Logs) -> None:
+    log = logs.open()
+    appended = [await log.append(1, Draft("chat", {"message": "x" * 1000}, 1, {})) for _ in range(5)]
+    epoch = appended[0][1]
+    assert await log.read(1, Position(epoch, 0), most=3000) is None, "about 5 KB of events"
+    assert len(await log.read(1, Position(epoch, 3), most=3000) or []) == 2
+    assert len(await log.read(1, Position(epoch, 0)) or []) == 5, "no bound"
+
+
 async def test_followers_on_two_processes_get_every_event_in_one_order(logs: Logs) -> None:
     a = logs.open()
     b = logs.twin(a)

@@ -184,8 +184,8 @@ async def delete_stage(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:
     """Delete a stage; its performances stay for replay (see `Store.delete_stage`)."""
     ctx: Context = info.context
     doomed = await ctx.stage(id, "own", "id")
+    await ctx.store.delete_stage(doomed.slug)  # first: nobody taken off can join it again
     await close_room(ctx, doomed, "this stage was deleted", delete=True)
-    await ctx.store.delete_stage(doomed.slug)
     return True
 
 

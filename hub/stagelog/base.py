@@ -122,9 +122,10 @@ class StageLog(Protocol):
         """
         ...
 
-    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+    async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         """The events after `since.seq`, in seq order; [] at the head; None for a gap (another
-        epoch, a seq past the head, or a range the history no longer fully holds)."""
+        epoch, a seq past the head, or a range the history no longer fully holds) or, with `most`,
+        for events whose JSON weighs more than `most` bytes (the whole state is cheaper)."""
         ...
 
     async def position(self, stage_id: int) -> Position | None:
@@ -166,6 +167,10 @@ class StageLog(Protocol):
         """Hold the stage across processes (a sweep): appends are refused (Fenced) except the
         holder's, which pass the token this yields; a second holder waits, up to `timeout`
         seconds, then gets FenceTimeout. Released on exit, also on an exception."""
+        ...
+
+    async def drop(self, stage_id: int) -> None:
+        """Forget a deleted stage: its position and history (its idempotency keys expire)."""
         ...
 
     async def ping(self) -> None:

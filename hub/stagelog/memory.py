@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 
 from storage import Event
 
-from .base import Deliver, Draft, Fenced, FenceTimeout, Position, Restarted, Unseeded, fresh_epoch
+from .base import Deliver, Draft, Fenced, FenceTimeout, Position, Restarted, Unseeded, draft_of, encode, fresh_epoch
 
 log = logging.getLogger(__name__)
 
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _weight(events: list[Event], most: int) -> int:
+    """Bytes of the events' JSON bodies (as Redis stores them), counted until past `most`."""
+    total = 0
+    for event in events:
+        total += len(encode(draft_of(event)))
+        if total > most:
+            break
+    return total
 
 
 @dataclass
@@ -114,7 +124,7 @@ class MemoryStageLog:
                 log.exception("stage log follower failed", extra={"stage_id": stage_id, "seq": event.seq})
         return event, stage.epoch
 
-    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+    async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         stage = self._shared.stages.get(stage_id)
         if stage is None or since.epoch != stage.epoch or since.seq > stage.seq or since.seq < 0:
             return None
@@ -123,7 +133,10 @@ class MemoryStageLog:
         self._shared.trim(stage, wall_ms())
         if not stage.history or stage.history[0][1].seq > since.seq + 1:
             return None
-        return [event for _, event in stage.history if event.seq > since.seq]
+        events = [event for _, event in stage.history if event.seq > since.seq]
+        if most > 0 and _weight(events, most) > most:
+            return None
+        return events
 
     async def position(self, stage_id: int) -> Position | None:
         stage = self._shared.stages.get(stage_id)
@@ -189,6 +202,9 @@ class MemoryStageLog:
         finally:
             del self._shared.holders[stage_id]
             lock.release()
+
+    async def drop(self, stage_id: int) -> None:
+        self._shared.stages.pop(stage_id, None)
 
     async def ping(self) -> None:
         return None

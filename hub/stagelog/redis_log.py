@@ -152,10 +152,11 @@ class RedisStageLog:
         assert event is not None, "an append's message carries its event"
         return event, epoch
 
-    async def read(self, stage_id: int, since: Position) -> list[Event] | None:
+    async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        reply: list[Any] = await self._call(lambda: self._read(keys=keys, args=[since.seq, self.history_size]))
-        if not reply:
+        args = [since.seq, self.history_size, most]
+        reply: list[Any] = await self._call(lambda: self._read(keys=keys, args=args))
+        if not reply or int(reply[4]):
             return None
         epoch, seq, now, entries = reply[0].decode(), int(reply[1]), int(reply[2]), reply[3]
         if epoch != since.epoch or not 0 <= since.seq <= seq:
@@ -299,6 +300,10 @@ class RedisStageLog:
                 await self._call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
             except LogUnavailable:
                 log.warning("stage log fence not renewed", extra={"key": key})
+
+    async def drop(self, stage_id: int) -> None:
+        names = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
+        await self._call(lambda: self._redis.delete(*names))
 
     async def ping(self) -> None:
         await self._call(self._redis.ping)

@@ -70,21 +70,29 @@ end
 return {0, message}
 """
 
-# KEYS: meta, stream. ARGV: since seq, history size.
+# KEYS: meta, stream. ARGV: since seq, history size, most bytes of event JSON (0: no bound).
 # Returns {} for an unknown stage, else {epoch, seq, now ms, entries after since (or {} when the
-# range cannot be held: past the head, or further back than the history's size)}.
+# range cannot be held: past the head, or further back than the history's size), 1 when the
+# entries weigh more than the bound (then none are sent), else 0}.
 READ = """
 local state = redis.call('HMGET', KEYS[1], 'e', 's')
 if not state[1] then return {} end
 local seq = tonumber(state[2] or '0')
-local since, size = tonumber(ARGV[1]), tonumber(ARGV[2])
+local since, size, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local entries = {}
 if since < seq and since >= seq - size then
   entries = redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUNT', seq - since)
+  if most > 0 then
+    local bytes = 0
+    for _, entry in ipairs(entries) do
+      bytes = bytes + #entry[2][2]
+      if bytes > most then return {state[1], seq, now, {}, 1} end
+    end
+  end
 end
-return {state[1], seq, now, entries}
+return {state[1], seq, now, entries, 0}
 """
 
 # KEYS: meta, stream. ARGV: epoch, seq, history size, history age ms, key prefix, then (seq,
