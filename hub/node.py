@@ -36,7 +36,7 @@ from .replica import Replica
 from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
 from .roster import MemoryRoster, Roster
-from .stagelog import Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded, draft_of
+from .stagelog import Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded
 
 __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
 
@@ -181,10 +181,10 @@ class Node:
         room.prepared = self._prepare(room, topic, payload, at)
         try:
             try:
-                event, epoch = await self.log.append(room.stage_id, draft, key, fence)
+                appended = await self.log.append(room.stage_id, draft, key, fence)
             except Unseeded:  # the log lost the stage (Redis restarted empty): start it again
                 await room.replica.reseed()
-                event, epoch = await self.log.append(room.stage_id, draft, key, fence)
+                appended = await self.log.append(room.stage_id, draft, key, fence)
         except Fenced as exc:
             raise Refused("unavailable", "the stage is being archived; try again shortly") from exc
         except LogUnavailable as exc:
@@ -192,7 +192,8 @@ class Node:
             raise Refused("unavailable", UNAVAILABLE) from exc
         finally:
             room.prepared = None
-        if draft_of(event) == draft:
+        event, epoch = appended
+        if not appended.duplicate:
             return Accepted(event, self.persistence.record(event), False)
         # A retry: store the first event again (a no-op when its process stored it) unless it
         # belongs to a history that was swept meanwhile.

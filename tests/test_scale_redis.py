@@ -27,7 +27,8 @@ PRESENCE_TTL = 1.5  # seconds a dead process's sessions stay counted (15 by defa
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[list[HubProcess]]:
-    async with shared_site(tmp_path, 3, presence_ttl=str(PRESENCE_TTL)) as hubs:
+    unlimited = {"rate_limit": "100000", "rate_burst": "100000"}  # performers publish in bursts
+    async with shared_site(tmp_path, 3, presence_ttl=str(PRESENCE_TTL), **unlimited) as hubs:
         await asyncio.to_thread(hubs[0].cli, "user", "add", "--username", "bob", "--password", "correct-horse-battery")
         await asyncio.to_thread(hubs[0].seed, "ada")
         await asyncio.to_thread(

@@ -134,6 +134,7 @@ async def test_a_retried_append_with_its_key_returns_the_first_and_appends_nothi
     first = await log.append(1, draft(1), key="session:s1:p1")
     again = await other.append(1, draft(99), key="session:s1:p1")  # another process, another body
     assert again == first
+    assert again.duplicate and not first.duplicate, "the engine says which answer is a retry's"
     third = await log.append(1, draft(2), key="session:s1:p2")
     assert third[0].seq == 2
     assert (await log.position(1)) == Position(first[1], 2)

@@ -8,6 +8,7 @@ of each stage it hosts by following the log (`hub/replica.py`; docs/decisions.md
 from __future__ import annotations
 
 from .base import (
+    Appended,
     Deliver,
     Draft,
     Fenced,
@@ -34,6 +35,7 @@ def open_stage_log(
 
 
 __all__ = [
+    "Appended",
     "Deliver",
     "Draft",
     "FenceTimeout",

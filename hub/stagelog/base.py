@@ -27,6 +27,18 @@ Restarted = Callable[["Position"], None]
 the next event follows `position.seq`."""
 
 
+class Appended(tuple[Event, str]):
+    """What `append` returns: `(event, epoch)`, and whether it is an earlier append's answer
+    (`duplicate`: a key used before)."""
+
+    duplicate: bool
+
+    def __new__(cls, event: Event, epoch: str, duplicate: bool = False) -> Appended:
+        appended = super().__new__(cls, (event, epoch))
+        appended.duplicate = duplicate
+        return appended
+
+
 class LogUnavailable(Exception):
     """The log cannot be reached (or did not answer in time): the hub answers `unavailable`.
 
@@ -110,12 +122,13 @@ class StageLog(Protocol):
 
     async def append(
         self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
-    ) -> tuple[Event, str]:
+    ) -> Appended:
         """Number the draft, keep it in the history and publish it to followers, atomically.
         While the stage is fenced only the holder appends, passing its token as `fence`.
 
         Returns the event and its epoch. With a `key` already used on this stage within the
-        history window, nothing is appended and the first append's event and epoch are returned.
+        history window, nothing is appended and the first append's event and epoch are returned
+        (`duplicate` set).
         Raises Fenced while the stage is fenced, Unseeded for a stage the log holds nothing of
         (unless the log was opened with `create_unknown`), LogUnavailable when the log cannot be
         reached: an append either returned or raised.

@@ -18,7 +18,19 @@ from dataclasses import dataclass, field
 
 from storage import Event
 
-from .base import Deliver, Draft, Fenced, FenceTimeout, Position, Restarted, Unseeded, draft_of, encode, fresh_epoch
+from .base import (
+    Appended,
+    Deliver,
+    Draft,
+    Fenced,
+    FenceTimeout,
+    Position,
+    Restarted,
+    Unseeded,
+    draft_of,
+    encode,
+    fresh_epoch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +108,7 @@ class MemoryStageLog:
 
     async def append(
         self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
-    ) -> tuple[Event, str]:
+    ) -> Appended:
         shared = self._shared
         now = wall_ms()
         stage = shared.stages.get(stage_id)
@@ -107,7 +119,7 @@ class MemoryStageLog:
         shared.trim(stage, now)
         if key is not None and key in stage.keys:
             _, first, first_epoch = stage.keys[key]
-            return first, first_epoch
+            return Appended(first, first_epoch, duplicate=True)
         holder = shared.holders.get(stage_id)
         if holder is not None and holder != fence:
             raise Fenced(f"stage {stage_id} is fenced (a sweep)")
@@ -122,7 +134,7 @@ class MemoryStageLog:
                 deliver(event, stage.epoch)
             except Exception:  # one follower's failure is not the append's
                 log.exception("stage log follower failed", extra={"stage_id": stage_id, "seq": event.seq})
-        return event, stage.epoch
+        return Appended(event, stage.epoch)
 
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         stage = self._shared.stages.get(stage_id)

@@ -28,6 +28,7 @@ from storage import Event
 
 from . import scripts
 from .base import (
+    Appended,
     Deliver,
     Draft,
     Fenced,
@@ -127,7 +128,7 @@ class RedisStageLog:
 
     async def append(
         self, stage_id: int, draft: Draft, key: str | None = None, fence: str | None = None
-    ) -> tuple[Event, str]:
+    ) -> Appended:
         keys = [
             self._key(stage_id, "meta"),
             self._key(stage_id, "log"),
@@ -150,7 +151,7 @@ class RedisStageLog:
             raise Fenced(f"stage {stage_id} is fenced (a sweep)")
         event, epoch = _parse_message(stage_id, reply[1])
         assert event is not None, "an append's message carries its event"
-        return event, epoch
+        return Appended(event, epoch, duplicate=int(reply[0]) == 1)
 
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
