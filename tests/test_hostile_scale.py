@@ -8,21 +8,15 @@ Redis engines for the stage log, the roster and control), which is what real pro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from client import HubClient
-from hub import create_app
-from hub.http import STORE
-from tests.conftest import Hub
-from tests.conftest import test_settings as settings_for
 from tests.gql import data
-from tests.redisdb import REDIS_URL, own_prefix
+from tests.redisdb import REDIS_URL
 from tests.test_control_hubs import DELETE_STAGE, Site, open_site
 
 BOARD = "board"
@@ -32,27 +26,6 @@ BOARD = "board"
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     async with open_site("redis", tmp_path) as opened:
         yield opened
-
-
-@contextlib.asynccontextmanager
-async def limited_site(tmp_path: Path, **overrides: Any) -> AsyncIterator[Site]:
-    """Two processes on one database and one Redis prefix, with the given settings on both."""
-    async with own_prefix() as prefix:
-        settings = settings_for(tmp_path, redis_url=REDIS_URL, redis_prefix=prefix, **overrides)
-        hubs: list[Hub] = []
-        try:
-            for _ in range(2):
-                app = create_app(settings)
-                server = TestServer(app, host="127.0.0.1")
-                await server.start_server()
-                hubs.append(Hub(server, app[STORE], []))
-            yield Site(*hubs)
-        finally:
-            for hub in hubs:
-                for client in hub.clients:
-                    if client.sio.connected:
-                        await client.close()
-                await hub.server.close()
 
 
 def placed(n: int, who: str) -> dict[str, Any]:
