@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 
-from client import HubClient
+from client import HubClient, login
 from hub.state import apply, view
+from tests.conftest import PASSWORD
 from tests.hubproc import HubProcess, shared_site
 from tests.test_live_state import mixed_events
 
@@ -218,3 +220,54 @@ async def test_late_joiners_on_any_process_see_what_an_early_client_built(site: 
     assert len(joiners) >= 3
     for client in (ada, bob, early):
         await client.close()
+
+
+async def graphql_as(hub: HubProcess, username: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    token = (await login(hub.url, username, PASSWORD))["access_token"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{hub.url}/graphql", json={"query": query, "variables": variables},
+                  headers={"Authorization": f"Bearer {token}"}) as response,  # fmt: skip
+    ):
+        result = dict(await response.json())
+    assert not result.get("errors"), result
+    return result
+
+
+async def row_id(hub: HubProcess, table: str, column: str, value: str) -> str:
+    connection = await asyncpg.connect(hub.env["HUB_DATABASE_URL"])
+    try:
+        return str(await connection.fetchval(f"SELECT id FROM {table} WHERE {column} = $1", value))
+    finally:
+        await connection.close()
+
+
+async def test_graphql_on_one_process_reaches_the_sockets_of_another(site: list[HubProcess]) -> None:
+    """Access changes, a stage going into rehearsal and a deactivated account, made through GraphQL
+    on process 1, take effect on sockets held by processes 2 and 3."""
+    one, two, three = site
+    await asyncio.to_thread(one.cli, "user", "add", "--username", "root", "--password", PASSWORD, "--role", "admin")
+    bob = await two.performer("bob", "duet")
+    watcher = await audience(three, "duet")
+    duet = await row_id(one, "stages", "slug", "duet")
+    update_stage = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { slug } }"
+    await graphql_as(one, "ada", update_stage, {"id": duet, "in": {"players": []}})
+    await bob.wait_for(lambda c: bool(c.closed))
+    assert bob.closed[-1]["message"] == "your role on this stage changed", bob.closed
+    again = await bob.join("duet")
+    assert again["ok"] and again["role"] == "audience", again
+
+    await graphql_as(one, "ada", update_stage, {"id": duet, "in": {"status": "rehearsal"}})
+    await watcher.wait_for(lambda c: bool(c.closed))
+    assert watcher.closed[-1]["status"] == "rehearsal"
+    refused = await (await HubClient(three.url).connect()).join("duet")
+    assert refused["error"]["code"] == "forbidden", refused
+
+    update_user = "mutation($id: ID!, $active: Boolean) { updateUser(id: $id, active: $active) { id } }"
+    await graphql_as(one, "root", update_user, {"id": await row_id(one, "users", "username", "bob"), "active": False})
+    for _ in range(100):
+        if not bob.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not bob.connected, "a deactivated account's socket on another process is ended"
+    await watcher.close()
