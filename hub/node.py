@@ -186,17 +186,19 @@ class Node:
                 await room.replica.reseed()
                 appended = await self.log.append(room.stage_id, draft, key, fence)
         except Fenced as exc:
+            room.prepared = None
             raise Refused("unavailable", "the stage is being archived; try again shortly") from exc
         except LogUnavailable as exc:
+            room.prepared = None
             self._unreachable(exc)
             raise Refused("unavailable", UNAVAILABLE) from exc
-        finally:
-            room.prepared = None
+        # On success the replica's fold takes `prepared` (now, or when the event arrives from Redis).
         event, epoch = appended
         if not appended.duplicate:
             return Accepted(event, self.persistence.record(event), False)
-        # A retry: store the first event again (a no-op when its process stored it) unless it
-        # belongs to a history that was swept meanwhile.
+        # A retry: nothing was appended, so nothing will fold `prepared`. Store the first event
+        # again (a no-op when its process stored it) unless its history was swept meanwhile.
+        room.prepared = None
         return Accepted(event, self.persistence.record(event) if epoch == room.epoch else _done(), True)
 
     def _prepare(self, room: StageRoom, topic: str, payload: Any, at: int) -> Prepared:
@@ -204,7 +206,7 @@ class Node:
         item past `object_limit` or grow the state past `state_limit` (shrinking is always fine)."""
         state = live.apply(room.state, {"topic": topic, "payload": payload, "at": at}, self.options.limits)
         if state is room.state:
-            return Prepared(room.state, payload, state, room.size)
+            return Prepared(room.state, topic, payload, at, state, room.size)
         measure = room.meter.measure(state)
         opts = self.options
         if measure.oversized:
@@ -216,7 +218,7 @@ class Node:
                 f"the stage's state would be {measure.total} bytes, the limit is {opts.state_limit}: "
                 "clear the whiteboard, remove objects or blank the scene",
             )
-        return Prepared(room.state, payload, state, measure.total)
+        return Prepared(room.state, topic, payload, at, state, measure.total)
 
     def _unreachable(self, exc: LogUnavailable) -> None:
         self.metrics.stagelog_failures.inc()

@@ -128,7 +128,7 @@ class Replica:
         """Apply the next event to the state, snapshot now and then, and write it to the sockets."""
         room, wire = self.room, event.wire()
         prepared, room.prepared = room.prepared, None
-        if prepared is not None and prepared.base is room.state and prepared.payload is event.payload:
+        if prepared is not None and prepared.leads(room.state, event):
             room.state, room.size = prepared.state, prepared.size  # measured when it was accepted here
         else:
             try:

@@ -121,8 +121,20 @@ class Prepared:
     that delivery need not apply it again when nothing came in between."""
 
     base: dict[str, Any]
+    topic: str
     payload: Any
+    at: int
     state: dict[str, Any]
     size: int
+
+    def leads(self, state: dict[str, Any], event: Event) -> bool:
+        """Whether this is `event` applied to `state` (the reducers read only topic, payload and
+        `at`); the payload is the same object in one process, an equal copy from Redis."""
+        return (
+            self.base is state
+            and self.topic == event.topic
+            and self.at == event.at
+            and (self.payload is event.payload or self.payload == event.payload)
+        )
 
 
