@@ -75,6 +75,7 @@ def create_app(
         presence_interval=settings.presence_interval,
         presence_grace=settings.presence_grace,
         presence_ttl=settings.presence_ttl,
+        recovery_bytes=settings.recovery_bytes,
         limits=settings.limits,
         state_limit=settings.state_limit,
         object_limit=settings.object_limit,

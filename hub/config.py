@@ -57,6 +57,7 @@ class Settings:
     # on its own (everything in memory); every key and channel starts with the prefix.
     redis_url: str = ""
     redis_prefix: str = "upstage:"
+    recovery_bytes: int = 1024 * 1024
     chat_messages: int = 100
     write_batch: int = 1000
     write_interval: float = 0.01

@@ -43,7 +43,6 @@ __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom
 log = logging.getLogger("hub.node")
 CHAT = "chat"  # bounded by its message counts: chat is never refused for the stage's size
 UNAVAILABLE = "the stage log cannot be reached; try again shortly"
-MISSED_FLOOR = 64 * 1024  # a join with `since` gets events up to this many bytes even for a small state
 
 
 class Sender(Protocol):
@@ -63,6 +62,7 @@ class NodeOptions:
     presence_interval: float = 0.25
     presence_grace: float = 30.0
     presence_ttl: float = 15.0
+    recovery_bytes: int = 1024 * 1024
     limits: live.Limits = live.DEFAULT_LIMITS
     state_limit: int = 4 * 1024 * 1024
     object_limit: int = 64 * 1024
@@ -311,7 +311,8 @@ class Node:
                 return []
             try:
                 # Missed events weighing more than the state: the state is the cheaper answer.
-                events = await self.log.read(room.stage_id, Position(*since), max(room.size, MISSED_FLOOR))
+                most = max(room.size, self.options.recovery_bytes)
+                events = await self.log.read(room.stage_id, Position(*since), most)
             except LogUnavailable:
                 return None
             if events is None:

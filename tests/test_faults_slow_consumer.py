@@ -54,6 +54,7 @@ async def test_a_stalled_socket_is_dropped_others_go_on_and_it_recovers_what_it_
     hub = await make_hub(
         rate_limit=100_000.0, rate_burst=100_000, write_soft_limit=32 * 1024, write_hard_limit=256 * 1024,
         history_size=2000 if history == "within" else 20,
+        recovery_bytes=64 * 1024 * 1024,  # "within": every bound of the history holds what it missed
     )  # fmt: skip
     await hub.stage("show", owner="olivia", players=PERFORMERS)
     performers = [
@@ -159,7 +160,10 @@ async def test_a_frozen_official_client_is_dropped_and_recovers_by_itself(make_h
     that is stopped (SIGSTOP): its sockets, one upgraded from long-polling, one WebSocket-only, are
     dropped past the hard limit; once the process runs again they reconnect by themselves, join
     with `since` and recover exactly what they missed."""
-    hub = await make_hub(rate_limit=100_000.0, rate_burst=100_000, write_soft_limit=64 * 1024, write_hard_limit=1024 * 1024)
+    hub = await make_hub(
+        rate_limit=100_000.0, rate_burst=100_000, write_soft_limit=64 * 1024, write_hard_limit=1024 * 1024,
+        recovery_bytes=64 * 1024 * 1024,  # it misses megabytes of 30 KB events: still recovered exactly
+    )  # fmt: skip
     await hub.stage("show", owner="olivia", players=PERFORMERS)
     performers = [
         await Member(hub.url, "show", (await login(hub.url, name, PASSWORD))["access_token"], name).open()
