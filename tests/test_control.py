@@ -279,7 +279,7 @@ async def test_an_outbox_on_redis_sends_once_redis_answers_again(redis_prefix: s
         await receiver.start(inbox)
         assert await outbox.send({"kind": "signout", "user": 5}) is False
         working: Any = aioredis.Redis.from_url(REDIS_URL)
-        sender._redis, broken = working, sender._redis  # Redis "comes back"
+        sender._link.redis, broken = working, sender._link.redis  # Redis "comes back"
         await broken.aclose()
         assert await outbox.flush(5.0)
         await inbox.until(1)
