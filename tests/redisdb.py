@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -61,3 +62,22 @@ async def redis_prefix() -> AsyncIterator[str]:
     """A key prefix of the test's own on the shared Redis; its keys are deleted after the test."""
     async with own_prefix() as prefix:
         yield prefix
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (a Redis there refuses at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def cut_subscription(client_name: str) -> None:
+    """Have Redis drop the one pub/sub connection named `client_name`, as a network cut would."""
+    admin = aioredis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        clients = await admin.client_list()
+        ours = [c["id"] for c in clients if c.get("name") == client_name and int(c.get("sub", 0)) > 0]
+        assert len(ours) == 1, clients
+        await admin.client_kill_filter(_id=ours[0])
+    finally:
+        await admin.aclose()

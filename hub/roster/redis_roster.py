@@ -7,24 +7,15 @@ is raised as `RosterUnavailable`; the client library's retries are off, as in th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
+from ..redislink import RedisLink
 from . import scripts
 from .base import Beating, Notice, Part, RosterUnavailable, assemble, decode, encode
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class RedisRoster(Beating):
@@ -48,24 +39,22 @@ class RedisRoster(Beating):
         self.ttl, self.grace, self.timeout = ttl, grace, timeout
         self._ttl_ms, self._grace_ms = max(1, int(ttl * 1000)), max(1, int(grace * 1000))
         self._keep_ms = 2 * (self._ttl_ms + self._grace_ms)
-        pool = aioredis.BlockingConnectionPool.from_url(
+        self._link = RedisLink(
             url,
-            max_connections=max(2, connections),  # one is the pub/sub connection, held for good
+            prefix,
+            "roster",
+            what="the roster",
+            error=RosterUnavailable,
             timeout=timeout,
-            decode_responses=False,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-            client_name=f"{prefix}roster",
+            on_message=self._on_message,
+            on_resubscribed=self._on_resubscribed,
+            connections=connections,
         )
-        self._redis = aioredis.Redis.from_pool(pool)
+        self._redis = self._link.redis
         self._touch_script = self._redis.register_script(scripts.TOUCH)
         self._snapshot_script = self._redis.register_script(scripts.SNAPSHOT)
         self._hold_script = self._redis.register_script(scripts.HOLD)
-        self._pubsub: PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
         self._watchers: dict[bytes, tuple[int, Notice]] = {}
-        self._subscribing: dict[bytes, asyncio.Future[None]] = {}
         self._start_beating()
 
     # names
@@ -80,13 +69,6 @@ class RedisRoster(Beating):
     def _args(self, stage_id: int) -> list[Any]:
         return [self._grace_ms, self._keep_ms, self.channel(stage_id), self.node_id]
 
-    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
-        """Run one Redis command; any Redis or socket failure becomes RosterUnavailable."""
-        try:
-            return await command()
-        except (RedisError, OSError) as exc:
-            raise RosterUnavailable(f"the roster cannot be reached: {exc}") from exc
-
     # the roster
 
     async def _touch(self, stage_id: int, part: Part | None) -> None:
@@ -94,17 +76,17 @@ class RedisRoster(Beating):
             args = [*self._args(stage_id), "sweep", "", self._ttl_ms]
         else:
             args = [*self._args(stage_id), "set", b"" if part.empty else encode(part), self._ttl_ms]
-        await self._call(lambda: self._touch_script(keys=self._keys(stage_id), args=args))
+        await self._link.call(lambda: self._touch_script(keys=self._keys(stage_id), args=args))
 
     async def hold(self, stage_id: int, session: str, avatar_id: str | None) -> None:
         if self._closed:
             raise RosterUnavailable("the roster is closed")
         args = [*self._args(stage_id), session, avatar_id or ""]
-        await self._call(lambda: self._hold_script(keys=self._keys(stage_id), args=args))
+        await self._link.call(lambda: self._hold_script(keys=self._keys(stage_id), args=args))
 
     async def snapshot(self, stage_id: int) -> dict[str, Any]:
         args = self._args(stage_id)
-        parts, holds = await self._call(lambda: self._snapshot_script(keys=self._keys(stage_id), args=args))
+        parts, holds = await self._link.call(lambda: self._snapshot_script(keys=self._keys(stage_id), args=args))
         by_node = sorted(zip(parts[::2], parts[1::2], strict=True))
         held = {s.decode(): a.decode() for s, a in zip(holds[::2], holds[1::2], strict=True)}
         return assemble((decode(body) for _, body in by_node), held)
@@ -116,23 +98,11 @@ class RedisRoster(Beating):
             raise RosterUnavailable("the roster is closed")
         channel = self.channel(stage_id)
         self._watchers[channel] = (stage_id, notice)
-        if self._pubsub is None:
-            self._pubsub = self._redis.pubsub()
-        pubsub = self._pubsub
-        subscribed = self._subscribing[channel] = asyncio.get_running_loop().create_future()
-        try:
-            await self._call(lambda: pubsub.subscribe(channel))
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read_notices(pubsub), name="roster-reader")
-            try:  # after Redis's confirmation, every later change is sure to be noticed
-                await asyncio.wait_for(asyncio.shield(subscribed), self.timeout)
-            except TimeoutError:
-                raise RosterUnavailable(f"no subscription confirmed for stage {stage_id}") from None
+        try:  # after Redis's confirmation, every later change is sure to be noticed
+            await self._link.subscribe(channel, f"no subscription confirmed for stage {stage_id}")
         except BaseException:
             self._watchers.pop(channel, None)
             raise
-        finally:
-            self._subscribing.pop(channel, None)
         self._watched.add(stage_id)
         self._ensure_beating()
 
@@ -140,52 +110,26 @@ class RedisRoster(Beating):
         channel = self.channel(stage_id)
         self._watched.discard(stage_id)
         self._watchers.pop(channel, None)
-        if self._pubsub is not None:
-            pubsub = self._pubsub
-            await self._call(lambda: pubsub.unsubscribe(channel))
+        await self._link.unsubscribe(channel)
 
-    async def _read_notices(self, pubsub: PubSub) -> None:
-        """The reader task: call each notice's watcher. After a cut redis-py reconnects and
-        resubscribes; each resubscribed watcher is then told once, for the notices it missed."""
-        while True:
+    async def _on_message(self, channel: bytes, data: bytes) -> None:
+        self._notify(channel)
+
+    async def _on_resubscribed(self, channel: bytes, since: int | None) -> None:
+        # redis-py resubscribed after a cut: whatever changed meanwhile was not noticed, so the
+        # watcher is told once that something may have.
+        self._notify(channel)
+
+    def _notify(self, channel: bytes) -> None:
+        """Call the channel's watcher (a notice carries no data: the stage changed)."""
+        if (watcher := self._watchers.get(channel)) is not None:
+            stage_id, notice = watcher
             try:
-                message = await pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, RuntimeError) as exc:
-                log.warning("roster subscription broken; reconnecting", extra={"error": repr(exc)})
-                await asyncio.sleep(0.5)
-                continue
-            if message is None:
-                continue
-            kind, channel = message["type"], message["channel"]
-            if kind == "subscribe":
-                future = self._subscribing.get(channel)
-                if future is not None and not future.done():
-                    future.set_result(None)
-                    continue
-                # redis-py resubscribed after a cut: whatever changed meanwhile was not noticed,
-                # so the watcher is told once that something may have.
-            elif kind != "message":
-                continue
-            if (watcher := self._watchers.get(channel)) is not None:
-                stage_id, notice = watcher
-                try:
-                    notice(stage_id)
-                except Exception:  # one watcher's failure must not stop the others
-                    log.exception("roster watcher failed", extra={"stage_id": stage_id})
+                notice(stage_id)
+            except Exception:  # one watcher's failure must not stop the others
+                log.exception("roster watcher failed", extra={"stage_id": stage_id})
 
     async def close(self, withdraw: bool = True) -> None:
         await self._stop_beating(withdraw)
         self._watchers.clear()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
-            self._pubsub = None
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.aclose()
+        await self._link.close()

@@ -15,17 +15,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NamedTuple, TypeVar
-
-import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NamedTuple
 
 from storage import Event
 
+from ..redislink import RedisLink
 from . import scripts
 from .base import (
     Appended,
@@ -44,7 +39,6 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class _Follower(NamedTuple):
@@ -81,29 +75,25 @@ class RedisStageLog:
         self.history_size = history_size
         self.history_age_ms = max(1, int(history_age * 1000))
         self.fence_ttl_ms = max(1, int(fence_ttl * 1000))
-        # A blocking pool: a burst of appends waits (up to `timeout`) for one of `connections`
-        # connections, where the default pool refuses past its size ("Too many connections").
-        pool = aioredis.BlockingConnectionPool.from_url(
+        self._link = RedisLink(
             url,
-            max_connections=max(2, connections),  # one is the pub/sub connection, held for good
+            prefix,
+            "stagelog",  # CLIENT LIST tells which connections are the log's
+            what="the stage log",
+            error=LogUnavailable,
             timeout=timeout,
-            decode_responses=False,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-            client_name=f"{prefix}stagelog",  # CLIENT LIST tells which connections are the log's
+            on_message=self._on_message,
+            on_resubscribed=self._on_resubscribed,
+            connections=connections,
         )
-        self._redis = aioredis.Redis.from_pool(pool)
+        self._redis = self._link.redis
         self._append = self._redis.register_script(scripts.APPEND)
         self._read = self._redis.register_script(scripts.READ)
         self._seed = self._redis.register_script(scripts.SEED)
         self._new_epoch = self._redis.register_script(scripts.NEW_EPOCH)
         self._renew = self._redis.register_script(scripts.RENEW)
         self._release = self._redis.register_script(scripts.RELEASE)
-        self._pubsub: PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
         self._followers: dict[bytes, _Follower] = {}
-        self._subscribing: dict[bytes, asyncio.Future[None]] = {}
         self._closed = False
 
     shared = True  # other processes may append to the same Redis
@@ -116,13 +106,6 @@ class RedisStageLog:
     def channel(self, stage_id: int) -> bytes:
         """The stage's pub/sub channel (one per stage: a process hears only the stages it follows)."""
         return f"{self.prefix}stage:{stage_id}".encode()
-
-    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
-        """Run one Redis command; any Redis or socket failure becomes LogUnavailable."""
-        try:
-            return await command()
-        except (RedisError, OSError) as exc:
-            raise LogUnavailable(f"the stage log cannot be reached: {exc}") from exc
 
     # the log
 
@@ -144,7 +127,7 @@ class RedisStageLog:
             "0" if key is None else "1",
             fence or "",
         ]
-        reply = await self._call(lambda: self._append(keys=keys, args=args))
+        reply = await self._link.call(lambda: self._append(keys=keys, args=args))
         if int(reply[0]) == 2:
             raise Unseeded(f"the stage log holds nothing of stage {stage_id}")
         if int(reply[0]) == 3:
@@ -156,7 +139,7 @@ class RedisStageLog:
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
         args = [since.seq, self.history_size, most]
-        reply: list[Any] = await self._call(lambda: self._read(keys=keys, args=args))
+        reply: list[Any] = await self._link.call(lambda: self._read(keys=keys, args=args))
         if not reply or int(reply[4]):
             return None
         epoch, seq, now, entries = reply[0].decode(), int(reply[1]), int(reply[2]), reply[3]
@@ -176,7 +159,7 @@ class RedisStageLog:
         return events
 
     async def position(self, stage_id: int) -> Position | None:
-        epoch, seq = await self._call(lambda: self._redis.hmget(self._key(stage_id, "meta"), ["e", "s"]))
+        epoch, seq = await self._link.call(lambda: self._redis.hmget(self._key(stage_id, "meta"), ["e", "s"]))
         return None if epoch is None else Position(_text(epoch), int(seq or 0))
 
     async def seed(
@@ -189,12 +172,12 @@ class RedisStageLog:
         for seq in sorted(kept)[-self.history_size :] if self.history_size else []:
             args += [seq, kept[seq].at, encode(draft_of(kept[seq])), (keys or {}).get(seq, "")]
         names = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        epoch, seq = await self._call(lambda: self._seed(keys=names, args=args))
+        epoch, seq = await self._link.call(lambda: self._seed(keys=names, args=args))
         return Position(_text(epoch), int(seq))
 
     async def new_epoch(self, stage_id: int, epoch: str) -> Position:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        seq = await self._call(lambda: self._new_epoch(keys=keys, args=[epoch, self.channel(stage_id)]))
+        seq = await self._link.call(lambda: self._new_epoch(keys=keys, args=[epoch, self.channel(stage_id)]))
         return Position(epoch, int(seq))
 
     # followers
@@ -210,65 +193,40 @@ class RedisStageLog:
             raise LogUnavailable("the stage log is closed")
         channel = self.channel(stage_id)
         self._followers[channel] = _Follower(stage_id, deliver, restarted, resumed)
-        if self._pubsub is None:
-            self._pubsub = self._redis.pubsub()
-        pubsub = self._pubsub
-        subscribed = self._subscribing[channel] = asyncio.get_running_loop().create_future()
         try:
-            await self._call(lambda: pubsub.subscribe(channel))
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read_messages(pubsub), name="stagelog-reader")
-            # Wait for Redis's confirmation: events published after it are sure to reach us.
-            try:
-                await asyncio.wait_for(asyncio.shield(subscribed), self.timeout)
-            except TimeoutError:
-                raise LogUnavailable(f"no subscription confirmed for stage {stage_id}") from None
+            await self._link.subscribe(channel, f"no subscription confirmed for stage {stage_id}")
         except BaseException:
             self._followers.pop(channel, None)
             raise
-        finally:
-            self._subscribing.pop(channel, None)
 
     async def unfollow(self, stage_id: int) -> None:
         channel = self.channel(stage_id)
         self._followers.pop(channel, None)
-        if self._pubsub is not None:
-            pubsub = self._pubsub
-            await self._call(lambda: pubsub.unsubscribe(channel))
+        await self._link.unsubscribe(channel)
 
-    async def _read_messages(self, pubsub: PubSub) -> None:
-        """The reader task: dispatch each message to its stage's follower, in arrival order
-        (Redis delivers a channel's messages in publish order, which is seq order)."""
-        while True:
+    async def _on_message(self, channel: bytes, data: bytes) -> None:
+        """A message to its stage's follower, in arrival order (Redis delivers a channel's
+        messages in publish order, which is seq order)."""
+        follower = self._followers.get(channel)
+        if follower is None:
+            return  # unfollowed meanwhile
+        try:
+            event, epoch = _parse_message(follower.stage_id, data)
+            if event is not None:
+                follower.deliver(event, epoch)
+            elif follower.restarted is not None:
+                follower.restarted(Position(epoch, _seq_of(data)))
+        except Exception:  # one bad message or follower must not stop the others
+            log.exception("stage log follower failed", extra={"stage_id": follower.stage_id})
+
+    async def _on_resubscribed(self, channel: bytes, since: int | None) -> None:
+        """redis-py subscribed again after a reconnect: the follower reads what it missed."""
+        follower = self._followers.get(channel)
+        if follower is not None and follower.resumed is not None:
             try:
-                message = await pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, RuntimeError) as exc:  # redis-py reconnects and resubscribes
-                log.warning("stage log subscription broken; reconnecting", extra={"error": repr(exc)})
-                await asyncio.sleep(0.5)
-                continue
-            if message is None:
-                continue
-            kind, channel = message["type"], message["channel"]
-            if kind == "subscribe":
-                future = self._subscribing.get(channel)
-                if future is not None and not future.done():
-                    future.set_result(None)
-                elif (follower := self._followers.get(channel)) is not None and follower.resumed is not None:
-                    follower.resumed()  # redis-py subscribed again after a reconnect
-            elif kind == "message":
-                follower = self._followers.get(channel)
-                if follower is None:
-                    continue  # unfollowed meanwhile
-                try:
-                    event, epoch = _parse_message(follower.stage_id, message["data"])
-                    if event is not None:
-                        follower.deliver(event, epoch)
-                    elif follower.restarted is not None:
-                        follower.restarted(Position(epoch, _seq_of(message["data"])))
-                except Exception:  # one bad message or follower must not stop the others
-                    log.exception("stage log follower failed", extra={"stage_id": follower.stage_id})
+                follower.resumed()
+            except Exception:
+                log.exception("stage log follower failed", extra={"stage_id": follower.stage_id})
 
     # fence
 
@@ -277,7 +235,7 @@ class RedisStageLog:
         key, token = self._key(stage_id, "fence"), secrets.token_hex(16)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not await self._call(lambda: self._redis.set(key, token, nx=True, px=self.fence_ttl_ms)):
+        while not await self._link.call(lambda: self._redis.set(key, token, nx=True, px=self.fence_ttl_ms)):
             if loop.time() >= deadline:
                 raise FenceTimeout(f"stage {stage_id} is fenced by another holder")
             await asyncio.sleep(0.02)
@@ -289,7 +247,7 @@ class RedisStageLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
             try:
-                await self._call(lambda: self._release(keys=[key], args=[token]))
+                await self._link.call(lambda: self._release(keys=[key], args=[token]))
             except LogUnavailable:  # the TTL ends it
                 log.warning("stage log fence not released; it expires", extra={"stage_id": stage_id})
 
@@ -298,31 +256,21 @@ class RedisStageLog:
         while True:
             await asyncio.sleep(self.fence_ttl_ms / 3000)
             try:
-                await self._call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
+                await self._link.call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
             except LogUnavailable:
                 log.warning("stage log fence not renewed", extra={"key": key})
 
     async def drop(self, stage_id: int) -> None:
         names = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
-        await self._call(lambda: self._redis.delete(*names))
+        await self._link.call(lambda: self._redis.delete(*names))
 
     async def ping(self) -> None:
-        await self._call(self._redis.ping)
+        await self._link.call(self._redis.ping)
 
     async def close(self) -> None:
         self._closed = True
         self._followers.clear()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
-            self._pubsub = None
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.aclose()
+        await self._link.close()
 
 
 def _parse_message(stage_id: int, message: bytes) -> tuple[Event | None, str]:
