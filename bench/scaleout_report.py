@@ -104,11 +104,30 @@ def table(results: dict[str, Result]) -> list[str]:
     return lines + ([""] + ratio_lines if ratio_lines else [])
 
 
+def by_rate(results: dict[str, Result]) -> list[str]:
+    """Hub CPU µs per delivery and Redis CPU µs per append at each rate every run held without loss: the same load."""
+    runs = {name: run for name, run in results.items() if "error" not in run}
+    rates = sorted({s["rate"] for run in runs.values() for s in run["steps"] if s["loss"] == 0})
+    if not rates:
+        return []
+    lines = ["| run | " + " | ".join(f"{fmt(r)}/s" for r in rates) + " |", "|---|" + "---|" * len(rates)]
+    for name, run in runs.items():
+        steps = {s["rate"]: s for s in run["steps"] if s["loss"] == 0}
+        cells = []
+        for rate in rates:
+            s = steps.get(rate)
+            hub = s and per_unit_us(s["server_cpu"], s["deliveries_per_s"])
+            redis = s and per_unit_us(s.get("redis_cpu"), s["achieved"])
+            cells.append("—" if s is None else f"{fmt(hub)} / {fmt(redis)}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return ["Hub CPU µs per delivery / Redis CPU µs per append, at each rate (loss-free steps):", "", *lines, ""]
+
+
 def details(name: str, run: Result) -> list[str]:
     """Every step of one run, with the CPU of each process and of Redis, and deliveries per process."""
-    head = "rate, sent/s, deliveries/s, p50, p99, max, loss, hub CPU, per process, Redis CPU, per process recv, gen CPU"
-    lines = [f"{name}:", "", "| " + " | ".join(head.split(", ")) + " | gen lag p99 | cores busy | stop |"]
-    lines.append("|" + "---|" * (len(head.split(", ")) + 3))
+    heads = ["rate", "sent/s", "deliveries/s", "p50", "p99", "max", "loss", "hub CPU", "by process", "Redis CPU"]
+    heads += ["received by process", "gen CPU", "gen lag p99", "cores busy", "stop"]
+    lines = [f"{name}:", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for s in run["steps"]:
         lat = s["latency"]
         each = "/".join(fmt(c) for c in s.get("server_cpu_each", []))
@@ -135,6 +154,7 @@ def section(results: dict[str, Result], n: int, busy: list[float], seconds: floa
         "",
         *table(results),
         "",
+        *by_rate(results),
     ]
     problems = [(name, run["log_problems"]) for name, run in results.items() if run.get("log_problems")]
     if problems:
