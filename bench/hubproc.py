@@ -5,17 +5,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.proc import ProcessError, free_port, pinned, stop, wait_until
 
-__all__ = ["PASSWORD", "HubProcess", "free_port", "hub_process", "running_hub"]
+__all__ = ["PASSWORD", "HubProcess", "free_port", "hub_process", "hub_site", "running_hub"]
 
 # Must not contain a username (the hub refuses such passwords) nor be a common one.
 PASSWORD = "footlights-and-cues-42"
@@ -68,6 +69,57 @@ def _healthy(url: str) -> bool:
     return False
 
 
+def _hub_env(
+    var: str, port: int, database_url: str, settings: Mapping[str, str] | None, extra: Mapping[str, str] | None,
+    source: Path | None,
+) -> dict[str, str]:
+    """The environment of a bench hub: the bench settings over the caller's, its var dir, database and port."""
+    env = {
+        **os.environ,
+        **(extra or {}),
+        "HUB_VAR_DIR": var,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_PORT": str(port),
+        **{f"HUB_{k.upper()}": v for k, v in {**BENCH_SETTINGS, **(settings or {})}.items()},
+    }
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def _seed(stages: dict[str, str], users: dict[str, str] | None, env: Mapping[str, str], cwd: str | None) -> None:
+    """Create the stage owners, `users` and `stages` through the hub CLI (one interpreter for all)."""
+    owners = sorted(set(stages.values()))
+    commands = [["user", "add", "--username", owner, "--password", PASSWORD] for owner in owners]
+    commands += [
+        ["user", "add", "--username", u, "--password", PASSWORD, "--role", r] for u, r in (users or {}).items()
+    ]
+    commands += [["stage", "add", "--slug", s, "--name", s, "--owner", owner] for s, owner in stages.items()]
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise ProcessError(f"hub CLI failed: {done.stderr.strip()[-2000:]}")
+
+
+@contextlib.contextmanager
+def _serving(
+    env: Mapping[str, str], cwd: str | None, cpu: int | None, module: str, log: Path, ready: float
+) -> Iterator[HubProcess]:
+    """`python -m <module> serve` with `env` (its HUB_PORT) pinned to `cpu`, healthy; stopped on exit."""
+    port = int(env["HUB_PORT"])
+    with log.open("wb") as log_fh:
+        proc = subprocess.Popen(
+            pinned([sys.executable, "-m", module, "serve"], cpu), env=env, cwd=cwd, stdout=log_fh, stderr=log_fh
+        )
+    hub = HubProcess(f"http://127.0.0.1:{port}", port, proc.pid, log)
+    try:
+        wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=ready)
+        yield hub
+    finally:
+        stop(proc)
+
+
 @contextlib.contextmanager
 def hub_process(
     stages: dict[str, str], cpu: int | None = None, source: Path | None = None,
@@ -82,42 +134,34 @@ def hub_process(
     what runs `serve` (`bench.tracehub` for a hub that dumps tracemalloc snapshots); `env` adds
     environment variables; `ready` is how long it may take to answer /healthz.
     """
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as var:
-        port = free_port()
-        extra = env
-        env = {
-            **os.environ,
-            **(extra or {}),
-            "HUB_VAR_DIR": var,
-            "HUB_DATABASE_URL": f"sqlite:///{var}/bench.db",
-            "HUB_PORT": str(port),
-            **{f"HUB_{k.upper()}": v for k, v in {**BENCH_SETTINGS, **(settings or {})}.items()},
-        }
-        if source is not None:
-            env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    with hub_site(stages, [cpu], "sqlite:///{var}/bench.db", source, users, settings, module, env, ready) as hubs:
+        yield hubs[0]
+
+
+@contextlib.contextmanager
+def hub_site(
+    stages: dict[str, str], cpus: Sequence[int | None], database_url: str, source: Path | None = None,
+    users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None, module: str = "hub",
+    env: Mapping[str, str] | None = None, ready: float = 20,
+) -> Iterator[list[HubProcess]]:
+    """One hub process per entry of `cpus` (each pinned there, None: unpinned), all on `database_url`.
+
+    `database_url` may name `{var}`, the site's throw-away directory (SQLite: one process only).
+    Several processes form one site only with a shared Postgres and HUB_REDIS_URL in `settings`
+    or `env` (bench/site.py provides both); they get one HUB_SECRET_KEY. The database is seeded
+    once, before any process starts. The other arguments are those of `hub_process`.
+    """
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as var, contextlib.ExitStack() as stack:
+        extra = {"HUB_SECRET_KEY": secrets.token_urlsafe(32), **(env or {})}
+        url = database_url.format(var=var)
         cwd = str(source) if source is not None else None
-        owners = sorted(set(stages.values()))
-        commands = [["user", "add", "--username", owner, "--password", PASSWORD] for owner in owners]
-        commands += [
-            ["user", "add", "--username", u, "--password", PASSWORD, "--role", r] for u, r in (users or {}).items()
-        ]
-        commands += [["stage", "add", "--slug", s, "--name", s, "--owner", owner] for s, owner in stages.items()]
-        done = subprocess.run(
-            [sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, cwd=cwd, capture_output=True, text=True
-        )
-        if done.returncode:
-            raise ProcessError(f"hub CLI failed: {done.stderr.strip()[-2000:]}")
-        log = Path(var) / "hub.log"
-        with log.open("wb") as log_fh:
-            proc = subprocess.Popen(
-                pinned([sys.executable, "-m", module, "serve"], cpu), env=env, cwd=cwd, stdout=log_fh, stderr=log_fh
-            )
-        hub = HubProcess(f"http://127.0.0.1:{port}", port, proc.pid, log)
-        try:
-            wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=ready)
-            yield hub
-        finally:
-            stop(proc)
+        _seed(stages, users, _hub_env(var, free_port(), url, settings, extra, source), cwd)
+        hubs = []
+        for i, cpu in enumerate(cpus):
+            each = _hub_env(var, free_port(), url, settings, extra, source)
+            log = Path(var) / ("hub.log" if len(cpus) == 1 else f"hub-{i + 1}.log")
+            hubs.append(stack.enter_context(_serving(each, cwd, cpu, module, log, ready)))
+        yield hubs
 
 
 @contextlib.contextmanager

@@ -90,3 +90,23 @@ def test_sustained_steps_report_the_steady_part(tmp_path: Path) -> None:
         # the steady part leaves out the events of the first half second, and no second is missing
         assert 0 < step["steady"]["count"] < step["latency"]["count"], (system, step["steady"])
         assert sum(second["count"] for second in step["per_second"]) == step["received"], system
+
+
+def test_scaleout_spreads_the_audience_over_two_processes(tmp_path: Path) -> None:
+    """Two hub processes on a throw-away Postgres database and Redis prefix (the machine's own services)."""
+    if missing_requirements():
+        pytest.fail("the bench needs " + "; ".join(missing_requirements()))
+    out = tmp_path / "scaleout.json"
+    command = [sys.executable, "-m", "bench.scaleout", "--runs", "redis-2", "--n", "4", "--rates", str(RATE)]
+    command += ["--step-seconds", "1", "--drain-seconds", "1", "--no-record", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=90)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| redis-2 | 0/0 |" in done.stdout
+    run = json.loads(out.read_text())["results"]["redis-2"]
+    (step,) = run["steps"]
+    assert step["loss"] == 0 and step["received"] == step["sent"] * 4
+    assert step["received_by_url"] == [step["sent"] * 2, step["sent"] * 2], "each process delivers to its half"
+    assert len(step["server_cpu_each"]) == 2 and step["redis_cpu"] is not None
+    assert run["integrity"]["missing"] == 0 and run["integrity"]["duplicates"] == 0
+    assert run["log_problems"] == {}, run["log_problems"]

@@ -41,10 +41,16 @@ export async function waitFor(cond, ms) {
 }
 
 export class Harness {
-  /** @param {object} cfg system (hub|mqtt), url, stage, token, serverPid, clkTck (see main.mjs). */
+  /**
+   * @param {object} cfg system (hub|mqtt), url, urls, stage, token, serverPids, redisPid, clkTck (see
+   *   main.mjs). With several `urls` (one site's hub processes) publishers use the first and
+   *   subscribers take them round-robin; each phase then counts deliveries per URL (`received_by_url`).
+   */
   constructor(cfg) {
     this.cfg = cfg;
-    this.meter = new CpuMeter(cfg.serverPid, cfg.clkTck);
+    this.urls = cfg.urls || [cfg.url];
+    this.opened = 0; // subscribers created so far: the next one's URL
+    this.meter = new CpuMeter(cfg.serverPids ?? [cfg.serverPid], cfg.clkTck, cfg.redisPid);
     this.phases = [null]; // phase ids start at 1; a payload's `s` names its phase
     this.subscribers = [];
     this.publishers = [];
@@ -52,13 +58,15 @@ export class Harness {
   }
 
   client(publisher) {
-    const { system, url, stage, token } = this.cfg;
-    const onDelivery = publisher ? undefined : (client, mark, replayed) => this._delivered(mark, replayed);
+    const { system, stage, token } = this.cfg;
+    const at = publisher ? 0 : this.opened++ % this.urls.length;
+    const url = this.urls[at];
+    const onDelivery = publisher ? undefined : (client, mark, replayed) => this._delivered(mark, replayed, at);
     if (system === 'hub') return new HubClient({ url, stage, token: publisher ? token : null, onDelivery });
     return new MqttClient({ url, stage, subscribe: publisher ? null : this.cfg.topic, onDelivery });
   }
 
-  _delivered(mark, replayed) {
+  _delivered(mark, replayed, at) {
     const phase = this.phases[mark.s];
     if (!phase) return;
     if (replayed) phase.replayed += 1;
@@ -66,6 +74,7 @@ export class Harness {
     else {
       const ms = now() - mark.t;
       phase.received += 1;
+      phase.byUrl[at] += 1;
       phase.latency.add(ms);
       if (phase.steady && mark.t >= phase.steadyFrom) phase.steady.add(ms);
       if (phase.perSecond) {
@@ -155,6 +164,7 @@ export class Harness {
    */
   phase(label, { warmupSeconds = null } = {}) {
     const phase = { id: this.phases.length, label, open: true, received: 0, late: 0, replayed: 0 };
+    phase.byUrl = this.urls.map(() => 0);
     phase.latency = new Histogram();
     if (warmupSeconds !== null) {
       phase.began = now();
@@ -217,6 +227,7 @@ export class Harness {
       loss: Math.max(0, expected - phase.received - phase.replayed),
       late: phase.late,
       deliveries_per_s: round(phase.received / sending.seconds),
+      ...(this.urls.length > 1 ? { received_by_url: phase.byUrl } : {}),
       latency: phase.latency.summary(),
       ...cpu,
     };

@@ -10,6 +10,7 @@ import { SCENARIOS } from './scenarios.mjs';
 const OPTIONS = {
   system: { type: 'string' }, // hub | mqtt
   url: { type: 'string' }, // hub: ws://host:port/socket.io/?EIO=4&transport=websocket; mqtt: ws://host:port
+  // several comma-separated URLs (one site's hub processes): publishers on the first, audience round-robin
   scenario: { type: 'string', default: 'fanout' }, // fanout | sustain | chat | joinstorm | reconnect
   stage: { type: 'string', default: 'fanout' }, // hub stage slug; MQTT topics are upstage/<stage>/<topic>
   token: { type: 'string', default: '' }, // the performer's access token (hub)
@@ -26,7 +27,8 @@ const OPTIONS = {
   'event-rate': { type: 'string', default: '10' }, // joinstorm, reconnect: events/s while the storm runs
   'storm-seconds': { type: 'string', default: '5' }, // joinstorm, reconnect: spread of the (re)connects
   'drop-seconds': { type: 'string', default: '1' }, // reconnect: how long everyone stays away
-  'server-pid': { type: 'string', default: '0' }, // sampled for CPU and RSS from /proc
+  'server-pid': { type: 'string', default: '0' }, // sampled for CPU and RSS from /proc; comma-separated: CPU summed
+  'redis-pid': { type: 'string', default: '0' }, // sampled for CPU as redis_cpu (scale-out runs)
   'clk-tck': { type: 'string', default: '100' },
   budget: { type: 'string', default: '600' }, // fanout: no new rate step after this many seconds
   deadline: { type: 'string', default: '900' }, // hard stop of the whole process
@@ -40,12 +42,16 @@ function config(values) {
   };
   if (!['hub', 'mqtt'].includes(values.system)) throw new Error('--system must be hub or mqtt');
   if (!values.url) throw new Error('--url is required');
+  const urls = values.url.split(',').filter(Boolean);
+  const serverPids = values['server-pid'].split(',').map(Number);
+  if (serverPids.some((p) => !Number.isInteger(p) || p < 0)) throw new Error('--server-pid takes pids, comma-separated');
   if (!SCENARIOS[values.scenario]) throw new Error(`--scenario must be one of ${Object.keys(SCENARIOS)}`);
   const rates = values.rates.split(',').map(Number);
   if (!rates.length || rates.some((r) => !(r > 0))) throw new Error('--rates must be positive numbers');
   return {
     system: values.system,
-    url: values.url,
+    url: urls[0],
+    urls,
     scenario: values.scenario,
     stage: values.stage,
     topic: values.scenario === 'chat' ? 'chat' : 'board',
@@ -63,7 +69,9 @@ function config(values) {
     eventRate: num('event-rate'),
     stormSeconds: num('storm-seconds'),
     dropSeconds: num('drop-seconds'),
-    serverPid: num('server-pid'),
+    serverPid: serverPids[0],
+    serverPids: serverPids.filter((p) => p > 0),
+    redisPid: num('redis-pid'),
     clkTck: num('clk-tck'),
     budget: num('budget'),
     deadline: num('deadline'),

@@ -4,7 +4,7 @@
 // audience drop at once and come back with `since` (hub) or a clean session (Mosquitto).
 
 import { Harness, boardMove, chatLine, round } from './harness.mjs';
-import { now, serverRssKb, sleep } from './stats.mjs';
+import { now, siteRssKb, sleep } from './stats.mjs';
 
 const SETTLE_MS = 1000; // after connecting: presence (0.25 s) settles, memory is sampled
 const IDLE_CPU = 20; // % : the server has caught up with the connections once under this for 0.5 s
@@ -27,7 +27,7 @@ const GEN_LAGGING_MS = 50;
  * and how long it took to go idle.
  */
 async function connectIdle(h, n) {
-  const rssBefore = serverRssKb(h.cfg.serverPid);
+  const rssBefore = siteRssKb(h.cfg.serverPids);
   const connect = await h.subscribersUp(n, { concurrency: h.cfg.concurrency });
   const settled = now();
   h.meter.start();
@@ -38,7 +38,7 @@ async function connectIdle(h, n) {
     await sleep(500);
     busy = h.meter.read().server_cpu;
   }
-  const rssAfter = serverRssKb(h.cfg.serverPid);
+  const rssAfter = siteRssKb(h.cfg.serverPids);
   const perConn = rssBefore === null || connect.opened === 0 ? null : round((rssAfter - rssBefore) / connect.opened);
   return {
     connect,

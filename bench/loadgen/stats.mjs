@@ -118,10 +118,22 @@ export function serverRssKb(pid) {
   return match ? Number(match[1]) : null;
 }
 
+/** The summed VmRSS of `pids` (a site's hub processes), in kB; null when there is none. */
+export function siteRssKb(pids) {
+  const each = pids.map(serverRssKb);
+  return each.length && each.every((kb) => kb !== null) ? each.reduce((a, b) => a + b, 0) : null;
+}
+
 /** CPU use over an interval: the server's (from /proc/<pid>/stat) and this process's own, in % of one core. */
 export class CpuMeter {
-  constructor(serverPid, clockTicks) {
-    this.pid = serverPid;
+  /**
+   * @param {number|number[]} serverPids the server's pid, or a site's hub processes (CPU summed)
+   * @param {number} clockTicks /proc's ticks per second
+   * @param {number} redisPid sampled too (as redis_cpu) when not 0
+   */
+  constructor(serverPids, clockTicks, redisPid = 0) {
+    this.pids = (Array.isArray(serverPids) ? serverPids : [serverPids]).filter((p) => p > 0);
+    this.redisPid = redisPid;
     this.hz = clockTicks || 100;
     this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loop.enable();
@@ -131,7 +143,8 @@ export class CpuMeter {
   start() {
     this.t0 = performance.now();
     this.self0 = process.cpuUsage();
-    this.server0 = this.pid ? procTicks(this.pid) : 0;
+    this.servers0 = this.pids.map(procTicks);
+    this.redis0 = this.redisPid ? procTicks(this.redisPid) : 0;
     this.cores0 = coreTicks();
     this.loop.reset();
   }
@@ -143,11 +156,12 @@ export class CpuMeter {
   read() {
     const seconds = (performance.now() - this.t0) / 1000;
     const self = process.cpuUsage(this.self0);
-    const serverTicks = this.pid ? procTicks(this.pid) - this.server0 : null;
     const pct = (v) => Math.round(v * 10) / 10;
+    const share = (ticks) => pct((100 * ticks) / this.hz / seconds);
+    const each = this.pids.map((pid, i) => procTicks(pid) - this.servers0[i]);
     const out = {
       seconds: pct(seconds),
-      server_cpu: serverTicks === null ? null : pct((100 * serverTicks) / this.hz / seconds),
+      server_cpu: each.length ? share(each.reduce((a, b) => a + b, 0)) : null,
       gen_cpu: pct(((self.user + self.system) / 1e6 / seconds) * 100),
       gen_sys_cpu: pct((self.system / 1e6 / seconds) * 100), // of gen_cpu: in the kernel (socket reads)
       cores_busy: coreTicks().map((c, i) => {
@@ -156,6 +170,8 @@ export class CpuMeter {
       }),
       gen_loop_p99_ms: pct(Math.max(0, this.loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS)), // how late its timers ran
     };
+    if (each.length > 1) out.server_cpu_each = each.map(share);
+    if (this.redisPid) out.redis_cpu = share(procTicks(this.redisPid) - this.redis0);
     this.start();
     return out;
   }
