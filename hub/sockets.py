@@ -175,14 +175,19 @@ class SocketHandlers:
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         async with conn.order:  # one connection's publishes are numbered in the order they came
-            accepted = await self._accept(conn, data)
+            accepting = await self._accept(conn, data)
+        accepted = await accepting
         self.metrics.accepted.labels(accepted.event.topic).inc()
         await accepted.stored  # the ack means the event is in the archive
         if accepted.duplicate:  # a retried publish: the first one's event
             return {"ok": True, "seq": accepted.event.seq, "duplicate": True}
         return {"ok": True, "seq": accepted.event.seq}
 
-    async def _accept(self, conn: Connection, data: dict[str, Any]) -> Accepted:
+    async def _accept(self, conn: Connection, data: dict[str, Any]) -> Awaitable[Accepted]:
+        """Check a publish (awaiting what it needs, a scene) and start it: the returned awaitable
+        gives its outcome. On a shared log the append is queued (in this order) by a task started
+        here, so the next publish of the connection need not wait for Redis's reply; in memory
+        it is done at once."""
         room = conn.room
         if room is None:
             raise Refused("not_joined", "join a stage before publishing")
@@ -197,7 +202,10 @@ class SocketHandlers:
             if conn.room is not room:
                 raise Refused("not_joined", "the connection left the stage")
         audience, target = audience_of(topic, payload)
-        return await self.node.publish(room, topic, payload, sender, audience, target, at)
+        publishing = self.node.publish(room, topic, payload, sender, audience, target, at)
+        if self.node.log.shared:
+            return asyncio.ensure_future(publishing)  # tasks start in creation order: queued in order
+        return _done_with(await publishing)
 
     @staticmethod
     def _speaker(conn: Connection, relay: Any) -> tuple[Identity, dict[str, Any]]:
@@ -293,3 +301,9 @@ def parse_since(value: Any) -> tuple[str, int] | None:
     ):
         raise Refused("bad_request", "since must be {epoch: string, seq: integer >= 0}")
     return value["epoch"], value["seq"]
+
+
+def _done_with(accepted: Accepted) -> asyncio.Future[Accepted]:
+    done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+    done.set_result(accepted)
+    return done

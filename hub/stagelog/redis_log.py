@@ -7,16 +7,23 @@ process can see a seq without its event or an event out of order (`scripts.py` h
 Failures: every Redis error (refused, reset, timed out) is raised as `LogUnavailable`. Commands
 are never retried by the client library: a retried append after a timeout could append twice.
 An append that raised may still have happened; the caller retries it with its idempotency key.
+
+Appends are pipelined: those made while one round trip is under way go together in the next, on
+one connection, in the order they were made (one performer's publishes need not wait for each
+other's replies, and keep their order).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
+
+from redis.exceptions import NoScriptError
 
 from storage import Event
 
@@ -87,6 +94,9 @@ class RedisStageLog:
             connections=connections,
         )
         self._redis = self._link.redis
+        self._queued: list[tuple[list[str], list[bytes | str | int], asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._append_loaded = False
         self._append = self._redis.register_script(scripts.APPEND)
         self._read = self._redis.register_script(scripts.READ)
         self._seed = self._redis.register_script(scripts.SEED)
@@ -127,7 +137,7 @@ class RedisStageLog:
             "0" if key is None else "1",
             fence or "",
         ]
-        reply = await self._link.call(lambda: self._append(keys=keys, args=args))
+        reply = await self._appending(keys, args)
         if int(reply[0]) == 2:
             raise Unseeded(f"the stage log holds nothing of stage {stage_id}")
         if int(reply[0]) == 3:
@@ -135,6 +145,40 @@ class RedisStageLog:
         event, epoch = _parse_message(stage_id, reply[1])
         assert event is not None, "an append's message carries its event"
         return Appended(event, epoch, duplicate=int(reply[0]) == 1)
+
+    def _appending(self, keys: list[str], args: list[bytes | str | int]) -> asyncio.Future[Any]:
+        """Queue one append (at once, in call order) for the sender task, which sends everything
+        queued as one pipeline on one connection: Redis runs them in that order, so appends made
+        one after another keep their order without each waiting for the one before."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((keys, args, future))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_appends(), name="stagelog-appends")
+        return future
+
+    async def _send_appends(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
+            try:
+                if not self._append_loaded:  # a new Redis, or one that restarted empty
+                    await self._link.call(lambda: self._redis.script_load(scripts.APPEND))
+                    self._append_loaded = True
+                pipe = self._redis.pipeline(transaction=False)
+                for keys, args, _ in batch:
+                    pipe.evalsha(self._append.sha, len(keys), *keys, *args)
+                replies = await self._link.call(functools.partial(pipe.execute, raise_on_error=False))
+            except LogUnavailable as exc:  # each append may or may not have happened
+                replies = [exc] * len(batch)
+            for (_, _, future), reply in zip(batch, replies, strict=True):
+                if isinstance(reply, NoScriptError):  # this one did not run: the caller may retry
+                    self._append_loaded = False
+                    reply = LogUnavailable("the stage log's script was not loaded; try again")
+                if future.done():  # its caller gave up waiting
+                    continue
+                if isinstance(reply, Exception):
+                    future.set_exception(reply if isinstance(reply, LogUnavailable) else LogUnavailable(str(reply)))
+                else:
+                    future.set_result(reply)
 
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         keys = [self._key(stage_id, "meta"), self._key(stage_id, "log")]
