@@ -201,3 +201,18 @@ async def test_a_client_away_for_a_busy_chat_can_come_back_with_since(site: Site
     back.timeout = 5.0
     ack = await back.join("show", since=since)
     assert ack["ok"], ack
+
+
+async def test_one_connections_publishes_in_flight_together_keep_their_order(site: Site) -> None:
+    """A performer sends 60 publishes without waiting for acks (as a page does while dragging):
+    on Redis they are queued and pipelined, not sent one round trip at a time, and every process
+    delivers them in the order they were sent."""
+    await site.one.stage("show", "helen")
+    helen = await site.one.joined("helen")
+    watchers = [await site.one.joined(), await site.two.joined()]
+    acks = await asyncio.gather(*(helen.publish("chat", {"message": f"line {n}"}) for n in range(60)))
+    assert all(ack["ok"] for ack in acks), [a for a in acks if not a["ok"]][:3]
+    for watcher in watchers:
+        await watcher.wait_for(lambda c: len(c.events) >= 60)
+        assert [e["payload"]["message"] for e in watcher.events] == [f"line {n}" for n in range(60)]
+    assert [ack["seq"] for ack in acks] == sorted(ack["seq"] for ack in acks)
