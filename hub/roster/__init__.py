@@ -3,7 +3,8 @@ every process's heartbeated part of a stage, avatar holds claimed atomically, ch
 
 `Roster` is the protocol; `MemoryRoster` keeps it in this process (the embedded default),
 `RedisRoster` in Redis (several processes). `helpers.py` has what a node wires around it:
-`part_of`, `Coalescer`, `Snapshots`. The node does not use it yet (docs/decisions.md, "The roster").
+`part_of`, `Coalescer`, `Snapshots`; the node's side is `hub/attendance.py` (docs/decisions.md,
+"The roster").
 """
 
 from __future__ import annotations
