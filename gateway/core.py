@@ -179,6 +179,11 @@ class Gateway:
             return
         if len(levels) != 1:
             raise BadMessage("foreign_topic", mqtt_topic[:100])
+        if properties.get("retain"):
+            # A retained stage message is an old one the broker hands every new subscription:
+            # taken, it would be played again at each (re)subscribe (the original archivers
+            # skipped them too). Retained statistics are wanted: they are the peers' counts.
+            raise BadMessage("retained", mqtt_topic[:100])
         topic = levels[0]
         provenance = Provenance.of(properties)
         if provenance is not None and provenance.origin == self.hub_id:

@@ -79,6 +79,31 @@ async def legacy_client(namespace: str, received: list) -> gmqtt.Client:
     return client
 
 
+async def test_a_retained_legacy_message_is_not_injected_at_each_subscribe(make_hub, make_gateway, namespace):
+    """A legacy client left a retained chat on the broker: the broker hands it to every new
+    subscription, and a gateway that took it would replay it at every (re)start. It is skipped
+    (counted as `retained`); a live chat after it still arrives."""
+    require_mosquitto()
+    received: list = []
+    legacy = await legacy_client(namespace, received)
+    try:
+        old = {"user": "Old Client", "message": "retained", "id": "legacy-retained"}
+        legacy.publish(f"{namespace}/{SLUG}/chat", orjson.dumps(old), qos=1, retain=True)
+        await asyncio.sleep(0.3)
+        hub = await seeded_hub(make_hub, "alice", hub_id="hub-r")
+        gateway = await make_gateway(hub.url, namespace)
+        viewer = await hub.joined(None, SLUG)
+        await until(lambda: gateway.metrics.dropped_count("in", "retained") >= 1)
+        live = {"user": "Old Client", "message": "live", "id": "legacy-live"}
+        legacy.publish(f"{namespace}/{SLUG}/chat", orjson.dumps(live), qos=1)
+        await arrives_once(viewer, "chat", "id", "legacy-live")
+        assert not matching(viewer, "chat", "id", "legacy-retained")
+    finally:
+        legacy.publish(f"{namespace}/{SLUG}/chat", b"", qos=1, retain=True)  # clear it from the broker
+        await asyncio.sleep(0.2)
+        await legacy.disconnect()
+
+
 async def test_legacy_client_chats_as_audience_and_cannot_move_objects(make_hub, make_gateway, namespace):
     require_mosquitto()
     hub = await seeded_hub(make_hub, "alice", hub_id="hub-l")

@@ -69,6 +69,8 @@ GARBAGE = [
     ("bad_properties", CHAT, chat(), peer(origin="o" * 65)),
     ("bad_properties", CHAT, chat(), peer(event_id="e" * 201)),
     ("hop_limit", CHAT, chat(), peer(hops="99")),
+    ("retained", CHAT, chat(), {"retain": 1}),
+    ("retained", CHAT, chat(), {"retain": 1, **peer()}),
     ("own_origin", CHAT, chat(), peer(origin=HUB)),
     ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b"garbage", {}),
     ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": -1, "audiences": 0}', {}),
@@ -139,6 +141,15 @@ def test_peer_statistics_are_bounded(gateway):
     gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-0", b"", {})  # a cleared value frees its place
     gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-new", b'{"players": 0, "audiences": 1}', {})
     assert "hub-new" in gateway.stats.peers[SLUG] and "hub-0" not in gateway.stats.peers[SLUG]
+
+
+def test_a_retained_peer_count_is_still_heard_and_a_live_chat_still_relayed(gateway):
+    """Only retained stage messages are skipped: the peers' counts are retained by design, and a
+    message that arrives live (retain 0) is relayed."""
+    gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-b", b'{"players": 1, "audiences": 2}', {"retain": 1})
+    assert "hub-b" in gateway.stats.peers[SLUG]
+    gateway.broker_message(CHAT, chat(), {"retain": 0})
+    assert len(gateway.bridges[SLUG].relayed) == 1
 
 
 def test_the_seen_cache_stays_bounded():
