@@ -15,6 +15,7 @@ import orjson
 from .wire import HUB_ID, STATISTICS, BadMessage, stage_topic
 
 MAX_PEERS = 256  # hubs whose counts one stage sums
+MAX_COUNT = 10**9  # people one hub counts on a stage: more is garbage (and its sum must stay a JSON integer)
 Counts = tuple[int, int]
 Publish = Callable[[str, bytes, list[tuple[str, str]], bool], None]
 
@@ -84,6 +85,6 @@ def _counts(raw: bytes) -> Counts:
         counts = data["players"], data["audiences"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise BadMessage("bad_statistics", "not {players, audiences}") from exc
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
-        raise BadMessage("bad_statistics", "counts must be non-negative integers")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_COUNT for n in counts):
+        raise BadMessage("bad_statistics", f"counts must be integers from 0 to {MAX_COUNT}")
     return counts

@@ -77,6 +77,8 @@ GARBAGE = [
     ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": true, "audiences": 0}', {}),
     ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": "2", "audiences": 0}', {}),
     ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b"[1, 2]", {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": 18446744073709551615, "audiences": 0}', {}),
+    ("bad_statistics", f"{NS}/{SLUG}/statistics/hub-b", b'{"players": 1000000001, "audiences": 0}', {}),
     ("bad_statistics", f"{NS}/{SLUG}/statistics/not a hub", b'{"players": 1, "audiences": 0}', {}),
 ]
 
@@ -150,6 +152,17 @@ def test_a_retained_peer_count_is_still_heard_and_a_live_chat_still_relayed(gate
     assert "hub-b" in gateway.stats.peers[SLUG]
     gateway.broker_message(CHAT, chat(), {"retain": 0})
     assert len(gateway.bridges[SLUG].relayed) == 1
+
+
+def test_the_published_total_stays_a_json_integer_whatever_peers_claim(gateway):
+    """Peers at the largest count allowed still sum to a total that can be published (a u64 count
+    from a peer used to make every later total unpublishable: frozen)."""
+    sent: list[bytes] = []
+    gateway.stats.publish = lambda topic, payload, *_: sent.append(payload)
+    gateway.stats.local_counts(SLUG, {"players": 1, "audience": 1})
+    for i in range(MAX_PEERS):
+        gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-{i}", b'{"players": 1000000000, "audiences": 1000000000}', {})
+    assert orjson.loads(sent[-1]) == {"players": 1 + MAX_PEERS * 10**9, "audiences": 1 + MAX_PEERS * 10**9}
 
 
 def test_the_seen_cache_stays_bounded():
