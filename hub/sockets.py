@@ -33,6 +33,7 @@ from .inbound import (
     require_dict,
     stamp,
 )
+from .logs import Sparse
 from .metrics import Metrics
 from .node import Accepted, Connection, Node, StageRoom
 from .relay import relay_identity
@@ -58,6 +59,7 @@ class SocketHandlers:
         self.sio, self.node, self.store, self.tokens = sio, node, store, tokens
         self.settings, self.metrics = settings, metrics
         self.guard = Guard(settings, node.connections, metrics)
+        self._sparse = Sparse(log)  # what a database outage makes every call say
         self.sessions = SessionSigner(settings.secret_key)
         sio.gate = self.guard
         self.on_disconnect: list[Callable[[Connection], None]] = []  # what else to forget of a connection
@@ -152,7 +154,12 @@ class SocketHandlers:
             except Refused as refused:
                 self.metrics.refused.labels(refused.code).inc()
                 return refused.ack()
-            except Exception:
+            except Exception as exc:
+                if not await self.store.reachable():  # an outage, not a bug: no traceback per call
+                    self._sparse.warning("database", "a call failed: the database is unreachable", call=name,
+                                         error=repr(exc)[:200])  # fmt: skip
+                    self.metrics.refused.labels("unavailable").inc()
+                    return Refused("unavailable", "the database is unreachable; try again shortly").ack()
                 log.exception("handler failed", extra={"call": name})
                 self.metrics.refused.labels("internal").inc()
                 return Refused("internal", "the hub failed to handle this call").ack()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,6 +55,17 @@ class Store(UserStore, MediaStore):
             if path and path != ":memory:" and not path.startswith("file:"):
                 private_file(Path(path))
         await self.db.connect()
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the database answers now (`SELECT 1` within `timeout` seconds): tells an outage
+        from a bug when a query failed."""
+        try:
+            if not self.db.is_connected:
+                return False
+            await asyncio.wait_for(self.db.fetch_val("SELECT 1"), timeout)
+        except Exception:  # any failure to answer is an outage here
+            return False
+        return True
 
     async def close(self) -> None:
         await self.db.disconnect()

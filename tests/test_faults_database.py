@@ -198,3 +198,29 @@ async def test_the_writer_writes_again_after_a_cut_connection_could_not_be_hande
         assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, 21))
     finally:
         await asyncio.wait_for(store.close(), 10)
+
+
+async def test_a_call_failing_for_a_database_outage_is_unavailable_without_a_traceback(postgres_url, make_hub, caplog):
+    """A gateway's stage poll (`stages`) during an outage used to log `handler failed` with a
+    traceback at every poll and answer `internal`: it is `unavailable`, logged sparingly, and
+    works again once the database is back."""
+    hub = await make_hub(database_url=postgres_url)
+    await hub.stage("show", owner="olivia")
+    await hub.user("gate", role="service")
+    gateway = await hub.connect("gate")
+    assert (await gateway.call("stages", {}))["ok"]
+    name = database_name(postgres_url)
+    await admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    await admin_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+    try:
+        answers = [await gateway.call("stages", {}) for _ in range(3)]
+    finally:
+        await admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    assert all(a["error"]["code"] == "unavailable" for a in answers), answers
+    assert not [r for r in caplog.records if r.getMessage() == "handler failed"], "no traceback per call"
+    for _ in range(50):  # the pool reconnects by itself
+        if (await gateway.call("stages", {})).get("ok"):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        pytest.fail("stages never answered again after the outage")
