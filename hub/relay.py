@@ -7,6 +7,7 @@ publish, with those rights. See docs/federation.md.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -39,4 +40,14 @@ def relay_identity(relay: Any, service_session: str) -> tuple[Identity, dict[str
     session = relay.get("session")
     if not isinstance(session, str) or not SESSION_ID.match(session):
         session = service_session
+    else:
+        session = peer_session(origin, session)
     return Identity(session, nickname, role), {"origin": origin, "eventId": event_id, "hops": hops}
+
+
+def peer_session(origin: str, session: str) -> str:
+    """The session a relayed event is stamped with: the peer's own, as seen from here. It is the
+    same for every event of that peer session (an avatar it holds stays its own) and can never be
+    a session of this hub, whatever the peer claims (sessions are public: every event shows one)."""
+    digest = hashlib.blake2b(f"{origin}\n{session}".encode(), digest_size=15).hexdigest()
+    return f"p{digest}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from client import HubClient
+from hub.relay import peer_session
 from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
 from tests.present import present
 
@@ -70,8 +71,8 @@ async def test_relayed_events_are_stamped_numbered_and_carry_their_origin(make_h
     await viewer.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
     (event,) = [e for e in viewer.events if e["topic"] == "chat"]
     assert event["seq"] == ack["seq"]
-    assert event["from"] == {"session": "remote-session-1", "nickname": "Remote Rita", "role": "audience",
-                             "origin": "hub-b", "eventId": "hub-b:e1:1", "hops": 1}
+    assert event["from"] == {"session": peer_session("hub-b", "remote-session-1"), "nickname": "Remote Rita",
+                             "role": "audience", "origin": "hub-b", "eventId": "hub-b:e1:1", "hops": 1}
     assert event["payload"]["user"] == "Remote Rita" and event["payload"]["isPlayer"] is False
 
     moved = await service.publish("board", {"type": "moveTo", "object": {"id": "a1", "x": 5}},
@@ -102,3 +103,19 @@ async def test_service_token_command_prints_a_token_the_hub_accepts(make_hub, tm
     client = await HubClient(hub.url, token=done.stdout.strip().splitlines()[-1]).connect()
     hub.clients.append(client)
     assert (await client.join(SLUG))["role"] == "service"
+
+
+async def test_a_peer_cannot_speak_as_a_session_of_this_hub(make_hub):
+    """Sessions are public (every event names one): a relay claiming a local performer's session
+    is stamped with a session of the peer's own, never the local one."""
+    hub = await seeded_hub(make_hub, "olivia")
+    owner = await hub.joined("olivia", SLUG)
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+    assert owner.session is not None
+    ack = await service.publish("chat", {"message": "it is me, really"}, relay=relay(session=owner.session))
+    assert ack["ok"], ack
+    await owner.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
+    (event,) = [e for e in owner.events if e["topic"] == "chat"]
+    assert event["from"]["session"] != owner.session
+    assert event["from"]["session"] == peer_session("hub-b", owner.session), "stable for that peer session"
