@@ -203,6 +203,14 @@ class SocketHandlers:
         sender = {**who.sender(), **relayed, **publish_id(data.get("id"))}
         at = now_ms()
         payload = stamp(topic, payload, who, at)
+        if relayed and not is_performer(who.role):
+            # An audience-level relay (a legacy client, a peer's audience) on a stage not live
+            # here is refused, as this hub's own audience could not be on it.
+            stage = await self.store.cached_stage(room.slug)
+            if stage is None or stage.status != "live":
+                raise Refused("forbidden", closed_message(stage.status if stage is not None else "deleted"))
+            if conn.room is not room:
+                raise Refused("not_joined", "the connection left the stage")
         if topic == "background" and payload["type"] == "switchScene":
             scene = await self._scene_of(room.stage_id, payload["scene"])
             payload = {**payload, "snapshot": scene.payload}

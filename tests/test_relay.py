@@ -119,3 +119,22 @@ async def test_a_peer_cannot_speak_as_a_session_of_this_hub(make_hub):
     (event,) = [e for e in owner.events if e["topic"] == "chat"]
     assert event["from"]["session"] != owner.session
     assert event["from"]["session"] == peer_session("hub-b", owner.session), "stable for that peer session"
+
+
+async def test_audience_level_relays_are_refused_while_the_stage_is_not_live(make_hub):
+    """A legacy client's chat (relayed as audience) reached the performers of a stage in
+    rehearsal: it is refused as this hub's own audience would be; a player-level relay still
+    arrives (performers on another hub rehearse together)."""
+    hub = await seeded_hub(make_hub, "olivia")
+    owner = await hub.joined("olivia", SLUG)
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+    stage = present(await hub.store.get_stage(SLUG))
+    await hub.store.update_stage(stage.id, {"status": "rehearsal"})
+    hub.store.forget_cached_stages(SLUG)
+    refused = await service.publish("chat", {"message": "hi from the broker"}, relay=relay())
+    assert refused == {"ok": False, "error": {"code": "forbidden", "message": "this stage is in rehearsal"}}
+    player = await service.publish("chat", {"message": "rehearsing"}, relay=relay(id="hub-b:e1:9", **{"as": "player"}))
+    assert player["ok"], player
+    await owner.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
+    assert [e["payload"]["message"] for e in owner.events if e["topic"] == "chat"] == ["rehearsing"]
