@@ -219,7 +219,9 @@ class SocketHandlers:
         audience, target = audience_of(topic, payload)
         publishing = self.node.publish(room, topic, payload, sender, audience, target, at)
         if self.node.log.shared:
-            return asyncio.ensure_future(publishing)  # tasks start in creation order: queued in order
+            task = asyncio.ensure_future(publishing)  # tasks start in creation order: queued in order
+            task.add_done_callback(_seen)  # its caller may be gone (a disconnect): no unread exception
+            return task
         return _done_with(await publishing)
 
     @staticmethod
@@ -322,3 +324,9 @@ def _done_with(accepted: Accepted) -> asyncio.Future[Accepted]:
     done: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
     done.set_result(accepted)
     return done
+
+
+def _seen(task: asyncio.Future[Accepted]) -> None:
+    """Mark a publish task's exception as read (the call's ack carries it when anyone waits)."""
+    if not task.cancelled():
+        task.exception()

@@ -154,15 +154,16 @@ def test_a_retained_peer_count_is_still_heard_and_a_live_chat_still_relayed(gate
     assert len(gateway.bridges[SLUG].relayed) == 1
 
 
-def test_the_published_total_stays_a_json_integer_whatever_peers_claim(gateway):
-    """Peers at the largest count allowed still sum to a total that can be published (a u64 count
-    from a peer used to make every later total unpublishable: frozen)."""
+def test_a_huge_peer_count_cannot_freeze_the_published_total(gateway):
+    """A peer claiming a count near 2**64 used to be summed: the total then no longer fit a JSON
+    integer and every later total failed to publish (frozen). The claim is refused; totals go on."""
     sent: list[bytes] = []
     gateway.stats.publish = lambda topic, payload, *_: sent.append(payload)
     gateway.stats.local_counts(SLUG, {"players": 1, "audience": 1})
-    for i in range(MAX_PEERS):
-        gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-{i}", b'{"players": 1000000000, "audiences": 1000000000}', {})
-    assert orjson.loads(sent[-1]) == {"players": 1 + MAX_PEERS * 10**9, "audiences": 1 + MAX_PEERS * 10**9}
+    gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-a", b'{"players": 18446744073709551615, "audiences": 0}', {})
+    gateway.broker_message(f"{NS}/{SLUG}/statistics/hub-b", b'{"players": 2, "audiences": 3}', {})
+    assert orjson.loads(sent[-1]) == {"players": 3, "audiences": 4}
+    assert gateway.metrics.dropped_count("in", "bad_statistics") == 1
 
 
 def test_the_seen_cache_stays_bounded():
