@@ -108,11 +108,11 @@ async def until(predicate: Callable[[], bool], timeout: float = 30.0, explain: C
 class PrivateBroker:
     """A Mosquitto of this test on a fixed free port that can be stopped and started again.
 
-    It keeps its sessions and queued messages across a restart (`persistence true`), as a
-    production broker carrying a federation should.
+    It keeps its sessions and queued messages across a clean restart (`persistence true`), as a
+    production broker carrying a federation should, unless made with `persistence=False`.
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, persistence: bool = True) -> None:
         binary = mosquitto_binary()
         if binary is None:
             missing_service("mosquitto is not installed for the private-broker gateway tests (apt-get install mosquitto)")
@@ -124,7 +124,8 @@ class PrivateBroker:
         self.conf.write_text("\n".join([
             # Started by root, mosquitto would drop to its own user, which cannot write under a private tmp dir.
             *(["user root"] if os.geteuid() == 0 else []),
-            "per_listener_settings false", "allow_anonymous true", "persistence true",
+            "per_listener_settings false", "allow_anonymous true",
+            f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/", "log_dest stderr", "log_type error", "log_type warning",
             f"listener {self.port} 127.0.0.1", "",
         ]))
@@ -138,6 +139,13 @@ class PrivateBroker:
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc)
+            self.proc = None
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, so nothing is saved that was not saved already."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
             self.proc = None
 
 

@@ -1,0 +1,247 @@
+"""Real federations for fault tests (issue 15): hub processes, `python -m gateway` processes and a
+private Mosquitto, a show that publishes numbered chats at a steady rate, and a tally of what
+each hub's archive holds (lost, duplicated, out of origin order).
+
+Every process is killed and every file dropped with the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from bench.proc import free_port
+from client import HubClient, login
+from tests.conftest import PASSWORD
+from tests.gateway_support import SERVICE_USER, SLUG, PrivateBroker
+from tests.hubproc import HubProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOW_RATE = {"rate_limit": "1000", "rate_burst": "1000"}  # one performer publishes the whole show
+
+
+class GatewayProcess:
+    """`python -m gateway` for one hub: start, SIGTERM, SIGKILL, SIGSTOP/SIGCONT, its metrics."""
+
+    def __init__(self, hub: HubProcess, broker_port: int, namespace: str, workdir: Path, **settings: str) -> None:
+        self.hub, self.workdir = hub, workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.metrics_port = free_port()
+        self.log = workdir / "gateway.log"
+        self.env = {
+            **{k: v for k, v in hub.env.items() if not k.startswith("HUB_")},
+            "HUB_GATEWAY_HUB_URL": hub.url,
+            "HUB_GATEWAY_USERNAME": SERVICE_USER,
+            "HUB_GATEWAY_PASSWORD": PASSWORD,
+            "HUB_GATEWAY_BROKER_URL": f"mqtt://127.0.0.1:{broker_port}",
+            "HUB_GATEWAY_NAMESPACE": namespace,
+            "HUB_GATEWAY_STAGES": SLUG,
+            "HUB_GATEWAY_METRICS_PORT": str(self.metrics_port),
+            "HUB_GATEWAY_SESSION_EXPIRY": "120",
+            **{f"HUB_GATEWAY_{key.upper()}": value for key, value in settings.items()},
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=self.env, cwd=self.workdir,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send `sig` (SIGTERM: a planned stop; SIGKILL: a crash) and wait for the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = await asyncio.to_thread(self.proc.wait, 30)
+        self.proc = None
+        return code
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    async def metrics(self) -> str:
+        """The gateway's /metrics text, or "" while it is not answering."""
+        timeout = aiohttp.ClientTimeout(total=5)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as http, \
+                    http.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as resp:
+                return await resp.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return ""
+
+    async def metric(self, name: str) -> float:
+        """The sum of every sample of one metric (`name` may carry labels: `x{a="b"}`)."""
+        total = 0.0
+        for line in (await self.metrics()).splitlines():
+            if line.startswith(name) and (line[len(name)] in " {" or "{" in name):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    async def ready(self, joins: int = 1, timeout: float = 60.0) -> None:
+        """Wait until the gateway is on the broker and has joined its stage `joins` times in all."""
+        for _ in range(int(timeout * 10)):
+            text = await self.metrics()
+            if "gateway_broker_connected 1.0" in text and await self.metric("gateway_hub_joins_total") >= joins:
+                await asyncio.sleep(0.5)  # its subscription reaches the broker
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the gateway did not get ready: {self.log.read_text()[-3000:]}")
+
+    def close(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@dataclass
+class Federation:
+    broker: PrivateBroker
+    hubs: dict[str, HubProcess]
+    gateways: dict[str, GatewayProcess]
+
+
+@contextlib.asynccontextmanager
+async def federation(
+    tmp_path: Path, names: tuple[str, ...] = ("a", "b"), persistence: bool = True, **gateway_settings: str
+) -> AsyncIterator[Federation]:
+    """Hubs `names` (SQLite each, stage `show` owned by `owner-<name>`, a service user), one
+    gateway process per hub and one private Mosquitto, all started and ready."""
+    broker_dir = tmp_path / "broker"
+    broker_dir.mkdir()
+    broker = PrivateBroker(broker_dir, persistence=persistence)
+    hubs: dict[str, HubProcess] = {}
+    gateways: dict[str, GatewayProcess] = {}
+    try:
+        broker.start()
+        for name in names:
+            var = tmp_path / f"hub-{name}"
+            var.mkdir()
+            hub = hubs[name] = HubProcess(var, f"sqlite:///{var / 'hub.db'}", id=f"hub-{name}", **SHOW_RATE)
+            await asyncio.to_thread(hub.seed, f"owner-{name}")
+            await asyncio.to_thread(hub.cli, "user", "add", "--username", SERVICE_USER, "--password", PASSWORD,
+                                    "--role", "service")
+            await hub.start()
+        for name, hub in hubs.items():
+            gateways[name] = GatewayProcess(hub, broker.port, "fed", tmp_path / f"gateway-{name}", **gateway_settings)
+            gateways[name].start()
+        for gateway in gateways.values():
+            await gateway.ready()
+        yield Federation(broker, hubs, gateways)
+    finally:
+        for gateway in gateways.values():
+            gateway.close()
+        for hub in hubs.values():
+            hub.close()
+        broker.stop()
+
+
+@dataclass
+class Show:
+    """A performer on one hub publishing chats `<tag>-<n>` at `rate` per second, reconnecting
+    through faults; `acked` holds the ids the hub acknowledged (stored, by the contract)."""
+
+    hub: HubProcess
+    tag: str
+    rate: float = 50.0
+    acked: list[str] = field(default_factory=list)
+    sent: int = 0
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        client: HubClient | None = None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            while True:
+                if client is None or not client.connected:
+                    client = await self._connect()
+                    if client is None:
+                        await asyncio.sleep(0.2)
+                        continue
+                event_id = f"{self.tag}-{self.sent}"
+                self.sent += 1
+                try:
+                    ack = await asyncio.wait_for(client.publish("chat", {"message": event_id, "id": event_id}), 5)
+                except Exception:
+                    ack = {}
+                if ack.get("ok"):
+                    self.acked.append(event_id)
+                await asyncio.sleep(max(0.0, started + self.sent / self.rate - loop.time()))
+        finally:
+            if client is not None and client.connected:
+                await client.close()
+
+    async def _connect(self) -> HubClient | None:
+        owner = f"owner-{self.hub.env['HUB_ID'].removeprefix('hub-')}"
+        try:
+            token = (await login(self.hub.url, owner, PASSWORD))["access_token"]
+            client = await HubClient(self.hub.url, token=token, keep_events=False).connect()
+            await client.join(SLUG)
+            return client
+        except Exception:
+            return None
+
+
+def stored_chats(hub: HubProcess, tag: str) -> list[str]:
+    """The ids of chats `<tag>-*` in the hub's archive, in the archive's (seq) order."""
+    database = hub.env["HUB_DATABASE_URL"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+        rows = db.execute("SELECT payload FROM events WHERE topic = 'chat' ORDER BY seq").fetchall()
+    ids = [json.loads(payload).get("id") for (payload,) in rows]
+    return [i for i in ids if isinstance(i, str) and i.startswith(f"{tag}-")]
+
+
+@dataclass
+class Tally:
+    lost: list[str]
+    duplicated: list[str]
+    out_of_order: int
+
+    def __str__(self) -> str:
+        return f"lost {len(self.lost)} {self.lost[:10]}, duplicated {self.duplicated[:10]}, out of order {self.out_of_order}"
+
+
+def tally(acked: list[str], stored: list[str]) -> Tally:
+    """What a receiving archive lost of the acked ids, holds twice, and holds out of origin order."""
+    held = Counter(stored)
+    numbers = [int(i.rsplit("-", 1)[1]) for i in stored]
+    backwards = sum(1 for before, after in zip(numbers, numbers[1:]) if after < before)
+    return Tally([i for i in acked if i not in held], sorted(i for i, n in held.items() if n > 1), backwards)
+
+
+async def converged(show: Show, hub: HubProcess, timeout: float = 90.0) -> Tally:
+    """Wait until `hub`'s archive holds every id `show` had acked (or the timeout), then tally."""
+    for _ in range(int(timeout * 5)):
+        result = tally(show.acked, stored_chats(hub, show.tag))
+        if not result.lost:
+            await asyncio.sleep(1.0)  # anything doubled would land by now
+            return tally(show.acked, stored_chats(hub, show.tag))
+        await asyncio.sleep(0.2)
+    return tally(show.acked, stored_chats(hub, show.tag))
