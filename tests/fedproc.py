@@ -81,7 +81,7 @@ class GatewayProcess:
             async with aiohttp.ClientSession(timeout=timeout) as http, \
                     http.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as resp:
                 return await resp.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return ""
 
     async def metric(self, name: str) -> float:
@@ -232,7 +232,7 @@ def tally(acked: list[str], stored: list[str]) -> Tally:
     """What a receiving archive lost of the acked ids, holds twice, and holds out of origin order."""
     held = Counter(stored)
     numbers = [int(i.rsplit("-", 1)[1]) for i in stored]
-    backwards = sum(1 for before, after in zip(numbers, numbers[1:]) if after < before)
+    backwards = sum(1 for before, after in zip(numbers, numbers[1:], strict=False) if after < before)
     return Tally([i for i in acked if i not in held], sorted(i for i, n in held.items() if n > 1), backwards)
 
 
