@@ -128,6 +128,17 @@ class HubClient:
             raise HubError(ack["error"]["code"], ack["error"]["message"])
         return ack
 
+    async def history(self, after: int, upto: int, limit: int | None = None) -> dict[str, Any]:
+        """The joined stage's archived events with after < seq <= upto (service connections only):
+        `{"ok", "events", "more"}`; raises HubError when refused."""
+        data: dict[str, Any] = {"after": after, "upto": upto}
+        if limit is not None:
+            data["limit"] = limit
+        ack = await self.call("history", data)
+        if not ack.get("ok"):
+            raise HubError(ack["error"]["code"], ack["error"]["message"])
+        return ack
+
     @property
     def connected(self) -> bool:
         return bool(self.sio.connected)

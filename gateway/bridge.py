@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from client import HubClient
 
 from .backoff import Backoff
+from .catchup import catch_up
 from .dedupe import SeenCache
 from .metrics import worth_logging
 from .tasks import stop
@@ -31,8 +32,12 @@ class StageBridge:
         self.gateway, self.slug = gateway, slug
         config = gateway.config
         self.client: HubClient | None = None
-        self.epoch: str | None = None
-        self.last_seq = 0
+        assert gateway.positions is not None
+        # Where the broker confirmed this stage up to (saved across restarts): the first join
+        # asks the hub for everything after it.
+        self.position = gateway.positions.stage(slug)
+        self.epoch: str | None = self.position.confirmed[0] if self.position.confirmed else None
+        self.last_seq = self.position.confirmed[1] if self.position.confirmed else 0
         self.ready = asyncio.Event()
         self.queue: asyncio.Queue[tuple[str, Any, dict[str, Any]]] = asyncio.Queue(config.buffer)
         self.landed = SeenCache(config.seen_cache)  # relayed ids the hub is known to hold
@@ -100,11 +105,10 @@ class StageBridge:
         recovered = bool(ack.get("recovered"))
         self.gateway.metrics.hub_connects.labels(str(recovered).lower()).inc()
         if not recovered:
-            if self.epoch is not None:
-                log.warning("the hub could not replay what happened while away; continuing from now",
-                            extra={"stage": self.slug, "since": since, "seq": ack["seq"]})
-                self.gateway.metrics.drop("out", "history_gap")
-            self.last_seq = ack["seq"]  # a fresh start: the past is not republished
+            if since is not None:
+                await catch_up(self, client, since, ack)
+            self.last_seq = ack["seq"]  # the archive was read up to here (or a fresh start: not republished)
+            self.position.mark(ack["epoch"], ack["seq"])
         self.epoch = ack["epoch"]
         self._joining = False
         for event in [*ack.get("events", []), *self._early]:
@@ -128,16 +132,23 @@ class StageBridge:
         elif kind == "disconnect":
             self._gone.set()
 
-    def _event(self, event: dict[str, Any]) -> None:
-        """Each hub event once, in seq order, to the outbound side."""
+    def _event(self, event: dict[str, Any], epoch: str | None = None) -> None:
+        """Each hub event once, in seq order, to the outbound side (as of `epoch`, by default the
+        current one); the position reaches it once the broker confirmed it."""
         if event["seq"] <= self.last_seq:
             return
         self.last_seq = event["seq"]
         event_id = (event.get("from") or {}).get("eventId")
         if event_id:
             self.landed.add(event_id)
-        if self.gateway.config.outbound and self.epoch is not None:
-            self.gateway.hub_event(self.slug, self.epoch, event)
+        epoch = epoch or self.epoch
+        if epoch is None:
+            return
+        pending = self.position.track(epoch, event["seq"])
+        if self.gateway.config.outbound:
+            self.gateway.hub_event(self.slug, epoch, event, pending.done)
+        else:
+            pending.done()
 
     async def _drop_client(self) -> None:
         client, self.client = self.client, None

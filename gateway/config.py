@@ -62,6 +62,7 @@ class GatewayConfig:
     metrics_port: int = 0  # 0: no metrics server
     backoff_min: float = 0.2
     backoff_max: float = 10.0
+    state_dir: str = "var/gateway"  # the durable outbound position (relative to the working directory)
 
     @property
     def outbound(self) -> bool:
@@ -102,6 +103,7 @@ class GatewayConfig:
             stage_poll=env.number("STAGE_POLL", cls.stage_poll, float) or cls.stage_poll,
             metrics_host=env.get("METRICS_HOST", cls.metrics_host),
             metrics_port=int(env.number("METRICS_PORT", cls.metrics_port)),
+            state_dir=env.get("STATE_DIR") or cls.state_dir,
         )
 
 

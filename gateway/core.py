@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from .config import GatewayConfig
 from .dedupe import SeenCache
 from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
+from .position import PositionFile
 from .stats import Statistics
 from .tasks import stop
 from .wire import HUB_OWNED, STATISTICS, BadMessage, Provenance, decode, encode, relay_role, split_topic, stage_topic
@@ -43,6 +45,7 @@ class Gateway:
         self.hub_id = ""
         self.link: MqttLink | None = None
         self.stats: Statistics | None = None
+        self.positions: PositionFile | None = None
         self._control: HubClient | None = None
         self._poller: asyncio.Task[None] | None = None
         self._metrics_runner: web.AppRunner | None = None
@@ -71,6 +74,8 @@ class Gateway:
         self.link = MqttLink(cfg.broker, client_id, self.broker_message, self.metrics, cfg.buffer,
                              Backoff(cfg.backoff_min, cfg.backoff_max), cfg.max_message)
         self.stats = Statistics(self.hub_id, cfg.namespace, self.link.publish)
+        self.positions = PositionFile(cfg.state_dir, client_id)
+        self.positions.start()
         if cfg.inbound and cfg.stages is None:
             self.link.subscribe(f"{cfg.namespace}/#")
         self._add_stages(cfg.stages if cfg.stages is not None else listing["stages"])
@@ -89,6 +94,8 @@ class Gateway:
             await self._control.close()
         if self.link is not None:
             await self.link.close()
+        if self.positions is not None:
+            await self.positions.close()
         if self._metrics_runner is not None:
             await self._metrics_runner.cleanup()
 
@@ -128,8 +135,9 @@ class Gateway:
 
     # hub → broker
 
-    def hub_event(self, slug: str, epoch: str, event: dict[str, Any]) -> None:
-        """Publish one hub event to the broker, unless it came from this broker or is past the hop limit."""
+    def hub_event(self, slug: str, epoch: str, event: dict[str, Any], done: Callable[[], None]) -> None:
+        """Publish one hub event to the broker, unless it came from this broker or is past the hop
+        limit; `done` is called when the broker confirmed it, or at once when it is not published."""
         assert self.link is not None
         sender = event.get("from") or {}
         topic = event["topic"]
@@ -139,15 +147,17 @@ class Gateway:
             event_id, origin, hops = str(sender.get("eventId")), str(sender["origin"]), int(sender.get("hops", 0)) + 1
             if event_id in self.seen:
                 self.metrics.drop("out", "from_broker")
+                done()
                 return
             if hops > self.config.hop_limit:
                 self.metrics.drop("out", "hop_limit")
+                done()
                 return
             self.seen.add(event_id)
         provenance = Provenance(origin, event_id, hops, str(sender.get("role", "audience")),
                                 sender.get("nickname"), sender.get("session"))
         self.link.publish(stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"]),
-                          provenance.properties())
+                          provenance.properties(), done=done)
         self.metrics.published.labels(topic).inc()
 
     def hub_presence(self, slug: str, presence: dict[str, Any]) -> None:

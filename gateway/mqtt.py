@@ -54,6 +54,7 @@ class Outgoing:
     payload: bytes
     properties: list[tuple[str, str]]
     retain: bool = False
+    done: Callable[[], None] | None = None  # called once: the broker acknowledged it (or it was dropped)
     order: int = field(default_factory=lambda: next(_order))
 
 
@@ -113,17 +114,22 @@ class MqttLink:
         if self.outbox or self.inflight:
             log.warning("closing with unsent messages", extra={"unsent": len(self.outbox) + len(self.inflight)})
 
-    def publish(self, topic: str, payload: bytes, properties: list[tuple[str, str]], retain: bool = False) -> None:
+    def publish(
+        self, topic: str, payload: bytes, properties: list[tuple[str, str]], retain: bool = False,
+        done: Callable[[], None] | None = None,
+    ) -> None:
         """Queue one QoS 1 message; a retained one replaces the last for its topic and is re-sent
-        at every connect. Past `buffer` waiting messages the oldest is dropped, logged and counted."""
-        message = Outgoing(topic, payload, properties, retain)
+        at every connect. Past `buffer` waiting messages the oldest is dropped, logged and counted.
+        `done` (not for retained messages) is called when the broker acknowledged the message, or
+        when it was dropped from a full buffer (counted lost: it must not hold the position back)."""
+        message = Outgoing(topic, payload, properties, retain, done)
         if retain:
             self.retained[topic] = message
             if self._client is not None and self.connected.is_set():
                 self._send(self._client, message)
             return
         if len(self.outbox) >= self.buffer:
-            self.outbox.popleft()
+            _finish(self.outbox.popleft())
             self.overflowed += 1
             self.metrics.overflow.inc()
             if self.overflowed == 1 or self.overflowed % 1000 == 0:
@@ -232,7 +238,9 @@ class MqttLink:
         return True
 
     def _acked(self, mid: int) -> None:
-        if self.inflight.pop(mid, None) is not None:
+        message = self.inflight.pop(mid, None)
+        if message is not None:
+            _finish(message)
             self._wake.set()
 
     def _requeue(self) -> None:
@@ -254,3 +262,10 @@ class MqttLink:
     async def _disconnect(client: gmqtt.Client) -> None:
         with contextlib.suppress(Exception):  # already gone
             await asyncio.wait_for(client.disconnect(), 5)
+
+
+def _finish(message: Outgoing) -> None:
+    """Tell the publisher, once, that this message is done with (acknowledged or dropped)."""
+    done, message.done = message.done, None
+    if done is not None:
+        done()

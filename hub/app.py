@@ -22,6 +22,7 @@ from .demo import seed_demo
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
+from .history import HistoryHandler
 from .http import METRICS, STAGE_LOG, STORE, TOKENS, routes
 from .live import LiveStages
 from .metrics import Metrics
@@ -105,6 +106,7 @@ def create_app(
     node = Node(sio, stage_log, fanout, persistence, metrics, options, roster)
     sockets = SocketHandlers(sio, node, store, tokens, settings, metrics)
     PerformanceHandlers(sockets, node, store)
+    HistoryHandler(sockets, node)
     # Sign-outs, evictions and access changes reach the sockets of every process (hub/live.py).
     live = LiveStages(node, store, control or open_control(settings.redis_url, settings.redis_prefix, node_id))
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO], app[LIVE] = store, tokens, metrics, node, sio, live

@@ -291,6 +291,8 @@ class Node:
         if missed is None:
             ack["recovered"] = False
             ack["state"] = room.view(not everything, now_ms())
+            if conn.service and room.epoch_start is not None:
+                ack["epochStart"] = room.epoch_start  # a gateway reads the archive from here (`history`)
         else:
             ack["recovered"] = True
             ack["events"] = [event.wire() for event in missed]

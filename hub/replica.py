@@ -145,7 +145,7 @@ class Replica:
         """A new epoch after `position.seq`: a blank stage after a sweep, or (a reseeded log) the
         same state under a new epoch; the sockets are told either way."""
         room = self.room
-        room.epoch, room.delivered_seq = position.epoch, position.seq
+        room.epoch, room.delivered_seq, room.epoch_start = position.epoch, position.seq, position.seq
         if blank:
             room.state = live.empty_state(room.default_color or DEFAULT_COLOR)
             room.size = room.meter.measure(room.state).total
@@ -253,6 +253,8 @@ class Replica:
         position = await host.log.seed(room.stage_id, seed, recent, keys)
         if position == seed:
             host.persistence.snapshot(room.stage_id, seed.epoch, seed.seq, restored.state)
+            if seed.epoch != restored.epoch:  # a new epoch begins here (after a crash, in a new log)
+                room.epoch_start = seed.seq
             restored.epoch, restored.seq = seed.epoch, seed.seq  # the state is the stage's at the seed
         return position
 

@@ -75,6 +75,7 @@ class StageRoom:
     state: dict[str, Any]
     meter: live.StateMeter
     size: int = 0  # bytes of `state` encoded (the meter's measure)
+    epoch_start: int | None = None  # the seq `epoch` began after, when this process saw it begin
     presence_part: Part = field(default_factory=Part)  # this process's part, as last published
     busy: bool = False
     sockets: int = 0  # connections on the stage here, gateways included (presence counts people)

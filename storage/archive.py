@@ -69,11 +69,16 @@ class Archive:
         for event in events:
             await self.db.execute(sql, dict(zip(LIVE_COLUMNS, _row(event.stage_id, event), strict=True)))
 
-    async def live_events(self, stage_id: int, after_seq: int = 0) -> list[Event]:
-        """The stage's live (not yet swept) events after `after_seq`, in seq order."""
+    async def live_events(
+        self, stage_id: int, after_seq: int = 0, upto_seq: int | None = None, limit: int | None = None
+    ) -> list[Event]:
+        """The stage's live (not yet swept) events with after_seq < seq <= upto_seq, in seq order,
+        at most `limit` of them (the first ones)."""
+        bounds = {"s": stage_id, "after": after_seq, "upto": _NO_END if upto_seq is None else upto_seq}
         rows = await self.db.fetch_all(
-            f"SELECT {_EVENT_LIST} FROM events WHERE stage_id = :s AND seq > :after ORDER BY seq",
-            {"s": stage_id, "after": after_seq},
+            f"SELECT {_EVENT_LIST} FROM events WHERE stage_id = :s AND seq > :after AND seq <= :upto "
+            f"ORDER BY seq{'' if limit is None else ' LIMIT :limit'}",
+            bounds if limit is None else {**bounds, "limit": limit},
         )
         return [_event(stage_id, row) for row in rows]
 

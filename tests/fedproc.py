@@ -41,6 +41,7 @@ class GatewayProcess:
         self.log = workdir / "gateway.log"
         self.env = {
             **{k: v for k, v in hub.env.items() if not k.startswith("HUB_")},
+            "PYTHONPATH": str(ROOT),  # this checkout's gateway, whatever the venv's editable install points at
             "HUB_GATEWAY_HUB_URL": hub.url,
             "HUB_GATEWAY_USERNAME": SERVICE_USER,
             "HUB_GATEWAY_PASSWORD": PASSWORD,

@@ -58,11 +58,13 @@ def gateway_config(hub_url: str, namespace: str, port: int = SYSTEM_BROKER_PORT,
 
 
 @pytest.fixture
-async def make_gateway() -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
-    """Start in-process gateways (`await make_gateway(hub_url, namespace, ...)`), closed after the test."""
+async def make_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
+    """Start in-process gateways (`await make_gateway(hub_url, namespace, ...)`), closed after the test;
+    each keeps its position file in a directory of its own under the test's tmp dir."""
     started: list[Gateway] = []
 
     async def make(hub_url: str, namespace: str, ready: bool = True, **overrides: Any) -> Gateway:
+        overrides.setdefault("state_dir", str(tmp_path / f"gateway-state-{len(started) + 1}"))
         gateway = Gateway(gateway_config(hub_url, namespace, **overrides))
         started.append(gateway)
         await asyncio.wait_for(gateway.start(), 30)
