@@ -121,10 +121,11 @@ class Federation:
 
 @contextlib.asynccontextmanager
 async def federation(
-    tmp_path: Path, names: tuple[str, ...] = ("a", "b"), persistence: bool = True, **gateway_settings: str
+    tmp_path: Path, names: tuple[str, ...] = ("a", "b"), persistence: bool = True,
+    hub_settings: dict[str, str] | None = None, **gateway_settings: str,
 ) -> AsyncIterator[Federation]:
-    """Hubs `names` (SQLite each, stage `show` owned by `owner-<name>`, a service user), one
-    gateway process per hub and one private Mosquitto, all started and ready."""
+    """Hubs `names` (SQLite each, stage `show` owned by `owner-<name>`, a service user, `HUB_*`
+    `hub_settings`), one gateway process per hub and one private Mosquitto, all started and ready."""
     broker_dir = tmp_path / "broker"
     broker_dir.mkdir()
     broker = PrivateBroker(broker_dir, persistence=persistence)
@@ -135,7 +136,8 @@ async def federation(
         for name in names:
             var = tmp_path / f"hub-{name}"
             var.mkdir()
-            hub = hubs[name] = HubProcess(var, f"sqlite:///{var / 'hub.db'}", id=f"hub-{name}", **SHOW_RATE)
+            hub = hubs[name] = HubProcess(var, f"sqlite:///{var / 'hub.db'}", id=f"hub-{name}",
+                                          **{**SHOW_RATE, **(hub_settings or {})})
             await asyncio.to_thread(hub.seed, f"owner-{name}")
             await asyncio.to_thread(hub.cli, "user", "add", "--username", SERVICE_USER, "--password", PASSWORD,
                                     "--role", "service")
