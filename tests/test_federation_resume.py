@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from tests.fedproc import Show, converged, federation, stored_chats, tally
+from tests.fedproc import Show, Tally, converged, federation, stored_chats, tally
 
 
-def _exact(result: object) -> None:
-    assert not result.lost and not result.duplicated and result.out_of_order == 0, result  # type: ignore[attr-defined]
+def _exact(result: Tally) -> None:
+    assert not result.lost and not result.duplicated and result.out_of_order == 0, result
 
 
 async def test_gateway_sigterm_restart_loses_nothing(tmp_path):
