@@ -3,6 +3,8 @@ a seq range, paged, for service connections only, every field checked."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
 
 
@@ -38,7 +40,7 @@ async def test_history_fields_are_checked(make_hub):
     hub = await seeded_hub(make_hub, "olivia")
     service = await hub.connect(SERVICE_USER)
     await service.join(SLUG)
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"upto": 5}, "after"), ({"after": "0", "upto": 5}, "after"), ({"after": -1, "upto": 5}, "after"),
         ({"after": True, "upto": 5}, "after"), ({"after": 0}, "upto"), ({"after": 0, "upto": 2**70}, "upto"),
         ({"after": 0, "upto": 5, "limit": 0}, "limit"), ({"after": 0, "upto": 5, "limit": 1001}, "limit"),
@@ -48,4 +50,4 @@ async def test_history_fields_are_checked(make_hub):
         ack = await service.call("history", data)
         assert ack["error"]["code"] == "bad_request", data
         assert field in ack["error"]["message"], data
-    assert (await service.call("history", [1]))["error"]["code"] == "bad_request"
+    assert (await service.call("history", [1]))["error"]["code"] == "bad_request"  # type: ignore[arg-type]
