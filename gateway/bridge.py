@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from client import HubClient
 
 from .backoff import Backoff
-from .catchup import catch_up
+from .catchup import RETRY_CODES, catch_up
 from .dedupe import SeenCache
 from .metrics import worth_logging
 from .tasks import stop
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from .core import Gateway
 
 log = logging.getLogger("gateway.bridge")
-RETRY_CODES = frozenset({"unavailable", "rate_limited"})  # the hub may take it a moment later
 WINDOW = 32  # relayed publishes awaiting their ack at once; the hub numbers them in arrival order
 RETRY_DELAY = 0.5
 
@@ -129,6 +128,7 @@ class StageBridge:
             self.gateway.hub_presence(self.slug, data)
         elif kind == "epoch":
             self.epoch = data["epoch"]
+            self.position.mark(data["epoch"], data["seq"])  # after the events before it are confirmed
         elif kind == "disconnect":
             self._gone.set()
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from client import HubClient
+from client import HubClient, HubError
 
 if TYPE_CHECKING:
     from .bridge import StageBridge
 
 log = logging.getLogger("gateway.catchup")
 PAGE = 500  # events per `history` call
+RETRY_CODES = frozenset({"unavailable", "rate_limited"})  # the hub may take it a moment later
 
 
 async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any], ack: dict[str, Any]) -> None:
@@ -37,7 +38,13 @@ async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any]
     bridge.last_seq = after
     read = 0
     while after < upto:
-        page = await client.history(after, upto, PAGE)
+        try:
+            page = await client.history(after, upto, PAGE)
+        except HubError as exc:
+            if exc.code in RETRY_CODES:
+                raise  # the hub is busy or its database away: the bridge rejoins and reads again
+            _gap(bridge, since, ack, upto - after, f"the hub refused to read its archive ({exc.code})")
+            return
         events = page["events"]
         for event in events:
             bridge._event(event, old if event["seq"] <= boundary else new)
