@@ -21,6 +21,7 @@ from .backoff import Backoff
 from .bridge import StageBridge
 from .config import GatewayConfig
 from .dedupe import SeenCache
+from .legacy import EchoGuard, LegacyLimits
 from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
 from .stats import Statistics
@@ -39,6 +40,10 @@ class Gateway:
         self.config = config
         self.metrics = GatewayMetrics()
         self.seen = SeenCache(config.seen_cache)
+        self.legacy_limits = LegacyLimits(config.legacy_rate, config.legacy_burst, config.legacy_stage_rate,
+                                          config.legacy_stage_burst)
+        self.echoes = EchoGuard(config.echo_window)
+        self._warned_echo = False
         self.bridges: dict[str, StageBridge] = {}
         self.hub_id = ""
         self.link: MqttLink | None = None
@@ -146,8 +151,9 @@ class Gateway:
             self.seen.add(event_id)
         provenance = Provenance(origin, event_id, hops, str(sender.get("role", "audience")),
                                 sender.get("nickname"), sender.get("session"))
-        self.link.publish(stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"]),
-                          provenance.properties())
+        mqtt_topic, raw = stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"])
+        self.echoes.published(mqtt_topic, raw)
+        self.link.publish(mqtt_topic, raw, provenance.properties())
         self.metrics.published.labels(topic).inc()
 
     def hub_presence(self, slug: str, presence: dict[str, Any]) -> None:
@@ -190,8 +196,12 @@ class Gateway:
             raise BadMessage("own_origin")
         if topic in HUB_OWNED:
             raise BadMessage("hub_owned", topic)
+        if provenance is None and self.echoes.echo(mqtt_topic, raw):
+            self._bridge_echo(mqtt_topic)
         payload = decode(topic, raw)
         if provenance is None:
+            if not self.legacy_limits.allow(slug, payload):
+                raise BadMessage("rate_limited", slug[:100])
             relay = self._legacy_relay(payload)
         else:
             if provenance.hops > cfg.hop_limit:
@@ -202,6 +212,15 @@ class Gateway:
         if not self.seen.add(relay["id"]):
             raise BadMessage("duplicate")
         bridge.relay(topic, payload, relay)
+
+    def _bridge_echo(self, mqtt_topic: str) -> None:
+        """Refuse one of this gateway's own messages back without properties (warned about once)."""
+        if not self._warned_echo:
+            self._warned_echo = True
+            log.warning("a message this gateway published came back without its MQTT v5 properties: a bridge "
+                        "(MQTT 3.1.1?) strips them, so hop counts cannot stop a cycle; bridge with MQTT v5",
+                        extra={"topic": mqtt_topic[:200]})
+        raise BadMessage("bridge_echo", mqtt_topic[:100])
 
     def _legacy_relay(self, payload: Any) -> dict[str, Any]:
         """A legacy client's message: a fresh id, the configured trust, the name its chat claims.
