@@ -112,13 +112,21 @@ class Gateway:
         return await self._control.stages()
 
     async def _poll_stages(self) -> None:
-        """Bridge stages created after the start (HUB_GATEWAY_STAGES=*)."""
+        """Bridge stages created after the start (HUB_GATEWAY_STAGES=*). A hub away or without its
+        database fails every poll: said once (and when it answers again), not at every poll."""
+        failing = 0
         while True:
             await asyncio.sleep(self.config.stage_poll)
             try:
                 self._add_stages((await self._list_stages())["stages"])
             except Exception as exc:  # the hub is away; the bridges reconnect on their own
-                log.info("cannot list stages now", extra={"error": str(exc)[:200]})
+                failing += 1
+                log.log(logging.WARNING if failing == 1 else logging.DEBUG, "cannot list stages now",
+                        extra={"error": str(exc)[:200], "failures": failing})
+                continue
+            if failing:
+                log.info("listing stages again", extra={"failures": failing})
+                failing = 0
 
     def _add_stages(self, slugs: Any) -> None:
         assert self.link is not None
