@@ -6,14 +6,15 @@ back without properties (a bridge that strips MQTT v5 properties) is refused."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import time
+from pathlib import Path
 
-from tests.fedproc import GatewayProcess, stored_chats, federation
+from tests.fedproc import Federation, GatewayProcess, federation, stored_chats
 from tests.gateway_support import SLUG
 
-LIMITS = {"legacy_rate": "20", "legacy_burst": "40", "legacy_stage_rate": "100", "legacy_stage_burst": "200"}
 RATE_LIMITED = 'gateway_dropped_total{direction="in",reason="rate_limited"}'
 RELAYED = 'gateway_relayed_total{topic="chat"}'
 
@@ -24,6 +25,12 @@ def legacy_publish(port: int, topic: str, payloads: list[str]) -> float:
     subprocess.run(["mosquitto_pub", "-p", str(port), "-V", "mqttv311", "-q", "1", "-t", topic, "-l"],
                    input="\n".join(payloads) + "\n", text=True, check=True, timeout=60)
     return time.monotonic() - started
+
+
+def limited(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[Federation]:
+    """Hub `a`, its gateway with the default legacy limits said out loud, and a private Mosquitto."""
+    return federation(tmp_path, names=("a",), legacy_rate="20", legacy_burst="40", legacy_stage_rate="100",
+                      legacy_stage_burst="200")
 
 
 def chat(user: str, tag: str) -> str:
@@ -40,7 +47,7 @@ async def settled(gateway: GatewayProcess, total: int, timeout: float = 30.0) ->
 
 
 async def test_a_legacy_flood_is_held_to_the_client_limit(tmp_path):
-    async with federation(tmp_path, names=("a",), **LIMITS) as fed:
+    async with limited(tmp_path) as fed:
         gateway, hub = fed.gateways["a"], fed.hubs["a"]
         topic = f"fed/{SLUG}/chat"
         took = await asyncio.to_thread(legacy_publish, fed.broker.port, topic,
@@ -61,7 +68,7 @@ async def test_a_legacy_flood_is_held_to_the_client_limit(tmp_path):
 
 
 async def test_many_legacy_names_are_held_to_the_stage_limit(tmp_path):
-    async with federation(tmp_path, names=("a",), **LIMITS) as fed:
+    async with limited(tmp_path) as fed:
         gateway, hub = fed.gateways["a"], fed.hubs["a"]
         took = await asyncio.to_thread(legacy_publish, fed.broker.port, f"fed/{SLUG}/chat",
                                        [chat(f"user{n}", f"crowd-{n}") for n in range(600)])

@@ -5,6 +5,7 @@ sent before the stop gets an answer, `ok` (and then its event is in the archive)
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from typing import Any
 
@@ -13,14 +14,18 @@ from tests.fedproc import SHOW_RATE, stored_chats
 from tests.hubproc import HubProcess
 
 
+def refused_if_unavailable(refused: asyncio.Event, call: asyncio.Task[dict[str, Any]]) -> None:
+    if not call.cancelled() and call.exception() is None and not call.result()["ok"]:
+        refused.set()
+
+
 async def fire(performer: HubClient, calls: list[asyncio.Task[dict[str, Any]]], refused: asyncio.Event) -> None:
     """Publish at about 500/s, each call on its own, until the hub answers one `unavailable` (as a
     client would back off then): calls sent before that reach a hub that is still answering."""
     n = 0
     while not refused.is_set() and performer.connected:
         call = asyncio.create_task(performer.publish("chat", {"message": f"term-{n}", "id": f"term-{n}"}))
-        call.add_done_callback(lambda done: done.cancelled() or done.exception() or done.result()["ok"]
-                               or refused.set())
+        call.add_done_callback(functools.partial(refused_if_unavailable, refused))
         calls.append(call)
         n += 1
         await asyncio.sleep(0.002)
