@@ -33,6 +33,7 @@ from .inbound import (
     require_dict,
     stamp,
 )
+from .inflight import CallsInFlight
 from .logs import Sparse
 from .metrics import Metrics
 from .node import Accepted, Connection, Node, StageRoom
@@ -50,6 +51,9 @@ ACCOUNT_WAIT = 120.0
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+RESTARTING = "the hub is restarting; reconnect and try again"
+
+
 class SocketHandlers:
     """Binds the contract's calls to a Socket.IO server."""
 
@@ -60,6 +64,7 @@ class SocketHandlers:
         self.settings, self.metrics = settings, metrics
         self.guard = Guard(settings, node.connections, metrics)
         self._sparse = Sparse(log)  # what a database outage makes every call say
+        self.inflight = CallsInFlight()  # answered before the transports close at SIGTERM
         self.sessions = SessionSigner(settings.secret_key)
         sio.gate = self.guard
         self.on_disconnect: list[Callable[[Connection], None]] = []  # what else to forget of a connection
@@ -146,11 +151,19 @@ class SocketHandlers:
         @functools.wraps(handler)
         async def call(sid: str, data: Any = None, *_: Any) -> dict[str, Any]:
             conn = self.node.connections.get(sid)
+            task = self.inflight.enter()
             try:
                 if conn is None:
                     raise Refused("unavailable", "connection is closing")
+                if self.inflight.stopping:
+                    raise Refused("unavailable", RESTARTING)
                 self.guard.check(conn, name)
                 return await handler(conn, require_dict(data, name))
+            except asyncio.CancelledError:
+                if not self.inflight.stopping:
+                    raise
+                self.metrics.refused.labels("unavailable").inc()
+                return Refused("unavailable", RESTARTING).ack()  # outcome unknown: retried after reconnecting
             except Refused as refused:
                 self.metrics.refused.labels(refused.code).inc()
                 return refused.ack()
@@ -163,6 +176,8 @@ class SocketHandlers:
                 log.exception("handler failed", extra={"call": name})
                 self.metrics.refused.labels("internal").inc()
                 return Refused("internal", "the hub failed to handle this call").ack()
+            finally:
+                self.inflight.leave(task)
 
         return call
 

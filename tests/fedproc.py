@@ -41,6 +41,9 @@ class GatewayProcess:
         self.log = workdir / "gateway.log"
         self.env = {
             **{k: v for k, v in hub.env.items() if not k.startswith("HUB_")},
+            # Run from its own workdir, the process must still import this checkout's gateway
+            # (not whatever the shared virtualenv's editable install points at).
+            "PYTHONPATH": str(ROOT),
             "HUB_GATEWAY_HUB_URL": hub.url,
             "HUB_GATEWAY_USERNAME": SERVICE_USER,
             "HUB_GATEWAY_PASSWORD": PASSWORD,
