@@ -31,6 +31,7 @@ class StageBridge:
         self.epoch: str | None = None
         self.last_seq = 0
         self.ready = asyncio.Event()
+        self.exposed = True  # live and visible on the hub: federated outward (issue 15, item 5)
         self.landed = SeenCache(config.seen_cache)  # relayed ids the hub is known to hold
         self._joining = False
         self._early: list[dict[str, Any]] = []
@@ -91,6 +92,7 @@ class StageBridge:
         ack = await client.join(self.slug, since=since)
         if not ack.get("ok"):
             raise RuntimeError(f"join refused: {ack.get('error')}")
+        self._exposure(ack["stage"])
         recovered = bool(ack.get("recovered"))
         self.gateway.metrics.hub_connects.labels(str(recovered).lower()).inc()
         if not recovered:
@@ -119,8 +121,18 @@ class StageBridge:
             self.gateway.hub_presence(self.slug, data)
         elif kind == "epoch":
             self.epoch = data["epoch"]
+        elif kind == "stageStatus":
+            self._exposure(data)
         elif kind == "disconnect":
             self._gone.set()
+
+    def _exposure(self, stage: dict[str, Any]) -> None:
+        """Follow the stage's status and visibility: only a live, visible stage is published."""
+        exposed = stage.get("status") == "live" and stage.get("visible", True) is not False
+        if exposed != self.exposed:
+            log.info("stage federation changed", extra={"stage": self.slug, "federated": exposed,
+                                                        "status": stage.get("status"), "visible": stage.get("visible")})
+        self.exposed = exposed
 
     def _event(self, event: dict[str, Any]) -> None:
         """Each hub event once, in seq order, to the outbound side."""

@@ -131,6 +131,10 @@ class Gateway:
     def hub_event(self, slug: str, epoch: str, event: dict[str, Any]) -> None:
         """Publish one hub event to the broker, unless it came from this broker or is past the hop limit."""
         assert self.link is not None
+        bridge = self.bridges.get(slug)
+        if bridge is not None and not bridge.exposed:  # in rehearsal or hidden: kept at home
+            self.metrics.drop("out", "not_public")
+            return
         sender = event.get("from") or {}
         topic = event["topic"]
         if sender.get("origin") is None:

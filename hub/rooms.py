@@ -83,6 +83,7 @@ class StageRoom:
     prepared: Prepared | None = None
     pending: list[Arrival] | None = None
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    exposure: tuple[str, bool] | None = None  # (status, visible) the stage's sockets last heard of
     replica: Replica = field(init=False, repr=False)
     _views: dict[bool, tuple[dict[str, Any], float, orjson.Fragment]] = field(default_factory=dict)
 

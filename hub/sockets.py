@@ -37,7 +37,7 @@ from .logs import Sparse
 from .metrics import Metrics
 from .node import Accepted, Connection, Node, StageRoom
 from .relay import hold_relays, keep_relay_order, relay_identity
-from .roles import SERVICE, closed_message, is_performer, resolve_role
+from .roles import SERVICE, closed_message, is_performer, resolve_role, unfederated
 from .server import HubServer
 from .sessions import SessionSigner
 
@@ -208,10 +208,11 @@ class SocketHandlers:
         payload = stamp(topic, payload, who, at)
         if relayed and not is_performer(who.role):
             # An audience-level relay (a legacy client, a peer's audience) on a stage not live
-            # here is refused, as this hub's own audience could not be on it.
+            # here is refused, as this hub's own audience could not be on it; nor on a hidden one.
             stage = await self.store.cached_stage(room.slug)
-            if stage is None or stage.status != "live":
-                raise Refused("forbidden", closed_message(stage.status if stage is not None else "deleted"))
+            why = closed_message("deleted") if stage is None else unfederated(stage)
+            if why is not None:
+                raise Refused("forbidden", why)
             if conn.room is not room:
                 raise Refused("not_joined", "the connection left the stage")
         if topic == "background" and payload["type"] == "switchScene":
