@@ -47,6 +47,7 @@ class Connection:
     service: bool = False
     replay: Any = None
     order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # its publishes, one at a time
+    relay_hold: set[str] | None = None  # relays refused for now: later ones wait for them (hub/relay.py)
 
     def identity(self) -> Identity:
         return Identity(self.session, self.nickname, self.role)

@@ -37,7 +37,7 @@ from .inflight import CallsInFlight
 from .logs import Sparse
 from .metrics import Metrics
 from .node import Accepted, Connection, Node, StageRoom
-from .relay import relay_identity
+from .relay import hold_relays, keep_relay_order, relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role, unfederated
 from .server import HubServer
 from .sessions import SessionSigner
@@ -166,6 +166,8 @@ class SocketHandlers:
                 return Refused("unavailable", RESTARTING).ack()  # outcome unknown: retried after reconnecting
             except Refused as refused:
                 self.metrics.refused.labels(refused.code).inc()
+                if name == "publish":
+                    hold_relays(conn, data, refused.code)  # what follows must not overtake it
                 return refused.ack()
             except Exception as exc:
                 if not await self.store.reachable():  # an outage, not a bug: no traceback per call
@@ -197,6 +199,7 @@ class SocketHandlers:
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         async with conn.order:  # one connection's publishes are numbered in the order they came
+            keep_relay_order(conn, data)
             accepting = await self._accept(conn, data)
         accepted = await accepting
         self.metrics.accepted.labels(accepted.event.topic).inc()
