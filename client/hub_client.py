@@ -34,7 +34,7 @@ class HubClient:
     Events are kept in arrival order in `events` (unless `keep_events` is False, for long-running
     users that listen instead); `epoch` and `seq` track the stage position so a reconnect can ask
     for what it missed. `listeners` are called as `listener(kind, data)` for every "event",
-    "presence", "epoch" and "disconnect", in arrival order.
+    "presence", "epoch", "stageClosed", "stageStatus" and "disconnect", in arrival order.
     """
 
     def __init__(
@@ -62,6 +62,7 @@ class HubClient:
         self.presence_updates: list[dict[str, Any]] = []
         self.replay_updates: list[dict[str, Any]] = []
         self.closed: list[dict[str, Any]] = []  # `stageClosed` messages: taken off the stage, and why
+        self.stage_status: dict[str, Any] | None = None  # the last `stageStatus`: {stage, status, visible}
         self.epoch: str | None = None
         self.seq = 0
         self._changed = asyncio.Event()
@@ -71,6 +72,7 @@ class HubClient:
         self.sio.on("epoch", self._on_epoch)
         self.sio.on("replay", self._on_replay)
         self.sio.on("stageClosed", self._on_stage_closed)
+        self.sio.on("stageStatus", self._on_stage_status)
         self.sio.on("disconnect", self._on_disconnect)
         self._refusal: str | None = None
 
@@ -178,6 +180,12 @@ class HubClient:
     async def _on_stage_closed(self, data: dict[str, Any]) -> None:
         self.closed.append(data)
         self._tell("stageClosed", data)
+
+    async def _on_stage_status(self, data: dict[str, Any]) -> None:
+        """The stage's status or visibility was edited (sent to the sockets that stay on it)."""
+        self.stage_status = data
+        self._tell("stageStatus", data)
+        self._changed.set()
 
     async def _on_connect_error(self, data: Any = None) -> None:
         self._refusal = data.get("message", "refused") if isinstance(data, dict) else str(data)

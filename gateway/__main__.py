@@ -11,8 +11,11 @@ import sys
 from .config import ConfigError, GatewayConfig
 from .core import Gateway
 
+EXIT_TAKEN_OVER = 3  # another client took the MQTT client id: restarting would only take it back
 
-async def run(config: GatewayConfig) -> None:
+
+async def run(config: GatewayConfig) -> int:
+    """Run until SIGTERM/SIGINT (0) or until another client takes the client id (EXIT_TAKEN_OVER)."""
     gateway = Gateway(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -25,8 +28,13 @@ async def run(config: GatewayConfig) -> None:
     else:
         print(f"gateway for hub {gateway.hub_id} on {config.broker.host}:{config.broker.port} "
               f"namespace {config.namespace!r}", flush=True)
-        await stop.wait()
+        assert gateway.link is not None
+        ending = [asyncio.create_task(stop.wait()), asyncio.create_task(gateway.link.taken_over.wait())]
+        await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+        for task in ending:
+            task.cancel()
     await gateway.close()
+    return EXIT_TAKEN_OVER if gateway.link is not None and gateway.link.taken_over.is_set() else 0
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -49,8 +57,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(run(config))
-    return 0
+    return asyncio.run(run(config))
 
 
 if __name__ == "__main__":

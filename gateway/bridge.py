@@ -11,17 +11,15 @@ from typing import TYPE_CHECKING, Any
 from client import HubClient
 
 from .backoff import Backoff
-from .catchup import RETRY_CODES, catch_up
+from .catchup import catch_up
 from .dedupe import SeenCache
-from .metrics import worth_logging
+from .relays import RelayPipe
 from .tasks import stop
 
 if TYPE_CHECKING:
     from .core import Gateway
 
 log = logging.getLogger("gateway.bridge")
-WINDOW = 32  # relayed publishes awaiting their ack at once; the hub numbers them in arrival order
-RETRY_DELAY = 0.5
 
 
 class StageBridge:
@@ -38,34 +36,32 @@ class StageBridge:
         self.epoch: str | None = self.position.confirmed[0] if self.position.confirmed else None
         self.last_seq = self.position.confirmed[1] if self.position.confirmed else 0
         self.ready = asyncio.Event()
-        self.queue: asyncio.Queue[tuple[str, Any, dict[str, Any]]] = asyncio.Queue(config.buffer)
+        self.exposed = True  # live and visible on the hub: federated outward (issue 15, item 5)
         self.landed = SeenCache(config.seen_cache)  # relayed ids the hub is known to hold
         self._joining = False
         self._early: list[dict[str, Any]] = []
         self._gone = asyncio.Event()
-        self._window = asyncio.Semaphore(WINDOW)
         self._backoff = Backoff(config.backoff_min, config.backoff_max)
         self._tasks: list[asyncio.Task[None]] = []
-        self._relaying: set[asyncio.Task[None]] = set()  # relayed publishes awaiting their ack
+        self.relays = RelayPipe(self)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._follow(), name=f"bridge-{self.slug}")]
         if self.gateway.config.inbound:
-            self._tasks.append(asyncio.create_task(self._relay_loop(), name=f"relay-{self.slug}"))
+            self._tasks.append(asyncio.create_task(self.relays.run(), name=f"relay-{self.slug}"))
 
     async def close(self) -> None:
-        await stop([*self._tasks, *self._relaying])
+        await stop(self._tasks)
         if self.client is not None and self.client.connected:
             await self.client.close()
 
     def relay(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
-        """Queue a broker message for the hub; past the bound it is dropped and counted."""
-        try:
-            self.queue.put_nowait((topic, payload, relay))
-        except asyncio.QueueFull:
-            count = self.gateway.metrics.drop("in", "buffer_full")
-            if worth_logging(count):
-                log.warning("inbound buffer full, dropping", extra={"stage": self.slug, "dropped": count})
+        """Queue a broker message for the hub (in order, see relays.py)."""
+        self.relays.put(topic, payload, relay)
+
+    def link(self) -> tuple[HubClient | None, asyncio.Event]:
+        """The current hub connection and the event set when it is lost."""
+        return self.client, self._gone
 
     # following the stage
 
@@ -101,6 +97,7 @@ class StageBridge:
         ack = await client.join(self.slug, since=since)
         if not ack.get("ok"):
             raise RuntimeError(f"join refused: {ack.get('error')}")
+        self._exposure(ack["stage"])
         recovered = bool(ack.get("recovered"))
         self.gateway.metrics.hub_connects.labels(str(recovered).lower()).inc()
         if not recovered:
@@ -129,8 +126,18 @@ class StageBridge:
         elif kind == "epoch":
             self.epoch = data["epoch"]
             self.position.mark(data["epoch"], data["seq"])  # after the events before it are confirmed
+        elif kind == "stageStatus":
+            self._exposure(data)
         elif kind == "disconnect":
             self._gone.set()
+
+    def _exposure(self, stage: dict[str, Any]) -> None:
+        """Follow the stage's status and visibility: only a live, visible stage is published."""
+        exposed = stage.get("status") == "live" and stage.get("visible", True) is not False
+        if exposed != self.exposed:
+            log.info("stage federation changed", extra={"stage": self.slug, "federated": exposed,
+                                                        "status": stage.get("status"), "visible": stage.get("visible")})
+        self.exposed = exposed
 
     def _event(self, event: dict[str, Any], epoch: str | None = None) -> None:
         """Each hub event once, in seq order, to the outbound side (as of `epoch`, by default the
@@ -154,46 +161,3 @@ class StageBridge:
         client, self.client = self.client, None
         if client is not None and client.connected:
             await client.close()
-
-    # relaying broker messages into the hub
-
-    async def _relay_loop(self) -> None:
-        while True:
-            topic, payload, relay = await self.queue.get()
-            await self._window.acquire()
-            task = asyncio.create_task(self._relay_one(topic, payload, relay))
-            self._relaying.add(task)
-            task.add_done_callback(self._relayed)
-
-    def _relayed(self, task: asyncio.Task[None]) -> None:
-        self._relaying.discard(task)
-        self._window.release()
-
-    async def _relay_one(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
-        """Publish one relayed message, retrying while the hub is away or busy; refusals are counted."""
-        metrics = self.gateway.metrics
-        while True:
-            await self.ready.wait()
-            if relay["id"] in self.landed:
-                return  # the hub took it before a disconnect hid the ack
-            client = self.client
-            try:
-                assert client is not None
-                ack = await client.publish(topic, payload, relay=relay)
-            except Exception as exc:  # disconnected or timed out: the rejoin tells what landed
-                log.info("relay interrupted, retrying", extra={"stage": self.slug, "error": repr(exc)[:200]})
-                await asyncio.sleep(RETRY_DELAY)
-                continue
-            if ack.get("ok"):
-                self.landed.add(relay["id"])
-                metrics.relayed.labels(topic).inc()
-                return
-            code = ack.get("error", {}).get("code", "unknown")
-            if code in RETRY_CODES:
-                await asyncio.sleep(RETRY_DELAY)
-                continue
-            metrics.drop("in", f"refused_{code}")
-            log.warning("the hub refused a relayed message", extra={
-                "stage": self.slug, "topic": topic, "code": code, "detail": ack.get("error", {}).get("message"),
-                "origin": relay["origin"]})
-            return

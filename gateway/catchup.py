@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from client import HubClient, HubError
 
+from .relays import RETRY_CODES
+
 if TYPE_CHECKING:
     from .bridge import StageBridge
 
 log = logging.getLogger("gateway.catchup")
 PAGE = 500  # events per `history` call
-RETRY_CODES = frozenset({"unavailable", "rate_limited"})  # the hub may take it a moment later
 
 
 async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any], ack: dict[str, Any]) -> None:

@@ -58,6 +58,12 @@ class GatewayConfig:
     seen_cache: int = 100_000
     max_message: int = 128 * 1024  # bytes of an inbound payload; the hub's own cap is 64 KiB of JSON
     stage_poll: float = 30.0
+    # Legacy input (no origin), per claimed client and per stage; close to a hub socket's 20/s burst 40.
+    legacy_rate: float = 20.0
+    legacy_burst: float = 40.0
+    legacy_stage_rate: float = 100.0
+    legacy_stage_burst: float = 200.0
+    echo_window: float = 10.0  # seconds a published message is remembered for the bridge echo check
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: no metrics server
     backoff_min: float = 0.2
@@ -101,6 +107,11 @@ class GatewayConfig:
             seen_cache=max(1, int(env.number("SEEN_CACHE", cls.seen_cache))),
             max_message=max(1024, int(env.number("MAX_MESSAGE", cls.max_message))),
             stage_poll=env.number("STAGE_POLL", cls.stage_poll, float) or cls.stage_poll,
+            legacy_rate=env.number("LEGACY_RATE", cls.legacy_rate, float),
+            legacy_burst=env.number("LEGACY_BURST", cls.legacy_burst, float),
+            legacy_stage_rate=env.number("LEGACY_STAGE_RATE", cls.legacy_stage_rate, float),
+            legacy_stage_burst=env.number("LEGACY_STAGE_BURST", cls.legacy_stage_burst, float),
+            echo_window=env.number("ECHO_WINDOW", cls.echo_window, float),
             metrics_host=env.get("METRICS_HOST", cls.metrics_host),
             metrics_port=int(env.number("METRICS_PORT", cls.metrics_port)),
             state_dir=env.get("STATE_DIR") or cls.state_dir,

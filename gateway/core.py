@@ -22,6 +22,7 @@ from .backoff import Backoff
 from .bridge import StageBridge
 from .config import GatewayConfig
 from .dedupe import SeenCache
+from .legacy import EchoGuard, LegacyLimits
 from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
 from .position import PositionFile
@@ -41,6 +42,10 @@ class Gateway:
         self.config = config
         self.metrics = GatewayMetrics()
         self.seen = SeenCache(config.seen_cache)
+        self.legacy_limits = LegacyLimits(config.legacy_rate, config.legacy_burst, config.legacy_stage_rate,
+                                          config.legacy_stage_burst)
+        self.echoes = EchoGuard(config.echo_window)
+        self._warned_echo = False
         self.bridges: dict[str, StageBridge] = {}
         self.hub_id = ""
         self.link: MqttLink | None = None
@@ -114,13 +119,21 @@ class Gateway:
         return await self._control.stages()
 
     async def _poll_stages(self) -> None:
-        """Bridge stages created after the start (HUB_GATEWAY_STAGES=*)."""
+        """Bridge stages created after the start (HUB_GATEWAY_STAGES=*). A hub away or without its
+        database fails every poll: said once (and when it answers again), not at every poll."""
+        failing = 0
         while True:
             await asyncio.sleep(self.config.stage_poll)
             try:
                 self._add_stages((await self._list_stages())["stages"])
             except Exception as exc:  # the hub is away; the bridges reconnect on their own
-                log.info("cannot list stages now", extra={"error": str(exc)[:200]})
+                failing += 1
+                log.log(logging.WARNING if failing == 1 else logging.DEBUG, "cannot list stages now",
+                        extra={"error": str(exc)[:200], "failures": failing})
+                continue
+            if failing:
+                log.info("listing stages again", extra={"failures": failing})
+                failing = 0
 
     def _add_stages(self, slugs: Any) -> None:
         assert self.link is not None
@@ -139,6 +152,11 @@ class Gateway:
         """Publish one hub event to the broker, unless it came from this broker or is past the hop
         limit; `done` is called when the broker confirmed it, or at once when it is not published."""
         assert self.link is not None
+        bridge = self.bridges.get(slug)
+        if bridge is not None and not bridge.exposed:  # in rehearsal or hidden: kept at home
+            self.metrics.drop("out", "not_public")
+            done()
+            return
         sender = event.get("from") or {}
         topic = event["topic"]
         if sender.get("origin") is None:
@@ -156,8 +174,9 @@ class Gateway:
             self.seen.add(event_id)
         provenance = Provenance(origin, event_id, hops, str(sender.get("role", "audience")),
                                 sender.get("nickname"), sender.get("session"))
-        self.link.publish(stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"]),
-                          provenance.properties(), done=done)
+        mqtt_topic, raw = stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"])
+        self.echoes.published(mqtt_topic, raw)
+        self.link.publish(mqtt_topic, raw, provenance.properties(), done=done)
         self.metrics.published.labels(topic).inc()
 
     def hub_presence(self, slug: str, presence: dict[str, Any]) -> None:
@@ -200,8 +219,12 @@ class Gateway:
             raise BadMessage("own_origin")
         if topic in HUB_OWNED:
             raise BadMessage("hub_owned", topic)
+        if provenance is None and self.echoes.echo(mqtt_topic, raw):
+            self._bridge_echo(mqtt_topic)
         payload = decode(topic, raw)
         if provenance is None:
+            if not self.legacy_limits.allow(slug, payload):
+                raise BadMessage("rate_limited", slug[:100])
             relay = self._legacy_relay(payload)
         else:
             if provenance.hops > cfg.hop_limit:
@@ -212,6 +235,15 @@ class Gateway:
         if not self.seen.add(relay["id"]):
             raise BadMessage("duplicate")
         bridge.relay(topic, payload, relay)
+
+    def _bridge_echo(self, mqtt_topic: str) -> None:
+        """Refuse one of this gateway's own messages back without properties (warned about once)."""
+        if not self._warned_echo:
+            self._warned_echo = True
+            log.warning("a message this gateway published came back without its MQTT v5 properties: a bridge "
+                        "(MQTT 3.1.1?) strips them, so hop counts cannot stop a cycle; bridge with MQTT v5",
+                        extra={"topic": mqtt_topic[:200]})
+        raise BadMessage("bridge_echo", mqtt_topic[:100])
 
     def _legacy_relay(self, payload: Any) -> dict[str, Any]:
         """A legacy client's message: a fresh id, the configured trust, the name its chat claims.

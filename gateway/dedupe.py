@@ -31,3 +31,7 @@ class SeenCache:
         if len(self._ids) > self.size:
             self._ids.popitem(last=False)
         return True
+
+    def discard(self, event_id: str) -> None:
+        """Forget an id (what was believed of it is no longer known)."""
+        self._ids.pop(event_id, None)

@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import gmqtt
@@ -32,6 +33,12 @@ INFLIGHT = 10  # unacknowledged publishes at once: under the broker's receive ma
 NO_RECONNECTS = -2  # below gmqtt's "unlimited" (-1): its reconnect never runs, ours does
 CONNECT_TIMEOUT = 10.0
 PACKET_HEADROOM = 64 * 1024  # topic and user properties on top of the largest payload taken in
+SESSION_TAKEN_OVER = 0x8E  # MQTT v5 DISCONNECT reason: another connection took this client id
+# Brokers that do not send 0x8E (Mosquitto 2.0.11 just closes the displaced connection): this many
+# connections in a row closed by the broker this soon after connecting, with no failed connect
+# between them, is taken for another client with the same id.
+FLAPS = 5
+FLAP_WINDOW = 10.0
 _order = itertools.count()
 
 
@@ -95,6 +102,8 @@ class MqttLink:
         self.retained: dict[str, Outgoing] = {}
         self.filters: list[str] = []
         self.connected = asyncio.Event()
+        self.taken_over = asyncio.Event()  # set for good when another client took this client id
+        self._flaps = 0  # connections in a row the broker closed within FLAP_WINDOW of connecting
         self.overflowed = 0
         self._client: gmqtt.Client | None = None
         self._storage: _AckStorage | None = None
@@ -148,10 +157,12 @@ class MqttLink:
             self._client.subscribe(gmqtt.Subscription(topic_filter, qos=1, no_local=True))
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 client = await self._connect()
             except (TimeoutError, OSError, gmqtt.MQTTConnectError) as exc:
+                self._flaps = 0  # a broker that is away, not one that takes our session away
                 delay = self.backoff.next()
                 log.warning(
                     "broker unreachable, retrying", extra={"error": repr(exc)[:200], "retry_in": round(delay, 2)}
@@ -159,6 +170,7 @@ class MqttLink:
                 await asyncio.sleep(delay)
                 continue
             self.backoff.reset()
+            connected_at = loop.time()
             try:
                 await self._serve(client)
             finally:
@@ -166,11 +178,24 @@ class MqttLink:
                 self.connected.clear()
                 self.metrics.broker_up.set(0)
                 await self._disconnect(client)
+            self._flaps = self._flaps + 1 if loop.time() - connected_at < FLAP_WINDOW else 0
+            if self.taken_over.is_set() or self._flaps >= FLAPS:
+                self._give_up()
+                return
             delay = self.backoff.next()
             log.warning(
                 "lost the broker, reconnecting", extra={"retry_in": round(delay, 2), "buffered": len(self.outbox)}
             )
             await asyncio.sleep(delay)
+
+    def _give_up(self) -> None:
+        """Another client has this client id: reconnecting would take the session back from it, and
+        it would take it back again, forever (issue 15, item 8). Stop the broker side for good."""
+        why = ("the broker said another client took the session (0x8E)" if self.taken_over.is_set() else
+               f"the broker closed the connection within {FLAP_WINDOW:.0f} s of each of {FLAPS} connects in a row")
+        self.taken_over.set()
+        log.error("another MQTT client uses this gateway's client id; not reconnecting. Give each gateway its "
+                  "own HUB_GATEWAY_CLIENT_ID", extra={"client_id": self.client_id, "why": why})
 
     async def _connect(self) -> gmqtt.Client:
         cfg = self.config
@@ -182,8 +207,7 @@ class MqttLink:
         )
         client.set_config({"reconnect_retries": NO_RECONNECTS})
         client.on_message = self._on_message
-        lost = self._lost
-        client.on_disconnect = lambda *_: lost.set()
+        client.on_disconnect = partial(self._on_disconnect, self._lost)
         if cfg.username:
             client.set_auth_credentials(cfg.username, cfg.password)
         self._client = client
@@ -249,6 +273,14 @@ class MqttLink:
         self.inflight.clear()
         self.outbox.extendleft(reversed(pending))
         self.metrics.buffered.set(len(self.outbox))
+
+    def _on_disconnect(self, lost: asyncio.Event, client: Any, packet: Any = None, exc: Any = None) -> None:
+        """The connection is gone; a DISCONNECT from the broker with reason 0x8E means another
+        client took this client id (gmqtt passes the packet's body: its first byte is the reason)."""
+        taken = isinstance(packet, (bytes, bytearray)) and packet[:1] == bytes([SESSION_TAKEN_OVER])
+        if taken and client is self._client:
+            self.taken_over.set()
+        lost.set()
 
     def _on_message(self, client: Any, topic: str, payload: bytes, qos: int, properties: dict[str, Any]) -> int:
         try:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 RECANCEL_EVERY = 0.5  # seconds between cancellations of a task that is still running
 
 
-async def stop(tasks: Iterable[asyncio.Task[None]]) -> None:
+async def stop(tasks: Iterable[asyncio.Future[Any]]) -> None:
     """Cancel the tasks and wait until every one has finished, cancelling again those that go on."""
     pending = {task for task in tasks if not task.done()}
     while pending:

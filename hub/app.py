@@ -24,6 +24,7 @@ from .graphql import setup_graphql
 from .graphql.context import Services
 from .history import HistoryHandler
 from .http import METRICS, STAGE_LOG, STORE, TOKENS, routes
+from .inflight import CALLS, drain_window
 from .live import LiveStages
 from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
@@ -111,6 +112,7 @@ def create_app(
     live = LiveStages(node, store, control or open_control(settings.redis_url, settings.redis_prefix, node_id))
     app[STORE], app[TOKENS], app[METRICS], app[NODE], app[SIO], app[LIVE] = store, tokens, metrics, node, sio, live
     app[STAGE_LOG] = stage_log
+    app[CALLS] = sockets.inflight
     metrics.watch_control(live.outbox)
     app.add_routes(routes)
     setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live))
@@ -140,6 +142,9 @@ def create_app(
         """On SIGTERM (the listening socket is already closed): refuse publishes, then end every
         connection at its transport so that clients reconnect by themselves, to the next hub."""
         persistence.closing = True
+        # Every call read so far is answered (done, or `unavailable`) before its transport closes;
+        # under `serve` the SIGTERM handler has drained them already (hub/inflight.py).
+        await sockets.inflight.drain(drain_window(settings), grace=0)
         fanout.release()
 
     async def stop(app: web.Application) -> None:

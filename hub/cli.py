@@ -129,12 +129,14 @@ def serve(settings: Settings) -> int:
 
     from . import logs, workers
     from .app import create_app
+    from .inflight import answer_then_exit, drain_window
 
     logs.setup(settings.log_level)
     if settings.workers > 1:
         return supervise(settings)
     parent = os.environ.get(workers.WORKER_OF)
     app = create_app(settings)
+    app.on_startup.append(answer_then_exit(drain_window(settings)))
     if parent:
         app.cleanup_ctx.append(workers.watch_parent(int(parent)))
     else:
@@ -142,7 +144,7 @@ def serve(settings: Settings) -> int:
     web.run_app(
         app, host=settings.host, port=settings.port, loop=uvloop.new_event_loop(), print=None,
         keepalive_timeout=settings.keepalive_timeout, shutdown_timeout=settings.shutdown_timeout,
-        reuse_port=bool(parent) or None,
+        reuse_port=bool(parent) or None, handle_signals=False,  # hub/inflight.py handles SIGTERM and SIGINT
     )  # fmt: skip
     return 0
 

@@ -169,13 +169,17 @@ class LiveStages:
 
     def _reconcile(self, stage: Stage, close: bool) -> None:
         """The stage's room follows its slug, colour and access lists; its audience is taken off
-        when `close`."""
+        when `close`; whoever stays hears of a new status or visibility (`stageStatus`)."""
         room = self.node.rooms.get(stage.id)
         if room is not None:
             room.slug, room.default_color = stage.slug, stage.default_color
             self._apply_access(room, stage)
         if close:
             self._close(stage.id, stage.slug, stage.status, closed_message(stage.status), delete=False)
+        if room is not None and room.exposure != (stage.status, stage.visible):
+            room.exposure = (stage.status, stage.visible)
+            status = {"stage": stage.slug, "status": stage.status, "visible": stage.visible}
+            self.node.fanout.send(room.everyone, "stageStatus", status)
 
     def _apply_access(self, room: StageRoom, stage: Stage) -> None:
         """A performer who lost their role is told and taken off (they may join again as

@@ -140,6 +140,7 @@ class Node:
         room = StageRoom(
             stage.id, stage.slug, stage.default_color, "", 0, StagePresence(opts.presence_grace), {}, meter
         )
+        room.exposure = (stage.status, stage.visible)
         room.replica = Replica(self, room)
         await room.replica.load()
         if await self.persistence.store.get_stage_by_id(stage.id) is None:  # deleted meanwhile

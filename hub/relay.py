@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .inbound import DEFAULT_NICKNAME, SESSION_ID, Identity, Refused, clean_nickname
 from .roles import RELAY_ROLES
 
+if TYPE_CHECKING:
+    from .rooms import Connection
+
 ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_EVENT_ID = 200
 MAX_HOPS = 255
+RETRYABLE = frozenset({"unavailable", "rate_limited"})  # refusals a gateway sends again
+MAX_HELD = 1024  # relays remembered as refused per connection (a gateway has 32 in flight)
 
 
 def relay_identity(relay: Any, service_session: str) -> tuple[Identity, dict[str, Any]]:
@@ -51,3 +56,37 @@ def peer_session(origin: str, session: str) -> str:
     a session of this hub, whatever the peer claims (sessions are public: every event shows one)."""
     digest = hashlib.blake2b(f"{origin}\n{session}".encode(), digest_size=15).hexdigest()
     return f"p{digest}"
+
+
+def relay_id(data: Any) -> str | None:
+    """The relayed event id a publish call names, if any."""
+    relay = data.get("relay") if isinstance(data, dict) else None
+    event_id = relay.get("id") if isinstance(relay, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def keep_relay_order(conn: Connection, data: Any) -> None:
+    """Refuse (`unavailable`) a relay that would overtake one this connection saw refused for now.
+
+    A gateway has several relays in flight; when one is refused `unavailable` or `rate_limited`,
+    the ones behind it must not land first. So every later relay is refused too, until one of
+    the refused ones comes again (the gateway sends them again in their order): that clears it.
+    """
+    held, event_id = conn.relay_hold, relay_id(data)
+    if held is None or event_id is None:
+        return
+    if event_id in held:
+        conn.relay_hold = None
+        return
+    raise Refused("unavailable", "an earlier relay of this connection was refused: send it again first")
+
+
+def hold_relays(conn: Connection | None, data: Any, code: str) -> None:
+    """After a retryable refusal of a service's relay, hold the relays behind it (see above)."""
+    event_id = relay_id(data)
+    if conn is None or not conn.service or event_id is None or code not in RETRYABLE:
+        return
+    if conn.relay_hold is None:
+        conn.relay_hold = set()
+    if len(conn.relay_hold) < MAX_HELD:
+        conn.relay_hold.add(event_id)

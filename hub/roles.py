@@ -34,6 +34,14 @@ def closed_message(status: str) -> str:
     return "this stage is upcoming" if status == "upcoming" else f"this stage is in {status}"
 
 
+def unfederated(stage: Stage) -> str | None:
+    """Why a stage takes no audience-level input from other hubs or legacy clients (and its
+    gateways publish nothing of it): not live, or hidden. None when it is federated."""
+    if stage.status != "live":
+        return closed_message(stage.status)
+    return None if stage.visible else "this stage is hidden"
+
+
 def sees_all(role: str) -> bool:
     """Whether a role receives performers-only events (private chat): performers and services."""
     return role in PERFORMER_ROLES or role == SERVICE

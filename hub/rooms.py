@@ -47,6 +47,7 @@ class Connection:
     service: bool = False
     replay: Any = None
     order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # its publishes, one at a time
+    relay_hold: set[str] | None = None  # relays refused for now: later ones wait for them (hub/relay.py)
 
     def identity(self) -> Identity:
         return Identity(self.session, self.nickname, self.role)
@@ -83,6 +84,7 @@ class StageRoom:
     prepared: Prepared | None = None
     pending: list[Arrival] | None = None
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    exposure: tuple[str, bool] | None = None  # (status, visible) the stage's sockets last heard of
     replica: Replica = field(init=False, repr=False)
     _views: dict[bool, tuple[dict[str, Any], float, orjson.Fragment]] = field(default_factory=dict)
 

@@ -33,11 +33,12 @@ from .inbound import (
     require_dict,
     stamp,
 )
+from .inflight import CallsInFlight
 from .logs import Sparse
 from .metrics import Metrics
 from .node import Accepted, Connection, Node, StageRoom
-from .relay import relay_identity
-from .roles import SERVICE, closed_message, is_performer, resolve_role
+from .relay import hold_relays, keep_relay_order, relay_identity
+from .roles import SERVICE, closed_message, is_performer, resolve_role, unfederated
 from .server import HubServer
 from .sessions import SessionSigner
 
@@ -50,6 +51,9 @@ ACCOUNT_WAIT = 120.0
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+RESTARTING = "the hub is restarting; reconnect and try again"
+
+
 class SocketHandlers:
     """Binds the contract's calls to a Socket.IO server."""
 
@@ -60,6 +64,7 @@ class SocketHandlers:
         self.settings, self.metrics = settings, metrics
         self.guard = Guard(settings, node.connections, metrics)
         self._sparse = Sparse(log)  # what a database outage makes every call say
+        self.inflight = CallsInFlight()  # answered before the transports close at SIGTERM
         self.sessions = SessionSigner(settings.secret_key)
         sio.gate = self.guard
         self.on_disconnect: list[Callable[[Connection], None]] = []  # what else to forget of a connection
@@ -146,13 +151,23 @@ class SocketHandlers:
         @functools.wraps(handler)
         async def call(sid: str, data: Any = None, *_: Any) -> dict[str, Any]:
             conn = self.node.connections.get(sid)
+            task = self.inflight.enter()
             try:
                 if conn is None:
                     raise Refused("unavailable", "connection is closing")
+                if self.inflight.stopping:
+                    raise Refused("unavailable", RESTARTING)
                 self.guard.check(conn, name)
                 return await handler(conn, require_dict(data, name))
+            except asyncio.CancelledError:
+                if not self.inflight.stopping:
+                    raise
+                self.metrics.refused.labels("unavailable").inc()
+                return Refused("unavailable", RESTARTING).ack()  # outcome unknown: retried after reconnecting
             except Refused as refused:
                 self.metrics.refused.labels(refused.code).inc()
+                if name == "publish":
+                    hold_relays(conn, data, refused.code)  # what follows must not overtake it
                 return refused.ack()
             except Exception as exc:
                 if not await self.store.reachable():  # an outage, not a bug: no traceback per call
@@ -163,6 +178,8 @@ class SocketHandlers:
                 log.exception("handler failed", extra={"call": name})
                 self.metrics.refused.labels("internal").inc()
                 return Refused("internal", "the hub failed to handle this call").ack()
+            finally:
+                self.inflight.leave(task)
 
         return call
 
@@ -182,6 +199,7 @@ class SocketHandlers:
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         async with conn.order:  # one connection's publishes are numbered in the order they came
+            keep_relay_order(conn, data)
             accepting = await self._accept(conn, data)
         accepted = await accepting
         self.metrics.accepted.labels(accepted.event.topic).inc()
@@ -205,10 +223,11 @@ class SocketHandlers:
         payload = stamp(topic, payload, who, at)
         if relayed and not is_performer(who.role):
             # An audience-level relay (a legacy client, a peer's audience) on a stage not live
-            # here is refused, as this hub's own audience could not be on it.
+            # here is refused, as this hub's own audience could not be on it; nor on a hidden one.
             stage = await self.store.cached_stage(room.slug)
-            if stage is None or stage.status != "live":
-                raise Refused("forbidden", closed_message(stage.status if stage is not None else "deleted"))
+            why = closed_message("deleted") if stage is None else unfederated(stage)
+            if why is not None:
+                raise Refused("forbidden", why)
             if conn.room is not room:
                 raise Refused("not_joined", "the connection left the stage")
         if topic == "background" and payload["type"] == "switchScene":

@@ -60,6 +60,7 @@ class Stage:
             "name": self.name,
             "description": self.description,
             "status": self.status,
+            "visible": self.visible,
             "config": self.config,
         }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -41,7 +42,8 @@ class GatewayProcess:
         self.log = workdir / "gateway.log"
         self.env = {
             **{k: v for k, v in hub.env.items() if not k.startswith("HUB_")},
-            "PYTHONPATH": str(ROOT),  # this checkout's gateway, whatever the venv's editable install points at
+            # run this checkout's gateway, not the one the venv's editable install points at
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "HUB_GATEWAY_HUB_URL": hub.url,
             "HUB_GATEWAY_USERNAME": SERVICE_USER,
             "HUB_GATEWAY_PASSWORD": PASSWORD,

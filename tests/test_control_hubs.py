@@ -153,6 +153,8 @@ async def test_an_audience_is_taken_off_on_process_2_when_the_stage_goes_into_re
     await eventually(lambda: _closed(audience))
     assert audience.closed[-1] == {"stage": "show", "code": "forbidden", "status": "rehearsal", "message": "this stage is in rehearsal"}
     assert not pete.closed
+    await pete.wait_for(lambda c: c.stage_status is not None, timeout=5)
+    assert pete.stage_status == {"stage": "show", "status": "rehearsal", "visible": True}
     late = await site.two.connect()
     assert (await late.join("show")) == {"ok": False, "error": {"code": "forbidden", "message": "this stage is in rehearsal"}}
 

@@ -138,6 +138,27 @@ async def test_audience_is_taken_off_a_stage_that_goes_into_rehearsal(hub: Hub) 
     assert paul.closed == []
     assert (await audience.publish("chat", {"message": "hello?"}))["error"]["code"] == "not_joined"
     assert (await paul.publish("chat", {"message": "still here"}))["ok"] is True
+    await paul.wait_for(lambda c: c.stage_status is not None)
+    assert paul.stage_status == {"stage": "show", "status": "rehearsal", "visible": True}
+
+
+async def test_who_stays_on_a_stage_hears_its_status_and_visibility_change_once(hub: Hub) -> None:
+    """`stageStatus` tells performers and gateways (which stay) what the stage became: a gateway
+    stops federating a stage in rehearsal or hidden (issue 15, item 5)."""
+    await hub.stage("show", "helen", players=("paul",))
+    paul = await hub.joined("paul")
+    assert (await paul.join("show"))["stage"]["visible"] is True
+    sid = await stage_id(hub, "show")
+    heard: list[dict] = []
+    paul.listeners.append(lambda kind, data: heard.append(data) if kind == "stageStatus" else None)
+    await data(hub, UPDATE, {"id": sid, "in": {"visible": False}}, user="helen")
+    await paul.wait_for(lambda c: len(heard) >= 1)
+    await data(hub, UPDATE, {"id": sid, "in": {"name": "Renamed, nothing else"}}, user="helen")
+    await data(hub, UPDATE, {"id": sid, "in": {"status": "live", "visible": True}}, user="helen")
+    await paul.wait_for(lambda c: len(heard) >= 2)
+    assert (await paul.publish("chat", {"message": "after"}))["ok"]
+    await paul.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
+    assert heard == [{"stage": "show", "status": "live", "visible": False}, {"stage": "show", "status": "live", "visible": True}]
 
 
 async def test_slug_change_keeps_live_sockets_and_new_joins_use_the_new_slug(hub: Hub) -> None:

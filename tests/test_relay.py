@@ -138,3 +138,7 @@ async def test_audience_level_relays_are_refused_while_the_stage_is_not_live(mak
     assert player["ok"], player
     await owner.wait_for(lambda c: any(e["topic"] == "chat" for e in c.events))
     assert [e["payload"]["message"] for e in owner.events if e["topic"] == "chat"] == ["rehearsing"]
+    await hub.store.update_stage(stage.id, {"status": "live", "visible": False})
+    hub.store.forget_cached_stages(SLUG)
+    hidden = await service.publish("chat", {"message": "hi again"}, relay=relay(id="legacy:x2"))
+    assert hidden == {"ok": False, "error": {"code": "forbidden", "message": "this stage is hidden"}}
