@@ -13,6 +13,7 @@ from client import HubClient
 from .backoff import Backoff
 from .catchup import catch_up
 from .dedupe import SeenCache
+from .position import StagePosition
 from .relays import RelayPipe
 from .tasks import stop
 
@@ -29,10 +30,10 @@ class StageBridge:
         self.gateway, self.slug = gateway, slug
         config = gateway.config
         self.client: HubClient | None = None
-        assert gateway.positions is not None
-        # Where the broker confirmed this stage up to (saved across restarts): the first join
-        # asks the hub for everything after it.
-        self.position = gateway.positions.stage(slug)
+        # Where the broker confirmed this stage up to (saved across restarts; in memory only for
+        # a gateway not started): the first join asks the hub for everything after it.
+        positions = gateway.positions
+        self.position = positions.stage(slug) if positions is not None else StagePosition(None, lambda: None)
         self.epoch: str | None = self.position.confirmed[0] if self.position.confirmed else None
         self.last_seq = self.position.confirmed[1] if self.position.confirmed else 0
         self.ready = asyncio.Event()
