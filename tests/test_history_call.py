@@ -3,9 +3,19 @@ a seq range, paged, for service connections only, every field checked."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from typing import Any
 
+from client import HubClient, login
+from tests.conftest import PASSWORD
 from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
+from tests.hubproc import HubProcess
+
+
+async def _service(hub: HubProcess) -> HubClient:
+    token = (await login(hub.url, SERVICE_USER, PASSWORD))["access_token"]
+    return await HubClient(hub.url, token=token).connect()
 
 
 async def test_history_pages_through_the_stored_range(make_hub):
@@ -51,3 +61,35 @@ async def test_history_fields_are_checked(make_hub):
         assert ack["error"]["code"] == "bad_request", data
         assert field in ack["error"]["message"], data
     assert (await service.call("history", [1]))["error"]["code"] == "bad_request"  # type: ignore[arg-type]
+
+
+async def test_after_a_crash_a_service_join_says_where_the_new_epoch_began(tmp_path):
+    """`epochStart` (service joins that are not recovered): the seq the crash's new epoch began
+    after, i.e. the last stored event; `history` reads the old epoch's events up to it."""
+    hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", rate_limit="1000", rate_burst="1000")
+    await asyncio.to_thread(hub.seed, "olivia")
+    await asyncio.to_thread(hub.cli, "user", "add", "--username", SERVICE_USER, "--password", PASSWORD,
+                            "--role", "service")
+    try:
+        await hub.start()
+        owner = await hub.performer("olivia")
+        seqs = [(await owner.publish("chat", {"message": f"m{n}"}))["seq"] for n in range(5)]
+        await owner.close()
+        service = await _service(hub)
+        before = await service.join(SLUG)
+        await service.close()
+        await hub.stop(signal.SIGKILL)
+        await hub.start()
+        service = await _service(hub)
+        ack = await service.join(SLUG, since={"epoch": before["epoch"], "seq": seqs[0]})
+        assert ack["recovered"] is False and ack["epoch"] != before["epoch"]
+        assert ack["epochStart"] == seqs[-1]  # every acked event was stored
+        page = await service.history(seqs[0], ack["seq"])
+        assert [e["seq"] for e in page["events"]] == seqs[1:]
+        viewer = await HubClient(hub.url).connect()
+        audience = await viewer.join(SLUG, since={"epoch": before["epoch"], "seq": seqs[0]})
+        assert audience["recovered"] is False and "epochStart" not in audience
+        await viewer.close()
+        await service.close()
+    finally:
+        hub.close()
