@@ -5,6 +5,7 @@ hub's history) publishes what the archive holds before going live (docs/protocol
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from storage import StoreError
@@ -15,6 +16,7 @@ from .sockets import SocketHandlers
 
 MAX_LIMIT = 1000  # events per answer; the gateway pages with `after`
 MAX_SEQ = 2**62
+FLUSH_WAIT = 5.0  # seconds to wait for the archive writer before answering `unavailable`
 
 
 class HistoryHandler:
@@ -39,9 +41,10 @@ class HistoryHandler:
             raise Refused("bad_request", f"limit must be an integer of 1-{MAX_LIMIT}")
         if upto <= after:
             return {"ok": True, "events": [], "more": False}
-        try:
-            await self.node.persistence.writer.flush()  # events up to `upto` were accepted: now stored
-        except StoreError as exc:
+        try:  # events up to `upto` were accepted: wait until they are stored (bounded: an outage)
+            async with asyncio.timeout(FLUSH_WAIT):
+                await self.node.persistence.writer.flush()
+        except (StoreError, TimeoutError) as exc:
             raise Refused("unavailable", "the archive cannot be read now; try again shortly") from exc
         events = await self.node.persistence.store.archive.live_events(room.stage_id, after, upto, limit + 1)
         return {"ok": True, "events": [event.wire() for event in events[:limit]], "more": len(events) > limit}

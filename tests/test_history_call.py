@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 from client import HubClient, login
+from hub import history
 from tests.conftest import PASSWORD
 from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
 from tests.hubproc import HubProcess
@@ -93,3 +94,28 @@ async def test_after_a_crash_a_service_join_says_where_the_new_epoch_began(tmp_p
         await service.close()
     finally:
         hub.close()
+
+
+async def test_history_is_unavailable_while_the_archive_is(make_hub, monkeypatch):
+    """A writer that cannot store (an outage) or a database that cannot be read: `unavailable`."""
+    hub = await seeded_hub(make_hub, "olivia")
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(history, "FLUSH_WAIT", 0.1)
+    monkeypatch.setattr(hub.node.persistence.writer, "flush", stuck)
+    assert (await service.call("history", {"after": 0, "upto": 5}))["error"]["code"] == "unavailable"
+    monkeypatch.undo()
+
+    async def unreadable(*_: Any) -> list[Any]:
+        raise OSError("database down")
+
+    async def down(*_: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(hub.store.archive, "live_events", unreadable)
+    monkeypatch.setattr(hub.store, "reachable", down)
+    assert (await service.call("history", {"after": 0, "upto": 5}))["error"]["code"] == "unavailable"
