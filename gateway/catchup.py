@@ -12,6 +12,7 @@ the range is skipped and counted as a `history_gap`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.catchup")
 PAGE = 500  # events per `history` call
+ROOM_POLL = 0.05  # seconds between looks at the outbox while it is too full for a page
 
 
 async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any], ack: dict[str, Any]) -> None:
@@ -39,6 +41,7 @@ async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any]
     bridge.last_seq = after
     read = 0
     while after < upto:
+        await _room_for_a_page(bridge)
         try:
             page = await client.history(after, upto, PAGE)
         except HubError as exc:
@@ -58,6 +61,14 @@ async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any]
              extra={"stage": bridge.slug, "since": since, "epoch": new, "seq": upto, "events": read})
     if missing > 0:
         _gap(bridge, since, ack, missing, "the archive no longer holds them (swept into a performance?)")
+
+
+async def _room_for_a_page(bridge: StageBridge) -> None:
+    """Wait until the outbox can take a page without dropping the oldest (a long catch-up must
+    not overflow `HUB_GATEWAY_BUFFER`); it drains as the broker acknowledges."""
+    link = bridge.gateway.link
+    while link is not None and link.outbox and len(link.outbox) + PAGE > link.buffer:
+        await asyncio.sleep(ROOM_POLL)
 
 
 def _gap(bridge: StageBridge, since: dict[str, Any], ack: dict[str, Any], missing: int, why: str) -> None:

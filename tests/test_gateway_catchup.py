@@ -4,19 +4,24 @@ published, and real gaps counted once."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from client import HubError
+from gateway.backoff import Backoff
 from gateway.catchup import catch_up
+from gateway.config import BrokerConfig
 from gateway.metrics import GatewayMetrics
+from gateway.mqtt import MqttLink
 
 
 @dataclass
 class FakeGateway:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    link: Any = None
 
 
 @dataclass
@@ -95,3 +100,21 @@ async def test_a_refusal_is_a_gap_and_unavailable_is_retried():
     assert bridge.gaps == 1
     with pytest.raises(HubError):
         await catch_up(bridge, FakeHub([], "unavailable"), {"epoch": "e0", "seq": 10}, {"epoch": "e0", "seq": 40})  # type: ignore[arg-type]
+
+
+async def test_a_long_catch_up_waits_for_room_in_the_outbox():
+    """A page is read only when the outbox can take it: nothing is dropped from a full buffer."""
+    link = MqttLink(BrokerConfig(), "gw", lambda *_: None, GatewayMetrics(), 600, Backoff(0.1, 1), 1024)
+    bridge, hub = FakeBridge(0), FakeHub(list(range(1, 1001)))
+    bridge.gateway.link = link
+
+    def publish(event: dict[str, Any], epoch: str | None = None) -> None:
+        link.publish("t", b"x", [])
+
+    bridge._event = publish  # type: ignore[method-assign]
+    task = asyncio.create_task(catch_up(bridge, hub, {"epoch": "e0", "seq": 0}, {"epoch": "e0", "seq": 1000}))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    assert hub.calls == 1 and len(link.outbox) == 500  # a second page would not fit in 600
+    link.outbox.clear()  # the broker took them
+    await asyncio.wait_for(task, 5)
+    assert hub.calls == 2 and link.overflowed == 0
