@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from client import HubClient
@@ -44,6 +45,7 @@ class StageBridge:
         self._gone = asyncio.Event()
         self._backoff = Backoff(config.backoff_min, config.backoff_max)
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing: asyncio.Future[None] | None = None  # a connection given up for a rewind, closing
         self.relays = RelayPipe(self)
 
     def start(self) -> None:
@@ -56,13 +58,31 @@ class StageBridge:
         if self.client is not None and self.client.connected:
             await self.client.close()
 
-    def relay(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
-        """Queue a broker message for the hub (in order, see relays.py)."""
-        self.relays.put(topic, payload, relay)
+    def relay(self, topic: str, payload: Any, relay: dict[str, Any], done: Callable[[], None] | None = None) -> None:
+        """Queue a broker message for the hub (in order, see relays.py); `done` once it is handled."""
+        self.relays.put(topic, payload, relay, done)
 
     def link(self) -> tuple[HubClient | None, asyncio.Event]:
         """The current hub connection and the event set when it is lost."""
         return self.client, self._gone
+
+    def rewind(self, epoch: str, seq: int) -> None:
+        """Publish again everything after `(epoch, seq)`: a peer's hello says it lacks it
+        (receipts.py). The connection is given up at once, so nothing newer is published before
+        the replay, and the rejoin asks the hub for everything after that position."""
+        if epoch == self.epoch and seq >= self.last_seq:
+            return  # the peer has everything published so far
+        self.epoch, self.last_seq = epoch, seq
+        stale, self.client = self.client, None
+        self._gone.set()
+        log.info("rewinding for a peer", extra={"stage": self.slug, "epoch": epoch, "seq": seq})
+        if stale is not None:
+            self._closing = asyncio.ensure_future(stale.close())
+
+    def check_current(self, client: HubClient) -> None:
+        """Raise when `client` was given up meanwhile (a rewind): what it would publish is stale."""
+        if client is not self.client:
+            raise RuntimeError("the connection was given up for a rewind")
 
     # following the stage
 
@@ -83,7 +103,8 @@ class StageBridge:
             self._backoff.reset()
             await self._gone.wait()
             self.ready.clear()
-            log.warning("lost the hub, rejoining", extra={"stage": self.slug, "seq": self.last_seq})
+            if self.client is not None:  # None: given up for a rewind, which said so
+                log.warning("lost the hub, rejoining", extra={"stage": self.slug, "seq": self.last_seq})
             await self._drop_client()
             await asyncio.sleep(self._backoff.next())
 
@@ -96,6 +117,7 @@ class StageBridge:
         await client.connect()
         since = {"epoch": self.epoch, "seq": self.last_seq} if self.epoch is not None else None
         ack = await client.join(self.slug, since=since)
+        self.check_current(client)
         if not ack.get("ok"):
             raise RuntimeError(f"join refused: {ack.get('error')}")
         self._exposure(ack["stage"])
@@ -104,6 +126,7 @@ class StageBridge:
         if not recovered:
             if since is not None:
                 await catch_up(self, client, since, ack)
+                self.check_current(client)
             self.last_seq = ack["seq"]  # the archive was read up to here (or a fresh start: not republished)
             self.position.mark(ack["epoch"], ack["seq"])
         self.epoch = ack["epoch"]

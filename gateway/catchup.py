@@ -49,6 +49,7 @@ async def catch_up(bridge: StageBridge, client: HubClient, since: dict[str, Any]
                 raise  # the hub is busy or its database away: the bridge rejoins and reads again
             _gap(bridge, since, ack, upto - after, f"the hub refused to read its archive ({exc.code})")
             return
+        bridge.check_current(client)  # a rewind meanwhile reads again from further back
         events = page["events"]
         for event in events:
             bridge._event(event, old if event["seq"] <= boundary else new)

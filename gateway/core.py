@@ -26,6 +26,7 @@ from .legacy import EchoGuard, LegacyLimits
 from .metrics import GatewayMetrics, serve_metrics, worth_logging
 from .mqtt import MqttLink
 from .position import PositionFile
+from .receipts import HELLO, REWIND, Confirmations
 from .stats import Statistics
 from .tasks import stop
 from .wire import HUB_OWNED, STATISTICS, BadMessage, Provenance, decode, encode, relay_role, split_topic, stage_topic
@@ -51,6 +52,8 @@ class Gateway:
         self.link: MqttLink | None = None
         self.stats: Statistics | None = None
         self.positions: PositionFile | None = None
+        self.confirm: Confirmations | None = None
+        self.forwarded = SeenCache(config.seen_cache)  # relayed events this gateway published
         self._control: HubClient | None = None
         self._poller: asyncio.Task[None] | None = None
         self._metrics_runner: web.AppRunner | None = None
@@ -80,9 +83,14 @@ class Gateway:
                              Backoff(cfg.backoff_min, cfg.backoff_max), cfg.max_message)
         self.stats = Statistics(self.hub_id, cfg.namespace, self.link.publish)
         self.positions = PositionFile(cfg.state_dir, client_id)
+        self.confirm = Confirmations(self.hub_id, cfg.namespace, self.positions.receipts_saved, self.positions.changed)
+        self.positions.receipts = self.confirm.saved
         self.positions.start()
+        self.link.on_connect = self._hellos
         if cfg.inbound and cfg.stages is None:
             self.link.subscribe(f"{cfg.namespace}/#")
+        elif cfg.stages is None:  # out only: still hear the peers' hellos, to rewind for them
+            self.link.subscribe(f"{cfg.namespace}/+/{HELLO}/+")
         self._add_stages(cfg.stages if cfg.stages is not None else listing["stages"])
         self.link.start()
         if cfg.stages is None:
@@ -143,6 +151,10 @@ class Gateway:
             bridge = self.bridges[slug] = StageBridge(self, slug)
             if self.config.inbound and self.config.stages is not None:
                 self.link.subscribe(stage_topic(self.config.namespace, slug, "#"))
+            elif self.config.stages is not None:
+                self.link.subscribe(stage_topic(self.config.namespace, slug, f"{HELLO}/+"))
+            if self.link.connected.is_set():
+                self._hellos([slug])
             bridge.start()
         self.metrics.stages.set(len(self.bridges))
 
@@ -163,7 +175,7 @@ class Gateway:
             event_id, origin, hops = f"{self.hub_id}:{epoch}:{event['seq']}", self.hub_id, 1
         else:
             event_id, origin, hops = str(sender.get("eventId")), str(sender["origin"]), int(sender.get("hops", 0)) + 1
-            if event_id in self.seen:
+            if event_id in self.seen and event_id not in self.forwarded:  # forwarded before: a replay
                 self.metrics.drop("out", "from_broker")
                 done()
                 return
@@ -172,8 +184,9 @@ class Gateway:
                 done()
                 return
             self.seen.add(event_id)
+            self.forwarded.add(event_id)
         provenance = Provenance(origin, event_id, hops, str(sender.get("role", "audience")),
-                                sender.get("nickname"), sender.get("session"))
+                                sender.get("nickname"), sender.get("session"), f"{self.hub_id}:{epoch}:{event['seq']}")
         mqtt_topic, raw = stage_topic(self.config.namespace, slug, topic), encode(topic, event["payload"])
         self.echoes.published(mqtt_topic, raw)
         self.link.publish(mqtt_topic, raw, provenance.properties(), done=done)
@@ -206,6 +219,9 @@ class Gateway:
         if levels[0] == STATISTICS and self.stats is not None:
             self.stats.heard(slug, levels, raw)
             return
+        if levels[0] in (HELLO, REWIND) and len(levels) == 2 and self.confirm is not None:
+            self._receipt(slug, bridge, levels[0], levels[1], raw)
+            return
         if len(levels) != 1:
             raise BadMessage("foreign_topic", mqtt_topic[:100])
         if properties.get("retain"):
@@ -213,8 +229,21 @@ class Gateway:
             # taken, it would be played again at each (re)subscribe (the original archivers
             # skipped them too). Retained statistics are wanted: they are the peers' counts.
             raise BadMessage("retained", mqtt_topic[:100])
-        topic = levels[0]
         provenance = Provenance.of(properties)
+        token = self.confirm.arrived(slug, provenance.pos) if provenance is not None and self.confirm else None
+        try:
+            self._stage_message(slug, bridge, mqtt_topic, levels[0], raw, provenance, token.done if token else None)
+        except BadMessage:
+            if token is not None:
+                token.done()  # handled: a dropped message must not hold its publisher's mark back
+            raise
+
+    def _stage_message(
+        self, slug: str, bridge: StageBridge, mqtt_topic: str, topic: str, raw: bytes,
+        provenance: Provenance | None, done: Callable[[], None] | None,
+    ) -> None:
+        """Check a stage message further and queue it for the hub (`done` once the hub is through with it)."""
+        cfg = self.config
         if provenance is not None and provenance.origin == self.hub_id:
             raise BadMessage("own_origin")
         if topic in HUB_OWNED:
@@ -234,7 +263,31 @@ class Gateway:
             relay.update(_identity(provenance.nickname, provenance.session))
         if not self.seen.add(relay["id"]):
             raise BadMessage("duplicate")
-        bridge.relay(topic, payload, relay)
+        bridge.relay(topic, payload, relay, done)
+
+    def _receipt(self, slug: str, bridge: StageBridge, kind: str, hub: str, raw: bytes) -> None:
+        """A peer's hello (answered once: a marker, then everything after its mark again) or a
+        publisher's rewind marker for our hello (receipts.py)."""
+        assert self.confirm is not None
+        if kind == REWIND:
+            if self.confirm.rewound(slug, hub, raw):
+                log.info("a publisher rewound for us", extra={"stage": slug, "publisher": hub})
+            return
+        hello = self.confirm.to_answer(slug, hub, raw) if self.config.outbound else None
+        if hello is None or hello.mark is None or self.link is None:
+            return
+        self.link.publish(*self.confirm.marker(slug, hello), [("origin", self.hub_id)])
+        self.metrics.rewinds.inc()
+        bridge.rewind(*hello.mark)
+
+    def _hellos(self, slugs: Any = None) -> None:
+        """Say hello for every bridged stage (each connect to the broker): what we hold of each
+        publisher, which answers with everything after it (receipts.py)."""
+        if self.confirm is None or self.link is None or not self.config.inbound:
+            return
+        for slug in self.bridges if slugs is None else slugs:
+            topic, payload = self.confirm.hello(slug)
+            self.link.publish(topic, payload, [("origin", self.hub_id)], retain=True)
 
     def _bridge_echo(self, mqtt_topic: str) -> None:
         """Refuse one of this gateway's own messages back without properties (warned about once)."""

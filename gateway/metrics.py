@@ -34,6 +34,9 @@ class GatewayMetrics:
             "gateway_hub_joins", "Stage joins on the hub (first and after reconnects)", ["recovered"], registry=r
         )
         self.stages = Gauge("gateway_stages", "Stages bridged", registry=r)
+        self.rewinds = Counter(
+            "gateway_rewinds", "Peers' hellos answered by publishing again from their mark", registry=r
+        )
         self._drops: collections.Counter[tuple[str, str]] = collections.Counter()  # what `dropped` holds, readable
 
     def drop(self, direction: str, reason: str) -> int:

@@ -102,6 +102,7 @@ class MqttLink:
         self.retained: dict[str, Outgoing] = {}
         self.filters: list[str] = []
         self.connected = asyncio.Event()
+        self.on_connect: Callable[[], None] | None = None  # after subscribing, before the retained values go
         self.taken_over = asyncio.Event()  # set for good when another client took this client id
         self._flaps = 0  # connections in a row the broker closed within FLAP_WINDOW of connecting
         self.overflowed = 0
@@ -225,6 +226,8 @@ class MqttLink:
         """Subscribe, re-send retained values, then send the outbox until the connection is lost."""
         for topic_filter in self.filters:
             client.subscribe(gmqtt.Subscription(topic_filter, qos=1, no_local=True))
+        if self.on_connect is not None:
+            self.on_connect()
         for message in list(self.retained.values()):
             self._send(client, message)
         self.connected.set()

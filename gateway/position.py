@@ -67,6 +67,10 @@ class StagePosition:
         if moved:
             self._changed()
 
+    def forget_pending(self) -> None:
+        """Drop what is under way (it will come again): the position stays where it is."""
+        self._pending.clear()
+
     @property
     def waiting(self) -> int:
         """Events tracked but not yet confirmed (for tests and logs)."""
@@ -79,6 +83,8 @@ class PositionFile:
     def __init__(self, state_dir: str, client_id: str) -> None:
         self.path = Path(state_dir) / f"{_UNSAFE.sub('_', client_id)}.json"
         self.stages: dict[str, StagePosition] = {}
+        self.receipts_saved: Any = None  # the "receipts" section as read (receipts.py's to restore)
+        self.receipts: Callable[[], Any] | None = None  # what to save under "receipts"
         self._saved = self._load()
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -105,7 +111,15 @@ class PositionFile:
                   for slug, p in self.stages.items() if p.confirmed is not None}
         for slug, (epoch, seq) in self._saved.items():  # stages not bridged this run are kept
             stages.setdefault(slug, {"epoch": epoch, "seq": seq})
-        return {"version": 1, "stages": stages}
+        snapshot: dict[str, Any] = {"version": 1, "stages": stages}
+        receipts = self.receipts() if self.receipts is not None else self.receipts_saved
+        if receipts:
+            snapshot["receipts"] = receipts
+        return snapshot
+
+    def changed(self) -> None:
+        """Something saved here changed: write it soon."""
+        self._dirty.set()
 
     def save(self) -> None:
         """Write the file atomically: a crash leaves the old file or the new one, never half of one."""
@@ -140,7 +154,10 @@ class PositionFile:
                       extra={"path": str(self.path), "error": repr(exc)[:200]})
             return {}
         try:
-            return _parse(json.loads(raw))
+            data = json.loads(raw)
+            positions = _parse(data)
+            self.receipts_saved = data.get("receipts")
+            return positions
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.error("the gateway position file is corrupt: starting from the present",
                       extra={"path": str(self.path), "error": repr(exc)[:200]})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,12 @@ class Relay:
     topic: str
     payload: Any
     relay: dict[str, Any]
+    done: Callable[[], None] | None = None  # called once it is handled for good (landed or refused)
+
+    def settle(self) -> None:
+        done, self.done = self.done, None
+        if done is not None:
+            done()
 
     @property
     def id(self) -> str:
@@ -62,11 +69,13 @@ class RelayPipe:
         self.queue: asyncio.Queue[Relay] = asyncio.Queue(bridge.gateway.config.buffer)
         self.unacked: deque[Relay] = deque()  # taken from the queue, not answered for good; in order
 
-    def put(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
+    def put(self, topic: str, payload: Any, relay: dict[str, Any], done: Callable[[], None] | None = None) -> None:
         """Queue a broker message for the hub; past the bound it is dropped and counted."""
+        message = Relay(topic, payload, relay, done)
         try:
-            self.queue.put_nowait(Relay(topic, payload, relay))
+            self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            message.settle()  # lost, and counted: it must not hold the receipts' mark back
             count = self.metrics.drop("in", "buffer_full")
             if worth_logging(count):
                 log.warning("inbound buffer full, dropping", extra={"stage": self.bridge.slug, "dropped": count})
@@ -102,6 +111,7 @@ class RelayPipe:
                     relay = backlog.popleft()
                     if relay.id in self.bridge.landed:
                         self.unacked.remove(relay)  # the rejoin showed the hub holds it
+                        relay.settle()
                         continue
                     sending = client.publish(relay.topic, relay.payload, relay=relay.relay)
                     flights[asyncio.ensure_future(sending)] = relay
@@ -148,12 +158,14 @@ class RelayPipe:
             else:
                 self.metrics.relayed.labels(relay.topic).inc()
             self.unacked.remove(relay)
+            relay.settle()
             return None
         error = ack.get("error") or {}
         code = error.get("code", "unknown")
         if code in RETRY_CODES:
             return Round.REFUSED
         self.unacked.remove(relay)
+        relay.settle()
         self.metrics.drop("in", f"refused_{code}")
         log.warning("the hub refused a relayed message", extra={
             "stage": self.bridge.slug, "topic": relay.topic, "code": code, "detail": error.get("message"),

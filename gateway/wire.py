@@ -1,5 +1,5 @@
 """The original UpStage MQTT layout: topics `<namespace>/<slug>/<topic>`, payloads, and the
-gateway's MQTT v5 user properties (origin hub, event id, hop count, speaker)."""
+gateway's MQTT v5 user properties (origin hub, event id, hop count, speaker, position)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ class Provenance:
     role: str = "audience"
     nickname: str | None = None
     session: str | None = None
+    pos: str | None = None  # the publishing hub's `<hub>:<epoch>:<seq>` of this message (receipts.py)
 
     def properties(self) -> list[tuple[str, str]]:
         props = [("origin", self.origin), ("eventId", self.event_id), ("hops", str(self.hops)), ("role", self.role)]
@@ -87,6 +88,8 @@ class Provenance:
             props.append(("nickname", self.nickname))
         if self.session:
             props.append(("session", self.session))
+        if self.pos:
+            props.append(("pos", self.pos))
         return props
 
     @classmethod
@@ -113,7 +116,7 @@ class Provenance:
             raise BadMessage("bad_properties", f"origin must be a hub id, eventId at most {MAX_EVENT_ID} characters")
         return cls(
             props["origin"], props["eventId"], hops, props.get("role", "audience"), props.get("nickname"),
-            props.get("session"),
+            props.get("session"), props.get("pos"),
         )  # fmt: skip
 
 

@@ -32,6 +32,11 @@ class FakeBridge:
     slug: str = "show"
     gateway: FakeGateway = field(default_factory=FakeGateway)
     published: list[tuple[str, int]] = field(default_factory=list)
+    given_up: bool = False  # a rewind gave the connection up
+
+    def check_current(self, client: Any) -> None:
+        if self.given_up:
+            raise RuntimeError("given up")
 
     def _event(self, event: dict[str, Any], epoch: str | None = None) -> None:
         if event["seq"] > self.last_seq:
@@ -63,6 +68,22 @@ async def test_same_epoch_reads_the_range_in_pages():
     await catch_up(bridge, hub, {"epoch": "e0", "seq": 10}, {"epoch": "e0", "seq": 1200})  # type: ignore[arg-type]
     assert bridge.published == [("e0", s) for s in range(11, 1201)]
     assert hub.calls == 3 and bridge.gaps == 0
+
+
+async def test_a_rewind_during_a_catch_up_stops_it_before_the_next_page_is_published():
+    """A peer's hello rewinds the bridge (issue 15, item 2): the connection is given up, and what
+    its catch-up read is not published: the rejoin reads again from further back, in order."""
+    bridge = FakeBridge(10)
+
+    class RewoundHub(FakeHub):
+        async def history(self, after: int, upto: int, limit: int) -> dict[str, Any]:
+            page = await super().history(after, upto, limit)
+            bridge.given_up = self.calls == 2
+            return page
+
+    with pytest.raises(RuntimeError):
+        await catch_up(bridge, RewoundHub(list(range(1, 1300))), {"epoch": "e0", "seq": 10}, {"epoch": "e0", "seq": 1200})  # type: ignore[arg-type]
+    assert bridge.published == [("e0", s) for s in range(11, 511)], "the first page only"
 
 
 async def test_a_crash_splits_the_range_at_epoch_start():

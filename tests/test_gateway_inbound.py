@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from gateway import Gateway
+from gateway.receipts import Confirmations
 from gateway.stats import MAX_PEERS, Statistics
 from tests.gateway_support import SLUG, gateway_config
 
@@ -24,8 +25,10 @@ class RecordingBridge:
     def __init__(self) -> None:
         self.relayed: list[tuple[str, Any, dict[str, Any]]] = []
 
-    def relay(self, topic: str, payload: Any, relay: dict[str, Any]) -> None:
+    def relay(self, topic: str, payload: Any, relay: dict[str, Any], done: Any = None) -> None:
         self.relayed.append((topic, payload, relay))
+        if done is not None:
+            done()
 
 
 @pytest.fixture
@@ -33,6 +36,7 @@ def gateway() -> Gateway:
     gateway = Gateway(gateway_config("http://127.0.0.1:1", NS))
     gateway.hub_id = HUB
     gateway.stats = Statistics(HUB, NS, lambda *_: None)
+    gateway.confirm = Confirmations(HUB, NS, None, lambda: None)
     gateway.bridges[SLUG] = RecordingBridge()  # type: ignore[assignment]
     return gateway
 
@@ -58,6 +62,11 @@ GARBAGE = [
     ("foreign_topic", f"other/{SLUG}/chat", chat(), {}),
     ("foreign_topic", f"{NS}/{SLUG}", chat(), {}),
     ("foreign_topic", f"{NS}/{SLUG}/", chat(), {}),
+    ("foreign_topic", f"{NS}/{SLUG}/hello/hub-b/extra", chat(), {}),
+    ("bad_hello", f"{NS}/{SLUG}/hello/hub-b", b"nonsense", {}),
+    ("bad_hello", f"{NS}/{SLUG}/hello/hub-b", orjson.dumps({"id": "x" * 65, "marks": {}}), {}),
+    ("bad_hello", f"{NS}/{SLUG}/rewind/hub-b", b"[", {}),
+    ("bad_properties", CHAT, chat(), peer(pos="not a position")),
     ("foreign_topic", f"{NS}//chat", chat(), {}),
     ("hub_owned", f"{NS}/{SLUG}/counter", b'{"id": "x", "isPlayer": true}', {}),
     ("bad_properties", CHAT, chat(), {"user_property": [("origin", "hub-b"), ("hops", "1")]}),
@@ -174,3 +183,30 @@ def test_the_seen_cache_stays_bounded():
     for i in range(100):
         small.broker_message(CHAT, chat(), peer(event_id=f"hub-b:e:{i}"))
     assert len(small.seen) == 10 and len(bridge.relayed) == 100
+
+
+def test_the_mark_follows_what_was_handled_dropped_messages_included(gateway):
+    """Issue 15, item 2: a receiver's mark is the last message of a publisher it is through with."""
+    gateway.broker_message(CHAT, chat(), peer(event_id="hub-b:e:1", pos="hub-b:e:1"))
+    gateway.broker_message(CHAT, chat(), peer(event_id="hub-b:e:1", pos="hub-b:e:2"))  # a duplicate id: dropped
+    assert gateway.metrics.dropped_count("in", "duplicate") == 1
+    assert gateway.confirm.ledger(SLUG).marks() == {"hub-b": ("e", 2)}
+
+
+def test_a_peers_hello_is_answered_once_by_a_marker_then_a_rewind(gateway):
+    published: list[tuple[str, Any]] = []
+    rewinds: list[tuple[str, int]] = []
+
+    class Link:
+        def publish(self, topic: str, payload: bytes, properties: Any, retain: bool = False) -> None:
+            published.append((topic, orjson.loads(payload)))
+
+    gateway.link = Link()
+    gateway.bridges[SLUG].rewind = lambda epoch, seq: rewinds.append((epoch, seq))
+    hello = orjson.dumps({"id": "h1", "marks": {HUB: "e1:40", "hub-c": "e2:1"}})
+    for _ in range(2):  # live, then retained at a resubscribe: answered once
+        gateway.broker_message(f"{NS}/{SLUG}/hello/hub-b", hello, {"retain": True})
+    assert published == [(f"{NS}/{SLUG}/rewind/{HUB}", {"hello": "h1", "peer": "hub-b"})]
+    assert rewinds == [("e1", 40)] and gateway.metrics.rewinds._value.get() == 1
+    gateway.broker_message(f"{NS}/{SLUG}/hello/hub-c", orjson.dumps({"id": "h2", "marks": {}}), {})
+    assert len(published) == 1, "a peer holding nothing of ours waits for nothing"
