@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,13 +26,13 @@ from bench.proc import free_port
 from client import HubClient, login
 from tests.conftest import PASSWORD
 from tests.gateway_support import SERVICE_USER, SLUG, PrivateBroker
-from tests.hubproc import HubProcess
+from tests.hubproc import ChildProcess, HubProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOW_RATE = {"rate_limit": "1000", "rate_burst": "1000"}  # one performer publishes the whole show
 
 
-class GatewayProcess:
+class GatewayProcess(ChildProcess):
     """`python -m gateway` for one hub: start, SIGTERM, SIGKILL, SIGSTOP/SIGCONT, its metrics."""
 
     def __init__(self, hub: HubProcess, broker_port: int, namespace: str, workdir: Path, **settings: str) -> None:
@@ -60,14 +60,6 @@ class GatewayProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=self.env, cwd=self.workdir,
                                          stdout=log, stderr=subprocess.STDOUT)
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Send `sig` (SIGTERM: a planned stop; SIGKILL: a crash) and wait for the exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        code = await asyncio.to_thread(self.proc.wait, 30)
-        self.proc = None
-        return code
 
     def pause(self) -> None:
         assert self.proc is not None
@@ -229,6 +221,11 @@ class Tally:
     duplicated: list[str]
     out_of_order: int
 
+    @property
+    def clean(self) -> bool:
+        """Nothing lost, nothing twice, origin order kept."""
+        return not self.lost and not self.duplicated and self.out_of_order == 0
+
     def __str__(self) -> str:
         return f"lost {len(self.lost)} {self.lost[:10]}, duplicated {self.duplicated[:10]}, out of order {self.out_of_order}"
 
@@ -250,3 +247,18 @@ async def converged(show: Show, hub: HubProcess, timeout: float = 90.0) -> Tally
             return tally(show.acked, stored_chats(hub, show.tag))
         await asyncio.sleep(0.2)
     return tally(show.acked, stored_chats(hub, show.tag))
+
+
+async def show_through(
+    fed: Federation, tag: str, fault: Callable[[], Awaitable[None]], before: float = 2.0, after: float = 3.0,
+    timeout: float = 60.0,
+) -> tuple[Show, Tally]:
+    """A show on hub A through one fault: `before` s of it, the fault, `after` s more; then the
+    tally of what hub B's archive holds of it."""
+    show = Show(fed.hubs["a"], tag)
+    show.start()
+    await asyncio.sleep(before)
+    await fault()
+    await asyncio.sleep(after)
+    await show.stop()
+    return show, await converged(show, fed.hubs["b"], timeout=timeout)

@@ -26,7 +26,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class HubProcess:
+class ChildProcess:
+    """A process a test starts: stopped by a signal (and reaped), killed at the end if still running."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send `sig` (SIGTERM: a planned stop; SIGKILL: a crash) and wait for the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = await asyncio.to_thread(self.proc.wait, 30)
+        self.proc = None
+        return code
+
+
+class HubProcess(ChildProcess):
     """Starts, stops (SIGTERM), kills (SIGKILL) and restarts one hub on a fixed port and database."""
 
     def __init__(self, var_dir: Path, database_url: str, **settings: str) -> None:
@@ -87,13 +101,6 @@ class HubProcess:
                     pass
                 await asyncio.sleep(0.05)
         raise RuntimeError("the hub did not start")
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        code = await asyncio.to_thread(self.proc.wait, 30)
-        self.proc = None
-        return code
 
     def close(self) -> None:
         if self.proc is not None:
