@@ -37,17 +37,17 @@ async def test_gateway_kill_loses_nothing(tmp_path, sig):
 
 @pytest.mark.parametrize("persistence", [False, True], ids=["volatile", "persistent"])
 async def test_broker_crash_loses_nothing(tmp_path, persistence):
-    """Item 2: the broker killed for 5 s at 50 events/s lost up to 481 of ~1,235 events (A's
-    gateway flushed into a broker that no longer held B's subscription). Now B's gateway says
+    """Item 2: in the issue's runs a broker killed for 5 s at 50 events/s lost up to 481 of ~1,235
+    events (A's gateway flushed into a broker that no longer held B's subscription). Now B's gateway says
     hello with its marks at each connect and A publishes again everything after them."""
     async with federation(tmp_path, persistence=persistence) as fed:
         async def crash_broker() -> None:
             fed.broker.kill()
-            await asyncio.sleep(5)
+            await asyncio.sleep(3)
             fed.broker.start()
 
-        show, result = await show_through(fed, "broker", crash_broker)
-        assert len(show.acked) >= 400
+        show, result = await show_through(fed, "broker", crash_broker, before=1.5, after=2)
+        assert len(show.acked) >= 250
         assert result.clean, result
         assert await fed.gateways["a"].metric("gateway_rewinds_total") >= 1
 
@@ -59,10 +59,10 @@ async def test_receiving_gateway_paused_past_the_brokers_return_loses_nothing(tm
             fed.broker.kill()
             await asyncio.sleep(2)
             fed.broker.start()
-            await asyncio.sleep(3)  # A is back on the broker and publishes; B's gateway is still frozen
+            await asyncio.sleep(2)  # A is back on the broker and publishes; B's gateway is still frozen
             fed.gateways["b"].resume()
 
-        _, result = await show_through(fed, "paused", crash_broker_while_b_is_frozen)
+        _, result = await show_through(fed, "paused", crash_broker_while_b_is_frozen, before=1.5, after=2)
         assert result.clean, result
 
 
@@ -73,5 +73,5 @@ async def test_receiving_gateway_kill_loses_nothing_it_had_taken_from_the_broker
             await asyncio.sleep(2)
             fed.gateways["b"].start()
 
-        _, result = await show_through(fed, "taken", restart_gateway_b)
+        _, result = await show_through(fed, "taken", restart_gateway_b, before=1.5, after=2)
         assert result.clean, result
