@@ -4,6 +4,7 @@ was sent again. No I/O here, so tests/test_bench_fault_tally.py checks it on mad
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +23,16 @@ class Outcome:
     out_of_order: int
     after_return: float | None
     after_fault: float | None
-    worst_delay: float | None
+    delays: tuple[float, float, float] | None  # p50, p99, max seconds from A's ack to B's archive
 
     @property
     def clean(self) -> bool:
         return self.lost == self.duplicated == self.out_of_order == 0
+
+
+def _rank(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile of sorted values (nearest rank)."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 def _number(event_id: str) -> int:
@@ -37,8 +43,8 @@ def outcome(acked: Sequence[Stamped], landed: Sequence[Stamped], fault_at: float
     """Compare what A acked with what B stored (`landed`, in B's archive order).
 
     Converged is the moment B held every event A had acked up to `back_at` (the faulty process
-    back): its distance from `back_at` and from `fault_at`. `worst_delay` is the longest any
-    acked event took from its ack to B's archive."""
+    back): its distance from `back_at` and from `fault_at`. `delays`: the p50, p99 and max of the
+    time each acked event took from its ack to B's archive."""
     held = Counter(event_id for event_id, _ in landed)
     first: dict[str, float] = {}
     for event_id, at in landed:
@@ -48,12 +54,12 @@ def outcome(acked: Sequence[Stamped], landed: Sequence[Stamped], fault_at: float
     lost = [event_id for event_id, _ in acked if event_id not in first]
     due = [first.get(event_id) for event_id, at in acked if at <= back_at]
     converged = None if None in due else max([back_at, *(t for t in due if t is not None)])
-    delays = [first[event_id] - at for event_id, at in acked if event_id in first]
+    delays = sorted(first[event_id] - at for event_id, at in acked if event_id in first)
     return Outcome(
         acked=len(acked), lost=len(lost), duplicated=sum(1 for n in held.values() if n > 1), out_of_order=backwards,
         after_return=None if converged is None else converged - back_at,
         after_fault=None if converged is None else converged - fault_at,
-        worst_delay=max(delays) if delays else None,
+        delays=(_rank(delays, 0.5), _rank(delays, 0.99), delays[-1]) if delays else None,
     )
 
 
@@ -87,8 +93,8 @@ def metric(samples: Mapping[str, float], name: str, **labels: str) -> float:
 
 @dataclass(frozen=True)
 class Replay:
-    """What the gateways' counters say was sent again: A's chats published beyond one per acked
-    event, A's rewinds (hellos answered) and joins, and what B's gateway dropped on arrival."""
+    """What the gateways' counters say was sent again: A's chats published beyond one per event
+    B holds, A's rewinds (hellos answered) and joins, and what B's gateway dropped on arrival."""
 
     published: float
     sent_again: float
@@ -100,13 +106,14 @@ class Replay:
     relayed: float
 
 
-def replay(sender: Mapping[str, float], receiver: Mapping[str, float], acked: int) -> Replay:
-    """Replay figures from A's (`sender`) and B's (`receiver`) combined counters."""
+def replay(sender: Mapping[str, float], receiver: Mapping[str, float], held: int) -> Replay:
+    """Replay figures from A's (`sender`) and B's (`receiver`) combined counters; `held`: the
+    distinct chats of the show in B's archive (each was published at least once)."""
     published = metric(sender, "gateway_published_total", topic="chat")
     recovered = metric(sender, "gateway_hub_joins_total", recovered="true")
     fresh = metric(sender, "gateway_hub_joins_total", recovered="false")
     return Replay(
-        published=published, sent_again=published - acked, rewinds=metric(sender, "gateway_rewinds_total"),
+        published=published, sent_again=published - held, rewinds=metric(sender, "gateway_rewinds_total"),
         joins=f"{recovered:.0f}/{fresh:.0f}",
         duplicate=metric(receiver, "gateway_dropped_total", direction="in", reason="duplicate"),
         already_landed=metric(receiver, "gateway_dropped_total", direction="in", reason="already_landed"),

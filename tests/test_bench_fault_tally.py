@@ -27,7 +27,7 @@ def test_a_clean_run_converges_when_the_last_due_event_lands():
     assert result.clean and result.acked == 5
     assert result.after_return == pytest.approx(2.5)  # t-2 and t-3 (acked by 3.5) landed at 6.0
     assert result.after_fault == pytest.approx(4.5)
-    assert result.worst_delay == pytest.approx(4.0)  # t-2
+    assert result.delays == pytest.approx((2.5, 4.0, 4.0))  # delays 0.1, 0.1, 4.0, 3.0, 2.5
 
 
 def test_lost_doubled_and_backwards_are_counted_and_a_loss_never_converges():
@@ -55,6 +55,6 @@ def test_metrics_are_summed_by_label_and_a_restarted_gateway_adds_its_old_counts
 
 def test_replay_reads_what_was_sent_again():
     samples = parse_metrics(METRICS)
-    figures = replay(samples, samples, acked=110)
+    figures = replay(samples, samples, held=110)
     assert figures.sent_again == 10.0 and figures.rewinds == 2.0 and figures.joins == "2/1"
     assert (figures.duplicate, figures.already_landed, figures.awaiting_rewind, figures.relayed) == (7, 0, 4, 100)
