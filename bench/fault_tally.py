@@ -104,6 +104,7 @@ class Replay:
     already_landed: float
     awaiting_rewind: float
     relayed: float
+    received_again: float  # B's gateway took from the broker beyond one per chat B holds
 
 
 def replay(sender: Mapping[str, float], receiver: Mapping[str, float], held: int) -> Replay:
@@ -119,4 +120,8 @@ def replay(sender: Mapping[str, float], receiver: Mapping[str, float], held: int
         already_landed=metric(receiver, "gateway_dropped_total", direction="in", reason="already_landed"),
         awaiting_rewind=metric(receiver, "gateway_dropped_total", direction="in", reason="awaiting_rewind"),
         relayed=metric(receiver, "gateway_relayed_total", topic="chat"),
+        received_again=metric(receiver, "gateway_relayed_total", topic="chat") - held
+        + metric(receiver, "gateway_dropped_total", direction="in", reason="duplicate")
+        + metric(receiver, "gateway_dropped_total", direction="in", reason="already_landed")
+        + metric(receiver, "gateway_dropped_total", direction="in", reason="awaiting_rewind"),
     )

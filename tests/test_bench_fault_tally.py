@@ -58,3 +58,4 @@ def test_replay_reads_what_was_sent_again():
     figures = replay(samples, samples, held=110)
     assert figures.sent_again == 10.0 and figures.rewinds == 2.0 and figures.joins == "2/1"
     assert (figures.duplicate, figures.already_landed, figures.awaiting_rewind, figures.relayed) == (7, 0, 4, 100)
+    assert figures.received_again == 100 - 110 + 7 + 4
