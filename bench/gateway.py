@@ -6,6 +6,8 @@ one private Mosquitto. A performer on hub A publishes board moves; an audience s
 baseline: local delivery) and one on B (bridged) time their arrival on this process's clock.
 
     .venv/bin/python -m bench.gateway [--rate 100 --seconds 10 --burst 2000] [--no-record]
+
+The fault runs (a process killed, stopped or frozen mid-show) are `python -m bench.gateway_faults`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -25,7 +26,7 @@ from typing import Any
 from bench.hubproc import PASSWORD, HubProcess, hub_process
 from bench.join_cost import p
 from bench.mosquitto import running_mosquitto
-from bench.proc import ProcessError, free_port, stop, wait_until
+from bench.proc import Child, ProcessError, free_port
 from bench.results import record
 from client import HubClient, login
 
@@ -33,37 +34,51 @@ SLUG, OWNER, SERVICE = "bench", "perf", "gateway"
 NAMESPACE = "bench"
 
 
-def _metrics(port: int) -> str:
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def metrics_text(port: int) -> str:
+    """A gateway's /metrics text, or "" while it does not answer."""
     with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
-        return resp.read().decode()
+        return str(resp.read().decode())
     return ""
+
+
+def gateway_child(hub: HubProcess, broker_port: int, workdir: Path, **settings: str) -> tuple[Child, int]:
+    """`python -m gateway` for one hub (this checkout's code, its position file under `workdir`),
+    not started; with its metrics port. Ready once joined and on the broker."""
+    metrics_port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "HUB_GATEWAY_HUB_URL": hub.url, "HUB_GATEWAY_USERNAME": SERVICE, "HUB_GATEWAY_PASSWORD": PASSWORD,
+        "HUB_GATEWAY_BROKER_URL": f"mqtt://127.0.0.1:{broker_port}", "HUB_GATEWAY_NAMESPACE": NAMESPACE,
+        "HUB_GATEWAY_STAGES": SLUG, "HUB_GATEWAY_METRICS_PORT": str(metrics_port), "HUB_GATEWAY_LOG_LEVEL": "WARNING",
+        "HUB_GATEWAY_STATE_DIR": str(workdir / "state"),
+        **{f"HUB_GATEWAY_{key.upper()}": value for key, value in settings.items()},
+    }
+
+    def ready() -> bool:
+        text = metrics_text(metrics_port)
+        return "gateway_broker_connected 1.0" in text and "gateway_hub_joins_total" in text
+
+    command = [sys.executable, "-m", "gateway"]
+    return Child("gateway", command, env, workdir / "gateway.log", ready, cwd=str(ROOT)), metrics_port
 
 
 @contextlib.contextmanager
 def gateway_process(hub: HubProcess, broker_port: int) -> Iterator[int]:
     """`python -m gateway` for one hub; yields its metrics port once it is joined and connected."""
-    metrics_port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
-        "HUB_GATEWAY_HUB_URL": hub.url, "HUB_GATEWAY_USERNAME": SERVICE, "HUB_GATEWAY_PASSWORD": PASSWORD,
-        "HUB_GATEWAY_BROKER_URL": f"mqtt://127.0.0.1:{broker_port}", "HUB_GATEWAY_NAMESPACE": NAMESPACE,
-        "HUB_GATEWAY_STAGES": SLUG, "HUB_GATEWAY_METRICS_PORT": str(metrics_port), "HUB_GATEWAY_LOG_LEVEL": "WARNING",
-    }
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
-        log = Path(tmp) / "gateway.log"
-        with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=fh, stderr=fh)
+        child, metrics_port = gateway_child(hub, broker_port, Path(tmp))
         try:
-            def ready() -> bool:
-                text = _metrics(metrics_port)
-                return "gateway_broker_connected 1.0" in text and "gateway_hub_joins_total" in text
-
-            wait_until(ready, proc, "gateway", log, timeout=30)
+            child.start()
             yield metrics_port
         finally:
-            stop(proc)
+            child.close()
             if os.environ.get("BENCH_GATEWAY_LOGS"):
-                print(log.read_text()[-3000:], file=sys.stderr)
+                print(child.log.read_text()[-3000:], file=sys.stderr)
 
 
 async def _viewer(url: str) -> HubClient:

@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.proc import ProcessError, free_port, pinned, stop, wait_until
+from bench.proc import Child, ProcessError, free_port, pinned
 
-__all__ = ["PASSWORD", "HubProcess", "free_port", "hub_process", "hub_site", "running_hub"]
+__all__ = ["PASSWORD", "HubProcess", "free_port", "hub_process", "hub_site", "restartable_hub", "running_hub"]
 
 # Must not contain a username (the hub refuses such passwords) nor be a common one.
 PASSWORD = "footlights-and-cues-42"
@@ -105,19 +105,18 @@ def _seed(stages: dict[str, str], users: dict[str, str] | None, env: Mapping[str
 @contextlib.contextmanager
 def _serving(
     env: Mapping[str, str], cwd: str | None, cpu: int | None, module: str, log: Path, ready: float
-) -> Iterator[HubProcess]:
+) -> Iterator[tuple[HubProcess, Child]]:
     """`python -m <module> serve` with `env` (its HUB_PORT) pinned to `cpu`, healthy; stopped on exit."""
     port = int(env["HUB_PORT"])
-    with log.open("wb") as log_fh:
-        proc = subprocess.Popen(
-            pinned([sys.executable, "-m", module, "serve"], cpu), env=env, cwd=cwd, stdout=log_fh, stderr=log_fh
-        )
-    hub = HubProcess(f"http://127.0.0.1:{port}", port, proc.pid, log)
+    url = f"http://127.0.0.1:{port}"
+    command = pinned([sys.executable, "-m", module, "serve"], cpu)
+    child = Child("hub", command, env, log, lambda: _healthy(url), cwd, ready)
     try:
-        wait_until(lambda: _healthy(hub.url), proc, "hub", log, timeout=ready)
-        yield hub
+        child.start()
+        assert child.proc is not None
+        yield HubProcess(url, port, child.proc.pid, log), child
     finally:
-        stop(proc)
+        child.close()
 
 
 @contextlib.contextmanager
@@ -139,6 +138,17 @@ def hub_process(
 
 
 @contextlib.contextmanager
+def restartable_hub(
+    stages: dict[str, str], users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[HubProcess, Child]]:
+    """A hub as `hub_process` (unpinned, SQLite in its temp dir) with the Child that a fault run
+    kills and starts again on the same port and database."""
+    with _site(stages, [None], "sqlite:///{var}/bench.db", None, users, settings, "hub", env, 20) as pairs:
+        yield pairs[0]
+
+
+@contextlib.contextmanager
 def hub_site(
     stages: dict[str, str], cpus: Sequence[int | None], database_url: str, source: Path | None = None,
     users: dict[str, str] | None = None, settings: Mapping[str, str] | None = None, module: str = "hub",
@@ -151,6 +161,17 @@ def hub_site(
     or `env` (bench/site.py provides both); they get one HUB_SECRET_KEY. The database is seeded
     once, before any process starts. The other arguments are those of `hub_process`.
     """
+    with _site(stages, cpus, database_url, source, users, settings, module, env, ready) as pairs:
+        yield [hub for hub, _ in pairs]
+
+
+@contextlib.contextmanager
+def _site(
+    stages: dict[str, str], cpus: Sequence[int | None], database_url: str, source: Path | None,
+    users: dict[str, str] | None, settings: Mapping[str, str] | None, module: str,
+    env: Mapping[str, str] | None, ready: float,
+) -> Iterator[list[tuple[HubProcess, Child]]]:
+    """`hub_site`, yielding each hub with its Child."""
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as var, contextlib.ExitStack() as stack:
         extra = {"HUB_SECRET_KEY": secrets.token_urlsafe(32), **(env or {})}
         url = database_url.format(var=var)

@@ -9,14 +9,14 @@ start any listening sockets"), so a plain TCP listener on 127.0.0.1 comes with i
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.proc import ProcessError, free_port, pinned, port_open, stop, wait_until
+from bench.proc import Child, ProcessError, free_port, pinned, port_open
 
 CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
@@ -39,13 +39,16 @@ def mosquitto_binary() -> str | None:
     return next((path for path in CANDIDATES if Path(path).is_file()), None)
 
 
-def config_text(tcp_port: int, ws_port: int) -> str:
-    """Defaults everywhere except what the bench needs: loopback, anonymous, no persistence."""
+def config_text(tcp_port: int, ws_port: int, persistence: Path | None = None) -> str:
+    """Defaults everywhere except what the bench needs: loopback, anonymous, no persistence
+    (unless `persistence` names the directory for it)."""
+    # Started by root, mosquitto drops to its own user, which cannot write a private temp dir.
+    keep = ["persistence true", f"persistence_location {persistence}/", *(["user root"] if os.geteuid() == 0 else [])]
     return "\n".join(
         [
             "per_listener_settings false",
             "allow_anonymous true",
-            "persistence false",
+            *(keep if persistence is not None else ["persistence false"]),
             "max_connections -1",
             "log_dest stderr",
             "log_type error",
@@ -61,18 +64,29 @@ def config_text(tcp_port: int, ws_port: int) -> str:
 @contextlib.contextmanager
 def running_mosquitto(cpu: int | None = None) -> Iterator[MosquittoProcess]:
     """A private broker on free ports, pinned to `cpu`; stopped on exit."""
+    with restartable_mosquitto(cpu=cpu) as (broker, _):
+        yield broker
+
+
+@contextlib.contextmanager
+def restartable_mosquitto(
+    cpu: int | None = None, persistence: bool = False
+) -> Iterator[tuple[MosquittoProcess, Child]]:
+    """A private broker on free ports, pinned to `cpu`, that a fault run may kill and start again
+    on the same ports (the Child); with `persistence` it saves its sessions in its temp dir."""
     binary = mosquitto_binary()
     if binary is None:
         raise ProcessError("mosquitto is not installed (on Debian: apt-get install mosquitto)")
     with tempfile.TemporaryDirectory(prefix="mosquitto-bench-") as tmp:
         tcp_port, ws_port = free_port(), free_port()
         conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(config_text(tcp_port, ws_port))
+        conf.write_text(config_text(tcp_port, ws_port, Path(tmp) if persistence else None))
         log = Path(tmp) / "mosquitto.log"
-        with log.open("wb") as log_fh:
-            proc = subprocess.Popen(pinned([binary, "-c", str(conf)], cpu), stdout=log_fh, stderr=log_fh)
+        child = Child("mosquitto", pinned([binary, "-c", str(conf)], cpu), os.environ, log,
+                      lambda: port_open(ws_port) and port_open(tcp_port), timeout=15)
         try:
-            wait_until(lambda: port_open(ws_port) and port_open(tcp_port), proc, "mosquitto", log, timeout=10)
-            yield MosquittoProcess(f"ws://127.0.0.1:{ws_port}", tcp_port, proc.pid, log)
+            child.start()
+            assert child.proc is not None
+            yield MosquittoProcess(f"ws://127.0.0.1:{ws_port}", tcp_port, child.proc.pid, log), child
         finally:
-            stop(proc)
+            child.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 # Where the server under test and the load generator run; two cores, one each (see bench/README.md).
@@ -99,3 +100,46 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+class Child:
+    """A bench process that can crash (SIGKILL), stop (SIGTERM), freeze (SIGSTOP) and start again
+    on the same ports and files, for fault runs; `ready` is polled after every start."""
+
+    def __init__(
+        self, what: str, command: Sequence[str], env: Mapping[str, str], log: Path, ready: Callable[[], bool],
+        cwd: str | None = None, timeout: float = 30.0,
+    ) -> None:
+        self.what, self.command, self.env, self.log = what, list(command), dict(env), log
+        self.ready, self.cwd, self.timeout = ready, cwd, timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start it and wait until ready; returns the monotonic time it was started (the event loop's clock)."""
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=fh, stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        wait_until(self.ready, self.proc, self.what, self.log, self.timeout)
+        return started
+
+    def signal(self, sig: int) -> None:
+        """Stop it with `sig` (SIGKILL: a crash, SIGTERM: a planned stop) and reap it."""
+        assert self.proc is not None, f"{self.what} is not running"
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+        self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None, f"{self.what} is not running"
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None, f"{self.what} is not running"
+        self.proc.send_signal(signal.SIGCONT)
+
+    def close(self) -> None:
+        """Stop it if it still runs (thawed first, so that SIGTERM is acted on)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+            stop(self.proc)
+            self.proc = None
