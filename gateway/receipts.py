@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from .position import Pending, StagePosition
+from .stats import MAX_PEERS
 from .wire import HUB_ID, BadMessage, stage_topic
 
 HELLO, REWIND = "hello", "rewind"
@@ -155,7 +156,10 @@ class Confirmations:
         position = Position.parse(pos)
         if position is None:
             raise BadMessage("bad_properties", "pos must be <hub id>:<epoch>:<seq>")
-        token = self.ledger(slug).arrived(position)
+        ledger = self.ledger(slug)
+        if position.hub not in ledger.publishers and len(ledger.publishers) >= MAX_PEERS:
+            raise BadMessage("too_many_peers", "more publishing hubs than a stage keeps marks for")
+        token = ledger.arrived(position)
         if token is None:
             raise BadMessage("awaiting_rewind", position.hub)
         return token

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from gateway.receipts import Confirmations, Hello, Ledger, Position
+from gateway.stats import MAX_PEERS
 from gateway.wire import BadMessage
 
 
@@ -104,3 +105,15 @@ def test_stage_messages_are_tracked_by_pos_and_discarded_while_their_rewind_is_a
     assert not confirm.rewound("show", "hub-a", orjson.dumps({"hello": orjson.loads(hello)["id"], "peer": "hub-c"}))
     assert confirm.rewound("show", "hub-a", orjson.dumps({"hello": orjson.loads(hello)["id"], "peer": "hub-b"}))
     assert confirm.arrived("show", "hub-a:e1:6") is not None
+
+
+def test_a_flood_of_invented_publishers_keeps_a_bounded_ledger():
+    """Anyone who may publish in the namespace could name a new hub in every `pos`: the marks
+    kept (and saved) per stage are bounded as the peer counts are."""
+    confirm = Confirmations("hub-b", "ns", None, nothing)
+    for n in range(MAX_PEERS):
+        assert confirm.arrived("show", f"hub-{n}:e:1") is not None
+    with pytest.raises(BadMessage) as refused:
+        confirm.arrived("show", "one-more:e:1")
+    assert refused.value.reason == "too_many_peers"
+    assert confirm.arrived("show", "hub-0:e:2") is not None, "known publishers still count"
