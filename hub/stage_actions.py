@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from storage import NothingToArchive, Performance, Scene, Store, StoreError
+from storage import DuplicateError, NothingToArchive, Performance, Scene, Store, StoreError
 
 from . import state as live
 from .clock import now_ms
@@ -144,11 +144,15 @@ async def start_recording(
     blank: bool = False,
 ) -> Performance:
     """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
+    running = Refused("bad_request", "a recording is already running on this stage")
     if await store.archive.open_recording(room.stage_id) is not None:
-        raise Refused("bad_request", "a recording is already running on this stage")
-    performance = await store.archive.start_recording(
-        room.stage_id, room.slug, name, room.delivered_seq, now_ms(), description
-    )
+        raise running
+    try:
+        performance = await store.archive.start_recording(
+            room.stage_id, room.slug, name, room.delivered_seq, now_ms(), description
+        )
+    except DuplicateError as exc:  # another start (this or another process) opened one first
+        raise running from exc
     if blank:
         await announce(node, room, sender, {"type": "blankScene"})
     curtain = room.state["background"].get("curtain")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -157,12 +158,16 @@ class Archive:
         self, stage_id: int, stage_slug: str, name: str, start_seq: int, started_at: int, description: str = ""
     ) -> Performance:
         """Open a recording: the stage's events after `start_seq` belong to it until it is saved."""
-        async with self._transaction():
-            if await self.open_recording(stage_id) is not None:
-                raise DuplicateError(f"a recording is already open on stage {stage_slug!r}")
-            performance_id = await self._insert_performance(
-                stage_id, stage_slug, name, description, "recording", start_seq, started_at, None
-            )
+        already = DuplicateError(f"a recording is already open on stage {stage_slug!r}")
+        try:
+            async with self._transaction():
+                if await self.open_recording(stage_id) is not None:
+                    raise already
+                performance_id = await self._insert_performance(
+                    stage_id, stage_slug, name, description, "recording", start_seq, started_at, None
+                )
+        except (asyncpg.UniqueViolationError, sqlite3.IntegrityError) as exc:  # a concurrent start won
+            raise already from exc
         return await self._get(performance_id)
 
     async def save_recording(self, performance_id: int, end_seq: int | None = None) -> Performance:

@@ -230,3 +230,19 @@ async def test_a_deleted_stage_leaves_replays_and_its_slug_starts_clean(tmp_path
         await viewer.close()
     finally:
         hub.close()
+
+
+async def test_concurrent_record_buttons_open_one_recording_and_refuse_the_rest(database_url, make_hub):
+    """Two owners (or two tabs) pressing record at once: one recording opens, the others are told
+    a recording is running, and no refused call publishes anything on the stage."""
+    hub = await make_hub(database_url=database_url, **FAST)
+    await hub.stage("show", owner="olivia", editors=("eddie",))
+    tabs = [await hub.connect(name) for name in ("olivia", "eddie", "olivia", "eddie")]
+    for tab in tabs:
+        await tab.join("show")
+    seq_before = (await hub.node.room(await hub.store.get_stage("show"))).delivered_seq
+    acks = await asyncio.gather(*(tab.call("startRecording", {"name": f"take {i}", "blank": True}) for i, tab in enumerate(tabs)))
+    assert [a["ok"] for a in acks].count(True) == 1, acks
+    assert {a["error"]["code"] for a in acks if not a["ok"]} == {"bad_request"}, acks
+    room = await hub.node.room(await hub.store.get_stage("show"))
+    assert room.delivered_seq == seq_before + 2  # one blankScene and one recordingSnapshot
