@@ -36,7 +36,7 @@ from .replica import Replica
 from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
 from .roster import MemoryRoster, Roster
-from .stagelog import Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded
+from .stagelog import Appended, Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded
 
 __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
 
@@ -172,13 +172,17 @@ class Node:
         event's hub time (now when None), the same the payload was stamped with. `fence` is the
         token of the stage's fence when its holder publishes (a sweep's `blankScene`).
         """
+        key = idempotency_key(sender)
         if self.persistence.full:
+            # A retry of a publish already accepted (its first ack lost) is answered, not refused.
+            first = await self._recall(room, key)
+            if first is not None:
+                return first
             raise Refused("unavailable", "the archive is not keeping up; try again shortly")
         if room.busy and fence is None:
             raise Refused("unavailable", "the stage is being archived; try again shortly")
         at = now_ms() if at is None else at
         draft = Draft(topic, payload, at, sender, audience, target_session)
-        key = idempotency_key(sender)
         room.prepared = self._prepare(room, topic, payload, at)
         try:
             try:
@@ -194,13 +198,37 @@ class Node:
             self._unreachable(exc)
             raise Refused("unavailable", UNAVAILABLE) from exc
         # On success the replica's fold takes `prepared` (now, or when the event arrives from Redis).
-        event, epoch = appended
         if not appended.duplicate:
-            return Accepted(event, self.persistence.record(event), False)
-        # A retry: nothing was appended, so nothing will fold `prepared`. Store the first event
-        # again (a no-op when its process stored it) unless its history was swept meanwhile.
-        room.prepared = None
-        return Accepted(event, self.persistence.record(event) if epoch == room.epoch else _done(), True)
+            return Accepted(appended[0], self.persistence.record(appended[0]), False)
+        room.prepared = None  # a retry: nothing was appended, so nothing will fold `prepared`
+        return self._retried(room, appended)
+
+    async def _recall(self, room: StageRoom, key: str | None) -> Accepted | None:
+        """The answer to a retried publish whose key the log holds, without appending; None when
+        there is no key, the log has none such, or cannot be reached (the caller refuses then)."""
+        if key is None:
+            return None
+        try:
+            first = await self.log.recall(room.stage_id, key)
+        except LogUnavailable:
+            return None
+        return None if first is None else self._retried(room, first)
+
+    def _retried(self, room: StageRoom, first: Appended) -> Accepted:
+        """A retry's answer: the first event, stored again (a no-op when its process stored it)
+        unless its history was swept meanwhile; with the buffer full, once there is room."""
+        event, epoch = first
+        if epoch != room.epoch:
+            return Accepted(event, _done(), True)
+        if not self.persistence.full:
+            return Accepted(event, self.persistence.record(event), True)
+        return Accepted(event, asyncio.ensure_future(self._record_when_room(event)), True)
+
+    async def _record_when_room(self, event: Event) -> None:
+        """Hand `event` to the writer once its buffer has room (the caller's deadline bounds it)."""
+        while self.persistence.full and not self.persistence.closing:
+            await asyncio.sleep(0.05)
+        await self.persistence.record(event)
 
     def _prepare(self, room: StageRoom, topic: str, payload: Any, at: int) -> Prepared:
         """The state this publish leads to, measured; Refused (`too_large`) when it would hold an

@@ -246,3 +246,32 @@ async def test_concurrent_record_buttons_open_one_recording_and_refuse_the_rest(
     assert {a["error"]["code"] for a in acks if not a["ok"]} == {"bad_request"}, acks
     room = await hub.node.room(await hub.store.get_stage("show"))
     assert room.delivered_seq == seq_before + 2  # one blankScene and one recordingSnapshot
+
+
+async def test_a_retried_publish_is_answered_while_the_write_buffer_is_full(database_url, make_hub):
+    """A publish accepted and waiting in a full write buffer, retried (same session and publish id,
+    its first ack lost), is answered with its first event once stored; a new one is refused."""
+    hub = await make_hub(database_url=database_url, write_buffer=4, **FAST)
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.joined("pat")
+
+    def line(i: int) -> dict[str, object]:
+        return {"topic": "chat", "payload": {"message": f"line {i}"}, "id": f"p{i}"}
+
+    async with database_outage(database_url):
+        firsts = [asyncio.ensure_future(pat.call("publish", line(i))) for i in range(4)]
+        deadline = asyncio.get_running_loop().time() + 10
+        while not hub.node.persistence.full:
+            assert asyncio.get_running_loop().time() < deadline, "the write buffer never filled"
+            await asyncio.sleep(0.05)
+        fresh = await pat.call("publish", line(9))
+        assert fresh["ok"] is False and fresh["error"]["code"] == "unavailable", fresh
+        retry = asyncio.ensure_future(pat.call("publish", line(0)))
+        await asyncio.sleep(0.3)
+        assert not retry.done(), retry.result()  # answered only once the first one is stored
+    acks = await asyncio.gather(*firsts)
+    again = await retry
+    assert all(a["ok"] for a in acks), acks
+    assert again == {"ok": True, "seq": acks[0]["seq"], "duplicate": True}
+    stored = await hub.store.archive.live_events(await stage_id(hub))
+    assert [e.payload["message"] for e in stored if e.topic == "chat"] == [f"line {i}" for i in range(4)]

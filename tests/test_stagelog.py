@@ -143,6 +143,18 @@ async def test_a_retried_append_with_its_key_returns_the_first_and_appends_nothi
     assert (await log.append(2, draft(1), key="session:s1:p1"))[0].stage_id == 2, "keys are per stage"
 
 
+async def test_recall_answers_a_key_without_appending(logs: Logs) -> None:
+    log = logs.open()
+    other = logs.twin(log)
+    assert await log.recall(1, "session:s1:p1") is None, "a stage the log knows nothing of"
+    first = await log.append(1, draft(1), key="session:s1:p1")
+    recalled = await other.recall(1, "session:s1:p1")  # another process
+    assert recalled == first and recalled is not None and recalled.duplicate
+    assert await other.recall(1, "session:s1:p2") is None
+    assert await other.recall(2, "session:s1:p1") is None, "keys are per stage"
+    assert (await log.position(1)) == Position(first[1], 1), "recall appends nothing"
+
+
 async def test_one_key_appended_at_once_by_two_processes_is_one_event(logs: Logs) -> None:
     a = logs.open()
     b = logs.twin(a)

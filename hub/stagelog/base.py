@@ -135,6 +135,11 @@ class StageLog(Protocol):
         """
         ...
 
+    async def recall(self, stage_id: int, key: str) -> Appended | None:
+        """The first append made with idempotency `key` on the stage within the history window
+        (`duplicate` set), or None: what `append` would answer a retry, without appending."""
+        ...
+
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         """The events after `since.seq`, in seq order; [] at the head; None for a gap (another
         epoch, a seq past the head, or a range the history no longer fully holds) or, with `most`,

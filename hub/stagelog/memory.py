@@ -136,6 +136,16 @@ class MemoryStageLog:
                 log.exception("stage log follower failed", extra={"stage_id": stage_id, "seq": event.seq})
         return Appended(event, stage.epoch)
 
+    async def recall(self, stage_id: int, key: str) -> Appended | None:
+        stage = self._shared.stages.get(stage_id)
+        if stage is None:
+            return None
+        self._shared.trim(stage, wall_ms())
+        if key not in stage.keys:
+            return None
+        _, first, first_epoch = stage.keys[key]
+        return Appended(first, first_epoch, duplicate=True)
+
     async def read(self, stage_id: int, since: Position, most: int = 0) -> list[Event] | None:
         stage = self._shared.stages.get(stage_id)
         if stage is None or since.epoch != stage.epoch or since.seq > stage.seq or since.seq < 0:

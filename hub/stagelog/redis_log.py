@@ -146,6 +146,13 @@ class RedisStageLog:
         assert event is not None, "an append's message carries its event"
         return Appended(event, epoch, duplicate=int(reply[0]) == 1)
 
+    async def recall(self, stage_id: int, key: str) -> Appended | None:
+        message = await self._link.call(lambda: self._redis.get(self._key(stage_id, f"key:{key}")))
+        if not message:
+            return None
+        event, epoch = _parse_message(stage_id, message if isinstance(message, bytes) else message.encode())
+        return None if event is None else Appended(event, epoch, duplicate=True)
+
     def _appending(self, keys: list[str], args: list[bytes | str | int]) -> asyncio.Future[Any]:
         """Queue one append (at once, in call order) for the sender task, which sends everything
         queued as one pipeline on one connection: Redis runs them in that order, so appends made
