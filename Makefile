@@ -38,8 +38,12 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
+# The suite on PYTEST_WORKERS pytest-xdist processes (most tests wait on child processes and sockets,
+# not the CPU); tests marked xdist_group("serial") share one worker so they never overlap each other.
+# `pytest tests/test_x.py` alone runs in one process, with no xdist start-up.
+PYTEST_WORKERS ?= 2
 test: lint install-browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis .mypy_cache .ruff_cache

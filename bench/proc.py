@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,7 +22,39 @@ class ProcessError(RuntimeError):
     """A bench process failed to start or died; the message carries its log tail."""
 
 
+def _port_pool() -> range:
+    """The ports `free_port` hands out: below the kernel's ephemeral range, so no outgoing connection
+    takes one between the probe and a child's bind (or while a restarted child is down), and a slice of
+    its own per pytest-xdist worker (PYTEST_XDIST_WORKER), so parallel workers never pick the same one.
+    Empty when the ephemeral range starts too low to leave room (then the kernel picks)."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    start = max(10_000, ephemeral_low // 2)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    size = (ephemeral_low - start) // max(workers, 1)
+    return range(start + index * size, start + (index + 1) * size) if size >= 1000 else range(0)
+
+
+_POOL = _port_pool()
+# Each process walks its slice from a random point, so it never hands out one port twice in a run
+# and two runs at once (other checkouts on the machine) rarely meet.
+_NEXT = itertools.count(random.randrange(len(_POOL)) if _POOL else 0)
+
+
 def free_port() -> int:
+    """A local port nothing listens on now, for a child process to bind soon after (see _port_pool)."""
+    for _ in range(len(_POOL)):
+        port = _POOL[next(_NEXT) % len(_POOL)]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or lingering in TIME_WAIT
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -32,6 +32,11 @@ def missing_service(message: str) -> NoReturn:
         pytest.fail(f"{message} (CI=true: a missing service fails)", pytrace=False)
     pytest.skip(message)
 
+# Tests that run real hub, gateway, broker or bench processes through faults and count what got
+# through in a fixed time: under `make test`'s pytest-xdist they share one worker (`--dist loadgroup`),
+# so two of them never starve each other. `pytestmark = SERIAL` in such a file.
+SERIAL = pytest.mark.xdist_group("serial")
+
 PASSWORD = "correct-horse-battery"
 # Every test client comes from 127.0.0.1: per-address limits are lifted except in the tests of them.
 UNLIMITED_ADDRESS: dict[str, Any] = dict(

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,14 +15,9 @@ from typing import Any
 
 import aiohttp
 
+from bench.proc import free_port
 from client import HubClient, login
 from tests.conftest import UNLIMITED_ADDRESS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ChildProcess:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from bench.proc import free_port
 
 REDIS_URL = os.environ.get("HUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -66,9 +67,7 @@ async def redis_prefix() -> AsyncIterator[str]:
 
 def closed_port() -> int:
     """A local port nothing listens on (a Redis there refuses at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 async def cut_subscription(client_name: str) -> None:

@@ -16,6 +16,9 @@ import pytest
 
 from bench.generator import missing_requirements
 from bench.mosquitto import mosquitto_binary
+from tests.conftest import SERIAL
+
+pytestmark = SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"

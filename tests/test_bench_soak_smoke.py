@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.generator import missing_requirements
+from tests.conftest import SERIAL
+
+pytestmark = SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"

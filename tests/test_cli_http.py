@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from asyncio.subprocess import PIPE
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -42,13 +43,15 @@ def test_cli_migrate_users_and_stages(tmp_path):
         "unknown player": ("stage", "add", "--slug", "other", "--name", "O", "--owner", "helen", "--players", "ghost"),
         "bad slug": ("stage", "add", "--slug", "Not A Slug", "--name", "Other", "--owner", "helen"),
     }
-    for why, args in failures.items():
-        result = hub_cli(tmp_path, *args)
+    # Each is refused and changes nothing, so they run side by side (a `python -m hub` start is seconds).
+    with ThreadPoolExecutor(len(failures)) as pool:
+        results = dict(zip(failures, pool.map(lambda args: hub_cli(tmp_path, *args), failures.values()), strict=True))
+    for why, result in results.items():
         assert result.returncode != 0, why
         assert "error" in result.stderr, why
-    assert "already exists" in hub_cli(tmp_path, *failures["duplicate slug"]).stderr
-    assert "unknown user 'nobody'" in hub_cli(tmp_path, *failures["unknown owner"]).stderr
-    assert "at least 8 characters" in hub_cli(tmp_path, *failures["weak password"]).stderr
+    assert "already exists" in results["duplicate slug"].stderr
+    assert "unknown user 'nobody'" in results["unknown owner"].stderr
+    assert "at least 8 characters" in results["weak password"].stderr
 
 
 async def post(url: str, body: object) -> tuple[int, dict]:

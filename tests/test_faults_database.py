@@ -24,10 +24,12 @@ import pytest
 from client import login
 from storage import Store
 from storage.writer import EventWriter
-from tests.conftest import PASSWORD, Hub
+from tests.conftest import PASSWORD, SERIAL, Hub
 from tests.dbs import admin_execute, create_postgres_database, database_name, drop_postgres_database, make_event
 from tests.faults import Member, Show, check_segment, published_ids, wait_until
 from tests.nodeclient import QUICK_RECONNECT, node_clients
+
+pytestmark = SERIAL
 
 OUTAGE = 30.0  # seconds, as the issue asks
 PERFORMERS = ("pat", "pia", "pol")

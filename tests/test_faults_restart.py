@@ -23,10 +23,12 @@ import pytest
 from client import HubClient, login
 from hub.auth import hash_password
 from storage import Event, Store
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SERIAL
 from tests.faults import Member, Segment, Show, check_segment, segments_of, wait_until
 from tests.hubproc import HubProcess
 from tests.nodeclient import QUICK_RECONNECT, NodeClients, node_clients
+
+pytestmark = SERIAL
 
 PERFORMERS = ("pat", "pia")
 NODE_AUDIENCE: dict[str, dict[str, Any]] = {

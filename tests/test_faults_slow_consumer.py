@@ -20,10 +20,12 @@ import orjson
 import pytest
 
 from client import HubClient, login
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SERIAL
 from tests.faults import Member, Segment, check_segment, wait_until
 from tests.nodeclient import QUICK_RECONNECT, NodeClients, node_clients
 from tests.rawsio import RawWebSocket
+
+pytestmark = SERIAL
 
 PERFORMERS = ("pat", "pia")
 LINE = "la " * 1300  # a chat line of about 4 KB: the stalled socket's buffer fills fast

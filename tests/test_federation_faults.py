@@ -8,7 +8,10 @@ import signal
 
 import pytest
 
+from tests.conftest import SERIAL
 from tests.fedproc import Show, converged, federation, show_through
+
+pytestmark = SERIAL
 
 
 async def test_steady_show_lands_once_in_order(tmp_path):

@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from tests.conftest import SERIAL
 from tests.fedproc import GatewayProcess, Show, converged, federation
+
+pytestmark = SERIAL
 
 
 async def _receiving_hub_restarts(tmp_path, sig: int) -> None:

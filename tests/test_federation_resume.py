@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from tests.conftest import SERIAL
 from tests.fedproc import Show, Tally, converged, federation, stored_chats, tally
+
+pytestmark = SERIAL
 
 
 def _exact(result: Tally) -> None:

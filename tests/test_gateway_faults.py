@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.proc import free_port
-from tests.conftest import TEST_SECRET
+from tests.conftest import SERIAL, TEST_SECRET
 from tests.gateway_support import (
     SERVICE_USER,
     SLUG,
@@ -24,6 +24,8 @@ from tests.gateway_support import (
     until,
 )
 from tests.hubproc import HubProcess
+
+pytestmark = SERIAL
 
 
 def chat(i: int, tag: str) -> dict:
