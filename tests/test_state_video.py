@@ -106,10 +106,11 @@ def video_events(seed: int, count: int = 200) -> list[dict[str, Any]]:
     for seq in range(1, count + 1):
         at += rng.randint(0, 4000)
         obj: dict[str, Any] = {"id": rng.choice(["v1", "v2"]), "type": rng.choice(["video", "video", "video", "prop"])}
-        for field, values in {
+        choices: dict[str, list[Any]] = {
             "isPlaying": [True, False, "yes"], "currentTime": [0, 1.25, rng.random() * 8, -1, "x"], "loop": [True, False],
             "duration": [6, 2.5, 0, "long"], "replayed": [0, 1, 2, True, "r"], "positionAt": [at - 500, "p"],
-        }.items():
+        }
+        for field, values in choices.items():
             if rng.random() < 0.4:
                 obj[field] = rng.choice(values)
         kind = rng.choice(["placeObjectOnStage", "moveTo", "moveTo", "switchFrame", "destroy", "switchScene", "blankScene"])
