@@ -1,7 +1,7 @@
 """End to end in headless Chromium: a real video clip (made by ffmpeg, uploaded through the media
 API, assigned to the stage) is placed from the toolbox's Video group and played, paused, seeked
 and looped by a performer for everyone: a phone audience follows, a late joiner starts at the
-room's position, a replay plays it at the replay's speed, and a clip that cannot be played says
+room's position (and a reconnecting one catches up), a replay plays it at the replay's speed, and a clip that cannot be played says
 so in its tile.
 
 Debian's Chromium plays both WebM (VP8/VP9) and H.264 MP4 (`canPlayType('video/mp4;
@@ -104,8 +104,11 @@ async def test_performer_plays_a_video_for_everyone(hub: Any, browser: Any, clip
         wrapped = await until(page, f"(id) => {{ const c = ({CLIP})(id); return !c.paused && c.t > 0.2 && c.t < 3 && c; }}", ident)
         assert wrapped["paused"] is False
 
-    # Pause pauses everyone at the same place
+    # Pause pauses everyone at the same place, the phone too, though it was cut off when it was pressed
+    await phone.evaluate("window.upstage.socket.io.engine.close()")
+    await phone.wait_for_selector(".connection[data-status=reconnecting]", timeout=WAIT_MS)
     await press(player, "Pause")
+    await phone.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
     paused = [await until(page, f"(id) => {{ const c = ({CLIP})(id); return c.paused && c; }}", ident) for page in (phone, late, player)]
     stored = next(o for o in (await state(phone))["board"]["objects"] if o["id"] == ident)
     assert stored["isPlaying"] is False

@@ -42,7 +42,7 @@ export function videoControls(obj, { publish, now, element }) {
   const duration = Number.isFinite(obj.duration) && obj.duration > 0 ? obj.duration : element?.duration;
   const known = Number.isFinite(duration) && duration > 0;
   const command = (change) => {
-    const sent = { ...obj, ...change };
+    const sent = { ...obj, ...(known && !obj.duration ? { duration } : {}), ...change };
     delete sent.positionAt; // a command, not a copy of the state: the hub takes its position
     return publish(sent);
   };

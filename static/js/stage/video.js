@@ -77,7 +77,8 @@ export class VideoPlayer {
     if (el.paused && !(known && !el.loop && at >= known)) {
       el.play().catch((err) => {
         if (err?.name !== 'NotAllowedError' || el.muted) return;
-        el.muted = true; // sound needs a tap first; the picture need not wait
+        this.sound.unlocked = false; // as AudioPlayer does: sound waits for a tap on the button,
+        el.muted = true; // and the picture need not wait
         el.play().catch(() => {});
       });
     }
