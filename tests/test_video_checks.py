@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.node import supersedes
+from storage import Event
+
 CLIP = {"id": "v1", "type": "video", "name": "Clip", "src": "https://host/clip.webm", "duration": 12.5}
 
 
@@ -35,3 +38,13 @@ async def test_bad_video_fields_are_refused_naming_the_field(hub: Any) -> None:
     ack = await late.join("show")
     (clip,) = ack["state"]["board"]["objects"]
     assert (clip["currentTime"], clip["isPlaying"], clip["duration"]) == (12.5, False, 12.5)
+
+
+def test_a_video_moveto_is_never_superseded_for_a_lagging_socket() -> None:
+    """A later copy of a clip keeps the playback an earlier Play set, so that Play must still
+    reach a slow socket; other objects' poses may be skipped."""
+    def move(obj: dict[str, Any]) -> Event:
+        return Event(1, 1, "board", {"type": "moveTo", "object": obj}, 0, {})
+
+    assert supersedes(move({**CLIP, "isPlaying": True})) is None
+    assert supersedes(move({"id": "p1", "type": "prop"})) == ("moveTo", 1, "p1")
