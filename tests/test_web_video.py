@@ -71,6 +71,10 @@ async def test_performer_plays_a_video_for_everyone(hub: Any, browser: Any, clip
     await player.wait_for_selector(item, timeout=WAIT_MS)
     assert await until(player, "(sel) => document.querySelector(`${sel} video`).readyState >= 1", item)
     assert await player.locator(f"{item} .cannot-play").is_hidden()
+    refused = await player.evaluate(
+        "import('/static/js/stage/video-tools.js').then((m) => m.videoThumb({url: '/media/x.mov', mime: 'video/quicktime'})[1].textContent)"
+    )
+    assert refused == "This browser cannot play video/quicktime"  # Chromium has no QuickTime
     await player.locator(item).click()
     placed = await until(phone, "() => window.upstage.state.board.objects.find((o) => o.type === 'video')")
     ident = placed["id"]

@@ -102,7 +102,10 @@ export class VideoPlayer {
     if (el.error) failed(true);
   }
 
+  /** Pause every clip until the next render (the stage closed to this page). */
   stopAll() {
+    this.objects = [];
+    this.sound.wantSound('video', false);
     for (const entry of this.view.elements.values()) if (entry.body instanceof HTMLVideoElement) entry.body.pause();
   }
 }
