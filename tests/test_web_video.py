@@ -88,6 +88,7 @@ async def test_performer_plays_a_video_for_everyone(hub: Any, browser: Any, clip
     seen = await until(phone, f"(id) => {{ const c = ({CLIP})(id); return c && !c.paused && c.t > 1 && c; }}", ident)
     assert seen["muted"] is True
     assert await phone.get_by_role("button", name="Tap to hear sound").is_visible()
+    await phone.screenshot(path=artifact("video-phone-playing.png"))
 
     # a late joiner (after ~2 s of play) starts at the room's position
     await until(phone, f"(id) => ({CLIP})(id).t > 2", ident)
