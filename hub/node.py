@@ -37,6 +37,7 @@ from .roles import sees_all
 from .rooms import Connection, Prepared, StageRoom
 from .roster import MemoryRoster, Roster
 from .stagelog import Appended, Draft, Fenced, LogUnavailable, Position, StageLog, Unseeded
+from .state.video import is_video
 
 __all__ = ["Accepted", "Connection", "Node", "NodeOptions", "Sender", "StageRoom"]
 
@@ -464,8 +465,10 @@ def _done() -> asyncio.Future[None]:
 
 
 def supersedes(event: Event) -> tuple[Any, ...] | None:
-    """What this event makes obsolete for a lagging socket: an earlier `moveTo` of the same object."""
+    """What this event makes obsolete for a lagging socket: an earlier `moveTo` of the same object.
+    Not for a video: a `moveTo` copying the state keeps its playback, so an earlier play or seek
+    still counts (hub/state/video.py)."""
     payload = event.payload
-    if event.topic == "board" and payload.get("type") == "moveTo":
+    if event.topic == "board" and payload.get("type") == "moveTo" and not is_video(payload["object"]):
         return ("moveTo", event.stage_id, payload["object"]["id"])
     return None

@@ -41,6 +41,7 @@ from .relay import hold_relays, keep_relay_order, relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role, unfederated
 from .server import HubServer
 from .sessions import SessionSigner
+from .video_checks import check_video
 
 log = logging.getLogger("hub.sockets")
 MAX_AVATAR_ID = 200
@@ -218,6 +219,8 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage before publishing")
         who, relayed = self._speaker(conn, data.get("relay"))
         topic, payload = check_publish(who.role, data, self.settings.max_payload, self.settings.limits)
+        if topic == "board":
+            check_video(payload, room.state["board"]["objects"])
         sender = {**who.sender(), **relayed, **publish_id(data.get("id"))}
         at = now_ms()
         payload = stamp(topic, payload, who, at)

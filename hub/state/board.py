@@ -11,6 +11,7 @@ from typing import Any
 
 from ._util import Json, action, id_key, index_of, is_id, same_id, same_items, without_key
 from .limits import Limits
+from .video import settle, videos_at
 
 Board = dict[str, Any]
 _Handler = Callable[[Board, dict[str, Json], "int | float", Limits], Board]
@@ -21,15 +22,16 @@ def empty_board() -> Board:
     return {"objects": [], "speeches": {}}
 
 
-def board_from_objects(objects: list[Json], limits: Limits) -> Board:
-    """A board holding the valid objects of a list (a saved scene's), deduplicated and bounded."""
+def board_from_objects(objects: list[Json], limits: Limits, at: int | float) -> Board:
+    """A board holding the valid objects of a list (a saved scene's), deduplicated and bounded;
+    its videos play on from their saved position as of hub time `at`."""
     kept: list[dict[str, Json]] = []
     for obj in objects:
         if _object_id(obj) is not None:
             index = index_of(kept, obj["id"])
             if index >= 0:
                 kept.pop(index)
-            kept.append(_clean(obj))
+            kept.append(settle(None, _clean(obj), obj, at))
     return {"objects": kept[-limits.board_objects :] if limits.board_objects > 0 else [], "speeches": {}}
 
 
@@ -39,10 +41,14 @@ def reduce_board(board: Board, payload: Json, at: int | float, limits: Limits) -
     return handler(board, payload, at, limits) if handler else board
 
 
-def current_speeches(board: Board, now_ms: int | float) -> Board:
-    """The board without the speech bubbles that have faded by `now_ms` (shown 1 s + 1 s a word)."""
+def board_at(board: Board, now_ms: int | float) -> Board:
+    """The board as seen at `now_ms`: playing videos advanced (`video.video_at`), and without
+    the speech bubbles that have faded (shown 1 s + 1 s a word)."""
     speeches = {k: s for k, s in board["speeches"].items() if _speech_ends(s) > now_ms}
-    return board if len(speeches) == len(board["speeches"]) else {**board, "speeches": speeches}
+    objects = videos_at(board["objects"], now_ms)
+    if len(speeches) == len(board["speeches"]) and objects is board["objects"]:
+        return board
+    return {"objects": objects, "speeches": speeches}
 
 
 def _speech_ends(speech: dict[str, Json]) -> float:
@@ -81,19 +87,20 @@ def _place(board: Board, payload: dict[str, Json], at: int | float, limits: Limi
     if index < 0:
         if len(objects) >= limits.board_objects:
             return board
-        return {**board, "objects": [*objects, _clean(obj)]}
-    return _merge_at(board, index, obj)
+        return {**board, "objects": [*objects, settle(None, _clean(obj), obj, at)]}
+    return _merge_at(board, index, obj, at)
 
 
 def _merge(board: Board, payload: dict[str, Json], at: int | float, limits: Limits) -> Board:
     obj = _identified(payload.get("object"))
     index = index_of(board["objects"], obj["id"]) if obj is not None else -1
-    return _merge_at(board, index, obj) if obj is not None and index >= 0 else board
+    return _merge_at(board, index, obj, at) if obj is not None and index >= 0 else board
 
 
-def _merge_at(board: Board, index: int, obj: dict[str, Json]) -> Board:
+def _merge_at(board: Board, index: int, obj: dict[str, Json], at: int | float) -> Board:
     objects = list(board["objects"])
-    objects[index] = {**objects[index], **_clean(obj)}
+    old = objects[index]
+    objects[index] = settle(old, {**old, **_clean(obj)}, obj, at)
     return {**board, "objects": objects}
 
 

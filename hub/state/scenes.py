@@ -52,7 +52,7 @@ def switch_scene(state: State, payload: Json, at: int | float, limits: Limits) -
     board = snapshot["board"]
     return {
         **state,
-        "board": board_from_objects(board.get("objects", []), limits),
+        "board": board_from_objects(board.get("objects", []), limits, at),
         "background": scene_background(state["background"], snapshot.get("background"), snapshot.get("backdropColor")),
         "whiteboard": whiteboard_from(board.get("whiteboard", []), limits),
         "settings": merge_settings(state["settings"], snapshot.get("settings")),

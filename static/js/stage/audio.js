@@ -20,6 +20,9 @@ export class AudioPlayer {
     this.unlocked = false;
     this.muted = false; // a replay seek renders muted, then plays on
     this.rate = 1; // a replay's speed; 0 while it is paused
+    this.wanted = new Set(); // other sound sources (video clips) playing: they need the button too
+    this.playing = false;
+    this.onUnlock = null; // told when sound is unlocked (video clips unmute)
     this.button = h('button', { type: 'button', class: 'tap-sound', hidden: true, onclick: () => this.unlock() }, '🔊 Tap to hear sound');
     buttonRoot.append(this.button);
     const first = () => this.unlock();
@@ -32,6 +35,14 @@ export class AudioPlayer {
     this.unlocked = true;
     this.button.hidden = true;
     if (this.audio) this.render(this.audio, true);
+    this.onUnlock?.();
+  }
+
+  /** Another `source` of sound starts or stops playing: offer the button while any does. */
+  wantSound(source, on) {
+    if (on) this.wanted.add(source);
+    else this.wanted.delete(source);
+    this.button.hidden = this.unlocked || !(this.playing || this.wanted.size);
   }
 
   element(key, track) {
@@ -77,7 +88,8 @@ export class AudioPlayer {
         this.players.delete(key);
       }
     }
-    this.button.hidden = this.unlocked || !playing;
+    this.playing = playing;
+    this.button.hidden = this.unlocked || !(playing || this.wanted.size);
   }
 
   /** Play at `rate` times the normal speed (a replay's speed; 0 pauses every track). */

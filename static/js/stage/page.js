@@ -81,6 +81,7 @@ async function main() {
     onError: (message) => { document.querySelector('.stage-error').textContent = message; },
     onClosed: (message) => {
       screen?.audio.stopAll();
+      screen?.videos.stopAll();
       showClosed(message, () => conn.join());
     },
     onJoined: (ack) => {

@@ -33,6 +33,13 @@ const setSrc = (img, src) => {
   if (src && img.getAttribute('src') !== src) img.src = src;
 };
 
+/** A clip's body: muted (sound waits for the page's unlock) and inline on phones. */
+function videoBody(obj) {
+  const el = h('video', { class: 'face', playsinline: '', preload: 'auto', 'aria-label': String(obj.name ?? 'Video') });
+  el.muted = true;
+  return el;
+}
+
 export class StageView {
   /** `root` is the container to fill; `clock()` gives the hub's time in ms. */
   constructor(root, { ratio = 16 / 9, clock = () => Date.now() } = {}) {
@@ -125,7 +132,9 @@ export class StageView {
 
   create(obj) {
     const el = h('div', { class: `obj ${oneOf(obj.type, OBJECT_TYPES, 'prop')}`, dataset: { id: String(obj.id) } });
-    const body = obj.type === 'text' ? h('div', { class: 'text' }) : h('img', { class: 'face', alt: String(obj.name ?? ''), draggable: 'false' });
+    const body = obj.type === 'text' ? h('div', { class: 'text' })
+      : obj.type === 'video' ? videoBody(obj) // played by VideoPlayer (video.js)
+        : h('img', { class: 'face', alt: String(obj.name ?? ''), draggable: 'false' });
     el.append(body, h('div', { class: 'holder', hidden: true }));
     this.layer.append(el);
     return { el, body, obj: null, index: -1, timer: null, frame: 0, link: null };

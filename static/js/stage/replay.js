@@ -1,12 +1,13 @@
 // The replay page (/replay/<slug>/<performance>): the hub plays an archived performance to this
 // socket alone (`replay` / `replayControl`, docs/protocol.md "Archive and replay"); the page shows
 // it with the same state and render modules as the live stage, with play/pause, a seek bar,
-// speed (0.5-32x) and loop. Sound follows the replay: it plays at the replay's speed and stops
-// while the replay is paused.
+// speed (0.5-32x) and loop. Sound and video clips follow the replay: they play at the replay's
+// speed and stop while the replay is paused.
 import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { call, openSocket } from './connection.js';
 import { StageScreen } from './screen.js';
+import { isVideo } from './state.js';
 
 /** Performance time: the hub time the replayed events carry, advancing at the replay speed. */
 class ReplayClock {
@@ -16,9 +17,10 @@ class ReplayClock {
   seen() {}
 }
 
-/** The performance time a replayed state was taken at (a playing track's or a speech's time). */
+/** The performance time a replayed state was taken at (a track's, a video clip's or a speech's time). */
 function stateTime(state) {
-  const times = [...Object.values(state.audio.tracks).map((t) => t.positionAt), ...Object.values(state.board.speeches).map((s) => s.at)];
+  const times = [...Object.values(state.audio.tracks).map((t) => t.positionAt), ...Object.values(state.board.speeches).map((s) => s.at),
+    ...state.board.objects.filter(isVideo).map((o) => o.positionAt)];
   return times.length ? Math.max(...times) : null;
 }
 
@@ -41,7 +43,7 @@ async function main() {
 
   const show = (s) => {
     current = s;
-    screen.audio.setRate(s.playing ? s.speed : 0);
+    screen.setRate(s.playing ? s.speed : 0);
     tickFrom = Date.now();
     play.textContent = s.playing ? 'Pause' : 'Play';
     play.setAttribute('aria-pressed', String(s.playing));
@@ -51,7 +53,7 @@ async function main() {
     document.body.dataset.replay = s.ended ? 'ended' : s.playing ? 'playing' : 'paused';
   };
   socket.on('replay', (s) => {
-    screen.audio.setRate(s.playing ? s.speed : 0);
+    screen.setRate(s.playing ? s.speed : 0);
     if (s.state) {
       screen.clock.set(stateTime(s.state) ?? screen.clock.now(), s.playing ? s.speed : 0);
       screen.reset(s.state);

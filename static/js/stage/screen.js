@@ -1,11 +1,12 @@
 // What every stage screen (live or replay) is made of: the state, kept by applying events with
 // the hub's reducers, and the view, whiteboard, chat and audio that show it; plus the estimate of
-// the hub's clock that speech bubbles and audio positions are timed by.
+// the hub's clock that speech bubbles, audio and video positions are timed by.
 import { h } from '../dom.js';
 import { AudioPlayer } from './audio.js';
 import { ChatPanel } from './chat.js';
 import { StageView, ratioOf } from './render.js';
 import { apply, emptyState } from './state.js';
+import { VideoPlayer } from './video.js';
 import { Whiteboard } from './whiteboard.js';
 
 /** Hub time = local time + offset; estimated from event times (the largest, least delayed, wins). */
@@ -30,6 +31,13 @@ export class StageScreen {
     this.view.overlay.append(this.flyOver);
     this.chat = new ChatPanel(sideArea, { role, nickname, publish, speak, flyOver: this.flyOver });
     this.audio = new AudioPlayer(document.querySelector('.stage-bar') ?? sideArea, () => this.clock.now());
+    this.videos = new VideoPlayer(this.view, () => this.clock.now(), this.audio);
+  }
+
+  /** A replay's speed (0 while it is paused): sound and video clips follow it. */
+  setRate(rate) {
+    this.audio.setRate(rate);
+    this.videos.setRate(rate);
   }
 
   /** Replace the whole state (a join or a replay seek): jump, no animation. */
@@ -54,6 +62,7 @@ export class StageScreen {
     if (s.whiteboard.commands !== this.whiteboard.commands) this.whiteboard.draw(s.whiteboard.commands);
     this.chat.render(s.chat, s.settings);
     this.audio.render(s.audio);
+    this.videos.render(s.board);
     document.body.classList.toggle('chat-left', s.settings.chatPosition === 'left');
     this.afterShow?.(event);
   }

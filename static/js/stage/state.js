@@ -14,6 +14,7 @@ export const BEHAVIORS = Object.freeze(['speak', 'think', 'shout']);
 // --- helpers (hub/state/_util.py) -------------------------------------------------------
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 export const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v) => typeof v === 'boolean';
 export const isId = (v) => (typeof v === 'string' && v !== '') || Number.isInteger(v);
 export const sameId = (a, b) => isId(a) && typeof a === typeof b && a === b;
 export const idKey = (v) => String(v);
@@ -36,26 +37,66 @@ export function nestsDeeperThan(value, limit) {
   return false;
 }
 
+// --- video objects (hub/state/video.py) ------------------------------------------------
+export const isVideo = (o) => isObj(o) && o.type === 'video';
+
+/** A video object as it is at hub time `nowMs` (advanced, wrapped when looping, paused on its last frame once ended). */
+export function videoAt(obj, nowMs) {
+  if (!isVideo(obj) || obj.isPlaying !== true || !isNumber(obj.currentTime) || !isNumber(obj.positionAt)) return obj;
+  let position = obj.currentTime + Math.max(nowMs - obj.positionAt, 0) / 1000;
+  const d = obj.duration;
+  if (isNumber(d) && d > 0 && position >= d) {
+    if (obj.loop !== true) return { ...obj, isPlaying: false, currentTime: d, positionAt: nowMs };
+    position %= d;
+  }
+  return { ...obj, currentTime: position, positionAt: nowMs };
+}
+
+const anyPlaying = (objects) => objects.some((o) => isVideo(o) && o.isPlaying === true);
+
+/** The board's objects at `nowMs`, the same list when no video plays. */
+export const videosAt = (objects, nowMs) => (anyPlaying(objects) ? objects.map((o) => videoAt(o, nowMs)) : objects);
+
+/** The object stored after `sent` merged into `old` (null when new) as `merged`: a video's position stamped at `at`. */
+function settle(old, merged, sent, at) {
+  if (!isVideo(merged)) return merged;
+  const prior = isVideo(old) ? videoAt(old, at) : {};
+  let playing = prior.isPlaying === true;
+  let current = isNumber(prior.currentTime) ? Math.max(prior.currentTime, 0) : 0;
+  const result = { ...merged, positionAt: at };
+  if (old !== null && 'positionAt' in sent) {
+    delete result.replayed;
+    if ('replayed' in prior) result.replayed = prior.replayed;
+  } else {
+    if (isBool(sent.isPlaying)) playing = sent.isPlaying;
+    if (isNumber(sent.currentTime)) current = Math.max(sent.currentTime, 0);
+    else if (isNumber(sent.replayed) && !(isNumber(prior.replayed) && prior.replayed === sent.replayed)) current = 0;
+  }
+  result.isPlaying = playing;
+  result.currentTime = current;
+  return result;
+}
+
 // --- board (hub/state/board.py) ---------------------------------------------------------
 const emptyBoard = () => ({ objects: [], speeches: {} });
 const objectId = (o) => (isObj(o) && isId(o.id) ? o.id : null);
 const clean = (o) => ({ ...without(o, 'holder'), liveAction: true, published: true });
 const withObjects = (board, objects) => (sameItems(objects, board.objects) ? board : { ...board, objects });
 
-function boardFromObjects(objects, limits) {
+function boardFromObjects(objects, limits, at) {
   const kept = [];
   for (const o of objects) {
     if (objectId(o) === null) continue;
     const i = indexOf(kept, o.id);
     if (i >= 0) kept.splice(i, 1);
-    kept.push(clean(o));
+    kept.push(settle(null, clean(o), o, at));
   }
   return { objects: limits.boardObjects > 0 ? kept.slice(-limits.boardObjects) : [], speeches: {} };
 }
 
-function mergeAt(board, index, obj) {
+function mergeAt(board, index, obj, at) {
   const objects = [...board.objects];
-  objects[index] = { ...objects[index], ...clean(obj) };
+  objects[index] = settle(objects[index], { ...objects[index], ...clean(obj) }, obj, at);
   return { ...board, objects };
 }
 
@@ -65,15 +106,15 @@ function place(board, p, at, limits) {
   const i = indexOf(board.objects, ident);
   if (i < 0) {
     if (board.objects.length >= limits.boardObjects) return board;
-    return { ...board, objects: [...board.objects, clean(p.object)] };
+    return { ...board, objects: [...board.objects, settle(null, clean(p.object), p.object, at)] };
   }
-  return mergeAt(board, i, p.object);
+  return mergeAt(board, i, p.object, at);
 }
 
-function merge(board, p) {
+function merge(board, p, at) {
   const ident = objectId(p.object);
   const i = ident !== null ? indexOf(board.objects, ident) : -1;
-  return i >= 0 ? mergeAt(board, i, p.object) : board;
+  return i >= 0 ? mergeAt(board, i, p.object, at) : board;
 }
 
 function destroy(board, p) {
@@ -149,7 +190,6 @@ function reduceBackground(bg, p) {
   return bg;
 }
 
-const isBool = (v) => typeof v === 'boolean';
 const SETTINGS = {
   chatVisibility: [isBool, 'setChatVisibility', 'visible'],
   reactionVisibility: [isBool, 'setReactionVisibility', 'visible'],
@@ -290,7 +330,7 @@ function switchScene(state, p, at, limits) {
   const bg = state.background;
   return {
     ...state,
-    board: boardFromObjects(s.board.objects ?? [], limits),
+    board: boardFromObjects(s.board.objects ?? [], limits, at),
     background: { ...bg, backdrop: isObj(s.background) ? { ...s.background } : null, backdropColor: typeof s.backdropColor === 'string' ? s.backdropColor : bg.defaultColor },
     whiteboard: whiteboardFrom(s.board.whiteboard ?? [], limits),
     settings: mergeSettings(state.settings, s.settings),

@@ -2,15 +2,19 @@
 // in its DOM): the stage's media from GraphQL (drag an avatar or prop onto the stage, or press
 // its button), the selected object's actions (hold and speak, front/back, flip, opacity, frames,
 // delete), text objects (add, change the words), backdrop and colour, curtain, whiteboard pen,
-// audio play/pause/loop, scenes, and "view as audience". Every change is a publish; the page
-// shows it when the echo comes back.
+// audio play/pause/loop, video clips (the Video group and the selected clip's controls, in
+// video-tools.js), scenes, and "view as audience". Every change is a publish; the page shows it
+// when the echo comes back.
 import { gql } from '../api.js';
 import { h } from '../dom.js';
 import { call, randomId } from './connection.js';
 import { textOf } from './render.js';
 import { Selection } from './selection.js';
+import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 
-const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url frames voice link } } }`;
+const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
+const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
+const imageThumb = (m) => h('img', { src: m.url, alt: '' });
 const absolute = (url) => new URL(url, location.href).href;
 const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const group = (title, ...children) => h('section', { class: 'tool-group', 'aria-label': title }, h('h3', {}, title), ...children);
@@ -54,6 +58,7 @@ export class Toolbox {
       error ? h('p', { class: 'error', role: 'alert' }, `Media could not be loaded: ${error}`) : '',
       this.mediaGroup('Avatars', byType('avatar'), (m) => this.place(m)),
       this.mediaGroup('Props', byType('prop'), (m) => this.place(m)),
+      this.mediaGroup('Video', byType('video'), (m) => this.place(m), videoThumb),
       this.mediaGroup('Backdrops', byType('backdrop'), (m) => this.backdrop(m)),
       this.mediaGroup('Curtains', byType('curtain'), (m) => this.curtain(m)),
       group('Audio', ...byType('audio').map((m) => this.audioRow(m))),
@@ -61,14 +66,14 @@ export class Toolbox {
     this.loadScenes();
   }
 
-  mediaGroup(title, items, use) {
-    const draggable = title === 'Avatars' || title === 'Props';
+  mediaGroup(title, items, use, thumb = imageThumb) {
+    const draggable = PLACED.includes(title);
     return group(title, h('ul', { class: 'media-list' }, items.map((m) => h('li', {},
       h('button', {
         type: 'button', class: 'media-item', draggable: draggable ? 'true' : null, dataset: { mediaId: m.id },
         title: draggable ? `Drag ${m.name} onto the stage, or press to place it` : m.name, onclick: () => use(m),
         ondragstart: (e) => { e.dataTransfer.setData('application/x-upstage-media', String(m.id)); e.dataTransfer.effectAllowed = 'copy'; },
-      }, h('img', { src: m.url, alt: '' }), h('span', {}, m.name))))));
+      }, thumb(m), h('span', {}, m.name))))));
   }
 
   dropTarget(stage) {
@@ -88,17 +93,18 @@ export class Toolbox {
     return this.page.publish('board', { type, object });
   }
 
-  /** Put an avatar or prop on the stage centred on `at` (stage units), sized from its image. */
+  /** Put an avatar, prop or video clip on the stage centred on `at` (stage units), sized from its image or video. */
   place(media, at = { x: 0.5, y: 0.5 / this.page.view.ratio }) {
-    const img = this.mediaRoot.querySelector(`[data-media-id="${media.id}"] img`);
-    const aspect = img?.naturalWidth ? img.naturalHeight / img.naturalWidth : 1;
-    const w = 0.15;
+    const thumb = this.mediaRoot.querySelector(`[data-media-id="${media.id}"] :is(img, video)`);
+    const aspect = aspectOf(thumb);
+    const w = media.type === 'video' ? 0.3 : 0.15;
     const frames = (media.frames ?? []).map(absolute);
     const obj = {
       id: randomId(16), type: media.type, name: media.name, assetId: media.id, src: absolute(media.url),
       frames, multi: frames.length > 1, autoplayFrames: 0, x: at.x - w / 2, y: at.y - (w * aspect) / 2, w, h: w * aspect,
       rotate: 0, opacity: 1, scaleX: 1, scaleY: 1, moveSpeed: this.speed, volume: 100,
       voice: media.voice ?? null, link: media.link ?? null, displayName: this.page.nickname(),
+      ...(media.type === 'video' ? videoFields(thumb) : {}),
     };
     return this.board('placeObjectOnStage', obj);
   }
@@ -135,6 +141,9 @@ export class Toolbox {
         button('Delete', () => { if (held) this.hold(null); act('destroy'); }, { class: 'danger' })),
       h('label', {}, 'Opacity', opacity),
       obj.type === 'text' ? this.textEditor(obj, act) : '',
+      obj.type === 'video' ? videoControls(obj, {
+        publish: (o) => this.board('moveTo', o), now: () => this.page.view.clock(), element: this.page.view.elements.get(String(obj.id))?.body,
+      }) : '',
     );
   }
 
