@@ -5,8 +5,14 @@ as it plays them. One hub and one browser for all of it."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from hub.vendor_bundle import VOICES
+from tests.conftest import Hub
 from tests.gql import data
 from tests.webpages import WAIT_MS, open_stage, person, seed_media, until
 
@@ -94,6 +100,7 @@ async def test_avatar_lines_are_spoken_in_the_avatars_voice(hub, browser) -> Non
     assert (await performer.call("saveRecording", {"id": started["performance"]["id"]}))["ok"]
     replay = await (await person(browser, hub)).new_page()
     await replay.goto(f"{hub.url}/replay/show/{started['performance']['id']}")
+    await until(replay, "() => window.upstage.status.playing")  # the hub's replay has started
     await replay.locator(".stage").click()
     await replay.get_by_label("Speed").select_option("8")
     await until(replay, "() => window.upstage.status.speed === 8")
@@ -106,3 +113,27 @@ async def test_avatar_lines_are_spoken_in_the_avatars_voice(hub, browser) -> Non
     assert replayed[0]["options"] == expected
 
     assert player.errors == [] and audience.errors == [] and late.errors == [] and quiet.errors == []
+
+
+async def test_mespeak_is_served_wrapped_gzipped_and_with_every_voice(hub: Hub) -> None:
+    """The CommonJS package becomes one classic script (no eval: the page policy refuses it),
+    gzipped for the phone; its config and every voice it knows are served beside it."""
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        async with http.get(f"{hub.url}/vendor/mespeak.js", headers={"Accept-Encoding": "gzip"}) as response:
+            assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+            assert response.headers["Content-Type"].startswith("text/javascript")
+            zipped = len(await response.read())
+        async with http.get(f"{hub.url}/vendor/mespeak.js", headers={"Accept-Encoding": "identity"}) as response:
+            assert "Content-Encoding" not in response.headers
+            script = (await response.read()).decode()
+        assert zipped < len(script) / 3
+        assert "window.meSpeak = modules['mespeak']" in script and "eval(" not in script and "new Function" not in script
+        for name in ["mespeak-config.json", *(f"mespeak-voice-{voice.split('/')[-1]}.json" for voice in VOICES)]:
+            async with http.head(f"{hub.url}/vendor/{name}") as response:
+                assert response.status == 200, name
+        async with http.get(f"{hub.url}/vendor/mespeak-voice-xx.json") as response:
+            assert response.status == 404
+    # the client offers the voices the hub serves, no more, no fewer
+    speech = (Path(__file__).resolve().parent.parent / "static/js/speech.js").read_text()
+    offered = re.search(r"export const VOICES = Object.freeze\(\[(.*?)\]\)", speech, re.S)
+    assert offered is not None and set(re.findall(r"'([^']+)'", offered.group(1))) == set(VOICES)
