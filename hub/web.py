@@ -59,7 +59,7 @@ def add_page(app: web.Application, url: str, filename: str) -> None:
 @routes.get("/vendor/{name}")
 async def vendor(request: web.Request) -> web.StreamResponse:
     if request.match_info["name"] == vendor_bundle.SCRIPT:
-        return await vendor_bundle.bundle_response(request, NODE_MODULES)
+        return await vendor_bundle.bundle_response(request, NODE_MODULES, STATIC / "js" / "speech-worker.js")
     relative = VENDOR.get(request.match_info["name"])
     path = NODE_MODULES / relative if relative else None
     if path is None or not path.is_file():

@@ -116,18 +116,19 @@ async def test_avatar_lines_are_spoken_in_the_avatars_voice(hub, browser) -> Non
 
 
 async def test_mespeak_is_served_wrapped_gzipped_and_with_every_voice(hub: Hub) -> None:
-    """The CommonJS package becomes one classic script (no eval: the page policy refuses it),
+    """The CommonJS package becomes one classic worker script (no eval), under its own policy,
     gzipped for the phone; its config and every voice it knows are served beside it."""
     async with aiohttp.ClientSession(auto_decompress=False) as http:
-        async with http.get(f"{hub.url}/vendor/mespeak.js", headers={"Accept-Encoding": "gzip"}) as response:
+        async with http.get(f"{hub.url}/vendor/mespeak-worker.js", headers={"Accept-Encoding": "gzip"}) as response:
             assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
             assert response.headers["Content-Type"].startswith("text/javascript")
+            assert response.headers["Content-Security-Policy"] == "default-src 'none'; connect-src 'self'"
             zipped = len(await response.read())
-        async with http.get(f"{hub.url}/vendor/mespeak.js", headers={"Accept-Encoding": "identity"}) as response:
+        async with http.get(f"{hub.url}/vendor/mespeak-worker.js", headers={"Accept-Encoding": "identity"}) as response:
             assert "Content-Encoding" not in response.headers
             script = (await response.read()).decode()
         assert zipped < len(script) / 3
-        assert "window.meSpeak = modules['mespeak']" in script and "eval(" not in script and "new Function" not in script
+        assert "self.meSpeak = modules['mespeak']" in script and "self.onmessage" in script and "eval(" not in script and "new Function" not in script
         for name in ["mespeak-config.json", *(f"mespeak-voice-{voice.split('/')[-1]}.json" for voice in VOICES)]:
             async with http.head(f"{hub.url}/vendor/{name}") as response:
                 assert response.status == 200, name

@@ -1,8 +1,9 @@
 // Avatar voices through meSpeak (eSpeak compiled to JavaScript, as the original UpStage used):
-// the same voice in every browser, unlike speechSynthesis. The engine (5 MB, 1 MB gzipped, from
-// /vendor/, see hub/vendor_bundle.py) is loaded the first time a line is spoken, and each voice
-// the first time it is used. A line is made into a WAV, decoded and played through Web Audio at
-// the given volume. The stage (stage/voice.js) and the studio's "Hear it" both speak through here.
+// the same voice in every browser, unlike speechSynthesis. The engine runs in a Web Worker
+// (/vendor/mespeak-worker.js: 5 MB, 0.7 MB gzipped, see hub/vendor_bundle.py) started the first
+// time a line is spoken; it loads each voice the first time it is used. A line is made into a
+// WAV there, then decoded and played here through Web Audio at the given volume. The stage
+// (stage/voice.js) and the studio's "Hear it" both speak through here.
 
 /** meSpeak's voice ids (an avatar's `voice.voice`) and eSpeak's variants (`voice.variant`). */
 export const VOICES = Object.freeze([
@@ -16,44 +17,37 @@ const DEFAULT_VOICE = 'en/en-us';
 const MAX_AMPLITUDE = 200; // eSpeak's loudest; a shout (×5) stops here
 const MAX_TEXT = 1000; // characters of one line given to the engine (a chat message is shorter)
 
-let engine = null; // promise of window.meSpeak with its config loaded
-const voicesLoaded = new Map(); // voice id -> promise
+let worker = null; // the engine, in a Web Worker: a line takes ~0.2 s to make, off the main thread
+const pending = new Map(); // request id -> {resolve, reject}
+let lastId = 0;
 let context = null;
 
-function loadScript(src) {
+function engine() {
+  if (worker) return worker;
+  worker = new Worker('/vendor/mespeak-worker.js');
+  worker.onmessage = ({ data }) => {
+    const request = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.error) request?.reject(new Error(data.error));
+    else request?.resolve(data.wav);
+  };
+  worker.onerror = (event) => { // it did not load, or broke: fail what waits, start afresh next time
+    event.preventDefault();
+    for (const request of pending.values()) request.reject(new Error('the speech engine failed'));
+    pending.clear();
+    worker.terminate();
+    worker = null;
+  };
+  return worker;
+}
+
+/** A WAV (ArrayBuffer) of `text` spoken with meSpeak `options`, made by the worker. */
+function synthesize(text, options) {
   return new Promise((resolve, reject) => {
-    const script = document.createElement('script');
-    script.src = src;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(script);
+    const id = ++lastId;
+    pending.set(id, { resolve, reject });
+    engine().postMessage({ id, text, options });
   });
-}
-
-async function fetchJson(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not load ${url} (${response.status})`);
-  return response.json();
-}
-
-/** The engine, loaded once (a failed load is tried again next time). */
-function loadEngine() {
-  engine ??= Promise.all([loadScript('/vendor/mespeak.js'), fetchJson('/vendor/mespeak-config.json')]).then(([, config]) => {
-    window.meSpeak.loadConfig(config);
-    return window.meSpeak;
-  });
-  engine.catch(() => { engine = null; });
-  return engine;
-}
-
-function loadVoice(meSpeak, id) {
-  if (!voicesLoaded.has(id)) {
-    const file = `/vendor/mespeak-voice-${id.split('/').pop()}.json`;
-    const loading = fetchJson(file).then((data) => meSpeak.loadVoice(data));
-    loading.catch(() => voicesLoaded.delete(id));
-    voicesLoaded.set(id, loading);
-  }
-  return voicesLoaded.get(id);
 }
 
 /** A stored voice id as meSpeak names it ('en-us' and 'en' are English ones), or the default. */
@@ -102,12 +96,9 @@ async function play(wav, volume) {
  * {text, options (meSpeak's), bytes (of the WAV), samples (of the decoded audio)}.
  */
 export async function say(text, voice, { behavior = 'speak', volume = 1 } = {}) {
-  const meSpeak = await loadEngine();
   const options = speechOptions(voice, behavior);
-  await loadVoice(meSpeak, options.voice);
   const line = String(text).slice(0, MAX_TEXT);
-  const wav = meSpeak.speak(line, { ...options, rawdata: 'arraybuffer' });
-  if (!wav) throw new Error('meSpeak made no sound');
+  const wav = await synthesize(line, options);
   const bytes = wav.byteLength;
   const buffer = await play(wav, volume);
   const spoken = { text: line, options, bytes, samples: buffer.length };
