@@ -70,7 +70,8 @@ async def bundle_response(request: web.Request, node_modules: Path, handler: Pat
     if not (node_modules / MESPEAK / "src" / "index.js").is_file():
         raise web.HTTPNotFound(text="meSpeak is missing; run `make install` for node_modules")
     plain, zipped = await asyncio.get_running_loop().run_in_executor(None, _bundle, node_modules, handler)
-    headers = {"Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding", "Content-Security-Policy": WORKER_POLICY}
+    headers = {"Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding"}
+    headers["Content-Security-Policy"] = WORKER_POLICY
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         headers["Content-Encoding"] = "gzip"
         return web.Response(body=zipped, content_type="text/javascript", charset="utf-8", headers=headers)
