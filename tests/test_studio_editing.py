@@ -50,6 +50,7 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     spoken = (await (await page.wait_for_function("() => window.spoken.length && window.spoken", timeout=WAIT)).json_value())
     assert [(s["text"], s["options"]) for s in spoken] == [("Beep boop", {"voice": "en/en-rp", "variant": "m3", "pitch": 99, "speed": 350, "amplitude": 100})]
     assert spoken[0]["samples"] > 1000  # meSpeak made the sound, the same engine as on stage
+    await editor.locator("fieldset.voice").screenshot(path=artifact("studio-voice.png"))
     await editor.get_by_role("button", name="Save").click()
     await expect(editor).to_have_count(0, timeout=WAIT)
 

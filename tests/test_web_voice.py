@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from hub.vendor_bundle import VOICES
+from tests.browser import artifact
 from tests.conftest import Hub
 from tests.gql import data
 from tests.webpages import WAIT_MS, open_stage, person, seed_media, until
@@ -91,6 +92,7 @@ async def test_avatar_lines_are_spoken_in_the_avatars_voice(hub, browser) -> Non
     # a page whose sound is off speaks nothing, and offers the sound button instead
     await quiet.get_by_role("button", name="Tap to hear sound").wait_for(timeout=WAIT_MS)
     assert await quiet.evaluate(SPOKEN) == []
+    await quiet.screenshot(path=artifact("voice-sound-off.png"))
 
     # a late joiner does not hear the lines said before it came, only the next one
     late = await open_stage(await person(browser, hub), hub)
