@@ -4,7 +4,8 @@ localStorage, so no script may run on it but the hub's own files.
 Every response gets `X-Content-Type-Options: nosniff` and a `Referrer-Policy`; a response that
 sets no Content-Security-Policy of its own (JSON, scripts, errors) gets one that allows nothing.
 The pages get `PAGE_POLICY`, the GraphiQL explorer `EXPLORER_POLICY` (its stylesheet injects
-styles and carries data: fonts), media files their own sandbox (hub/upload.py).
+styles and carries data: fonts), media files their own sandbox (hub/upload.py), the speech
+engine's worker its own (hub/vendor_bundle.py).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import vendor_bundle
 from .security_headers import PAGE_POLICY, setup_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ VENDOR: dict[str, str] = {
     "graphiql.min.css": "graphiql/graphiql.min.css",
     "react.production.min.js": "react/umd/react.production.min.js",
     "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
+    **vendor_bundle.vendor_files(),  # meSpeak's config and voices; its script is vendor_bundle.SCRIPT
 }
 
 # Page URL -> HTML file in static/.
@@ -56,6 +58,8 @@ def add_page(app: web.Application, url: str, filename: str) -> None:
 
 @routes.get("/vendor/{name}")
 async def vendor(request: web.Request) -> web.StreamResponse:
+    if request.match_info["name"] == vendor_bundle.SCRIPT:
+        return await vendor_bundle.bundle_response(request, NODE_MODULES, STATIC / "js" / "speech-worker.js")
     relative = VENDOR.get(request.match_info["name"])
     path = NODE_MODULES / relative if relative else None
     if path is None or not path.is_file():

@@ -12,10 +12,10 @@ from tests.studio import WAIT, data, open_logged_in, png, upload_as, write
 TABLET = {"width": 768, "height": 1024}
 MEDIA = "{ media { id name type frames voice link stages { slug } } }"
 
-# Records what "Hear it" asks the browser to say, instead of saying it.
+# Records what "Hear it" spoke (static/js/speech.js announces each line).
 SPY = """
 window.spoken = [];
-speechSynthesis.speak = (u) => window.spoken.push({ text: u.text, pitch: u.pitch, rate: u.rate, volume: u.volume });
+document.addEventListener('upstage:spoken', (e) => window.spoken.push(e.detail));
 """
 
 
@@ -41,19 +41,23 @@ async def test_frames_voice_link_and_deleting_media_still_in_use(hub: Hub, brows
     await expect(editor.locator(".frames li")).to_have_count(3, timeout=WAIT)
     await editor.get_by_role("button", name="Move frame 3 up").click()
     await editor.get_by_role("button", name="Move frame 2 up").click()
+    await editor.locator("select[name=voice]").select_option("en/en-rp")
+    await editor.locator("select[name=variant]").select_option("m3")
     await editor.get_by_label("Pitch (0–100)").fill("100")
     await editor.get_by_label("Speed (0–350)").fill("350")
     await editor.get_by_label("Line to hear").fill("Beep boop")
     await editor.get_by_role("button", name="Hear it").click()
-    spoken = await page.evaluate("window.spoken")
-    assert spoken == [{"text": "Beep boop", "pitch": 2, "rate": 2, "volume": 1}]
+    spoken = (await (await page.wait_for_function("() => window.spoken.length && window.spoken", timeout=WAIT)).json_value())
+    assert [(s["text"], s["options"]) for s in spoken] == [("Beep boop", {"voice": "en/en-rp", "variant": "m3", "pitch": 99, "speed": 350, "amplitude": 100})]
+    assert spoken[0]["samples"] > 1000  # meSpeak made the sound, the same engine as on stage
+    await editor.locator("fieldset.voice").screenshot(path=artifact("studio-voice.png"))
     await editor.get_by_role("button", name="Save").click()
     await expect(editor).to_have_count(0, timeout=WAIT)
 
     saved = {m["id"]: m for m in (await data(hub, MEDIA, user="alice"))["media"]}
     frames = saved[robot["id"]]["frames"]
     assert len(frames) == 3 and frames[0] not in two_frames and frames[1:] == two_frames  # the new frame first
-    assert saved[robot["id"]]["voice"]["pitch"] == 100 and saved[robot["id"]]["voice"]["speed"] == 350
+    assert saved[robot["id"]]["voice"] == {"voice": "en/en-rp", "variant": "m3", "pitch": 100, "speed": 350, "amplitude": 100}
 
     # The prop gets a link.
     await page.locator(f'.media-card[data-media-id="{door["id"]}"]').get_by_role("button", name="Edit").click()

@@ -50,7 +50,7 @@ async function main() {
     nickname: () => screen?.chat.nick.value.trim() || nickname,
     viewAsAudience: (on) => document.body.classList.toggle('as-audience', on),
   };
-  window.upstage = { socket, page, get state() { return screen?.state; }, get role() { return page.role; } };
+  window.upstage = { socket, page, get state() { return screen?.state; }, get role() { return page.role; }, get voice() { return screen?.voice; } };
   const start = (ack) => {
     page.role = ack.role;
     document.title = `${ack.stage.name} · UpStage`;
@@ -89,6 +89,7 @@ async function main() {
       const first = !screen;
       if (first) start(ack);
       if (ack.state) screen.reset(ack.state);
+      screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);
       setPresence(ack.presence);
       screen.view.setHolders(ack.presence?.roster);

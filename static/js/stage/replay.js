@@ -39,7 +39,7 @@ async function main() {
   let tickFrom = Date.now();
   const socket = await openSocket();
   const control = (action, value) => call(socket, 'replayControl', value === undefined ? { action } : { action, value });
-  window.upstage = { socket, audio: screen.audio, get state() { return screen.state; }, get status() { return current; } };
+  window.upstage = { socket, audio: screen.audio, voice: screen.voice, get state() { return screen.state; }, get status() { return current; } };
 
   const show = (s) => {
     current = s;

@@ -1,12 +1,13 @@
 // What every stage screen (live or replay) is made of: the state, kept by applying events with
-// the hub's reducers, and the view, whiteboard, chat and audio that show it; plus the estimate of
-// the hub's clock that speech bubbles, audio and video positions are timed by.
+// the hub's reducers, and the view, whiteboard, chat, audio, video clips and voices that show it;
+// plus the estimate of the hub's clock that speech bubbles, audio, video and voices are timed by.
 import { h } from '../dom.js';
 import { AudioPlayer } from './audio.js';
 import { ChatPanel } from './chat.js';
 import { StageView, ratioOf } from './render.js';
 import { apply, emptyState } from './state.js';
 import { VideoPlayer } from './video.js';
+import { Voice } from './voice.js';
 import { Whiteboard } from './whiteboard.js';
 
 /** Hub time = local time + offset; estimated from event times (the largest, least delayed, wins). */
@@ -18,6 +19,8 @@ export class HubClock {
     if (this.offset === null || estimate > this.offset) this.offset = estimate;
   }
   now() { return Date.now() + (this.offset ?? 0); }
+  /** How long ago (ms) hub time `at` was, or null while the offset is unknown. */
+  age(at) { return this.offset === null ? null : this.now() - at; }
 }
 
 /** The parts every stage screen has (live or replay): the view, whiteboard, chat and audio. */
@@ -32,6 +35,7 @@ export class StageScreen {
     this.chat = new ChatPanel(sideArea, { role, nickname, publish, speak, flyOver: this.flyOver });
     this.audio = new AudioPlayer(document.querySelector('.stage-bar') ?? sideArea, () => this.clock.now());
     this.videos = new VideoPlayer(this.view, () => this.clock.now(), this.audio);
+    this.voice = new Voice(this.audio, () => this.clock); // a replay swaps the clock
   }
 
   /** A replay's speed (0 while it is paused): sound and video clips follow it. */
@@ -43,12 +47,14 @@ export class StageScreen {
   /** Replace the whole state (a join or a replay seek): jump, no animation. */
   reset(state) {
     this.state = state;
+    this.voice.reset();
     this.show({ animate: false });
   }
 
   /** Apply one event as the hub did, and show the result. */
   event(event) {
     if (event === null || typeof event !== 'object') return;
+    this.voice.event(event, this.state); // before the clock sees it: a stale line cannot vouch for itself
     this.clock.seen(event.at);
     if (event.topic === 'reaction') this.chat.reaction(event.payload);
     const before = this.state;
