@@ -94,8 +94,9 @@ class StreamKeys:
         key = StreamKey(key_id, stage.id, user_id, name, (label or "").strip(), _nonce_hash(nonce), expires)
         key = await self.store.create_stream_key(key)
         secret = f"{key_id}.{expires}.{nonce}.{self._sign(key_id, stage.id, user_id, name, expires, nonce)}"
-        return {"key": self.describe(key), "publishUrl": f"{self.settings.publish_base}/{name}?key={secret}",
-                "server": self.settings.publish_base, "streamKey": f"{name}?key={secret}", "secret": secret}  # fmt: skip
+        server = self.settings.publish_base
+        return {"key": self.describe(key), "publishUrl": f"{server}/{name}?key={secret}", "server": server,
+                "streamKey": f"{name}?key={secret}", "secret": secret}  # fmt: skip
 
     def describe(self, key: StreamKey) -> dict[str, Any]:
         """A key as its holders see it (never the secret), with its playback URL."""

@@ -74,7 +74,8 @@ class StreamKeyStore:
 
     async def count_stream_keys(self, stage_id: int, user_id: int, now: int) -> int:
         """How many usable (unrevoked, unexpired) keys a performer holds on a stage."""
-        sql = "SELECT COUNT(*) FROM stream_keys WHERE stage_id = :s AND user_id = :u AND NOT revoked AND expires_at > :t"
+        sql = "SELECT COUNT(*) FROM stream_keys WHERE stage_id = :s AND user_id = :u AND NOT revoked"
+        sql += " AND expires_at > :t"
         return int(await self.db.fetch_val(sql, {"s": stage_id, "u": user_id, "t": now}))
 
     async def revoke_stream_key(self, key_id: str) -> None:
