@@ -30,10 +30,10 @@ async def create_stream_key(
     return await _keys(ctx).create(stage, ctx.require_user().id, label, ttl)
 
 
-async def revoke_stream_key(_: Any, info: GraphQLResolveInfo, stageId: Any, id: Any) -> dict[str, Any]:
+async def revoke_stream_key(_: Any, info: GraphQLResolveInfo, stageId: Any, keyId: str) -> dict[str, Any]:
     ctx: Context = info.context
     stage = await ctx.stage(stageId, "view")
-    return await _keys(ctx).revoke(stage, ctx.require_user().id, id, ctx.is_admin)
+    return await _keys(ctx).revoke(stage, ctx.require_user().id, keyId, ctx.is_admin)
 
 
 RESOLVERS = {
