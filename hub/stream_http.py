@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -19,12 +21,28 @@ from .config import Settings
 from .http import error
 from .live import LiveStages
 from .ratelimit import KeyedBuckets
+from .security_headers import PAGE_POLICY_FOR, page_policy
 from .roles import resolve_role
 from .streams import KeyRefused, Publisher, StreamKeys, playback_url
 
 log = logging.getLogger("hub.streams")
 STREAM_KEYS = web.AppKey("stream_keys", StreamKeys)
 MAX_FORM = 16 * 1024
+HOSTNAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+
+
+def media_origin(pattern: str, host: str | None) -> str:
+    """The origin live streams play from, for a page loaded from `host` (its Host header):
+    `pattern` with `{host}` filled; empty when the streams are on the page's own origin or the
+    host is not a plain host name (nothing of it goes into a header then)."""
+    hostname = urlsplit(f"//{host or ''}").hostname or ""
+    hostname = f"[{hostname}]" if ":" in hostname else hostname
+    if "{host}" in pattern and not HOSTNAME.fullmatch(hostname):
+        return ""
+    url = urlsplit(pattern.replace("{host}", hostname).replace("{name}", "stream"))
+    if url.scheme not in ("http", "https") or not url.netloc or not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", url.netloc):
+        return ""
+    return f"{url.scheme}://{url.netloc}"
 
 
 class StreamCallback:
@@ -103,5 +121,6 @@ def setup_stream_callbacks(app: web.Application, settings: Settings, keys: Strea
     """Add the callback routes; the stream keys are `app[STREAM_KEYS]` for the other APIs."""
     app[STREAM_KEYS] = keys
     app[CALLBACK] = StreamCallback(settings, keys, live)
+    app[PAGE_POLICY_FOR] = lambda request: page_policy(media_origin(settings.playback_pattern, request.host))
     app.router.add_post("/api/streams/publish", _publish)
     app.router.add_post("/api/streams/done", _done)

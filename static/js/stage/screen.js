@@ -6,6 +6,7 @@ import { AudioPlayer } from './audio.js';
 import { ChatPanel } from './chat.js';
 import { StageView, ratioOf } from './render.js';
 import { apply, emptyState } from './state.js';
+import { StreamTiles } from './stream.js';
 import { Whiteboard } from './whiteboard.js';
 
 /** Hub time = local time + offset; estimated from event times (the largest, least delayed, wins). */
@@ -30,6 +31,7 @@ export class StageScreen {
     this.view.overlay.append(this.flyOver);
     this.chat = new ChatPanel(sideArea, { role, nickname, publish, speak, flyOver: this.flyOver });
     this.audio = new AudioPlayer(document.querySelector('.stage-bar') ?? sideArea, () => this.clock.now());
+    this.streams = new StreamTiles(this.view, { publish });
   }
 
   /** Replace the whole state (a join or a replay seek): jump, no animation. */
@@ -43,6 +45,7 @@ export class StageScreen {
     if (event === null || typeof event !== 'object') return;
     this.clock.seen(event.at);
     if (event.topic === 'reaction') this.chat.reaction(event.payload);
+    if (event.topic === 'stream_health') this.streams.event(event);
     const before = this.state;
     this.state = apply(before, event);
     if (this.state !== before) this.show({ animate: true, event });
@@ -51,6 +54,7 @@ export class StageScreen {
   show({ animate, event = null }) {
     const s = this.state;
     this.view.render(s, { animate });
+    this.streams.render(s);
     if (s.whiteboard.commands !== this.whiteboard.commands) this.whiteboard.draw(s.whiteboard.commands);
     this.chat.render(s.chat, s.settings);
     this.audio.render(s.audio);
