@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+
 # Stage images, covers and audio may come from other sites (a stage's media, a cover URL); they
 # cannot run script, so any http(s) source is allowed for them and nothing else. Live streams
 # (docs/streaming.md) play through hls.js: it fetches the media server's playlists and segments
@@ -37,7 +38,7 @@ def page_policy(media_origin: str = "") -> str:
 
 PAGE_POLICY = page_policy()
 # The page policy for one request (the live streams' origin depends on the host the page used).
-PAGE_POLICY_FOR = web.AppKey("page_policy_for", Callable[[web.BaseRequest], str])
+PAGE_POLICY_FOR = web.AppKey[Callable[[web.BaseRequest], str]]("page_policy_for")
 EXPLORER_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",

@@ -21,8 +21,8 @@ from .config import Settings
 from .http import error
 from .live import LiveStages
 from .ratelimit import KeyedBuckets
-from .security_headers import PAGE_POLICY_FOR, page_policy
 from .roles import resolve_role
+from .security_headers import PAGE_POLICY_FOR, page_policy
 from .streams import KeyRefused, Publisher, StreamKeys, playback_url
 
 log = logging.getLogger("hub.streams")

@@ -131,7 +131,7 @@ async def test_a_stream_plays_on_the_audience_phone(make_hub, media, browser) ->
     ffmpeg = await publish(url)
     procs = [ffmpeg]
     try:
-        live = f"(name) => window.upstage.state.streams?.[name]?.live === true && window.upstage.state.streams[name]"
+        live = "(name) => window.upstage.state.streams?.[name]?.live === true && window.upstage.state.streams[name]"
         stream = await until(performer, live, name)
         assert stream["performer"] == "helen" and stream["url"] == f"http://{{host}}:{hls}/hls/{name}.m3u8"
         await performer.get_by_role("button", name=f"Place stream {name}").click()
