@@ -179,3 +179,12 @@ async def test_stream_keys_over_graphql(hub: Hub) -> None:
     assert (await data(hub, revoke, {"s": sid, "id": made["key"]["id"]}, user="helen"))["revokeStreamKey"]["revoked"]
     keys = (await data(hub, listed, {"s": sid}, user="paul"))["streamKeys"]
     assert keys == [{"id": made["key"]["id"], "label": "backstage", "revoked": True}]
+
+
+async def test_pages_may_reach_the_stream_origin_and_nothing_more(hub: Hub) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/stage/show") as r:
+        policy = r.headers["Content-Security-Policy"]
+    assert "connect-src 'self' http://127.0.0.1:8088;" in policy and "media-src 'self' https: http: blob:;" in policy
+    assert "script-src 'self';" in policy and "worker-src 'self';" in policy
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/vendor/hls.light.min.mjs") as r:
+        assert r.status == 200  # hls.js from npm, never a CDN
