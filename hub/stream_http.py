@@ -73,30 +73,21 @@ class StreamCallback:
         fields = dict(await request.post())
         return {**dict(request.query), **{k: v for k, v in fields.items() if isinstance(v, str)}}
 
-    async def publish(self, request: web.Request) -> web.Response:
+    async def answer(self, request: web.Request, live: bool) -> web.Response:
+        """A publish starting (`live`) or ending: checked, answered, and announced on the stage."""
         refused = self.caller_refused(request)
         if refused is not None:
             return refused
         form = await self.form(request)
         try:
-            publisher = await self.keys.check(form.get("key"), form.get("name"))
+            publisher = await self.keys.check(form.get("key"), form.get("name"), live=live)
         except KeyRefused as why:
+            if not live:  # a publish that was refused ends too: nothing was live
+                return web.json_response({"ok": True, "live": False})
             log.warning("a stream publish refused", extra={"stream": str(form.get("name"))[:64], "reason": str(why),
                                                           "client": str(form.get("addr"))[:64]})  # fmt: skip
             return error(403, "forbidden", f"publish refused: {why}")
-        await self._announce(publisher.key.name, True, publisher)
-        return web.json_response({"ok": True})
-
-    async def done(self, request: web.Request) -> web.Response:
-        refused = self.caller_refused(request)
-        if refused is not None:
-            return refused
-        form = await self.form(request)
-        try:
-            publisher = await self.keys.check(form.get("key"), form.get("name"), live=False)
-        except KeyRefused:  # a publish that was refused ends too: nothing was live
-            return web.json_response({"ok": True, "live": False})
-        await self._announce(publisher.key.name, False, publisher)
+        await self._announce(publisher.key.name, live, publisher)
         return web.json_response({"ok": True})
 
     async def _announce(self, name: str, live: bool, publisher: Publisher) -> None:
@@ -110,11 +101,11 @@ CALLBACK = web.AppKey("stream_callback", StreamCallback)
 
 
 async def _publish(request: web.Request) -> web.Response:
-    return await request.app[CALLBACK].publish(request)
+    return await request.app[CALLBACK].answer(request, live=True)
 
 
 async def _done(request: web.Request) -> web.Response:
-    return await request.app[CALLBACK].done(request)
+    return await request.app[CALLBACK].answer(request, live=False)
 
 
 def setup_stream_callbacks(app: web.Application, settings: Settings, keys: StreamKeys, live: LiveStages) -> None:
