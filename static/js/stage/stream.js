@@ -162,7 +162,9 @@ export class StreamTiles {
         this.players.set(key, player);
       }
       const name = entry.obj.name;
-      player.update(entry.obj, typeof name === 'string' && Object.hasOwn(streams, name) ? streams[name] : null);
+      const stream = typeof name === 'string' && Object.hasOwn(streams, name) ? streams[name] : null;
+      if (!stream?.live) this.frozen.delete(key); // a stopped stream starts its health afresh
+      player.update(entry.obj, stream);
       player.showHealth(this.frozen.get(key)?.size ?? 0);
     }
     for (const [key, player] of this.players) {
