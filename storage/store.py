@@ -332,6 +332,8 @@ _SIZE_QUERIES = {
     "players_per_stage": _most("stage_access", "stage_id", "level = 'player'"),
     "editors": "SELECT COUNT(*) FROM stage_access WHERE level = 'editor'",
     "editors_per_stage": _most("stage_access", "stage_id", "level = 'editor'"),
+    "stream_keys": "SELECT COUNT(*) FROM stream_keys",
+    "stream_keys_per_stage": _most("stream_keys", "stage_id"),
 }
 
 
