@@ -1,8 +1,10 @@
-"""The `stream` topic's reducer (hub/state/streams.py): which live streams a stage has."""
+"""The `stream` topic's reducer (hub/state/streams.py): which live streams a stage has; and the
+parts of live streams that need no hub: the nginx configuration, the page policy, the key store."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from hub.state import apply, empty_state
 from hub.state.streams import MAX_STREAMS
 from hub.stream_http import media_origin
 from hub.streaming import MediaServer, missing, nginx_binary
+from storage import Store, StreamKey
 from tests.conftest import missing_service
 
 
@@ -76,3 +79,19 @@ def test_the_generated_nginx_configuration_is_valid(tmp_path: Path) -> None:
     command = [*server.command(nginx_binary()), "-t"]
     checked = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
+
+
+async def test_stream_keys_in_the_store(store: Store) -> None:
+    """On SQLite and Postgres: keys listed per stage and performer, counted while usable, revoked."""
+    helen, pat = await store.create_user("helen", "h"), await store.create_user("pat", "h")
+    show = await store.create_stage("show", "Show", helen.id, [pat.id])
+    now = int(time.time())
+    for i, (user, expires) in enumerate([(helen, now + 60), (pat, now + 60), (pat, now - 1)]):
+        await store.create_stream_key(StreamKey(f"{i:016x}", show.id, user.id, f"show-{i}", "", "h", expires))
+    assert [k.name for k in await store.stream_keys(show.id, pat.id)] in (["show-1", "show-2"], ["show-2", "show-1"])
+    assert len(await store.stream_keys(show.id)) == 3
+    assert await store.count_stream_keys(show.id, pat.id, now) == 1
+    await store.revoke_stream_key(f"{1:016x}")
+    assert await store.count_stream_keys(show.id, pat.id, now) == 0
+    key = await store.get_stream_key(f"{1:016x}")
+    assert key is not None and key.revoked and key.created_at
