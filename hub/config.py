@@ -139,6 +139,8 @@ class Settings:
     stream_rtmp_port: int = 1935
     stream_hls_port: int = 8088
     stream_hub_url: str = ""
+    # Where a revoked key's running publish is cut (nginx-rtmp's control API); "off": never.
+    stream_control_url: str = ""
 
     @property
     def media_dir(self) -> Path:
@@ -173,6 +175,13 @@ class Settings:
     def publish_base(self) -> str:
         """Where performers publish (OBS's "server"); the stream name and key follow it."""
         return (self.stream_publish_url or f"rtmp://{{host}}:{self.stream_rtmp_port}/live").rstrip("/")
+
+    @property
+    def stream_control(self) -> str | None:
+        """nginx-rtmp's control API (`.../drop/publisher` cuts a publish), or None when off."""
+        if self.stream_control_url.strip().lower() == "off":
+            return None
+        return (self.stream_control_url or f"http://127.0.0.1:{self.stream_hls_port}/control").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

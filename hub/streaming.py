@@ -97,6 +97,13 @@ http {{
       add_header Cache-Control "max-age=60" always;
       add_header Access-Control-Allow-Origin * always;
     }}
+    # The hub cuts a publish whose key was revoked (HUB_STREAM_CONTROL_URL); from this host only.
+    location /control {{
+      rtmp_control all;
+      allow 127.0.0.1;
+      allow ::1;
+      deny all;
+    }}
     location / {{ return 404; }}
   }}
 }}

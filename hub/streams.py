@@ -13,11 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+
+import aiohttp
 
 from storage import Stage, Store, StreamKey, User
 
@@ -25,7 +28,9 @@ from .config import Settings
 from .inbound import Refused
 from .roles import EDITOR, OWNER, is_performer, resolve_role
 
+log = logging.getLogger("hub.streams")
 MAX_LABEL = 100
+DROP_TIMEOUT = 3.0
 MIN_TTL = 60
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SECRET = re.compile(r"([0-9a-f]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{43})")
@@ -124,7 +129,29 @@ class StreamKeys:
         if key.user_id != user_id and role not in (OWNER, EDITOR) and not admin:
             raise Refused("forbidden", "only the key's performer and the stage's owner and editors may revoke it")
         await self.store.revoke_stream_key(key.id)
+        await self.cut(key.name)
         return self.describe(await self._reread(key.id))
+
+    async def cut(self, name: str) -> None:
+        """Ask the media server to drop a running publish of `name` (nginx-rtmp's control API);
+        its end reaches the stage through the `done` callback. A failure is logged: the key is
+        revoked all the same, and the next publish with it is refused."""
+        control = self.settings.stream_control
+        if control is None:
+            return
+        query = {"app": "live", "name": name}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DROP_TIMEOUT)) as http,
+                http.get(f"{control}/drop/publisher", params=query) as response,
+            ):
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            status, why = 0, repr(exc)[:200]
+        else:
+            why = f"HTTP {status}"
+        if not 200 <= status < 300:
+            log.warning("the media server did not drop a revoked stream", extra={"stream": name, "why": why})
 
     async def _reread(self, key_id: str) -> StreamKey:
         key = await self.store.get_stream_key(key_id)

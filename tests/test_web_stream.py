@@ -6,7 +6,8 @@ places its tile and a phone audience's video plays (time advances, frames decode
 carries a white mark at x = 20 px per second of stream time (mod 16 s): the audience reads it
 off the frame on screen, so time from publish to shown is measured, not guessed (the figure
 in docs/streaming.md). Pausing ffmpeg freezes the audience's tile and the performer sees it;
-stopping it says "Stream stopped", restarting plays again, and a wrong key is refused.
+stopping it says "Stream stopped", restarting plays again, revoking the key cuts the publish,
+and the revoked key and a wrong one are refused.
 """
 
 from __future__ import annotations
@@ -166,12 +167,18 @@ async def test_a_stream_plays_on_the_audience_phone(make_hub, media, browser) ->
         await until(phone, PLAYING, 0)
         await phone.locator(".obj.stream .stream-status").wait_for(state="hidden", timeout=WAIT_MS)
 
-        # a wrong key is refused by the callback: ffmpeg fails and nothing changes on the stage
+        # revoking the key cuts the running publish (nginx-rtmp's control API) and refuses the next
+        await performer.get_by_role("button", name="Revoke stream key camera 1").click()
+        await phone.locator(".obj.stream .stream-status").get_by_text("Stream stopped").wait_for(timeout=WAIT_MS)
+        await asyncio.wait_for(ffmpeg.wait(), 10)
+
+        # the revoked key and a wrong key are refused by the callback: ffmpeg fails, the stage stays
         since = (await performer.evaluate("(n) => window.upstage.state.streams[n].since", name))
-        wrong = await publish(url.split("?key=")[0] + "?key=wrong")
-        procs.append(wrong)
-        assert await asyncio.wait_for(wrong.wait(), 15) != 0
-        assert await performer.evaluate("(n) => window.upstage.state.streams[n].since", name) == since
+        for attempt in (url, url.split("?key=")[0] + "?key=wrong"):
+            refused = await publish(attempt)
+            procs.append(refused)
+            assert await asyncio.wait_for(refused.wait(), 15) != 0
+        assert await performer.evaluate("(n) => window.upstage.state.streams[n]", name) == {**stream, "live": False, "since": since}
         assert not phone.errors and not performer.errors
     finally:
         for proc in procs:
