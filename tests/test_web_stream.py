@@ -27,6 +27,7 @@ from hub.streaming import RTMP_MODULE, MediaServer, nginx_binary
 from tests.browser import PHONE, artifact
 from tests.conftest import missing_service
 from tests.hubproc import free_port
+from tests.studio import open_logged_in
 from tests.webpages import WAIT_MS, open_stage, person, until
 
 MARK = "drawbox=x=0:y=0:w=iw:h=16:color=black:t=fill,drawtext=text=I:fontsize=14:fontcolor=white:box=1:boxcolor=white:x='mod(t\\,16)*20':y=1"
@@ -186,3 +187,21 @@ async def test_a_stream_plays_on_the_audience_phone(make_hub, media, browser) ->
                 proc.send_signal(signal.SIGCONT)
                 await stop(proc)
     assert os.path.getsize(artifact("stream-phone.png")) > 0
+
+
+async def test_backstage_makes_lists_and_revokes_stream_keys(hub, browser) -> None:
+    """The stage's management page: a key made (its publish URL shown once), listed, revoked."""
+    await hub.stage("show", "alice")
+    page = await open_logged_in(browser, hub, "alice", "/backstage#stage/show")
+    section = page.locator("section", has=page.get_by_role("heading", name="Live streams"))
+    await section.get_by_label("Stream key label").fill("camera 2")
+    await section.get_by_role("button", name="New stream key").click()
+    url = await section.get_by_label("Publish URL (ffmpeg)").input_value()
+    assert url.startswith("rtmp://127.0.0.1:1935/live/show-") and "?key=" in url
+    await section.screenshot(path=artifact("stream-keys-backstage.png"))
+    await section.get_by_role("button", name="Revoke camera 2").click()
+    await section.get_by_text("revoked").wait_for(timeout=WAIT_MS)
+    stage = await hub.store.get_stage("show")
+    assert stage is not None
+    keys = await hub.store.stream_keys(stage.id)
+    assert [(k.label, k.revoked) for k in keys] == [("camera 2", True)]
