@@ -19,8 +19,13 @@ const loadHls = () => (hlsLoading ??= import(HLS_URL).then((m) => m.default));
 /** A stream's playback URL with `{host}` as this page's host; null unless http(s). */
 export function playbackUrl(stream) {
   if (typeof stream?.url !== 'string') return null;
-  return safeUrl(stream.url.replaceAll('{host}', location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname));
+  return safeUrl(withHost(stream.url));
 }
+
+/** Stream key lifetimes offered in the toolbox and backstage: [seconds, label]. */
+export const KEY_EXPIRIES = [[3600, '1 hour'], [6 * 3600, '6 hours'], [24 * 3600, '24 hours'], [7 * 24 * 3600, '7 days']];
+/** A publish or playback URL with `{host}` as this page's host. */
+export const withHost = (text) => String(text).replaceAll('{host}', location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname);
 
 /** This tab's session (connection.js keeps it), which performers put on the tiles they place. */
 export const mySession = () => sessionStorage.getItem('upstage.session');

@@ -3,11 +3,9 @@
 // whose publish address and secret are shown this once with a copy button, list them, revoke.
 import { h } from '../dom.js';
 import { call, randomId } from './connection.js';
-import { mySession } from './stream.js';
 import { button } from './toolbox.js';
+import { KEY_EXPIRIES, mySession, withHost } from './stream.js';
 
-const EXPIRIES = [[3600, '1 hour'], [6 * 3600, '6 hours'], [24 * 3600, '24 hours'], [7 * 24 * 3600, '7 days']];
-const withHost = (text) => String(text).replaceAll('{host}', location.hostname);
 const when = (seconds) => new Date(seconds * 1000).toLocaleString();
 
 function copyRow(label, value) {
@@ -27,7 +25,7 @@ export class StreamTools {
     this.created = h('div', { class: 'stream-created', 'aria-live': 'polite' });
     this.error = h('p', { class: 'error', role: 'alert', hidden: true });
     const label = h('input', { name: 'label', maxlength: 100, placeholder: 'Label (e.g. camera 1)', 'aria-label': 'Stream key label' });
-    const ttl = h('select', { 'aria-label': 'Stream key expiry' }, EXPIRIES.map(([v, l]) => h('option', { value: v, selected: v === 24 * 3600 }, l)));
+    const ttl = h('select', { 'aria-label': 'Stream key expiry' }, KEY_EXPIRIES.map(([v, l]) => h('option', { value: v, selected: v === 24 * 3600 }, l)));
     const form = h('form', { class: 'row', onsubmit: async (e) => {
       e.preventDefault();
       const ack = await this.call('createStreamKey', { label: label.value.trim() || undefined, ttl: Number(ttl.value) });

@@ -1,10 +1,9 @@
 // Backstage: the stage's stream keys (docs/streaming.md) through GraphQL: a performer makes one
 // (label, expiry) and sees its publish address once; owners and editors see and revoke everyone's.
 import { formatDate, gql, h } from './common.js';
+import { KEY_EXPIRIES, withHost } from '../stage/stream.js';
 
 const KEY = 'id name label expiresAt revoked url';
-const EXPIRIES = [[3600, '1 hour'], [6 * 3600, '6 hours'], [24 * 3600, '24 hours'], [7 * 24 * 3600, '7 days']];
-const withHost = (text) => String(text).replaceAll('{host}', location.hostname);
 
 /** The "Live streams" section for `stage`. */
 export function streamKeysSection(stage) {
@@ -23,7 +22,7 @@ export function streamKeysSection(stage) {
   };
   const revoke = (k) => gql('mutation($id: ID!, $key: String!) { revokeStreamKey(stageId: $id, keyId: $key) { id } }', { id: stage.id, key: k.id }).then(reload, fail);
   const label = h('input', { name: 'label', maxlength: 100, placeholder: 'e.g. camera 1', 'aria-label': 'Stream key label' });
-  const ttl = h('select', { name: 'ttl', 'aria-label': 'Stream key expiry' }, EXPIRIES.map(([v, l]) => h('option', { value: v, selected: v === 24 * 3600 }, l)));
+  const ttl = h('select', { name: 'ttl', 'aria-label': 'Stream key expiry' }, KEY_EXPIRIES.map(([v, l]) => h('option', { value: v, selected: v === 24 * 3600 }, l)));
   const form = h('form', { class: 'row', onsubmit: async (e) => {
     e.preventDefault();
     error.hidden = true;
