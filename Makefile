@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install install-browser run lint test clean
+.PHONY: install install-browser install-streaming run streaming lint test clean
 
 install: $(PY_STAMP) $(if $(wildcard package.json),$(NPM_STAMP))
 
@@ -33,6 +33,19 @@ install-browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }; \
 	else echo "Chromium is missing: browser tests need it. Run 'sudo apt-get install chromium' (or set HUB_CHROMIUM=/path/to/chromium)."; fi
 
+# Live streams (docs/streaming.md): Debian's nginx with the RTMP module, and ffmpeg (the tests
+# publish a test pattern with it). Installed when missing and the machine allows it.
+install-streaming:
+	@if command -v ffmpeg >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing nginx-light, libnginx-mod-rtmp and ffmpeg for live streams..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-rtmp ffmpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-rtmp ffmpeg >/dev/null; }; \
+	else echo "Live streams need nginx with the RTMP module and ffmpeg: run 'sudo apt-get install nginx-light libnginx-mod-rtmp ffmpeg'."; fi
+
+# nginx-rtmp beside the hub (run `make run` too): RTMP in on HUB_STREAM_RTMP_PORT, HLS out on HUB_STREAM_HLS_PORT.
+streaming: install install-streaming
+	$(PY) -m hub streaming
+
 # ruff (lint, no formatting) and mypy over the packages and tests; either failing stops `make test`.
 lint: install
 	$(PY) -m ruff check .
@@ -42,7 +55,7 @@ lint: install
 # not the CPU); tests marked xdist_group("serial") share one worker so they never overlap each other.
 # `pytest tests/test_x.py` alone runs in one process, with no xdist start-up.
 PYTEST_WORKERS ?= 2
-test: lint install-browser
+test: lint install-browser install-streaming
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:

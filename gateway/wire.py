@@ -10,7 +10,9 @@ from typing import Any
 import orjson
 
 STATISTICS = "statistics"
-HUB_OWNED = frozenset({"counter", STATISTICS})  # presence is the hub's; such messages are dropped
+# Presence is the hub's, and so is `stream` (its media server's callbacks; docs/streaming.md):
+# such messages from the broker are dropped, never relayed into a hub.
+HUB_OWNED = frozenset({"counter", STATISTICS, "stream"})
 PERFORMER_ROLES = frozenset({"owner", "editor", "player"})
 # What the hub accepts in a relay (docs/protocol.md, Federation); checked here too, so a bad
 # property is dropped before its id takes a place in the seen cache.

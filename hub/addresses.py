@@ -18,8 +18,8 @@ from aiohttp import web
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_networks(text: str) -> tuple[Network, ...]:
-    """`"10.0.0.1, 192.168.0.0/16, ::1"` as networks; raises ValueError naming a bad entry."""
+def parse_networks(text: str, variable: str = "HUB_TRUSTED_PROXIES") -> tuple[Network, ...]:
+    """`"10.0.0.1, 192.168.0.0/16, ::1"` as networks; raises ValueError naming `variable` and a bad entry."""
     networks = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
@@ -27,7 +27,7 @@ def parse_networks(text: str) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError as exc:
-            raise ValueError(f"HUB_TRUSTED_PROXIES: {item!r} is not an IP address or network") from exc
+            raise ValueError(f"{variable}: {item!r} is not an IP address or network") from exc
     return tuple(networks)
 
 

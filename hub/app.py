@@ -35,6 +35,9 @@ from .roster import Roster, open_roster
 from .server import HubServer
 from .sockets import SocketHandlers
 from .stagelog import StageLog, open_stage_log
+from .stream_calls import StreamKeyCalls
+from .stream_http import setup_stream_callbacks
+from .streams import StreamKeys
 from .upload import setup_upload
 from .web import setup_web
 
@@ -114,7 +117,10 @@ def create_app(
     app[STAGE_LOG] = stage_log
     app[CALLS] = sockets.inflight
     metrics.watch_control(live.outbox)
+    stream_keys = StreamKeys(store, settings)
+    StreamKeyCalls(sockets, store, stream_keys)
     app.add_routes(routes)
+    setup_stream_callbacks(app, settings, stream_keys, live)
     setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live))
     setup_upload(app)
     setup_web(app)

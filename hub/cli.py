@@ -12,6 +12,7 @@ from typing import Any
 
 from storage import USER_ROLES, Store, StoreError
 
+from . import streaming
 from .auth import TokenIssuer, hash_password, password_problem
 from .cli_live import LIVE_COMMANDS, LiveCommandError, add_live_options, run_live
 from .config import ConfigError, Settings
@@ -171,6 +172,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the hub (HUB_HOST, HUB_PORT, HUB_DATABASE_URL, ...)")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser("streaming", help="run nginx-rtmp for live streams (docs/streaming.md)")
 
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
+    if args.command == "streaming":
+        return streaming.run(settings)
     actions: dict[Any, Callable[[argparse.Namespace], Callable[[Store], Awaitable[str]]]] = {
         ("user", "add"): user_add,
         ("stage", "add"): stage_add,

@@ -16,7 +16,7 @@ from typing import Any
 
 from storage.files import private_dir
 
-from .addresses import AddressPolicy, parse_networks
+from .addresses import AddressPolicy, Network, parse_networks
 from .origins import OriginPolicy
 from .state import Limits
 
@@ -126,6 +126,21 @@ class Settings:
     replay_checkpoint_every: int = 100
     replay_memory: int = 32 * 1024 * 1024
     replay_keep_idle: int = 4
+    # Live streams (docs/streaming.md): stream keys, the media server's callback and playback.
+    stream_key_ttl: int = 24 * 3600
+    stream_key_max_ttl: int = 7 * 24 * 3600
+    stream_keys_per_performer: int = 20
+    stream_callback_from: str = "127.0.0.1, ::1"
+    stream_callback_rate_limit: float = 5.0
+    stream_callback_rate_burst: int = 20
+    # Empty: nginx-rtmp on the ports below, on the host the browser used ({host}).
+    stream_playback_url: str = ""
+    stream_publish_url: str = ""
+    stream_rtmp_port: int = 1935
+    stream_hls_port: int = 8088
+    stream_hub_url: str = ""
+    # Where a revoked key's running publish is cut (nginx-rtmp's control API); "off": never.
+    stream_control_url: str = ""
 
     @property
     def media_dir(self) -> Path:
@@ -145,6 +160,28 @@ class Settings:
     def origins(self) -> OriginPolicy:
         """Which web pages may call the hub: one policy for HTTP and Socket.IO (hub/origins.py)."""
         return OriginPolicy.parse(self.cors_origins)
+
+    @functools.cached_property
+    def stream_callers(self) -> tuple[Network, ...]:
+        """The addresses the media server's publish callbacks may come from."""
+        return parse_networks(self.stream_callback_from, "HUB_STREAM_CALLBACK_FROM")
+
+    @property
+    def playback_pattern(self) -> str:
+        """Where browsers play a stream: `{name}` is the stream's, `{host}` the page's host."""
+        return self.stream_playback_url or f"http://{{host}}:{self.stream_hls_port}/hls/{{name}}.m3u8"
+
+    @property
+    def publish_base(self) -> str:
+        """Where performers publish (OBS's "server"); the stream name and key follow it."""
+        return (self.stream_publish_url or f"rtmp://{{host}}:{self.stream_rtmp_port}/live").rstrip("/")
+
+    @property
+    def stream_control(self) -> str | None:
+        """nginx-rtmp's control API (`.../drop/publisher` cuts a publish), or None when off."""
+        if self.stream_control_url.strip().lower() == "off":
+            return None
+        return (self.stream_control_url or f"http://127.0.0.1:{self.stream_hls_port}/control").rstrip("/")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -166,6 +203,7 @@ class Settings:
         try:
             settings.addresses  # noqa: B018 - parse the proxy list now, not at the first request
             settings.origins  # noqa: B018 - and the origin list
+            settings.stream_callers  # noqa: B018 - and the media server's addresses
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         return settings

@@ -17,7 +17,7 @@ from storage import EVERYONE, PERFORMERS
 
 from .roles import is_performer
 from .state import DEFAULT_LIMITS, Limits, nests_deeper_than
-from .topics import TOPICS
+from .topics import HUB_TOPICS, TOPICS
 
 MAX_NICKNAME = 40
 MAX_PUBLISH_ID = 100
@@ -72,6 +72,8 @@ def check_publish(role: str, data: Any, max_payload: int, limits: Limits = DEFAU
     topic_name = data.get("topic")
     if not isinstance(topic_name, str):
         raise Refused("bad_request", "topic must be a string naming a topic")
+    if topic_name in HUB_TOPICS:
+        raise Refused("forbidden", f"topic: {topic_name} events come from the hub only, never from clients")
     topic = TOPICS.get(topic_name)
     if topic is None:
         raise Refused("bad_request", f"topic: there is no topic {topic_name[:50]!r}")

@@ -106,6 +106,15 @@ class LiveStages:
     async def save_recording(self, stage: Stage, recording: Performance) -> Performance:
         return await actions.save_recording(self.node, self.store, await self.node.room(stage), recording)
 
+    async def stream_changed(self, stage: Stage, payload: dict[str, Any], sender: dict[str, Any]) -> bool:
+        """Publish a stream's start or end (the hub-only `stream` topic) on the stage; a stream
+        said to stop that the stage does not show live is left alone (False)."""
+        room = await self.node.room(stage)
+        if not payload["live"] and not room.state.get("streams", {}).get(payload["name"], {}).get("live"):
+            return False
+        await actions.announce(self.node, room, sender, payload, topic="stream")
+        return True
+
     # what the other processes' messages do here
 
     async def handle(self, message: Message) -> None:

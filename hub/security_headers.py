@@ -10,22 +10,36 @@ engine's worker its own (hub/vendor_bundle.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
+
 # Stage images, covers and audio may come from other sites (a stage's media, a cover URL); they
-# cannot run script, so any http(s) source is allowed for them and nothing else.
-PAGE_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' https: http:",
-    "media-src 'self' https: http:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])  # fmt: skip
+# cannot run script, so any http(s) source is allowed for them and nothing else. Live streams
+# (docs/streaming.md) play through hls.js: it fetches the media server's playlists and segments
+# (`connect-src`, that origin only), feeds them to the video as a `blob:` MediaSource, and
+# transmuxes in a worker loaded from /vendor/ (`worker-src 'self'`).
+def page_policy(media_origin: str = "") -> str:
+    """The pages' policy; `media_origin` is the live streams' server (nothing more when empty)."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: http:",
+        "media-src 'self' https: http: blob:",
+        f"connect-src 'self' {media_origin}".rstrip(),
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])  # fmt: skip
+
+
+PAGE_POLICY = page_policy()
+# The page policy for one request (the live streams' origin depends on the host the page used).
+PAGE_POLICY_FOR = web.AppKey[Callable[[web.BaseRequest], str]]("page_policy_for")
 EXPLORER_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",

@@ -51,10 +51,12 @@ def scene_now(room: StageRoom) -> dict[str, Any]:
 
 
 async def announce(
-    node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any], fence: str | None = None
+    node: Node, room: StageRoom, sender: dict[str, Any], payload: dict[str, Any], fence: str | None = None,
+    topic: str = "background",
 ) -> int:
-    """Publish a background event on the stage in the sender's name; returns its seq once stored."""
-    accepted = await node.publish(room, "background", payload, sender, fence=fence)
+    """Publish a hub event (background, or the hub-only `stream`) on the stage in the sender's
+    name; returns its seq once stored."""
+    accepted = await node.publish(room, topic, payload, sender, fence=fence)
     await accepted.stored
     return accepted.event.seq
 

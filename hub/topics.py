@@ -15,6 +15,8 @@ from jsonschema import Draft202012Validator
 from .roles import PERFORMER_ROLES
 
 CHAT_CONTROLS = ("clear", "clearPlayerChat", "remove", "highlight")
+# Topics only the hub publishes (`stream`: the media server's publish callbacks, hub/stream_http.py).
+HUB_TOPICS = frozenset({"stream"})
 
 _ID = {"type": ["string", "integer"], "maxLength": 200}
 _STR = {"type": "string", "maxLength": 2000}

@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import vendor_bundle
-from .security_headers import PAGE_POLICY, setup_security_headers
+from .security_headers import PAGE_POLICY, PAGE_POLICY_FOR, setup_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -25,6 +25,8 @@ VENDOR: dict[str, str] = {
     "react.production.min.js": "react/umd/react.production.min.js",
     "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
     **vendor_bundle.vendor_files(),  # meSpeak's config and voices; its script is vendor_bundle.SCRIPT
+    "hls.light.min.mjs": "hls.js/dist/hls.light.min.mjs",
+    "hls.worker.js": "hls.js/dist/hls.worker.js",
 }
 
 # Page URL -> HTML file in static/.
@@ -40,18 +42,19 @@ PAGES: dict[str, str] = {
 routes = web.RouteTableDef()
 
 
-def page(filename: str) -> web.FileResponse:
+def page(filename: str, policy: str = PAGE_POLICY) -> web.FileResponse:
     """One HTML page, under the strict page policy; pages are small and change with releases, so
     they are not cached."""
     path = STATIC / filename
     if not path.is_file():
         raise web.HTTPNotFound(text=f"{filename} is missing from static/")
-    return web.FileResponse(path, headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY})
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache", "Content-Security-Policy": policy})
 
 
 def add_page(app: web.Application, url: str, filename: str) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return page(filename)
+        policy = request.app.get(PAGE_POLICY_FOR)
+        return page(filename, policy(request) if policy else PAGE_POLICY)
 
     app.router.add_get(url, handler)
 

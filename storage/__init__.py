@@ -28,6 +28,7 @@ from .records import (
     media_url,
 )
 from .store import Store, dialect_of
+from .streams import StreamKey
 from .users import ADMIN_ROLES
 from .writer import EventWriter
 
@@ -56,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "Scene",
     "Stage",
+    "StreamKey",
     "Store",
     "StoreError",
     "User",

@@ -16,6 +16,7 @@ from .files import private_file
 from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
+from .streams import StreamKeyStore
 from .users import UserStore, grouped, in_list, timestamp
 
 STAGE_CACHE_SECONDS = 2.0
@@ -33,10 +34,10 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme: {scheme!r}")
 
 
-class Store(UserStore, MediaStore):
+class Store(UserStore, MediaStore, StreamKeyStore):
     """Persistence for the hub; one instance per process, connected for the app's lifetime.
 
-    Users (`users.py`) and media (`media.py`) are mixins over the same database."""
+    Users (`users.py`), media (`media.py`) and stream keys (`streams.py`) are mixins over the same database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -331,6 +332,8 @@ _SIZE_QUERIES = {
     "players_per_stage": _most("stage_access", "stage_id", "level = 'player'"),
     "editors": "SELECT COUNT(*) FROM stage_access WHERE level = 'editor'",
     "editors_per_stage": _most("stage_access", "stage_id", "level = 'editor'"),
+    "stream_keys": "SELECT COUNT(*) FROM stream_keys",
+    "stream_keys_per_stage": _most("stream_keys", "stage_id"),
 }
 
 

@@ -53,7 +53,7 @@ CODES = {"bad_request", "not_found", "not_joined", "forbidden", "too_large", "ra
 CALLS = [
     "join", "publish", "presence", "leave", "saveScene", "scenes", "stages", "sweep", "startRecording",
     "saveRecording", "performances", "updatePerformance", "deletePerformance", "trimPerformance", "replay",
-    "replayControl",
+    "replayControl", "streamKeys", "createStreamKey", "revokeStreamKey",
 ]  # fmt: skip
 UNKNOWN_CALLS = ["connect", "disconnect", "nosuch", "", "__proto__", "join ", "JOIN", "event", "publish\x00", "💥"]
 # Calls whose success puts events on the stage besides `publish`: (session, background type) each.
@@ -194,7 +194,7 @@ def grammar(hostile: bool) -> Strategies:
         "stream_health": obj({"hostId": st.sampled_from([OBSERVER, OBSERVER, SELF, "nobody-session"]), "objectId": ids,
                               "frozen": st.booleans()}, {"viewerSession": texts}),  # fmt: skip
     }
-    topics = [*payloads, "counter", "statistics", "nosuch", ""] if hostile else [*payloads, "chat", "board", "board", "draw"]
+    topics = [*payloads, "counter", "statistics", "stream", "nosuch", ""] if hostile else [*payloads, "chat", "board", "board", "draw"]
 
     @st.composite
     def publishes(draw: st.DrawFn) -> Any:
@@ -223,6 +223,9 @@ def grammar(hostile: bool) -> Strategies:
         "trimPerformance": obj({"id": performance_ids, "gap": numbers}, {"name": texts}),
         "replay": obj({"performance": performance_ids}, {"speed": st.one_of(st.sampled_from([0.5, 1, 32, 33, 0.4]), numbers),
                                                          "loop": st.booleans()}),  # fmt: skip
+        "streamKeys": st.just({}),
+        "createStreamKey": obj({}, {"label": texts, "ttl": st.one_of(st.integers(60, 3600), numbers) if hostile else st.integers(60, 3600)}),
+        "revokeStreamKey": obj({"id": st.one_of(st.sampled_from(["0" * 16, "f" * 16]), texts) if hostile else st.just("0" * 16)}),
         "replayControl": obj({"action": st.sampled_from(["play", "pause", "seek", "speed", "loop", *(["stop"] if hostile else [])])},
                              {"value": st.one_of(numbers, st.booleans())}),  # fmt: skip
     }

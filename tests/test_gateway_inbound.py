@@ -69,6 +69,7 @@ GARBAGE = [
     ("bad_properties", CHAT, chat(), peer(pos="not a position")),
     ("foreign_topic", f"{NS}//chat", chat(), {}),
     ("hub_owned", f"{NS}/{SLUG}/counter", b'{"id": "x", "isPlayer": true}', {}),
+    ("hub_owned", f"{NS}/{SLUG}/stream", b'{"name": "show-1", "live": true, "url": "http://evil/x.m3u8"}', peer()),
     ("bad_properties", CHAT, chat(), {"user_property": [("origin", "hub-b"), ("hops", "1")]}),
     ("bad_properties", CHAT, chat(), peer(hops="lots")),
     ("bad_properties", CHAT, chat(), peer(hops="-1")),

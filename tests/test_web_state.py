@@ -53,6 +53,8 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
         lambda: ("chat", rng.choice([{"message": "m", "id": rng.choice(["m1", "m2", None])}, "bare", {"message": "p", "isPrivate": True, "id": "p1"},
                                      {"clear": True}, {"clearPlayerChat": True}, {"remove": "m1"}, {"highlight": rng.choice(["m2", "p1"])}])),
         lambda: ("reaction", "❤️"),
+        lambda: ("stream", {"name": rng.choice(["st-a", "st-b", "42", "x" * 70, 5, f"n-{rng.randint(0, 80)}"]), "live": rng.choice([True, False, "yes"]),
+                            "url": rng.choice([None, "http://{host}:8088/hls/st-a.m3u8", 7]), "performer": rng.choice([None, "demo"])}),
         lambda: ("nonsense", {"type": "x"}),
     ]
     events = []

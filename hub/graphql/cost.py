@@ -75,6 +75,7 @@ def data_sizes(counts: Mapping[str, int]) -> dict[tuple[str, str], ListSize]:
         ("Query", "users"): ListSize(c("users"), c("users"), True),
         ("Query", "scenes"): ListSize(c("scenes_per_stage"), scenes, True),
         ("Query", "performances"): ListSize(c("performances_per_stage"), performances, True),
+        ("Query", "streamKeys"): ListSize(c("stream_keys_per_stage"), c("stream_keys"), True),
         ("Stage", "media"): ListSize(c("media_per_stage"), c("stage_media")),
         ("Stage", "scenes"): ListSize(c("scenes_per_stage"), scenes, True),
         ("Stage", "performances"): ListSize(c("performances_per_stage"), performances, True),

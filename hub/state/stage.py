@@ -14,6 +14,7 @@ from .chat import empty_chat, reduce_chat
 from .limits import DEFAULT_LIMITS, Limits
 from .scenes import blank_scene, switch_scene
 from .settings import SETTING_ACTIONS, default_settings, reduce_settings
+from .streams import empty_streams, reduce_streams
 from .whiteboard import empty_whiteboard, reduce_whiteboard
 
 # A topic reducer: (state, payload, hub time in ms, limits) -> new state.
@@ -29,6 +30,7 @@ def empty_state(default_color: str = "#30ac45") -> State:
         "audio": empty_audio(),
         "whiteboard": empty_whiteboard(),
         "chat": empty_chat(),
+        "streams": empty_streams(),
     }
 
 
@@ -85,6 +87,13 @@ def _background(state: State, payload: Json, at: int | float, limits: Limits) ->
     return _family("background", reduce_background(state["background"], payload), state)
 
 
+def _streams(state: State, payload: Json, at: int | float, limits: Limits) -> State:
+    """The hub's `stream` topic; a state restored from before streams existed has no family yet."""
+    streams = state.get("streams", empty_streams())
+    new = reduce_streams(streams, payload, at)
+    return state if new is streams else {**state, "streams": new}
+
+
 def _unchanged(state: State, payload: Json, at: int | float, limits: Limits) -> State:
     """reaction and stream_health are relayed, never kept."""
     return state
@@ -99,4 +108,5 @@ _REDUCERS: dict[str, _Reducer] = {
     "draw": _draw,
     "reaction": _unchanged,
     "stream_health": _unchanged,
+    "stream": _streams,
 }

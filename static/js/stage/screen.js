@@ -8,6 +8,7 @@ import { StageView, ratioOf } from './render.js';
 import { apply, emptyState } from './state.js';
 import { VideoPlayer } from './video.js';
 import { Voice } from './voice.js';
+import { StreamTiles } from './stream.js';
 import { Whiteboard } from './whiteboard.js';
 
 /** Hub time = local time + offset; estimated from event times (the largest, least delayed, wins). */
@@ -36,6 +37,7 @@ export class StageScreen {
     this.audio = new AudioPlayer(document.querySelector('.stage-bar') ?? sideArea, () => this.clock.now());
     this.videos = new VideoPlayer(this.view, () => this.clock.now(), this.audio);
     this.voice = new Voice(this.audio, () => this.clock); // a replay swaps the clock
+    this.streams = new StreamTiles(this.view, { publish });
   }
 
   /** A replay's speed (0 while it is paused): sound and video clips follow it. */
@@ -57,6 +59,7 @@ export class StageScreen {
     this.voice.event(event, this.state); // before the clock sees it: a stale line cannot vouch for itself
     this.clock.seen(event.at);
     if (event.topic === 'reaction') this.chat.reaction(event.payload);
+    if (event.topic === 'stream_health') this.streams.event(event);
     const before = this.state;
     this.state = apply(before, event);
     if (this.state !== before) this.show({ animate: true, event });
@@ -65,6 +68,7 @@ export class StageScreen {
   show({ animate, event = null }) {
     const s = this.state;
     this.view.render(s, { animate });
+    this.streams.render(s);
     if (s.whiteboard.commands !== this.whiteboard.commands) this.whiteboard.draw(s.whiteboard.commands);
     this.chat.render(s.chat, s.settings);
     this.audio.render(s.audio);

@@ -358,7 +358,21 @@ export function emptyState(defaultColor = '#30ac45') {
     audio: { tracks: {}, master: { volume: 1.0, duration: 0 } },
     whiteboard: { commands: [] },
     chat: { messages: [], privateMessages: [] },
+    streams: {},
   };
+}
+
+// --- streams (streams.py): the hub-only `stream` topic -----------------------------------
+const MAX_STREAMS = 64;
+const STREAM_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,64}$/;
+const textOrNull = (v) => (typeof v === 'string' && v.length <= 2000 ? v : null);
+
+function reduceStreams(streams, p, at) {
+  if (!isObj(p) || typeof p.name !== 'string' || !STREAM_NAME.test(p.name) || typeof p.live !== 'boolean') return streams;
+  const next = { ...streams, [p.name]: { live: p.live, url: textOrNull(p.url), performer: textOrNull(p.performer), since: at } };
+  const names = Object.keys(next);
+  if (names.length > MAX_STREAMS) delete next[names.find((n) => !next[n].live) ?? names[0]];
+  return next;
 }
 
 const family = (name, next, state) => (next === state[name] ? state : { ...state, [name]: next });
@@ -378,6 +392,7 @@ const REDUCERS = {
   audio: (s, p, at, l) => family('audio', reduceTrack(s.audio, p, at, l), s),
   audio_master: (s, p) => family('audio', reduceMaster(s.audio, p), s),
   draw: (s, p, at, l) => family('whiteboard', reduceWhiteboard(s.whiteboard, p, l), s),
+  stream: (s, p, at) => { const old = s.streams ?? {}; const next = reduceStreams(old, p, at); return next === old ? s : { ...s, streams: next }; },
 };
 
 /** The state after one event `{topic, payload, at}`; the same object when nothing changed. */

@@ -11,12 +11,13 @@ import { call, randomId } from './connection.js';
 import { textOf } from './render.js';
 import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
+import { StreamTools } from './stream_tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
 const imageThumb = (m) => h('img', { src: m.url, alt: '' });
 const absolute = (url) => new URL(url, location.href).href;
-const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
+export const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const group = (title, ...children) => h('section', { class: 'tool-group', 'aria-label': title }, h('h3', {}, title), ...children);
 // A text object's `content` is HTML (spec §2.1): typed words go in escaped, so they stay words.
 const asHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -44,6 +45,8 @@ export class Toolbox {
     this.panel = h('aside', { class: 'toolbox', 'aria-label': 'Toolbox' },
       h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.mediaRoot,
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
+    this.streams = new StreamTools(this);
+    this.panel.append(this.streams.panel);
     root.append(this.panel);
     this.showSelected(null);
     this.dropTarget(page.view.stage);
@@ -262,6 +265,7 @@ export class Toolbox {
   update(event) {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
+    this.streams.update(event);
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);

@@ -1,11 +1,12 @@
 // /backstage: stages. The list (#), a new stage (#new), and one stage's management page
 // (#stage/<slug>): its settings and access, its media in toolbar order, duplicate/delete, its
-// performances and saved scenes. The hash keeps the view across reloads and the Back button.
+// performances and saved scenes, its stream keys. The hash keeps the view across reloads and the Back button.
 import { gql, h, startPage } from './common.js';
 import { performancesSection } from './performances.js';
 import { stageActions, STAGE_FIELDS, stageForm } from './stage-editor.js';
 import { stageMedia } from './stage-media.js';
 import { renderStageList } from './stages.js';
+import { streamKeysSection } from './stream-keys.js';
 
 const STAGE = `query($slug: String!) { stage(slug: $slug) { ${STAGE_FIELDS} media { id name type url } } covers: media(filter: {type: backdrop}) { name url } }`;
 const COVERS = '{ covers: media(filter: {type: backdrop}) { name url } }';
@@ -53,7 +54,7 @@ async function renderStage(main, slug) {
       'div',
       { class: 'stage-layout' },
       h('div', { class: 'col' }, stageForm(stage, { covers: data.covers, onSaved }), stageActions(stage, { onDuplicated: (copy) => go(`stage/${copy.slug}`), onDeleted: () => go('') })),
-      h('div', { class: 'col' }, stageMedia(stage), performancesSection(stage)),
+      h('div', { class: 'col' }, stageMedia(stage), performancesSection(stage), streamKeysSection(stage)),
     ),
   );
 }
