@@ -46,7 +46,7 @@ export class Voice {
     const { unlocked, muted, rate } = this.audio;
     if (muted || !(rate > 0 && rate < MAX_RATE) || !this.fresh(event)) return;
     if (!unlocked) {
-      this.audio.button.hidden = false; // offer the sound button: there is a voice to hear
+      this.audio.wantSound('voice', true); // offer the sound button (until sound is on): there are voices to hear
       return;
     }
     if (this.duplicate(event)) return;
