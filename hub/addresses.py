@@ -40,9 +40,16 @@ class AddressPolicy:
 
     def client(self, peer: str | None, forwarded: str | None) -> str:
         """The client's address key for a TCP `peer` and the forwarding header's value."""
+        address = self.address(peer, forwarded)
+        return "unknown" if address is None else key_of(address)
+
+    def address(
+        self, peer: str | None, forwarded: str | None
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The client's own address (not its /64): the peer, or what trusted proxies forwarded."""
         address = _ip(peer)
         if address is None:
-            return "unknown"
+            return None
         if forwarded and self._trusted(address):
             for hop in reversed([part.strip() for part in forwarded.split(",")]):
                 hop_address = _ip(hop)
@@ -51,15 +58,23 @@ class AddressPolicy:
                 address = hop_address
                 if not self._trusted(hop_address):
                     break
-        return key_of(address)
+        return address
 
     def of_request(self, request: web.BaseRequest) -> str:
-        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
-        host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
-        return self.client(host, request.headers.get(self.header))
+        """The client's address key for a request (see `client`)."""
+        return self.client(_peer(request), request.headers.get(self.header))
+
+    def address_of_request(self, request: web.BaseRequest) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The client's own address for a request (see `address`)."""
+        return self.address(_peer(request), request.headers.get(self.header))
 
     def _trusted(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return any(address in network for network in self.trusted_proxies)
+
+
+def _peer(request: web.BaseRequest) -> str | None:
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return peer[0] if isinstance(peer, (tuple, list)) and peer else None
 
 
 def key_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

@@ -9,7 +9,6 @@ stage as a `stream` event, published through `LiveStages` (hub/live.py).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from typing import Any
@@ -53,16 +52,14 @@ class StreamCallback:
         self.buckets = KeyedBuckets(settings.stream_callback_rate_limit, settings.stream_callback_rate_burst)
 
     def caller_refused(self, request: web.Request) -> web.Response | None:
-        """403 for an address that is not the media server's, 429 past its rate; None to go on."""
-        peer = request.remote or ""
-        try:
-            address = ipaddress.ip_address(peer.split("%", 1)[0])
-        except ValueError:
-            address = None
+        """403 for an address that is not the media server's, 429 past its rate; None to go on.
+        The address is the client's as the hub tells it behind `HUB_TRUSTED_PROXIES`: a request
+        that came through a reverse proxy on the media server's host is not the media server's."""
+        address = self.settings.addresses.address_of_request(request)
         if address is None or not any(address in network for network in self.settings.stream_callers):
-            log.warning("a stream callback from an address not in HUB_STREAM_CALLBACK_FROM", extra={"address": peer})
+            log.warning("a stream callback from an address not allowed", extra={"address": str(address)})
             return error(403, "forbidden", "stream callbacks are accepted from the media server only")
-        if not self.buckets.take(peer):
+        if not self.buckets.take(str(address)):
             return error(429, "rate_limited", "too many stream callbacks from this address")
         return None
 

@@ -14,13 +14,15 @@ from tests.conftest import Hub
 from tests.gql import data, refused, stage_id
 
 
-async def callback(hub: Hub, kind: str, name: str, key: str | None, **extra: str) -> tuple[int, dict[str, Any]]:
+async def callback(
+    hub: Hub, kind: str, name: str, key: str | None, headers: dict[str, str] | None = None, **extra: str
+) -> tuple[int, dict[str, Any]]:
     """POST the form nginx-rtmp posts (`call`, `app`, `name`, `addr`... and the URL's `key`)."""
     form = {"call": kind, "app": "live", "name": name, "addr": "127.0.0.1", "clientid": "1", **extra}
     if key is not None:
         form["key"] = key
     path = "publish" if kind == "publish" else "done"
-    async with aiohttp.ClientSession() as http, http.post(f"{hub.url}/api/streams/{path}", data=form) as r:
+    async with aiohttp.ClientSession() as http, http.post(f"{hub.url}/api/streams/{path}", data=form, headers=headers) as r:
         return r.status, await r.json()
 
 
@@ -120,6 +122,22 @@ async def test_callbacks_come_from_the_media_server_only(make_hub: Callable[...,
     for kind in ("publish", "publish_done"):
         status, body = await callback(hub, kind, made["key"]["name"], made["secret"])
         assert status == 403 and body["error"]["message"] == "stream callbacks are accepted from the media server only"
+
+
+async def test_a_callback_forwarded_by_a_reverse_proxy_on_the_media_servers_host_is_refused(
+    make_hub: Callable[..., Any],
+) -> None:
+    """The proxy (127.0.0.1, trusted) forwards a public request: its client is the one named in
+    X-Forwarded-For, not the media server, whatever address the proxy itself has."""
+    hub = await make_hub(trusted_proxies="127.0.0.1, ::1")
+    await hub.stage("show", "helen")
+    helen = await hub.joined("helen")
+    made = await created(helen)
+    name, secret = made["key"]["name"], made["secret"]
+    status, body = await callback(hub, "publish", name, secret, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    assert (await callback(hub, "publish", name, secret, headers={"X-Forwarded-For": "127.0.0.1"}))[0] == 200
+    assert (await callback(hub, "publish_done", name, secret))[0] == 200, "nginx-rtmp itself calls without the header"
 
 
 async def test_callbacks_are_rate_limited_per_address(make_hub: Callable[..., Any]) -> None:
