@@ -82,6 +82,7 @@ async def sweep(
     """Archive the live log as a performance; the stage starts a new epoch with a blank scene:
     every replica blanks its state and tells its sockets (the log's `restarted`)."""
     async with _held_still(node, room) as fence:
+        streams = live_streams(room)
         try:
             performance = await store.archive.sweep(room.stage_id, room.slug, name)
         except NothingToArchive as exc:
@@ -96,7 +97,19 @@ async def sweep(
             raise Refused("unavailable", UNAVAILABLE) from exc
         # Still fenced: the blankScene is the new epoch's first event on every process.
         await announce(node, room, sender, {"type": "blankScene"}, fence)
+        for stream in streams:  # the new epoch's state starts empty: streams still live stay so
+            await announce(node, room, sender, stream, fence, topic="stream")
     return performance, epoch
+
+
+def live_streams(room: StageRoom) -> list[dict[str, Any]]:
+    """The stage's live streams as the `stream` events that say so."""
+    streams = room.state.get("streams", {})
+    return [
+        {"name": name, "live": True, "url": entry["url"], "performer": entry["performer"]}
+        for name, entry in streams.items()
+        if entry["live"]
+    ]
 
 
 async def _interrupted_sweep(store: Store, room: StageRoom) -> Performance | None:

@@ -206,3 +206,20 @@ async def test_pages_may_reach_the_stream_origin_and_nothing_more(hub: Hub) -> N
     assert "script-src 'self';" in policy and "worker-src 'self';" in policy
     async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/vendor/hls.light.min.mjs") as r:
         assert r.status == 200  # hls.js from npm, never a CDN
+
+
+async def test_a_stream_live_across_a_sweep_stays_live(hub: Hub) -> None:
+    """A sweep begins a new epoch whose state starts empty; a stream still publishing is still
+    live in it (its end comes later through the done callback)."""
+    await hub.stage("show", "helen")
+    helen = await hub.joined("helen")
+    made = await created(helen)
+    name, secret = made["key"]["name"], made["secret"]
+    assert (await callback(hub, "publish", name, secret))[0] == 200
+    swept = await helen.call("sweep", {"name": "Act 1"})
+    assert swept["ok"], swept
+    joined = await (await hub.connect()).join("show")
+    assert joined["state"]["streams"][name]["live"] is True
+    assert (await callback(hub, "publish_done", name, secret))[0] == 200, "and it can still be said to stop"
+    later = await (await hub.connect()).join("show")
+    assert later["state"]["streams"][name]["live"] is False
