@@ -22,6 +22,8 @@ def check_video(payload: dict[str, Any], objects: list[dict[str, Any]]) -> None:
     obj = payload.get("object")
     if payload.get("type") not in _CARRY_OBJECT or not isinstance(obj, dict):
         return
+    if "type" in obj and not is_video(obj):  # the usual whole object, not a clip: no search
+        return
     index = index_of(objects, obj.get("id"))
     stored = objects[index] if index >= 0 else None
     if not is_video(obj) and not (is_video(stored) and "type" not in obj):
