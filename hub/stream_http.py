@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .config import Settings
 from .http import error
@@ -56,18 +57,21 @@ class StreamCallback:
         The address is the client's as the hub tells it behind `HUB_TRUSTED_PROXIES`: a request
         that came through a reverse proxy on the media server's host is not the media server's."""
         address = self.settings.addresses.address_of_request(request)
+        if not self.buckets.take(str(address)):  # before the log line, so a flood logs little
+            return error(429, "rate_limited", "too many stream callbacks from this address")
         if address is None or not any(address in network for network in self.settings.stream_callers):
             log.warning("a stream callback from an address not allowed", extra={"address": str(address)})
             return error(403, "forbidden", "stream callbacks are accepted from the media server only")
-        if not self.buckets.take(str(address)):
-            return error(429, "rate_limited", "too many stream callbacks from this address")
         return None
 
     async def form(self, request: web.Request) -> dict[str, Any]:
         """The callback's form fields (nginx-rtmp posts the publish URL's query arguments too)."""
         if (request.content_length or 0) > MAX_FORM:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_FORM, actual_size=request.content_length or 0)
-        fields = dict(await request.post())
+        try:
+            fields = dict(await request.post())
+        except (ValueError, HttpProcessingError) as exc:  # undecodable, or multipart gone wrong
+            raise web.HTTPBadRequest(text="the callback's body is not a form") from exc
         return {**dict(request.query), **{k: v for k, v in fields.items() if isinstance(v, str)}}
 
     async def answer(self, request: web.Request, live: bool) -> web.Response:
@@ -75,16 +79,21 @@ class StreamCallback:
         refused = self.caller_refused(request)
         if refused is not None:
             return refused
-        form = await self.form(request)
         try:
-            publisher = await self.keys.check(form.get("key"), form.get("name"), live=live)
-        except KeyRefused as why:
-            if not live:  # a publish that was refused ends too: nothing was live
-                return web.json_response({"ok": True, "live": False})
-            log.warning("a stream publish refused", extra={"stream": str(form.get("name"))[:64], "reason": str(why),
-                                                          "client": str(form.get("addr"))[:64]})  # fmt: skip
-            return error(403, "forbidden", f"publish refused: {why}")
-        await self._announce(publisher.key.name, live, publisher)
+            form = await self.form(request)
+        except web.HTTPBadRequest as bad:
+            return error(400, "bad_request", bad.text or "bad form")
+        name = form.get("name")
+        async with self.keys.stream_lock(name if isinstance(name, str) else ""):
+            try:
+                publisher = await self.keys.check(form.get("key"), name, live=live)
+            except KeyRefused as why:
+                if not live:  # a publish that was refused ends too: nothing was live
+                    return web.json_response({"ok": True, "live": False})
+                log.warning("a stream publish refused", extra={"stream": str(name)[:64], "reason": str(why),
+                                                              "client": str(form.get("addr"))[:64]})  # fmt: skip
+                return error(403, "forbidden", f"publish refused: {why}")
+            await self._announce(publisher.key.name, live, publisher)
         return web.json_response({"ok": True})
 
     async def _announce(self, name: str, live: bool, publisher: Publisher) -> None:

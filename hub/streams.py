@@ -10,6 +10,7 @@ socket calls and GraphQL; rights are the caller's role on the stage (`hub/roles.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -26,12 +27,17 @@ from storage import Stage, Store, StreamKey, User
 
 from .config import Settings
 from .inbound import Refused
+from .ratelimit import KeyedBuckets
 from .roles import EDITOR, OWNER, is_performer, resolve_role
 
 log = logging.getLogger("hub.streams")
 MAX_LABEL = 100
 DROP_TIMEOUT = 3.0
 MIN_TTL = 60
+LISTED = 200  # keys a listing shows, newest first
+KEPT_AFTER_EXPIRY = 86_400  # seconds an expired key's row is kept (its stream's end may come late)
+CREATE_RATE, CREATE_BURST = 0.2, 10  # keys a performer may make on a stage, per second and at once
+LOCKS = 64  # striped per stream name: one stream's start, end and revocation happen in turn
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SECRET = re.compile(r"([0-9a-f]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{43})")
 KEY_ID = re.compile(r"[0-9a-f]{16}")
@@ -65,6 +71,15 @@ class StreamKeys:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store, self.settings = store, settings
         self._signing = hashlib.sha256(b"upstage-stream-keys|" + settings.secret_key.encode()).digest()
+        self._creating = asyncio.Lock()  # the per-performer count and the insert, as one step
+        self._creates = KeyedBuckets(CREATE_RATE, CREATE_BURST)
+        self._streams = [asyncio.Lock() for _ in range(LOCKS)]
+
+    def stream_lock(self, name: str) -> asyncio.Lock:
+        """The lock a stream's callbacks and its key's revocation take, so that they happen in
+        the order they came: an end never overtakes its start, a revocation waits for an
+        accepted start to be announced (so the media server has a publish to drop)."""
+        return self._streams[int(hashlib.blake2b(name.encode(), digest_size=4).hexdigest(), 16) % LOCKS]
 
     def _sign(self, key_id: str, stage_id: int, user_id: int, name: str, expires: int, nonce: str) -> str:
         message = f"{key_id}|{stage_id}|{user_id}|{name}|{expires}|{nonce}".encode()
@@ -87,17 +102,23 @@ class StreamKeys:
             raise Refused("forbidden", "only the stage's performers may make stream keys")
         if label is not None and (not isinstance(label, str) or len(label.strip()) > MAX_LABEL):
             raise Refused("bad_request", f"label must be a string of at most {MAX_LABEL} characters")
+        if label is not None and any(ord(c) < 32 for c in label):
+            raise Refused("bad_request", "label must not contain control characters (NUL, line breaks...)")
         lifetime = self.ttl_of(ttl)
-        now = int(time.time())
-        if await self.store.count_stream_keys(stage.id, user_id, now) >= self.settings.stream_keys_per_performer:
-            limit = self.settings.stream_keys_per_performer
-            raise Refused("rate_limited", f"you hold {limit} usable stream keys on this stage: revoke one first")
+        if not self._creates.take(f"{stage.id}:{user_id}"):
+            raise Refused("rate_limited", "stream keys are being made too fast: wait a little")
         key_id, nonce = secrets.token_hex(8), secrets.token_urlsafe(18)
         prefix = re.sub(r"[^a-z0-9-]+", "-", stage.slug.lower()).strip("-")[:40] or "stream"
         name = f"{prefix}-{secrets.token_hex(4)}"
-        expires = now + lifetime
-        key = StreamKey(key_id, stage.id, user_id, name, (label or "").strip(), _nonce_hash(nonce), expires)
-        key = await self.store.create_stream_key(key)
+        async with self._creating:
+            now = int(time.time())
+            await self.store.purge_stream_keys(now - KEPT_AFTER_EXPIRY)
+            if await self.store.count_stream_keys(stage.id, user_id, now) >= self.settings.stream_keys_per_performer:
+                limit = self.settings.stream_keys_per_performer
+                raise Refused("rate_limited", f"you hold {limit} usable stream keys on this stage: revoke one first")
+            expires = now + lifetime
+            key = StreamKey(key_id, stage.id, user_id, name, (label or "").strip(), _nonce_hash(nonce), expires)
+            key = await self.store.create_stream_key(key)
         secret = f"{key_id}.{expires}.{nonce}.{self._sign(key_id, stage.id, user_id, name, expires, nonce)}"
         server = self.settings.publish_base
         return {"key": self.describe(key), "publishUrl": f"{server}/{name}?key={secret}", "server": server,
@@ -108,12 +129,13 @@ class StreamKeys:
         return {**key.public(), "url": playback_url(self.settings, key.name)}
 
     async def listed(self, stage: Stage, user_id: int | None, admin: bool = False) -> list[dict[str, Any]]:
-        """The caller's keys on the stage; the owner, editors (and admins) see everyone's."""
+        """The caller's keys on the stage (the newest LISTED); the owner, editors (and admins)
+        see everyone's."""
         role = resolve_role(stage, user_id)
         if role in (OWNER, EDITOR) or admin:
-            keys = await self.store.stream_keys(stage.id)
+            keys = await self.store.stream_keys(stage.id, limit=LISTED)
         elif is_performer(role) and user_id is not None:
-            keys = await self.store.stream_keys(stage.id, user_id)
+            keys = await self.store.stream_keys(stage.id, user_id, limit=LISTED)
         else:
             raise Refused("forbidden", "only the stage's performers have stream keys")
         return [self.describe(key) for key in keys]
@@ -128,8 +150,9 @@ class StreamKeys:
             raise Refused("not_found", f"no stream key {key_id!r} on this stage")
         if key.user_id != user_id and role not in (OWNER, EDITOR) and not admin:
             raise Refused("forbidden", "only the key's performer and the stage's owner and editors may revoke it")
-        await self.store.revoke_stream_key(key.id)
-        await self.cut(key.name)
+        async with self.stream_lock(key.name):
+            await self.store.revoke_stream_key(key.id)
+            await self.cut(key.name)
         return self.describe(await self._reread(key.id))
 
     async def cut(self, name: str) -> None:

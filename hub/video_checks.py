@@ -26,21 +26,24 @@ def check_video(payload: dict[str, Any], objects: list[dict[str, Any]]) -> None:
         return
     index = index_of(objects, obj.get("id"))
     stored = objects[index] if index >= 0 else None
-    if not is_video(obj) and not (is_video(stored) and "type" not in obj):
+    # What the board will hold: an object that becomes a clip (a type change) brings its stored
+    # fields along, so those are checked too, not only the ones sent.
+    merged = obj if stored is None else {**stored, **obj}
+    if not is_video(merged):
         return
     for flag in _FLAGS:
-        if flag in obj and not isinstance(obj[flag], bool):
+        if flag in merged and not isinstance(merged[flag], bool):
             raise Refused("bad_request", f"object.{flag} must be true or false")
-    if "replayed" in obj and not _number(obj["replayed"], integer=True):
+    if "replayed" in merged and not _number(merged["replayed"], integer=True):
         raise Refused("bad_request", "object.replayed must be an integer >= 0 (the restart counter)")
-    if "duration" in obj and not (_number(obj["duration"]) and obj["duration"] > 0):
+    if "duration" in merged and not (_number(merged["duration"]) and merged["duration"] > 0):
         raise Refused("bad_request", "object.duration must be a number of seconds > 0")
-    if "currentTime" not in obj:
+    if "currentTime" not in obj:  # a stored one is the state's own (settled), never refused
         return
     current = obj["currentTime"]
     if not _number(current):
         raise Refused("bad_request", "object.currentTime must be a finite number of seconds >= 0")
-    duration = obj.get("duration", stored.get("duration") if stored is not None else None)
+    duration = merged.get("duration")
     if _number(duration) and current > duration:
         raise Refused("bad_request", f"object.currentTime is past the end of the video ({duration:g} s)")
 

@@ -62,14 +62,14 @@ class StreamKeyStore:
         row = await self.db.fetch_one("SELECT * FROM stream_keys WHERE id = :id", {"id": key_id})
         return None if row is None else _key_of(row)
 
-    async def stream_keys(self, stage_id: int, user_id: int | None = None) -> list[StreamKey]:
-        """A stage's keys (only `user_id`'s when given), newest first."""
+    async def stream_keys(self, stage_id: int, user_id: int | None = None, limit: int = 1000) -> list[StreamKey]:
+        """A stage's keys (only `user_id`'s when given), the newest `limit`, newest first."""
         sql = "SELECT * FROM stream_keys WHERE stage_id = :s"
-        values: dict[str, Any] = {"s": stage_id}
+        values: dict[str, Any] = {"s": stage_id, "n": limit}
         if user_id is not None:
             sql += " AND user_id = :u"
             values["u"] = user_id
-        rows = await self.db.fetch_all(sql + " ORDER BY created_at DESC, id", values)
+        rows = await self.db.fetch_all(sql + " ORDER BY created_at DESC, id LIMIT :n", values)
         return [_key_of(row) for row in rows]
 
     async def count_stream_keys(self, stage_id: int, user_id: int, now: int) -> int:
@@ -80,3 +80,7 @@ class StreamKeyStore:
 
     async def revoke_stream_key(self, key_id: str) -> None:
         await self.db.execute("UPDATE stream_keys SET revoked = TRUE WHERE id = :id", {"id": key_id})
+
+    async def purge_stream_keys(self, expired_before: int) -> None:
+        """Forget the keys that expired before `expired_before` (epoch seconds)."""
+        await self.db.execute("DELETE FROM stream_keys WHERE expires_at < :t", {"t": expired_before})

@@ -95,3 +95,6 @@ async def test_stream_keys_in_the_store(store: Store) -> None:
     assert await store.count_stream_keys(show.id, pat.id, now) == 0
     key = await store.get_stream_key(f"{1:016x}")
     assert key is not None and key.revoked and key.created_at
+    assert len(await store.stream_keys(show.id, limit=2)) == 2
+    await store.purge_stream_keys(now)  # the key that expired a second ago goes, the others stay
+    assert sorted(k.name for k in await store.stream_keys(show.id)) == ["show-0", "show-1"]

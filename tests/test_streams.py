@@ -4,12 +4,15 @@ only from the configured media server; liveness as a hub-only `stream` event."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import pytest
 
 from client import HubClient
+from hub.streams import StreamKeys
 from tests.conftest import Hub
 from tests.gql import data, refused, stage_id
 
@@ -223,3 +226,54 @@ async def test_a_stream_live_across_a_sweep_stays_live(hub: Hub) -> None:
     assert (await callback(hub, "publish_done", name, secret))[0] == 200, "and it can still be said to stop"
     later = await (await hub.connect()).join("show")
     assert later["state"]["streams"][name]["live"] is False
+
+
+async def test_a_callback_body_that_is_not_a_form_is_a_bad_request(hub: Hub) -> None:
+    bodies = [
+        ("application/x-www-form-urlencoded", b"\xff\xfe\x00\x01name=x"),
+        ("multipart/form-data", b"--xx\r\ngarbage"),
+        ("multipart/form-data; boundary=xx", b"--xx\r\ngarbage"),
+    ]
+    async with aiohttp.ClientSession() as http:
+        for path in ("publish", "done"):
+            for content_type, body in bodies:
+                headers = {"Content-Type": content_type}
+                async with http.post(f"{hub.url}/api/streams/{path}", data=body, headers=headers) as r:
+                    assert (r.status, (await r.json())["error"]["code"]) == (400, "bad_request"), (path, content_type)
+
+
+async def test_keys_made_at_once_stay_within_the_limit_and_labels_carry_no_control_characters(
+    make_hub: Callable[..., Any],
+) -> None:
+    hub = await make_hub(stream_keys_per_performer=3)
+    await hub.stage("show", "helen")
+    helen = await hub.joined("helen")
+    acks = await asyncio.gather(*(helen.call("createStreamKey", {}) for _ in range(10)))
+    assert [a["ok"] for a in acks].count(True) == 3, acks
+    assert {a["error"]["code"] for a in acks if not a["ok"]} == {"rate_limited"}
+    assert len((await helen.call("streamKeys", {}))["keys"]) == 3
+    bad = await helen.call("createStreamKey", {"label": "\x00abc"})
+    assert bad["ok"] is False and bad["error"]["code"] == "bad_request" and "control" in bad["error"]["message"]
+
+
+async def test_a_streams_end_never_overtakes_its_start(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end of a stream that comes while its start is still being checked waits for it: the
+    stage ends up showing the stream stopped, not live after its end."""
+    await hub.stage("show", "helen")
+    helen = await hub.joined("helen")
+    made = await created(helen)
+    name, secret = made["key"]["name"], made["secret"]
+    check = StreamKeys.check
+
+    async def slow_start(self: StreamKeys, secret: Any, name: Any, live: bool = True) -> Any:
+        if live:
+            await asyncio.sleep(0.3)
+        return await check(self, secret, name, live)
+
+    monkeypatch.setattr(StreamKeys, "check", slow_start)
+    start = asyncio.ensure_future(callback(hub, "publish", name, secret))
+    await asyncio.sleep(0.1)
+    assert (await callback(hub, "publish_done", name, secret))[0] == 200
+    assert (await start)[0] == 200
+    state = (await (await hub.connect()).join("show"))["state"]
+    assert state["streams"][name]["live"] is False

@@ -40,6 +40,18 @@ async def test_bad_video_fields_are_refused_naming_the_field(hub: Any) -> None:
     assert (clip["currentTime"], clip["isPlaying"], clip["duration"]) == (12.5, False, 12.5)
 
 
+async def test_an_object_turned_into_a_clip_brings_no_unchecked_fields(hub: Any) -> None:
+    """Fields placed on a prop are not checked as a clip's; turning it into a clip checks them."""
+    await hub.stage("show", owner="olivia", players=("pat",))
+    pat = await hub.joined("pat")
+    junk = {"id": "v2", "type": "prop", "duration": -5, "loop": "yes", "replayed": -3}
+    assert (await pat.publish("board", {"type": "placeObjectOnStage", "object": junk}))["ok"]
+    ack = await pat.call("publish", {"topic": "board", "payload": {"type": "moveTo", "object": {"id": "v2", "type": "video"}}})
+    assert ack["ok"] is False and ack["error"]["message"] == "object.loop must be true or false", ack
+    fixed = {"id": "v2", "type": "video", "loop": False, "replayed": 0, "duration": 3}
+    assert (await pat.publish("board", {"type": "moveTo", "object": fixed}))["ok"]
+
+
 def test_a_video_moveto_is_never_superseded_for_a_lagging_socket() -> None:
     """A later copy of a clip keeps the playback an earlier Play set, so that Play must still
     reach a slow socket; other objects' poses may be skipped."""

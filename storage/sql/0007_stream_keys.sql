@@ -14,3 +14,4 @@ CREATE TABLE stream_keys (
 );
 
 CREATE INDEX stream_keys_by_stage ON stream_keys (stage_id, user_id);
+CREATE INDEX stream_keys_by_expiry ON stream_keys (expires_at);
