@@ -19,6 +19,7 @@ from .auth import TokenIssuer
 from .config import Settings
 from .control import Control, open_control
 from .demo import seed_demo
+from .demo_stage import dress_demo
 from .fanout import Fanout, StockFanout
 from .graphql import setup_graphql
 from .graphql.context import Services
@@ -135,6 +136,7 @@ def create_app(
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
+                await dress_demo(live, seeded)  # a stage to look at, not an empty rectangle (issue 17)
                 print(
                     f"Created demo stage 'demo' and player 'demo' with password: {seeded.player_password}", flush=True
                 )

@@ -7,10 +7,10 @@ import io
 import math
 import secrets
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage import Store
+from storage import Media, Stage, Store, media_url
 
 from .auth import hash_password
 from .media_files import write_bytes
@@ -18,12 +18,15 @@ from .media_files import write_bytes
 DEMO_USER = "demo"
 DEMO_ADMIN = "admin"
 DEMO_STAGE = "demo"
+DEMO_DESCRIPTION = "A night sky, two figures and a star: look around, then log in as demo to perform."
 
 
 @dataclass(frozen=True)
 class Seeded:
     player_password: str
     admin_password: str
+    stage: Stage | None = None
+    media: dict[str, Media] = field(default_factory=dict)  # the demo media by name
 
 
 def _svg(width: int, height: int, body: str) -> bytes:
@@ -85,6 +88,21 @@ DEMO_MEDIA: tuple[tuple[str, str, bytes, str], ...] = (
 )
 
 
+def _cover() -> bytes:
+    """The demo stage's foyer card: its night sky with the two figures and the star, titled."""
+    figure = _avatar("#d6453d").decode().split(">", 1)[1].rsplit("<", 1)[0]
+    other = _avatar("#3d6fd6").decode().split(">", 1)[1].rsplit("<", 1)[0]
+    return _svg(
+        800, 450,
+        '<rect width="800" height="450" fill="#1b1f52"/><circle cx="650" cy="90" r="45" fill="#f4f1d0"/>'
+        '<rect y="380" width="800" height="70" fill="#141414"/>'
+        f'<g transform="translate(200 220)">{figure}</g><g transform="translate(480 220)">{other}</g>'
+        f'<g transform="translate(350 150) scale(0.8)"><polygon points="{STAR_POINTS}" fill="#f2c230"/></g>'
+        '<text x="400" y="80" text-anchor="middle" font-family="sans-serif" font-size="52" fill="#fff">'
+        "UpStage demo</text>",
+    )  # fmt: skip
+
+
 async def seed_demo(store: Store, media_dir: Path, password: str = "") -> Seeded | None:
     """Create the demo player, an admin and the demo stage with its media when there are no users
     yet; returns the passwords used (HUB_DEMO_PASSWORD for both when set, else random)."""
@@ -99,10 +117,12 @@ async def seed_demo(store: Store, media_dir: Path, password: str = "") -> Seeded
         raise
     await store.create_user(DEMO_ADMIN, hash_password(seeded.admin_password), "admin")
     stage = await store.create_stage(DEMO_STAGE, "Demo stage", user.id)
-    media_ids = []
+    made: dict[str, Media] = {}
     for name, media_type, content, mime in DEMO_MEDIA:
         stored = write_bytes(media_dir, content, mime)
-        media = await store.create_media(user.id, name, media_type, stored.mime, stored.size, [stored.name])
-        media_ids.append(media.id)
-    await store.assign_media(stage.id, media_ids)
-    return seeded
+        made[name] = await store.create_media(user.id, name, media_type, stored.mime, stored.size, [stored.name])
+    await store.assign_media(stage.id, [media.id for media in made.values()])
+    cover = write_bytes(media_dir, _cover(), SVG)  # the foyer's card (issue 17): not one of the stage's media
+    await store.create_media(user.id, "Demo stage cover", "backdrop", cover.mime, cover.size, [cover.name])
+    stage = await store.update_stage(stage.id, {"cover": media_url(cover.name), "description": DEMO_DESCRIPTION})
+    return Seeded(seeded.player_password, seeded.admin_password, stage, made)

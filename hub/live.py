@@ -115,6 +115,13 @@ class LiveStages:
         await actions.announce(self.node, room, sender, payload, topic="stream")
         return True
 
+    async def dress(self, stage: Stage, events: Iterable[tuple[str, dict[str, Any]]], sender: dict[str, Any]) -> None:
+        """Publish hub-made stage events in `sender`'s name, each stored before the next (the demo
+        stage's first dressing, `hub/demo_stage.py`)."""
+        room = await self.node.room(stage)
+        for topic, payload in events:
+            await actions.announce(self.node, room, sender, payload, topic=topic)
+
     # what the other processes' messages do here
 
     async def handle(self, message: Message) -> None:
