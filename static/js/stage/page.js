@@ -9,6 +9,7 @@ import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { StageConnection, openSocket } from './connection.js';
 import { StageScreen } from './screen.js';
+import { dropScreen, followLogin, heldBy, hideCover, showCover, showStatus } from './session.js';
 
 const NICK_KEY = 'upstage.nickname';
 const STATUS_TEXT = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Closed' };
@@ -41,7 +42,7 @@ function setPresence(p) {
 async function main() {
   mountNav(document.querySelector('body > header'));
   const slug = decodeURIComponent(location.pathname.split('/')[2] ?? '');
-  const nickname = localStorage.getItem(NICK_KEY) || currentUser()?.username || 'Guest';
+  let nickname = localStorage.getItem(NICK_KEY) || currentUser()?.username || 'Guest';
   const socket = await openSocket();
   let screen = null;
   let conn = null;
@@ -52,6 +53,8 @@ async function main() {
   };
   window.upstage = { socket, page, get state() { return screen?.state; }, get role() { return page.role; }, get voice() { return screen?.voice; } };
   const start = (ack) => {
+    hideCover();
+    nickname = localStorage.getItem(NICK_KEY) || currentUser()?.username || 'Guest'; // the login may have changed
     page.role = ack.role;
     document.title = `${ack.stage.name} · UpStage`;
     document.querySelector('.stage-name').textContent = ack.stage.name;
@@ -60,7 +63,7 @@ async function main() {
       config: ack.stage.config, role: ack.role, nickname, publish: page.publish, speak: (p) => page.toolbox?.speak(p),
     });
     Object.assign(page, { view: screen.view, whiteboard: screen.whiteboard, audio: screen.audio });
-    Object.defineProperty(page, 'state', { get: () => screen.state });
+    Object.defineProperty(page, 'state', { get: () => screen.state, configurable: true }); // again after a login
     screen.chat.onNickname = (name) => {
       if (!name) return;
       localStorage.setItem(NICK_KEY, name);
@@ -69,9 +72,12 @@ async function main() {
   };
   const loadToolbox = async (ack) => {
     if (ack.role !== 'audience') {
+      const mine = screen;
       const { Toolbox } = await import('./toolbox.js');
+      if (screen !== mine) return; // the login changed meanwhile
       page.toolbox = new Toolbox(document.querySelector('.tools'), { slug, role: ack.role, conn, page });
       screen.afterShow = (event) => page.toolbox.update(event);
+      page.toolbox.setHeld(heldBy(page.roster, page.session));
       document.querySelector('.back-to-player').addEventListener('click', () => page.viewAsAudience(false));
     }
   };
@@ -86,20 +92,41 @@ async function main() {
     },
     onJoined: (ack) => {
       showClosed(null);
+      let unlocked = false;
+      if (screen && ack.role !== page.role && !ack.state) { // another role's events: take the whole state
+        conn.epoch = null;
+        setTimeout(() => conn.join());
+        return;
+      }
+      if (screen && ack.role !== page.role) [unlocked, screen] = [dropScreen(screen, page), null]; // logged in or out
       const first = !screen;
       if (first) start(ack);
+      if (unlocked) screen.audio.unlock();
+      page.session = ack.session;
+      showStatus(ack.stage.status);
       if (ack.state) screen.reset(ack.state);
       screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);
       setPresence(ack.presence);
       screen.view.setHolders(ack.presence?.roster);
+      page.roster = ack.presence?.roster;
+      page.toolbox?.setHeld(heldBy(page.roster, page.session));
     },
-    onEvent: (event) => screen?.event(event),
+    onEvent: (event) => {
+      screen?.event(event);
+      // the hub says a scene was saved: the state does not change, so no render tells the toolbox
+      if (event?.topic === 'background' && event.payload?.type === 'loadScenes') page.toolbox?.loadScenes();
+    },
     onPresence: (p) => {
       setPresence(p);
       screen?.view.setHolders(p?.roster);
+      page.roster = p?.roster;
+      page.toolbox?.setHeld(heldBy(page.roster, page.session));
     },
   });
+  socket.on('stageStatus', (s) => showStatus(s?.status));
+  followLogin(conn);
+  showCover(document.querySelector('.stage-area'), slug, () => screen !== null);
 }
 
 main();

@@ -8,6 +8,7 @@
 import { h } from '../dom.js';
 import { oneOf, safeColor, safeUrl } from '../safe.js';
 import { BEHAVIORS, speechEnds } from './state.js';
+import { fitBubble, refitBubble } from './bubble-fit.js';
 
 export const DEFAULT_MOVE_SPEED = 2000;
 const TEXT_REFERENCE_WIDTH = 1000; // a text object's fontSize is in px of a stage this wide
@@ -58,6 +59,7 @@ export class StageView {
     this.state = null;
     this.bubbleTimer = null;
     new ResizeObserver(() => this.fit()).observe(root);
+    this.stage.addEventListener('stageresize', () => { for (const entry of this.elements.values()) refitBubble(entry.el, this.stage); });
     this.fit();
   }
 
@@ -136,6 +138,7 @@ export class StageView {
       : obj.type === 'video' ? videoBody(obj) // played by VideoPlayer (video.js)
         : h('img', { class: 'face', alt: String(obj.name ?? ''), draggable: 'false' });
     el.append(body, h('div', { class: 'holder', hidden: true }));
+    el.addEventListener('transitionend', (e) => e.target === el && refitBubble(el, this.stage)); // moved: keep its bubble inside
     this.layer.append(el);
     return { el, body, obj: null, index: -1, timer: null, frame: 0, link: null };
   }
@@ -237,6 +240,7 @@ export class StageView {
       }
       bubble.className = `bubble ${behavior}`;
       bubble.textContent = text;
+      fitBubble(bubble, this.stage);
     }
     if (next < Infinity) this.bubbleTimer = setTimeout(() => this.renderBubbles(this.state.board.speeches), next - now + 20);
   }

@@ -187,6 +187,13 @@ export class Toolbox {
     this.showSelected(this.selection.object);
   }
 
+  /** The avatar this tab holds as the roster says (another player may have taken it). */
+  setHeld(id) {
+    if (id === this.held) return;
+    this.held = id;
+    this.showSelected(this.selection.object);
+  }
+
   /** Called by the chat for each public message: the held avatar speaks it. */
   speak(payload) {
     const avatar = this.held === null ? null : this.page.view.elements.get(this.held)?.obj;
