@@ -1,14 +1,20 @@
 """The stage page's session (issue 17) in headless Chromium: logging in or out in the page's own
 header switches it between audience and performer view at once (and in the browser's other tabs),
 a saved scene reaches every performer's scene list, and a player whose avatar another player takes
-stops holding it."""
+stops holding it; the rehearsal badge, and the cover while the stage loads."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from tests.browser import PHONE, artifact
 from tests.conftest import PASSWORD
+from tests.gql import data, png, stage_id, upload
 from tests.webpages import WAIT_MS, open_stage, person, until
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { status cover } }"
 FORGE = "window.upstage.socket.emitWithAck('publish', {topic: 'board', payload: {type: 'placeObjectOnStage', object: {id: 'forged'}}})"
 
 
@@ -89,3 +95,45 @@ async def test_a_player_whose_avatar_is_taken_stops_holding_it(hub, browser) -> 
     spoken = [e["payload"]["speak"]["message"] for e in watcher.events if e["topic"] == "board" and e["payload"].get("type") == "speak"]
     assert spoken == ["it is mine now"]
     assert await helen.locator(".obj[data-id=bird] .holder").text_content() == "▼ pat"
+
+
+async def test_the_rehearsal_badge_follows_the_stage_status(hub, browser) -> None:
+    await hub.stage("show", "helen")
+    sid = await stage_id(hub, "show")
+    await data(hub, UPDATE, {"id": sid, "in": {"status": "rehearsal"}}, user="helen")
+    helen = await open_stage(await person(browser, hub, "helen", **DESKTOP), hub)
+    badge = helen.locator(".rehearsal-badge")
+    await badge.wait_for(timeout=WAIT_MS)
+    assert (await badge.text_content()).lower() == "rehearsal"
+    await data(hub, UPDATE, {"id": sid, "in": {"status": "live"}}, user="helen")
+    await badge.wait_for(state="hidden", timeout=WAIT_MS)
+    await data(hub, UPDATE, {"id": sid, "in": {"status": "rehearsal"}}, user="helen")
+    await badge.wait_for(timeout=WAIT_MS)
+    await helen.screenshot(path=artifact("rehearsal-badge.png"))
+
+
+async def test_the_cover_shows_while_the_stage_loads(hub, browser) -> None:
+    await hub.stage("show", "helen")
+    status, body = await upload(hub, "helen", png(160, 90, rgb=(120, 40, 160)), "cover.png", type="backdrop", name="Cover")
+    assert status == 201, body
+    cover = body["media"]["url"]
+    await data(hub, UPDATE, {"id": await stage_id(hub, "show"), "in": {"cover": cover}}, user="helen")
+    ctx = await person(browser, hub, viewport=PHONE, is_mobile=True, has_touch=True)
+    # hold the socket back until the cover has been seen: the page is still loading
+    release = asyncio.Event()
+
+    async def hold_back(ws: Any) -> None:
+        await release.wait()
+        ws.connect_to_server()
+
+    await ctx.route_web_socket("**/socket.io/**", hold_back)
+    page = await ctx.new_page()
+    await page.goto(f"{hub.url}/stage/show")
+    await until(page, "() => { const i = document.querySelector('.stage-cover img'); return i && i.complete && i.naturalWidth > 0; }")
+    assert (await page.locator(".stage-cover img").get_attribute("src")).endswith(cover)
+    assert await page.locator(".connection").get_attribute("data-status") == "connecting"
+    assert await page.locator(".stage-name").text_content() == "Show"
+    await page.screenshot(path=artifact("cover-while-loading.png"))
+    release.set()
+    await page.wait_for_selector(".connection[data-status=connected]", timeout=WAIT_MS)
+    assert await page.locator(".stage-cover").count() == 0 and await page.locator(".stage").count() == 1

@@ -7,7 +7,7 @@ import { currentUser, gql, onAuthChange } from '../api.js';
 import { h } from '../dom.js';
 import { safeUrl } from '../safe.js';
 
-const COVER_QUERY = 'query($slug: String!) { stage(slug: $slug) { cover } }';
+const COVER_QUERY = 'query($slug: String!) { stage(slug: $slug) { name cover } }';
 
 /**
  * Reconnect `conn`'s socket whenever the logged-in user changes (a token refresh saves the same
@@ -57,16 +57,18 @@ export function showStatus(status) {
   badge.hidden = status !== 'rehearsal';
 }
 
-/** Show the stage's cover (GraphQL) in `area` until `loaded()` is true (the first join ack). */
+/** Show the stage's name and cover (GraphQL) in `area` until `loaded()` is true (the first join ack). */
 export async function showCover(area, slug, loaded) {
-  let cover = null;
+  let stage = null;
   try {
-    cover = safeUrl((await gql(COVER_QUERY, { slug })).stage?.cover);
+    stage = (await gql(COVER_QUERY, { slug })).stage;
   } catch {
     return; // no cover is no loss: the stage comes anyway
   }
-  if (!cover || loaded()) return;
-  area.append(h('div', { class: 'stage-cover', 'aria-hidden': 'true' }, h('img', { src: cover, alt: '' }), h('p', {}, 'The stage is opening…')));
+  if (!stage || loaded()) return;
+  document.querySelector('.stage-name').textContent = stage.name;
+  const cover = safeUrl(stage.cover);
+  if (cover) area.append(h('div', { class: 'stage-cover', 'aria-hidden': 'true' }, h('img', { src: cover, alt: '' }), h('p', {}, 'The stage is opening…')));
 }
 
 /** Remove the cover (the stage has come). */
