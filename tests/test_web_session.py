@@ -13,7 +13,7 @@ from tests.conftest import PASSWORD
 from tests.gql import data, png, stage_id, upload
 from tests.webpages import WAIT_MS, open_stage, person, until
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
 UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { status cover } }"
 FORGE = "window.upstage.socket.emitWithAck('publish', {topic: 'board', payload: {type: 'placeObjectOnStage', object: {id: 'forged'}}})"
 
