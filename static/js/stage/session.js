@@ -26,14 +26,17 @@ export function followLogin(conn) {
 }
 
 /**
- * Take a screen built for another role off the page (its toolbox removed from the DOM, sound and
- * clips stopped, timers cleared); returns whether its sound was unlocked, for the next screen.
+ * Take a screen built for another role off the page (its toolbox removed from the DOM, sound,
+ * clips and streams stopped, timers cleared); returns whether its sound was unlocked, for the next screen.
  */
 export function dropScreen(screen, page) {
   screen.audio.stopAll();
   screen.videos.stopAll();
   screen.audio.button.remove();
   for (const entry of screen.view.elements.values()) clearInterval(entry.timer);
+  clearInterval(screen.streams.timer);
+  clearInterval(screen.videos.timer);
+  for (const player of screen.streams.players.values()) player.destroy(); // live streams stop loading
   clearTimeout(screen.view.bubbleTimer);
   for (const selector of ['.stage-area', '.side', '.tools']) document.querySelector(selector).replaceChildren();
   page.viewAsAudience(false);
