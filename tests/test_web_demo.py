@@ -43,6 +43,15 @@ async def test_the_demo_stage_is_dressed_and_stays_so(make_hub, browser, tmp_pat
     await until(foyer, "() => { const i = document.querySelector('.stage-card[data-slug=demo] img.cover'); return i && i.complete && i.naturalWidth > 0; }")
     assert stage.description in await card.text_content()
     await foyer.screenshot(path=artifact("demo-foyer-phone.png"))
+
+    # on the phone, the demo player logs in from the stage page's header: the toolbox comes at once
+    await phone.get_by_role("button", name="Log in").click()
+    await phone.get_by_label("Username").fill("demo")
+    await phone.get_by_label("Password").fill("demo-password-1")
+    await phone.locator("form.login").get_by_role("button", name="Log in").click()
+    await phone.locator(".toolbox .media-item").first.wait_for(timeout=WAIT_MS)
+    assert await until(phone, "() => window.upstage.role === 'owner' && window.upstage.state.board.objects.length === 4")
+    await phone.screenshot(path=artifact("demo-stage-phone-performer.png"), full_page=True)
     await visitor.close()
     await hub.server.close()
 

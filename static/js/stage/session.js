@@ -22,6 +22,7 @@ export function followLogin(conn) {
     who = now;
     conn.epoch = null;
     conn.socket.disconnect().connect();
+    conn.onStatus('connecting'); // not the "Offline" of a disconnect asked for
   });
 }
 
