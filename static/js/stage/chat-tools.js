@@ -1,7 +1,8 @@
 // What the chat panel (chat.js) shows besides the messages themselves: one message's line (its
 // colour, star, @mention mark and, for performers, the remove and highlight buttons), the unread
 // count of the private "Players" tab, the performer's chat colour, and the chat as a .txt download.
-// Kept apart so chat.js stays the panel's wiring.
+// Kept apart so chat.js stays the panel's wiring. Icons are drawn by the stylesheet, so a line's
+// text stays the message alone (copied, or read by a test).
 import { h } from '../dom.js';
 import { oneOf, safeColor } from '../safe.js';
 import { BEHAVIORS } from './state.js';
@@ -30,10 +31,10 @@ export function messageItem(m, { me, moderate }) {
   const hasId = typeof m.id === 'string' || Number.isInteger(m.id);
   const controls = moderate && hasId ? h('span', { class: 'moderate' },
     h('button', { type: 'button', class: 'icon star', 'aria-pressed': String(m.highlighted === true),
-      'aria-label': m.highlighted === true ? 'Remove the highlight' : 'Highlight message', title: 'Highlight', onclick: () => moderate({ highlight: m.id }) }, '★'),
-    h('button', { type: 'button', class: 'icon remove', 'aria-label': 'Remove message', title: 'Remove', onclick: () => moderate({ remove: m.id }) }, '✕')) : null;
+      'aria-label': m.highlighted === true ? 'Remove the highlight' : 'Highlight message', title: 'Highlight', onclick: () => moderate({ highlight: m.id }) }),
+    h('button', { type: 'button', class: 'icon remove', 'aria-label': 'Remove message', title: 'Remove', onclick: () => moderate({ remove: m.id }) })) : null;
   return h('li', { class: classes.filter(Boolean).join(' '), dataset: hasId ? { id: String(m.id) } : {} },
-    m.highlighted === true ? h('span', { class: 'starred', 'aria-label': 'Highlighted' }, '★ ') : null,
+    m.highlighted === true ? h('span', { class: 'starred', role: 'img', 'aria-label': 'Highlighted' }) : null,
     h('b', { class: 'nick', style: color ? { color } : {} }, `${String(m.user ?? 'Anonymous')}: `), text, controls);
 }
 
