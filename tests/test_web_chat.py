@@ -29,7 +29,7 @@ def line(page, text: str):
 async def test_badge_mentions_moderation_colour_and_download(hub, browser) -> None:
     await hub.stage("show", "helen", players=("pat",))
     helen = await open_stage(await person(browser, hub, "helen", **DESKTOP), hub)
-    pat = await open_stage(await person(browser, hub, "pat", **DESKTOP), hub)
+    pat = await open_stage(await person(browser, hub, "pat", **PHONE_CONTEXT), hub)  # a player on a phone
     phone = await open_stage(await person(browser, hub, **PHONE_CONTEXT), hub)
 
     # the message field keeps its whole placeholder in the desktop side column
@@ -75,7 +75,11 @@ async def test_badge_mentions_moderation_colour_and_download(hub, browser) -> No
     forged = await phone.evaluate("window.upstage.socket.emitWithAck('publish', {topic: 'chat', payload: {remove: 'x'}})")
     assert forged["error"]["code"] == "forbidden"
 
-    # a chat colour, checked by safeColor on every screen
+    # a chat colour, checked by safeColor on every screen (a hostile one is not applied)
+    helen_client = await hub.joined("helen")
+    assert (await helen_client.publish("chat", {"message": "sneaky", "color": "red;background:url(/x)"}))["ok"]
+    await line(phone, "sneaky").wait_for(timeout=WAIT_MS)
+    assert await line(phone, "sneaky").locator(".text").evaluate("(el) => el.style.color === '' && el.style.background === ''")
     await helen.get_by_label("Chat colour").evaluate("(el) => { el.value = '#cc0000'; el.dispatchEvent(new Event('change')); }")
     await say(helen, "in red")
     await line(phone, "in red").wait_for(timeout=WAIT_MS)
@@ -102,8 +106,12 @@ async def test_badge_mentions_moderation_colour_and_download(hub, browser) -> No
     assert await pat.get_by_role("button", name="Clear chat").is_hidden()
     assert await pat.get_by_label("Players may clear the chat").count() == 0  # the owner's choice
     await helen.get_by_label("Players may clear the chat").check()
-    await pat.get_by_role("button", name="Clear chat").click()
+    await pat.get_by_role("button", name="Clear chat").tap()
     await until(phone, "() => window.upstage.state.chat.messages.length === 0")
+    await pat.get_by_role("tab", name="Players").tap()
+    await pat.screenshot(path=artifact("chat-player-phone.png"), full_page=True)
+    await pat.get_by_role("button", name="Clear player chat").tap()
+    await until(helen, "() => window.upstage.state.chat.privateMessages.length === 0")
     assert helen.errors == [] and pat.errors == [] and phone.errors == []
 
 
