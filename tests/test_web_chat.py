@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from tests.browser import PHONE, artifact
 from tests.webpages import WAIT_MS, open_stage, person, state, until
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PHONE_CONTEXT = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
+PHONE_CONTEXT: dict[str, Any] = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
 async def say(page, text: str) -> None:
