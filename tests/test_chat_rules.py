@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from hub.stage_rules import AUDIENCE_CHAT_OFF, OWNER_DECIDES, PLAYERS_MAY_NOT_CLEAR, REACTIONS_OFF
+from tests.gateway_support import SERVICE_USER, SLUG, seeded_hub
 
 
 def setting(kind: str, **fields: object) -> dict[str, object]:
@@ -111,3 +112,15 @@ async def test_a_chat_window_is_not_in_presence(hub) -> None:
     await watcher.wait_for(lambda c: c.presence["audience"] == 1)
     assert (await window.call("join", {"stage": "show", "chatWindow": True}))["ok"]
     await watcher.wait_for(lambda c: c.presence["audience"] == 0)
+
+
+async def test_relayed_publishes_are_held_to_the_same_rules(make_hub) -> None:
+    hub = await seeded_hub(make_hub, "olivia")
+    owner = await hub.joined("olivia", SLUG)
+    service = await hub.connect(SERVICE_USER)
+    await service.join(SLUG)
+    assert (await owner.publish("background", setting("setAudienceChat", enabled=False)))["ok"]
+    relayed = await service.publish("chat", {"message": "from another hub"}, relay={"origin": "hub-b", "id": "b:1", "hops": 1, "as": "audience"})
+    assert relayed["error"] == {"code": "forbidden", "message": AUDIENCE_CHAT_OFF}
+    as_player = {"origin": "hub-b", "id": "b:2", "hops": 1, "as": "player"}
+    assert (await service.publish("chat", {"clear": True}, relay=as_player))["error"]["message"] == PLAYERS_MAY_NOT_CLEAR
