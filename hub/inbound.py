@@ -127,6 +127,7 @@ def _stamp_message(message: dict[str, Any], who: Identity, now_ms: int) -> dict[
         stamped["isPlayer"] = False
         stamped["user"] = who.nickname
         stamped.pop("highlighted", None)  # highlighting is a performer's control
+        stamped.pop("color", None)  # chat colours are the performers'
     return stamped
 
 

@@ -279,12 +279,19 @@ class Node:
     # membership
 
     async def enter(
-        self, conn: Connection, stage: Stage, role: str, nickname: str, since: tuple[str, int] | None = None
+        self,
+        conn: Connection,
+        stage: Stage,
+        role: str,
+        nickname: str,
+        since: tuple[str, int] | None = None,
+        chat_window: bool = False,
     ) -> dict[str, Any]:
         """Put a connection on a stage and return the join ack; leaves its previous stage first.
 
         With `since` (epoch, seq) inside the kept history the ack carries exactly the missed
-        events; otherwise the whole live state as this role may see it.
+        events; otherwise the whole live state as this role may see it. A `chat_window` (the
+        standalone chat page) receives everything its role may see but is not in presence.
         """
         room = await self.room(stage)
         everything = sees_all(role)
@@ -299,11 +306,11 @@ class Node:
             self.exit(conn)
         # From here to the return nothing awaits: the socket enters the room at exactly
         # `delivered_seq`, so it receives every later event once and no earlier one.
-        conn.room, conn.role, conn.nickname = room, role, nickname
+        conn.room, conn.role, conn.nickname, conn.chat_window = room, role, nickname, chat_window
         room.sockets += 1
         targeted = (room.performers, room.session(conn.session)) if everything else ()
         self._rooms_of(conn.sid, enter=(room.everyone, *targeted))
-        if not conn.service:  # a gateway is not someone on the stage
+        if not conn.service and not chat_window:  # a gateway or a chat window is not someone on the stage
             room.presence.join(conn.session, conn.sid, nickname, role)
             self.presence_changed(room)
         self._count_stages()

@@ -45,6 +45,7 @@ class Connection:
     role: str = "audience"
     admin: bool = False
     service: bool = False
+    chat_window: bool = False  # joined as the standalone chat page: not in presence
     replay: Any = None
     order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # its publishes, one at a time
     relay_hold: set[str] | None = None  # relays refused for now: later ones wait for them (hub/relay.py)

@@ -41,6 +41,7 @@ from .relay import hold_relays, keep_relay_order, relay_identity
 from .roles import SERVICE, closed_message, is_performer, resolve_role, unfederated
 from .server import HubServer
 from .sessions import SessionSigner
+from .stage_rules import check_stage_rules
 from .video_checks import check_video
 
 log = logging.getLogger("hub.sockets")
@@ -193,10 +194,13 @@ class SocketHandlers:
         if stage is None:
             raise Refused("not_found", f"no stage {slug[:80]!r}")
         role = SERVICE if conn.service else resolve_role(stage, conn.user_id)
+        chat_window = data.get("chatWindow", False)
+        if not isinstance(chat_window, bool):
+            raise Refused("bad_request", "chatWindow must be true or false")
         if stage.status != "live" and not is_performer(role) and not conn.admin and not conn.service:
             raise Refused("forbidden", closed_message(stage.status))
         conn.stop_replay()
-        return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")))
+        return await self.node.enter(conn, stage, role, nickname, parse_since(data.get("since")), chat_window)
 
     async def publish(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         async with conn.order:  # one connection's publishes are numbered in the order they came
@@ -219,6 +223,7 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage before publishing")
         who, relayed = self._speaker(conn, data.get("relay"))
         topic, payload = check_publish(who.role, data, self.settings.max_payload, self.settings.limits)
+        check_stage_rules(who.role, topic, payload, room.state["settings"])
         if topic == "board":
             check_video(payload, room.state["board"]["objects"])
         sender = {**who.sender(), **relayed, **publish_id(data.get("id"))}
@@ -269,6 +274,8 @@ class SocketHandlers:
             raise Refused("not_joined", "join a stage first")
         if conn.service:
             raise Refused("forbidden", "service connections are not in presence")
+        if conn.chat_window:
+            raise Refused("forbidden", "a chat window is not in presence")
         nickname = clean_nickname(data["nickname"]) if "nickname" in data else None
         avatar_id = data.get("avatarId")
         if "avatarId" in data:

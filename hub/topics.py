@@ -86,6 +86,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "setReactionVisibility": _with("visible", visible={"type": "boolean"}),
             "setDarkModeChat": _with("enabled", enabled={"type": "boolean"}),
             "setChatPosition": _with("position", position={"enum": ["left", "right"]}),
+            "setAudienceChat": _with("enabled", enabled={"type": "boolean"}),
+            "setPlayersMayClearChat": _with("enabled", enabled={"type": "boolean"}),
             "loadScenes": {},
             "switchScene": _with("scene", scene=_ID),
             "blankScene": {},
@@ -128,7 +130,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _is_public_chat(payload: Any) -> bool:
+def is_public_chat(payload: Any) -> bool:
     return isinstance(payload, str) or (
         not payload.get("isPrivate") and not any(key in payload for key in CHAT_CONTROLS)
     )
@@ -162,7 +164,7 @@ def _topic(name: str, max_bytes: int, audience: Callable[[Any], bool] = lambda _
 TOPICS: dict[str, Topic] = {
     topic.name: topic
     for topic in (
-        _topic("chat", 8 * 1024, _is_public_chat),
+        _topic("chat", 8 * 1024, is_public_chat),
         _topic("board", 64 * 1024),
         _topic("background", 32 * 1024),
         _topic("audio", 4 * 1024),

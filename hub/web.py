@@ -33,6 +33,7 @@ VENDOR: dict[str, str] = {
 PAGES: dict[str, str] = {
     "/": "foyer.html",
     "/stage/{slug}": "stage.html",
+    "/stage/{slug}/chat": "chat.html",
     "/replay/{slug}/{performance}": "replay.html",
     "/backstage": "backstage.html",
     "/studio": "studio.html",

@@ -176,6 +176,8 @@ def grammar(hostile: bool) -> Strategies:
                 "setReactionVisibility": {"visible": st.booleans()},
                 "setDarkModeChat": {"enabled": st.booleans()},
                 "setChatPosition": {"position": st.sampled_from(["left", "right", "top"] if hostile else ["left", "right"])},
+                "setAudienceChat": {"enabled": st.booleans()},
+                "setPlayersMayClearChat": {"enabled": st.booleans()},
                 "loadScenes": {},
                 "switchScene": {"scene": st.one_of(st.integers(1, 4), st.sampled_from(["1", "2", "01", "²", "9" * 30]), ids)},
                 "blankScene": {},

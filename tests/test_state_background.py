@@ -72,21 +72,32 @@ def test_curtain_object_applies_only_if_strictly_newer() -> None:
 
 def test_settings() -> None:
     state = empty_state()
-    assert state["settings"] == {"chatVisibility": True, "reactionVisibility": True,
-                                 "chatDarkMode": False, "chatPosition": "right"}
+    assert state["settings"] == {"chatVisibility": True, "reactionVisibility": True, "chatDarkMode": False,
+                                 "chatPosition": "right", "audienceChat": True, "playersMayClearChat": False}
     state = apply(state, ev({"type": "setChatVisibility", "visible": False}))
     state = apply(state, ev({"type": "setReactionVisibility", "visible": False}))
     state = apply(state, ev({"type": "setDarkModeChat", "enabled": True}))
     state = apply(state, ev({"type": "setChatPosition", "position": "left"}))
-    assert state["settings"] == {"chatVisibility": False, "reactionVisibility": False,
-                                 "chatDarkMode": True, "chatPosition": "left"}
+    state = apply(state, ev({"type": "setAudienceChat", "enabled": False}))
+    state = apply(state, ev({"type": "setPlayersMayClearChat", "enabled": True}))
+    assert state["settings"] == {"chatVisibility": False, "reactionVisibility": False, "chatDarkMode": True,
+                                 "chatPosition": "left", "audienceChat": False, "playersMayClearChat": True}
+
+
+def test_a_scene_brings_back_looks_but_never_the_players_right_to_clear() -> None:
+    state = apply(empty_state(), ev({"type": "setPlayersMayClearChat", "enabled": True}))
+    snapshot: dict[str, Any] = {"background": None, "backdropColor": "#010203", "board": {"objects": [], "whiteboard": []},
+                                "settings": {"audienceChat": False, "playersMayClearChat": False}, "audios": []}
+    state = apply(state, ev({"type": "recordingSnapshot", "snapshot": snapshot, "curtain": None}))
+    assert state["settings"]["audienceChat"] is False and state["settings"]["playersMayClearChat"] is True
 
 
 def test_invalid_settings_are_ignored() -> None:
     state = empty_state()
     for payload in ({"type": "setChatVisibility", "visible": "no"}, {"type": "setChatVisibility"},
                     {"type": "setDarkModeChat", "visible": True}, {"type": "setChatPosition", "position": "top"},
-                    {"type": "setChatPosition", "position": ["left"]}):
+                    {"type": "setChatPosition", "position": ["left"]}, {"type": "setAudienceChat", "enabled": "off"},
+                    {"type": "setPlayersMayClearChat", "enabled": 1}):
         assert apply(state, ev(payload)) is state, payload
 
 

@@ -82,7 +82,8 @@ SNAPSHOT = st.fixed_dictionaries(
                                                   "whiteboard": st.lists(COMMAND, max_size=3)})},
     optional={"background": st.none() | BACKDROP, "backdropColor": COLOR, "audios": st.lists(TRACK, max_size=3),
               "settings": st.fixed_dictionaries({}, optional={"chatVisibility": st.booleans(),
-                                                              "chatPosition": st.sampled_from(["left", "right"])})},
+                                                              "chatPosition": st.sampled_from(["left", "right"]),
+                                                              "audienceChat": st.booleans(), "playersMayClearChat": st.booleans()})},
 )
 BACKGROUND = st.one_of(
     typed("changeBackground", background=BACKDROP),
@@ -92,6 +93,8 @@ BACKGROUND = st.one_of(
     typed("setReactionVisibility", visible=st.booleans()),
     typed("setDarkModeChat", enabled=st.booleans()),
     typed("setChatPosition", position=st.sampled_from(["left", "right"])),
+    typed("setAudienceChat", enabled=st.booleans()),
+    typed("setPlayersMayClearChat", enabled=st.booleans()),
     typed("loadScenes"),
     typed("blankScene"),
     typed("switchScene", {"snapshot": SNAPSHOT}, scene=st.integers(1, 3)),

@@ -62,14 +62,15 @@ async function tokenForConnect() {
   }
 }
 
-/** Open a socket with the login token (if any) and this tab's session; polling after websocket. */
-export async function openSocket() {
+/** Open a socket with the login token (if any) and this tab's session (`claim`: the standalone
+ * chat page claims none); polling after websocket. */
+export async function openSocket({ claim = tabSession } = {}) {
   // Socket.IO asks for `auth` at every connection attempt, reconnections included.
   return io({
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
     auth: (cb) => {
-      tokenForConnect().then((token) => cb(token ? { token, ...tabSession() } : tabSession()));
+      tokenForConnect().then((token) => cb(token ? { token, ...claim() } : claim()));
     },
     reconnectionDelay: 500,
     reconnectionDelayMax: 4000,
@@ -82,8 +83,8 @@ export async function openSocket() {
  * `ack.events`); `onEvent(event)` every stage event; `onPresence(p)` every presence update.
  */
 export class StageConnection {
-  constructor(socket, slug, { nickname, onStatus, onJoined, onEvent, onPresence, onError, onClosed }) {
-    Object.assign(this, { socket, slug, nickname, onJoined, onEvent, onPresence, onError, onClosed });
+  constructor(socket, slug, { nickname, onStatus, onJoined, onEvent, onPresence, onError, onClosed, joinWith = {} }) {
+    Object.assign(this, { socket, slug, nickname, onJoined, onEvent, onPresence, onError, onClosed, joinWith });
     this.epoch = null;
     this.seq = 0;
     this.status = 'connecting';
@@ -135,7 +136,7 @@ export class StageConnection {
   }
 
   async join() {
-    const data = { stage: this.slug };
+    const data = { ...this.joinWith, stage: this.slug };
     if (this.nickname) data.nickname = this.nickname;
     if (this.epoch !== null) data.since = { epoch: this.epoch, seq: this.seq };
     clearTimeout(this.retry);

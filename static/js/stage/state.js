@@ -195,7 +195,10 @@ const SETTINGS = {
   reactionVisibility: [isBool, 'setReactionVisibility', 'visible'],
   chatDarkMode: [isBool, 'setDarkModeChat', 'enabled'],
   chatPosition: [(v) => v === 'left' || v === 'right', 'setChatPosition', 'position'],
+  audienceChat: [isBool, 'setAudienceChat', 'enabled'],
+  playersMayClearChat: [isBool, 'setPlayersMayClearChat', 'enabled'],
 };
+const NOT_FROM_SCENES = new Set(['playersMayClearChat']); // a right: a saved scene never brings it back
 const SETTING_BY_ACTION = Object.fromEntries(Object.entries(SETTINGS).map(([name, [valid, kind, field]]) => [kind, [name, valid, field]]));
 
 function reduceSettings(settings, p) {
@@ -207,7 +210,7 @@ function reduceSettings(settings, p) {
 
 function mergeSettings(settings, incoming) {
   if (!isObj(incoming)) return settings;
-  const valid = Object.fromEntries(Object.entries(incoming).filter(([k, v]) => k in SETTINGS && SETTINGS[k][0](v)));
+  const valid = Object.fromEntries(Object.entries(incoming).filter(([k, v]) => k in SETTINGS && !NOT_FROM_SCENES.has(k) && SETTINGS[k][0](v)));
   return { ...settings, ...valid };
 }
 
@@ -354,7 +357,7 @@ export function emptyState(defaultColor = '#30ac45') {
   return {
     board: emptyBoard(),
     background: { backdrop: null, backdropColor: defaultColor, defaultColor, curtain: null },
-    settings: { chatVisibility: true, reactionVisibility: true, chatDarkMode: false, chatPosition: 'right' },
+    settings: { chatVisibility: true, reactionVisibility: true, chatDarkMode: false, chatPosition: 'right', audienceChat: true, playersMayClearChat: false },
     audio: { tracks: {}, master: { volume: 1.0, duration: 0 } },
     whiteboard: { commands: [] },
     chat: { messages: [], privateMessages: [] },

@@ -12,6 +12,7 @@ import { textOf } from './render.js';
 import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 import { StreamTools } from './stream_tools.js';
+import { SettingsTools } from './settings-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -47,6 +48,8 @@ export class Toolbox {
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
     this.panel.append(this.streams.panel);
+    this.settingsTools = new SettingsTools(this);
+    this.panel.append(this.settingsTools.panel);
     root.append(this.panel);
     this.showSelected(null);
     this.dropTarget(page.view.stage);
@@ -273,6 +276,7 @@ export class Toolbox {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
     this.streams.update(event);
+    this.settingsTools.update(event);
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);
