@@ -11,15 +11,6 @@ const POSE = ['x', 'y', 'w', 'h'];
 /** Whether a board object is prepared backstage (seen by performers only). */
 export const isBackstage = (obj) => isObj(obj) && obj.backstage === true;
 
-/** The board as the audience may see it: no backstage object and none of their speech. */
-export function publicBoard(board) {
-  const hidden = board.objects.filter(isBackstage);
-  if (!hidden.length) return board;
-  const keys = new Set(hidden.map((o) => String(o.id)));
-  const speeches = Object.fromEntries(Object.entries(board.speeches).filter(([k]) => !keys.has(k)));
-  return { ...board, objects: board.objects.filter((o) => !isBackstage(o)), speeches };
-}
-
 /** How much a size grew (1 when either size is not a positive number). */
 const scaleOf = (n, o) => (isNumber(n) && isNumber(o) && o > 0 && n > 0 ? n / o : 1);
 
