@@ -4,6 +4,7 @@ and from another hub process), until one publish shows it whole; a costume follo
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,25 @@ async def test_refusals_name_the_field_and_change_nothing(hub: Hub) -> None:
     assert [(o["id"], o.get("wornBy"), o.get("backstage")) for o in state["board"]["objects"]] == [
         ("bear", None, None), ("hat", None, None), ("cub", None, None),
     ]  # fmt: skip
+
+
+async def test_a_replay_shows_the_costume_where_its_avatar_took_it(hub: Hub) -> None:
+    pat, _audience = await stage_with(hub)
+    olivia = await hub.joined("olivia")
+    hat = {"id": "hat", "type": "prop", "x": 0.55, "y": 0.1, "w": 0.1, "h": 0.1, "wornBy": "bear"}
+    for payload in (
+        {"type": "placeObjectOnStage", "object": BEAR},
+        {"type": "placeObjectOnStage", "object": hat},
+        {"type": "moveTo", "object": {**BEAR, "x": 0.1, "w": 0.4}},
+    ):
+        await ok(pat, "board", payload)
+    live = (await (await hub.joined()).join("show"))["state"]["board"]["objects"]
+    await asyncio.sleep(0.01)
+    await ok(pat, "chat", {"message": "bow"})  # the end: the seek below shows the state before it
+    swept = await olivia.call("sweep", {"name": "Dressed"})
+    viewer = await hub.joined()
+    assert (await viewer.call("replay", {"performance": swept["performance"]["id"]}))["ok"]
+    assert (await viewer.call("replayControl", {"action": "seek", "value": 10_000_000}))["ok"]
+    await viewer.wait_for(lambda c: len(c.replay_updates) >= 2 and "state" in c.replay_updates[-1])
+    assert viewer.replay_updates[-1]["state"]["board"]["objects"] == live
+    assert {o["id"]: o for o in live}["hat"]["x"] == pytest.approx(0.1 + 0.05 * 2)

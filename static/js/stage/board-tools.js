@@ -79,7 +79,8 @@ export class BoardTools {
     if (wearer) {
       return button(`Take off (worn by ${wearer.name ?? 'an avatar'})`, () => this.toolbox.board('moveTo', { ...obj, wornBy: null }), { class: 'secondary take-off' });
     }
-    const avatars = this.objects.filter((o) => o.type === 'avatar');
+    // only avatars on the same side of the curtain: a costume follows only those (costumes.js)
+    const avatars = this.objects.filter((o) => o.type === 'avatar' && isBackstage(o) === isBackstage(obj));
     if (!avatars.length) return '';
     const pick = h('select', { 'aria-label': 'Avatar to wear it' },
       avatars.map((a) => h('option', { value: String(a.id) }, String(a.name ?? a.id))));
