@@ -74,4 +74,15 @@ async def test_backstage_costume_then_lightbulb(hub, browser) -> None:
     await player.mouse.click(prop_box["x"] + stage_box["width"] * 0.25 + prop_box["width"] / 2, prop_box["y"] + prop_box["height"] / 2)
     await player.get_by_role("button", name="Take off").click()
     await until(phone, f"() => {OBJECTS}.find((o) => o.id === '{prop['id']}').wornBy === null")
-    assert player.errors == [] and phone.errors == [] and late.errors == []
+
+    # a performer on a phone reaches the same controls, and nothing scrolls sideways
+    pocket = await open_stage(await person(browser, hub, "helen", viewport=PHONE, is_mobile=True, has_touch=True), hub)
+    await pocket.wait_for_selector(item.format(media["prop"]["id"]))
+    await pocket.locator(f'.obj[data-id="{prop["id"]}"]').tap()
+    hide = pocket.get_by_role("button", name="Hide backstage")
+    await hide.scroll_into_view_if_needed()
+    assert await hide.is_visible() and await pocket.get_by_role("button", name="Wear", exact=True).is_visible()
+    assert await pocket.get_by_role("button", name="Place backstage").is_visible()
+    assert await pocket.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await pocket.screenshot(path=artifact("board_performer_phone.png"))
+    assert player.errors == [] and phone.errors == [] and late.errors == [] and pocket.errors == []
