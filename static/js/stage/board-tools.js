@@ -6,8 +6,8 @@
 // screen (the reducer, costumes.js), so its moves are never sent.
 import { h } from '../dom.js';
 import { isBackstage } from './costumes.js';
+import { button } from './toolbox.js';
 
-const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const sameId = (a, b) => a !== null && a !== undefined && String(a) === String(b);
 
 /** A costume's pose on `avatar`: kept where it is when it overlaps it, else over its head. */
