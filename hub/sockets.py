@@ -19,6 +19,7 @@ from storage import Scene, Store, User
 from . import stage_actions
 from .accounts import bearer
 from .auth import AuthError, Claims, TokenIssuer
+from .board_admission import admit_board
 from .clock import now_ms
 from .config import Settings
 from .guard import Guard
@@ -244,6 +245,8 @@ class SocketHandlers:
             if conn.room is not room:
                 raise Refused("not_joined", "the connection left the stage")
         audience, target = audience_of(topic, payload)
+        if topic == "board":  # costumes checked; backstage objects reach performers only (decided on the state)
+            payload, audience = admit_board(payload, room.state["board"], at, self.settings.limits)
         publishing = self.node.publish(room, topic, payload, sender, audience, target, at)
         if self.node.log.shared:
             task = asyncio.ensure_future(publishing)  # tasks start in creation order: queued in order

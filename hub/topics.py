@@ -20,7 +20,17 @@ HUB_TOPICS = frozenset({"stream"})
 
 _ID = {"type": ["string", "integer"], "maxLength": 200}
 _STR = {"type": "string", "maxLength": 2000}
-_OBJECT = {"type": "object", "required": ["id"], "properties": {"id": _ID}}
+# `wornBy`: the avatar wearing this prop as a costume (null: taken off); `backstage`: seen by
+# performers only until it is turned off ("the lightbulb", hub/board_admission.py).
+_OBJECT = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": _ID,
+        "wornBy": {"type": ["string", "integer", "null"], "maxLength": 200},
+        "backstage": {"type": "boolean"},
+    },
+}
 _CHAT_MESSAGE = {
     "type": "object",
     "properties": {

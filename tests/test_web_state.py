@@ -30,11 +30,16 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
     tracks: list[dict[str, Any]] = [{"id": 1, "src": "a.mp3"}, {"id": 2, "src": "b.mp3"}, {"id": "t", "src": "t.mp3"}, {"id": 3}]
 
     def obj() -> dict:
-        return {"id": rng.choice(ids), "x": rng.random(), "y": rng.random(), "holder": "x", "wornBy": rng.choice([None, "a"])}
+        return {"id": rng.choice(ids), "x": rng.random(), "y": rng.random(), "holder": "x", "wornBy": rng.choice([None, "a", 7])}
+
+    def costume() -> dict:  # costumes and backstage objects (issue 17): poses that follow, shows that reorder
+        return {**obj(), "w": rng.choice([None, rng.random(), 0, "w"]), "h": rng.choice([None, rng.random()]),
+                "backstage": rng.choice([None, True, False, "yes"]), "moveSpeed": rng.choice([None, 500])}
 
     makers = [
         lambda: ("board", {"type": "placeObjectOnStage", "object": obj()}),
         lambda: ("board", {"type": rng.choice(["moveTo", "switchFrame", "toggleAutoplayFrames", "destroy", "bringToFront", "sendToBack"]), "object": obj()}),
+        lambda: ("board", {"type": rng.choice(["placeObjectOnStage", "moveTo"]), "object": costume()}),
         lambda: ("board", {"type": "speak", "avatar": {"id": rng.choice(ids)}, "speak": {"message": "hi there"}}),
         lambda: ("board", {"type": "bringToFrontOf", "front": rng.choice(ids), "back": rng.choice(ids), "side": rng.choice(["front", "behind", None])}),
         lambda: ("background", {"type": "changeBackground", "background": {"src": "s", "at": rng.choice([None, rng.randint(0, 5)])}}),
@@ -75,7 +80,7 @@ def _drop_none(value):
     return value
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_browser_reducers_match_the_hub(seed: int) -> None:
     if NODE is None:
         pytest.fail("node is needed (make install) to run the browser's reducers")

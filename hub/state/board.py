@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._util import Json, action, id_key, index_of, is_id, same_id, same_items, without_key
+from .costumes import dress
 from .limits import Limits
 from .video import settle, videos_at
 
@@ -101,7 +102,7 @@ def _merge_at(board: Board, index: int, obj: dict[str, Json], at: int | float) -
     objects = list(board["objects"])
     old = objects[index]
     objects[index] = settle(old, {**old, **_clean(obj)}, obj, at)
-    return {**board, "objects": objects}
+    return {**board, "objects": dress(objects, index, old)}  # costumes follow; a shown object goes on top
 
 
 def _destroy(board: Board, payload: dict[str, Json], at: int | float, limits: Limits) -> Board:

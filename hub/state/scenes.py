@@ -14,6 +14,7 @@ from ._util import Json, State
 from .audio import reconcile, rewind_all
 from .background import blank_background, scene_background
 from .board import board_from_objects, empty_board
+from .costumes import is_backstage
 from .limits import Limits
 from .settings import merge_settings
 from .whiteboard import empty_whiteboard, whiteboard_from
@@ -21,11 +22,13 @@ from .whiteboard import empty_whiteboard, whiteboard_from
 
 def scene_snapshot(state: State) -> dict[str, Any]:
     """What a saved scene keeps: backdrop, backdrop colour, board objects, whiteboard, settings
-    and audio tracks; not chat, curtain, speech or master volume."""
+    and audio tracks; not chat, curtain, speech or master volume, nor backstage objects (a scene
+    goes to everyone in `switchScene`, as the original kept only live objects in scenes)."""
+    objects = [o for o in state["board"]["objects"] if not is_backstage(o)]
     return {
         "background": state["background"]["backdrop"],
         "backdropColor": state["background"]["backdropColor"],
-        "board": {"objects": list(state["board"]["objects"]), "whiteboard": list(state["whiteboard"]["commands"])},
+        "board": {"objects": objects, "whiteboard": list(state["whiteboard"]["commands"])},
         "settings": dict(state["settings"]),
         "audios": list(state["audio"]["tracks"].values()),
     }

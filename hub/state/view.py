@@ -7,6 +7,7 @@ from ._util import State
 from .audio import tracks_at
 from .board import board_at
 from .chat import public_chat
+from .costumes import public_board
 from .video import any_playing
 
 
@@ -20,7 +21,8 @@ def depends_on_time(state: State) -> bool:
 
 def view(state: State, now_ms: int | float, audience: bool) -> State:
     """The state as of hub time `now_ms`: playing tracks and videos advanced to where the room is,
-    faded speech bubbles dropped, and for the audience no private chat. Never mutates `state`."""
+    faded speech bubbles dropped, and for the audience no private chat nor backstage objects.
+    Never mutates `state`."""
     seen = {
         **state,
         "audio": tracks_at(state["audio"], now_ms),
@@ -28,4 +30,5 @@ def view(state: State, now_ms: int | float, audience: bool) -> State:
     }
     if audience:
         seen["chat"] = public_chat(state["chat"])
+        seen["board"] = public_board(seen["board"])
     return seen

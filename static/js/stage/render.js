@@ -156,6 +156,7 @@ export class StageView {
     el.style.opacity = Number(obj.opacity ?? 1);
     el.style.transform = `rotate(${Number(obj.rotate) || 0}deg)`;
     el.style.zIndex = index + 1;
+    el.classList.toggle('backstage', obj.backstage === true); // performers only: dimmed, marked (CSS)
     el.dataset.x = obj.x ?? 0;
     el.dataset.y = obj.y ?? 0;
     body.style.transform = `scale(${Number(obj.scaleX ?? 1)}, ${Number(obj.scaleY ?? 1)})`;

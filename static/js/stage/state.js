@@ -2,6 +2,7 @@
 // (hub/state/*.py, docs/state.md). Every client folds the same events the same way, so a
 // client that joined with a snapshot and one that saw every event show the same stage.
 // Pure: `apply` never mutates its input and returns the very same object when nothing changed.
+import { dress } from './costumes.js';
 
 export const LIMITS = Object.freeze({
   chatMessages: 100, privateMessages: 100, whiteboardCommands: 2000,
@@ -96,8 +97,9 @@ function boardFromObjects(objects, limits, at) {
 
 function mergeAt(board, index, obj, at) {
   const objects = [...board.objects];
-  objects[index] = settle(objects[index], { ...objects[index], ...clean(obj) }, obj, at);
-  return { ...board, objects };
+  const old = objects[index];
+  objects[index] = settle(old, { ...old, ...clean(obj) }, obj, at);
+  return { ...board, objects: dress(objects, index, old) }; // costumes follow; a shown object goes on top
 }
 
 function place(board, p, at, limits) {

@@ -13,6 +13,7 @@ import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 import { StreamTools } from './stream_tools.js';
 import { SettingsTools } from './settings-tools.js';
+import { BoardTools } from './board-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -43,8 +44,9 @@ export class Toolbox {
     this.selected = h('div', { class: 'selected-tools' });
     this.mediaRoot = h('div', { class: 'media' }, h('p', { class: 'muted' }, 'Loading media…'));
     this.sceneList = h('ul', { class: 'scenes' });
+    this.boardTools = new BoardTools(this); // costumes and the lightbulb
     this.panel = h('aside', { class: 'toolbox', 'aria-label': 'Toolbox' },
-      h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.mediaRoot,
+      h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.boardTools.panel, this.mediaRoot,
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
     this.panel.append(this.streams.panel);
@@ -110,7 +112,7 @@ export class Toolbox {
       frames, multi: frames.length > 1, autoplayFrames: 0, x: at.x - w / 2, y: at.y - (w * aspect) / 2, w, h: w * aspect,
       rotate: 0, opacity: 1, scaleX: 1, scaleY: 1, moveSpeed: this.speed, volume: 100,
       voice: media.voice ?? null, link: media.link ?? null, displayName: this.page.nickname(),
-      ...(media.type === 'video' ? videoFields(thumb) : {}),
+      ...(media.type === 'video' ? videoFields(thumb) : {}), ...this.boardTools.placing(),
     };
     return this.board('placeObjectOnStage', obj);
   }
@@ -145,6 +147,7 @@ export class Toolbox {
         frames.length > 1 ? button('Next frame', () => act('switchFrame', { src: frames[(frames.indexOf(obj.src) + 1) % frames.length] })) : '',
         frames.length > 1 ? button(obj.autoplayFrames ? 'Stop frames' : 'Play frames', () => act('toggleAutoplayFrames', { autoplayFrames: obj.autoplayFrames ? 0 : 500 })) : '',
         button('Delete', () => { if (held) this.hold(null); act('destroy'); }, { class: 'danger' })),
+      this.boardTools.selected(obj),
       h('label', {}, 'Opacity', opacity),
       obj.type === 'text' ? this.textEditor(obj, act) : '',
       obj.type === 'video' ? videoControls(obj, {
@@ -166,7 +169,7 @@ export class Toolbox {
       this.board('placeObjectOnStage', {
         id: randomId(16), type: 'text', name: text.slice(0, 40), content: asHtml(text), fontSize: `${size.value}px`, color: color.value,
         fontFamily: '', x: 0.5 - w / 2, y: 0.2, w, h: Number(size.value) / 500, rotate: 0, opacity: 1, scaleX: 1, scaleY: 1, moveSpeed: this.speed,
-        displayName: this.page.nickname(),
+        displayName: this.page.nickname(), ...this.boardTools.placing(),
       });
       words.value = '';
     } }, words, size, color, h('button', { type: 'submit' }, 'Add text'));
