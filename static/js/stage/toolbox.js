@@ -2,7 +2,7 @@
 // in its DOM): the stage's media from GraphQL (drag an avatar or prop onto the stage, or press
 // its button), the selected object's actions (hold and speak, front/back, flip, opacity, frames,
 // delete), text objects (add, change the words), backdrop and colour, curtain, whiteboard pen,
-// audio play/pause/loop, video clips (the Video group and the selected clip's controls, in
+// audio (audio-tools.js), video clips (the Video group and the selected clip's controls, in
 // video-tools.js), scenes, and "view as audience". Every change is a publish; the page shows it
 // when the echo comes back.
 import { gql } from '../api.js';
@@ -12,6 +12,7 @@ import { textOf } from './render.js';
 import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 import { StreamTools } from './stream_tools.js';
+import { AudioTools } from './audio-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -46,6 +47,7 @@ export class Toolbox {
       h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.mediaRoot,
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
+    this.audioTools = new AudioTools(this);
     this.panel.append(this.streams.panel);
     root.append(this.panel);
     this.showSelected(null);
@@ -64,7 +66,7 @@ export class Toolbox {
       this.mediaGroup('Video', byType('video'), (m) => this.place(m), videoThumb),
       this.mediaGroup('Backdrops', byType('backdrop'), (m) => this.backdrop(m)),
       this.mediaGroup('Curtains', byType('curtain'), (m) => this.curtain(m)),
-      group('Audio', ...byType('audio').map((m) => this.audioRow(m))),
+      this.audioTools.group(byType('audio')),
     );
     this.loadScenes();
   }
@@ -227,19 +229,6 @@ export class Toolbox {
         button('Clear drawing', () => this.page.publish('draw', { type: 'clear' }))));
   }
 
-  audioRow(media) {
-    const key = String(media.id);
-    const track = () => this.page.state.audio.tracks[key] ?? {};
-    const loop = h('input', { type: 'checkbox', 'aria-label': `Loop ${media.name}` });
-    const send = (change) => this.page.publish('audio', { id: media.id, name: media.name, type: 'audio', src: absolute(media.url), loop: loop.checked, ...change });
-    loop.addEventListener('change', () => send({}));
-    return h('div', { class: 'row audio-row', dataset: { track: key } }, h('span', { class: 'name' }, media.name),
-      button('Play', () => send({ isPlaying: true, currentTime: track().isPlaying ? this.page.audio.position(key) : track().currentTime ?? 0, saken: true }), { 'aria-label': `Play ${media.name}` }),
-      button('Pause', () => send({ isPlaying: false, currentTime: this.page.audio.position(key), saken: true }), { 'aria-label': `Pause ${media.name}` }),
-      button('Stop', () => send({ isPlaying: false, currentTime: 0, saken: true }), { 'aria-label': `Stop ${media.name}` }),
-      h('label', { class: 'inline' }, loop, 'Loop'));
-  }
-
   sceneTools() {
     const name = h('input', { name: 'scene', maxlength: 100, placeholder: 'Scene name', 'aria-label': 'Scene name' });
     this.sceneError = h('p', { class: 'error', role: 'alert', hidden: true });
@@ -266,6 +255,7 @@ export class Toolbox {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
     this.streams.update(event);
+    this.audioTools.update();
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);
