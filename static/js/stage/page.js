@@ -94,7 +94,10 @@ async function main() {
       setPresence(ack.presence);
       screen.view.setHolders(ack.presence?.roster);
     },
-    onEvent: (event) => screen?.event(event),
+    onEvent: (event) => {
+      screen?.event(event);
+      page.toolbox?.recorder.update(event); // every event: a recording's start or end changes no state
+    },
     onPresence: (p) => {
       setPresence(p);
       screen?.view.setHolders(p?.roster);

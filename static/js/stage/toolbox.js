@@ -13,6 +13,7 @@ import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 import { StreamTools } from './stream_tools.js';
 import { AudioTools } from './audio-tools.js';
+import { RecordTools } from './record-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -48,6 +49,7 @@ export class Toolbox {
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
     this.audioTools = new AudioTools(this);
+    this.recorder = new RecordTools(this);
     this.panel.append(this.streams.panel);
     root.append(this.panel);
     this.showSelected(null);
