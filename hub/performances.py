@@ -140,7 +140,8 @@ class PerformanceHandlers:
             timeline, lambda name, payload: send(conn.sid, name, payload), speed=speed, loop=loop, on_close=release
         )
         conn.replay.play()
-        return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}
+        status = conn.replay.status()
+        return {"ok": True, "performance": performance.public(), "status": status, "density": timeline.density()}
 
     async def _admitted(
         self, conn: Connection, performance: Performance

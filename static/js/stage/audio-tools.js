@@ -7,6 +7,7 @@
 // every page stop it there (`trackAt`), so a late joiner sees it stopped too.
 import { h } from '../dom.js';
 import { safeUrl } from '../safe.js';
+import { typing } from './keys.js';
 import { trackAt } from './state.js';
 import { button } from './toolbox.js';
 
@@ -14,14 +15,6 @@ export const FADE_MS = 3000; // "Fade out all", as the original
 const TICK_MS = 250; // how often the rows look at the clock (a track ending shows within this)
 const STATUS = { playing: 'Playing', paused: 'Paused', stopped: 'Stopped' };
 const absolute = (url) => new URL(url, location.href).href;
-
-/** Whether a key press is someone typing (a text field, a list, an editable element): shortcuts keep off. */
-export function typing(event) {
-  const el = event.target;
-  if (!(el instanceof Element)) return false;
-  if (el.isContentEditable || el.matches('textarea, select')) return true;
-  return el.matches('input') && !['range', 'checkbox', 'radio', 'button', 'submit', 'color'].includes(el.type);
-}
 
 /** A volume slider (0..1) that publishes on release; `value` is what the state holds. */
 function volumeSlider(label, value, onchange) {
