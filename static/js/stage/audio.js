@@ -110,7 +110,7 @@ export class AudioPlayer {
     const first = this.masterState === null;
     this.masterState = state;
     const target = Number.isFinite(state?.volume) ? Math.min(Math.max(state.volume, 0), 1) : 1;
-    const duration = Number.isFinite(state?.duration) ? state.duration : 0;
+    const duration = (Number.isFinite(state?.duration) ? state.duration : 0) / (this.rate > 1 ? this.rate : 1); // a replay's speed shortens it
     clearInterval(this.fade);
     this.fade = null;
     if (first || duration <= 0 || this.muted) {

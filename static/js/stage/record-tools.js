@@ -1,6 +1,7 @@
 // The record button in the stage bar (performers; imported by toolbox.js). Owners and editors
-// start a recording (asked for its name: socket `startRecording`) and stop it (`saveRecording`);
-// every performer sees "Recording <name>" with the time since it started while one is open. Which
+// start a recording (asked for its name, and whether to clear the stage first: socket
+// `startRecording`) and stop it (`saveRecording`); every performer sees "Recording <name>" with
+// the time since it started while one is open. Which
 // recording is open comes from the socket call `performances` (the one with `recording: true`),
 // asked when the toolbox loads (a late join or a reload) and again when the stage hears a
 // recording start (`background recordingSnapshot`) or end (`background recordingSaved`), whoever
@@ -41,8 +42,9 @@ export class RecordTools {
   /** Owners and editors: Record (then a name and Start), and Stop while recording. */
   managerControls() {
     this.name = h('input', { name: 'recording', maxlength: 200, placeholder: 'Recording name', 'aria-label': 'Recording name', required: true });
+    this.blank = h('input', { type: 'checkbox', 'aria-label': 'Clear the stage first' });
     this.form = h('form', { class: 'record-form', hidden: true, onsubmit: (e) => { e.preventDefault(); this.start(); } },
-      this.name, h('button', { type: 'submit' }, 'Start recording'),
+      this.name, h('label', { class: 'inline' }, this.blank, 'Clear the stage first'), h('button', { type: 'submit' }, 'Start recording'),
       h('button', { type: 'button', class: 'secondary', onclick: () => { this.form.hidden = true; this.show(); } }, 'Cancel'));
     this.recordButton = h('button', { type: 'button', class: 'record-start', onclick: () => this.ask() }, '● Record');
     this.stopButton = h('button', { type: 'button', class: 'record-stop', hidden: true, onclick: () => this.stop() }, '■ Stop recording');
@@ -59,11 +61,12 @@ export class RecordTools {
   }
 
   async start() {
-    const ack = await call(this.socket, 'startRecording', { name: this.name.value.trim() });
+    const ack = await call(this.socket, 'startRecording', { name: this.name.value.trim(), blank: this.blank.checked });
     this.error.textContent = ack.ok ? '' : ack.error.message;
     if (!ack.ok) return;
     this.form.hidden = true;
     this.name.value = '';
+    this.blank.checked = false;
     this.set(ack.performance);
   }
 
