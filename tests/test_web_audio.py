@@ -68,6 +68,16 @@ async def test_keys_volumes_fade_and_a_track_that_ends(hub, browser) -> None:
     assert (await until(audience, "(k) => window.upstage.state.audio.tracks[k]", key_long))["isPlaying"] is True
     await audience.screenshot(path=artifact("audio-phone-audience.png"))
 
+    # key 2 pauses the second track where the room is, and plays it on from there
+    await asyncio.sleep(0.5)
+    await player.keyboard.press("2")
+    paused = await until(audience, "(k) => { const t = window.upstage.state.audio.tracks[k]; return !t.isPlaying && t; }", key_long)
+    assert paused["currentTime"] > 0.3
+    await until(player, "(k) => document.querySelector(`.audio-row[data-track='${k}']`).dataset.state === 'paused'", key_long)
+    await player.keyboard.press("2")
+    resumed = await until(audience, "(k) => { const t = window.upstage.state.audio.tracks[k]; return t.isPlaying && t; }", key_long)
+    assert abs(resumed["currentTime"] - paused["currentTime"]) < 0.3
+
     # Fade out all: the master fades on the audience's page over 3 s, then the track stops and the master is back to 1
     await player.get_by_role("button", name="Fade out all").click()
     await until(audience, "() => window.upstage.state.audio.master.volume === 0 && window.upstage.state.audio.master.duration === 3000")
@@ -80,6 +90,16 @@ async def test_keys_volumes_fade_and_a_track_that_ends(hub, browser) -> None:
     assert masters == [{"volume": 0.6, "duration": 0}, {"volume": 0, "duration": 3000}, {"volume": 1, "duration": 0}]
     await player.locator(".audio-tools").screenshot(path=artifact("audio-toolbox-faded.png"))
     assert not player.errors and not audience.errors
+
+    # a performer's phone reaches the same controls, and nothing sticks out sideways
+    phone = await open_stage(await person(browser, hub, "helen", viewport=PHONE, is_mobile=True, has_touch=True), hub)
+    group = phone.locator(".audio-tools")
+    await group.get_by_role("button", name=f"Stop {long['name']}").wait_for(timeout=10_000)
+    await group.scroll_into_view_if_needed()
+    await group.screenshot(path=artifact("audio-toolbox-phone.png"))
+    assert await phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    await group.get_by_role("button", name=f"Play {short['name']}").tap()
+    await until(audience, "(k) => window.upstage.state.audio.tracks[k].isPlaying === true", key_short)
 
 
 async def test_audio_refusals(hub) -> None:

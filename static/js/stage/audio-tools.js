@@ -87,14 +87,18 @@ export class AudioTools {
     return this.page.publish('audio', { id: media.id, name: media.name, type: 'audio', src: absolute(media.url), loop: item.loop.checked, ...duration, ...change });
   }
 
+  /** Where a track is now: its element's position while that plays, else the room's (hub clock). */
+  position(item) {
+    const el = this.page.audio.players.get(item.key);
+    return el && !el.paused ? el.currentTime : this.track(item.key)?.currentTime ?? 0;
+  }
+
   play(item) {
-    const track = this.track(item.key);
-    const currentTime = track?.isPlaying ? this.page.audio.position(item.key) : track?.currentTime ?? 0;
-    return this.send(item, { isPlaying: true, currentTime, saken: true });
+    return this.send(item, { isPlaying: true, currentTime: this.position(item), saken: true });
   }
 
   pause(item) {
-    return this.send(item, { isPlaying: false, currentTime: this.page.audio.position(item.key), saken: true });
+    return this.send(item, { isPlaying: false, currentTime: this.position(item), saken: true });
   }
 
   /** Fade the master to 0 over 3 s, then stop each playing track and put the master back to 1. */
