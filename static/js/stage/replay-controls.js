@@ -8,6 +8,7 @@ import { typing } from './keys.js';
 
 export const SKIP_MS = 10_000;
 export const HIDE_MS = 3000;
+export const SKIP_SETTLE_MS = 150; // skips within this add up to one seek (replay calls are rate limited)
 
 /** Where a skip of `delta` ms from `position` lands: never before the start or past the end. */
 export const skipTarget = (position, delta, duration) => Math.min(Math.max(Math.round(position + delta), 0), duration);

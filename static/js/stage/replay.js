@@ -7,7 +7,7 @@
 import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { call, openSocket } from './connection.js';
-import { SKIP_MS, autoHide, shortcuts, showDensity, skipTarget } from './replay-controls.js';
+import { SKIP_MS, SKIP_SETTLE_MS, autoHide, shortcuts, showDensity, skipTarget } from './replay-controls.js';
 import { StageScreen } from './screen.js';
 import { isVideo } from './state.js';
 
@@ -39,11 +39,15 @@ async function main() {
   screen.clock = new ReplayClock();
   let current = { playing: false, position: 0, duration: 0, speed: 1 };
   let tickFrom = Date.now();
-  let target = null; // a skip's seek on its way: further skips count from there
+  let target = null; // where skips are taking the replay (until the hub has it): further skips count from there
   const position = () => (current.playing ? Math.min(current.position + (Date.now() - tickFrom) * current.speed, current.duration) : current.position);
   const wake = autoHide(() => current.playing);
   const socket = await openSocket();
-  const control = (action, value) => call(socket, 'replayControl', value === undefined ? { action } : { action, value });
+  const control = async (action, value) => {
+    const ack = await call(socket, 'replayControl', value === undefined ? { action } : { action, value });
+    document.querySelector('.stage-error').textContent = ack.ok ? '' : ack.error.message; // e.g. pressed too fast
+    return ack;
+  };
   window.upstage = { socket, audio: screen.audio, voice: screen.voice, get state() { return screen.state; }, get status() { return current; } };
 
   const show = (s) => {
@@ -58,12 +62,16 @@ async function main() {
     document.body.dataset.replay = s.ended ? 'ended' : s.playing ? 'playing' : 'paused';
     wake();
   };
-  const skip = async (delta) => {
-    const to = skipTarget(target ?? position(), delta, current.duration);
-    target = to;
-    seek.value = String(to);
-    await control('seek', to);
-    if (target === to) target = null;
+  let settle = null;
+  const skip = (delta) => { // presses in quick succession (or a held key) add up to one seek
+    target = skipTarget(target ?? position(), delta, current.duration);
+    seek.value = String(target);
+    clearTimeout(settle);
+    settle = setTimeout(async () => {
+      const to = target;
+      await control('seek', to);
+      if (target === to) target = null;
+    }, SKIP_SETTLE_MS);
   };
   const stepSpeed = (step) => {
     const values = [...speed.options].map((o) => Number(o.value));
