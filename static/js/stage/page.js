@@ -91,6 +91,7 @@ async function main() {
       if (ack.state) screen.reset(ack.state);
       screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);
+      else if (ack.state) page.toolbox?.recorder.refresh(); // a fresh state after a reconnect: hints may be missed
       setPresence(ack.presence);
       screen.view.setHolders(ack.presence?.roster);
     },
