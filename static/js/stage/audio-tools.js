@@ -9,12 +9,11 @@ import { h } from '../dom.js';
 import { safeUrl } from '../safe.js';
 import { typing } from './keys.js';
 import { trackAt } from './state.js';
-import { button } from './toolbox.js';
+import { absolute, button } from './toolbox.js';
 
 export const FADE_MS = 3000; // "Fade out all", as the original
 const TICK_MS = 250; // how often the rows look at the clock (a track ending shows within this)
 const STATUS = { playing: 'Playing', paused: 'Paused', stopped: 'Stopped' };
-const absolute = (url) => new URL(url, location.href).href;
 
 /** A volume slider (0..1) that publishes on release; `value` is what the state holds. */
 function volumeSlider(label, value, onchange) {
@@ -118,7 +117,7 @@ export class AudioTools {
 
   /** Keys 1-9: play or pause the first nine tracks (not while typing, not with a modifier). */
   key(e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat || !/^[1-9]$/.test(e.key) || typing(e)) return;
+    if (!this.toolbox.panel.isConnected || e.ctrlKey || e.metaKey || e.altKey || e.repeat || !/^[1-9]$/.test(e.key) || typing(e)) return;
     const item = this.rows[Number(e.key) - 1];
     if (!item) return;
     e.preventDefault();
@@ -129,7 +128,7 @@ export class AudioTools {
   /** Show each track as the state has it now, and the master volume (not a slider being moved). */
   update() {
     const audio = this.page.state?.audio;
-    if (!audio) return;
+    if (!audio || !this.toolbox.panel.isConnected) return;
     for (const item of this.rows) {
       const track = this.track(item.key);
       const now = !track ? 'stopped' : track.isPlaying ? 'playing' : track.currentTime > 0 ? 'paused' : 'stopped';

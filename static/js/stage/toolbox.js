@@ -18,7 +18,7 @@ import { RecordTools } from './record-tools.js';
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
 const imageThumb = (m) => h('img', { src: m.url, alt: '' });
-const absolute = (url) => new URL(url, location.href).href;
+export const absolute = (url) => new URL(url, location.href).href;
 export const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const group = (title, ...children) => h('section', { class: 'tool-group', 'aria-label': title }, h('h3', {}, title), ...children);
 // A text object's `content` is HTML (spec §2.1): typed words go in escaped, so they stay words.
