@@ -147,6 +147,14 @@ async def test_replay_density_skips_keys_and_controls_that_hide(hub, browser) ->
     await page.screenshot(path=artifact("replay-controls-hidden.png"))
     await page.mouse.move(300, 300)
     await until(page, "() => !document.body.classList.contains('controls-hidden')")
+    box = await page.locator(".density").bounding_box()  # pressing the density bar seeks there
+    await asyncio.sleep(0.4)
+    await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert await until(page, "() => Math.abs(window.upstage.status.position - 15000) < 500")
+    await page.keyboard.press("Escape")  # hides them at once
+    assert await page.evaluate("document.body.classList.contains('controls-hidden')")
+    await page.mouse.move(320, 320)
+    await until(page, "() => !document.body.classList.contains('controls-hidden')")
 
     phone = await (await person(browser, hub, viewport=PHONE, is_mobile=True, has_touch=True)).new_page()
     await phone.goto(f"{hub.url}/replay/show/{performance}")

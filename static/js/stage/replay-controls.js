@@ -2,7 +2,8 @@
 // (the hub's `density` from the replay ack: events in each slice of the performance; pressing it
 // seeks there), exact 10 s skips clamped to the performance, keyboard shortcuts (Space play/pause,
 // ←/→ skip 10 s, +/− speed, L loop; not while typing) and controls that hide after a few seconds
-// without pointer movement while the replay plays, and come back on movement, a tap, a key or focus.
+// without pointer movement while the replay plays (or on Escape), and come back on movement, a tap,
+// another key or focus.
 import { h } from '../dom.js';
 import { typing } from './keys.js';
 
@@ -45,12 +46,16 @@ export function shortcuts(actions) {
 }
 
 /** Hide `body`'s controls (class `controls-hidden`) after HIDE_MS without a pointer move, tap,
- * key or focus while `playing()`; returns `wake`, to call when playback changes. */
+ * key or focus while `playing()`, or at once on Escape; returns `wake`, to call when playback changes. */
 export function autoHide(playing, delay = HIDE_MS) {
   let timer = null;
-  const wake = () => {
-    document.body.classList.remove('controls-hidden');
+  const wake = (e) => {
     clearTimeout(timer);
+    if (e?.type === 'keydown' && e.key === 'Escape') { // the original's key: hide them now
+      document.body.classList.add('controls-hidden');
+      return;
+    }
+    document.body.classList.remove('controls-hidden');
     if (playing()) timer = setTimeout(() => { if (playing()) document.body.classList.add('controls-hidden'); }, delay);
   };
   for (const name of ['pointermove', 'pointerdown', 'keydown', 'focusin', 'touchstart']) document.addEventListener(name, wake, { passive: true });
