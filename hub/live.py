@@ -103,8 +103,8 @@ class LiveStages:
         room = await self.node.room(stage)
         return await actions.start_recording(self.node, self.store, room, sender, name, description)
 
-    async def save_recording(self, stage: Stage, recording: Performance) -> Performance:
-        return await actions.save_recording(self.node, self.store, await self.node.room(stage), recording)
+    async def save_recording(self, stage: Stage, recording: Performance, sender: dict[str, Any]) -> Performance:
+        return await actions.save_recording(self.node, self.store, await self.node.room(stage), recording, sender)
 
     async def stream_changed(self, stage: Stage, payload: dict[str, Any], sender: dict[str, Any]) -> bool:
         """Publish a stream's start or end (the hub-only `stream` topic) on the stage; a stream

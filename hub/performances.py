@@ -81,7 +81,7 @@ class PerformanceHandlers:
     async def save_recording(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room = self._managed_room(conn)
         performance = await self._performance_of(room, data.get("id"))
-        saved = await actions.save_recording(self.node, self.store, room, performance)
+        saved = await actions.save_recording(self.node, self.store, room, performance, conn.identity().sender())
         return {"ok": True, "performance": saved.public()}
 
     async def update_performance(self, conn: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +140,8 @@ class PerformanceHandlers:
             timeline, lambda name, payload: send(conn.sid, name, payload), speed=speed, loop=loop, on_close=release
         )
         conn.replay.play()
-        return {"ok": True, "performance": performance.public(), "status": conn.replay.status()}
+        status = conn.replay.status()
+        return {"ok": True, "performance": performance.public(), "status": status, "density": timeline.density()}
 
     async def _admitted(
         self, conn: Connection, performance: Performance

@@ -22,6 +22,7 @@ from storage import DEFAULT_COLOR, Event
 from .state import DEFAULT_LIMITS, Limits, apply, empty_state
 
 DEFAULT_CHECKPOINT_EVERY = 100
+DENSITY_SLICES = 100  # the replay page's event-density bar: events in each hundredth of the performance
 
 State = dict[str, Any]
 
@@ -54,6 +55,7 @@ class Timeline:
         self.checkpoint_every = checkpoint_every
         self._limits = limits
         self._checkpoints: list[State] = [empty_state(default_color)]  # state after k * checkpoint_every events
+        self._density: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
         """The number of groups (moments at which events go out)."""
@@ -67,6 +69,18 @@ class Timeline:
     def group_at(self, position: float) -> int:
         """The index of the first group at or after `position` (ms from the start)."""
         return bisect_left(self.offsets, position)
+
+    def density(self, slices: int = DENSITY_SLICES) -> list[int]:
+        """How many visible events fell in each of `slices` equal slices of the performance (an
+        event at the very end counts in the last); one slice when it all happened at one moment,
+        none when it is empty. Counted once per timeline (every replay of it shares the answer)."""
+        if slices not in self._density:
+            counts = [0] * slices if self.duration > 0 else [len(self.events)] if self.events else []
+            if self.duration > 0:
+                for index, offset in enumerate(self.offsets):
+                    counts[min(offset * slices // self.duration, slices - 1)] += len(self.group(index))
+            self._density[slices] = counts
+        return list(self._density[slices])
 
     @property
     def checkpoints(self) -> int:

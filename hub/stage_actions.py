@@ -175,15 +175,20 @@ async def start_recording(
     return performance
 
 
-async def save_recording(node: Node, store: Store, room: StageRoom, performance: Performance) -> Performance:
-    """Close an open recording with the stage's events so far."""
+async def save_recording(
+    node: Node, store: Store, room: StageRoom, performance: Performance, sender: dict[str, Any]
+) -> Performance:
+    """Close an open recording with the stage's events so far; the stage hears `recordingSaved`."""
     if not performance.recording:
         raise Refused("bad_request", "this recording is already saved")
     await node.persistence.writer.flush()
     try:
-        return await store.archive.save_recording(performance.id, room.delivered_seq)
+        saved = await store.archive.save_recording(performance.id, room.delivered_seq)
     except NothingToArchive as exc:
         raise Refused("bad_request", "nothing to record yet") from exc
+    # tell the stage the recording ended (its start is the recordingSnapshot), after its window
+    await announce(node, room, sender, {"type": "recordingSaved", "id": saved.id})
+    return saved
 
 
 async def trim(store: Store, performance: Performance, gap: Any, name: Any) -> Performance:

@@ -114,6 +114,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "saken": {"type": "boolean"},
             "loop": {"type": "boolean"},
             "volume": {"type": "number", "minimum": 0},
+            "duration": {"type": "number", "exclusiveMinimum": 0},  # seconds: the hub stops the track there
         },
     },
     "audio_master": {

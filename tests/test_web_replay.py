@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.browser import PHONE, artifact
+from tests.replays import archived
 from tests.studio import upload_as, wav
 from tests.webpages import WAIT_MS, person, until
 
@@ -71,3 +73,95 @@ async def test_replay_sound_follows_the_speed(hub, browser) -> None:
     await until(page, f"() => ({PLAYERS})()[0].rate === 2")
     await page.get_by_role("button", name="Pause").click()
     assert await until(page, f"() => ({PLAYERS})()[0].paused && !window.upstage.status.playing") is True
+
+
+async def test_replay_density_skips_keys_and_controls_that_hide(hub, browser) -> None:
+    """A 30 s performance: the density bar has the hub's slices; ←/→ and the skip buttons seek exactly
+    10 s, clamped at both ends; Space, +/- and L drive play, speed and loop but not while typing; the
+    controls hide while it plays and come back on a move (performer on a laptop) or a tap (phone)."""
+    await hub.stage("show", "helen")
+    performance = await archived(hub, "show", count=31, spacing_ms=1000)
+    page = await (await person(browser, hub, "helen", viewport={"width": 1280, "height": 900})).new_page()
+    await page.goto(f"{hub.url}/replay/show/{performance}")
+    await until(page, "() => window.upstage.status.playing")
+    assert await page.locator(".density .slice").count() == 100
+    assert await page.locator(".density .slice:not(.empty)").count() == 31
+
+    async def position() -> float:
+        return (await until(page, "() => window.upstage.status"))["position"]
+
+    async def press(key: str, expected: float) -> None:
+        await page.keyboard.press(key)
+        await until(page, f"() => window.upstage.status.position === {expected}")
+        await asyncio.sleep(0.4)  # replay calls have a rate limit of their own (3 a second)
+
+    await page.locator("body").click(position={"x": 600, "y": 880})
+    await page.keyboard.press(" ")
+    await page.wait_for_selector("body[data-replay=paused]", timeout=WAIT_MS)
+    await page.locator(".seek").evaluate("(el) => { el.value = '5000'; el.dispatchEvent(new Event('change')); }")
+    await until(page, "() => window.upstage.status.position === 5000")
+    await press("ArrowRight", 15_000)
+    await press("ArrowLeft", 5000)
+    await press("ArrowLeft", 0)  # clamped at the start
+    for _ in range(2):  # quick presses add up to one seek
+        await page.keyboard.press("ArrowRight")
+    await until(page, "() => window.upstage.status.position === 20000")
+    await asyncio.sleep(0.4)
+    await page.locator(".seek").evaluate("(el) => { el.value = '25000'; el.dispatchEvent(new Event('change')); }")
+    await until(page, "() => window.upstage.status.position === 25000")
+    await asyncio.sleep(0.4)
+    await page.get_by_role("button", name="Forward 10 seconds").click()
+    await until(page, "() => window.upstage.status.position === 30000")  # clamped at the end
+    await asyncio.sleep(0.4)
+    await page.get_by_role("button", name="Back 10 seconds").click()
+    assert await until(page, "() => window.upstage.status.position === 20000 && !window.upstage.status.playing")
+    assert await position() == 20_000
+    # speed and loop from the keyboard; typing in a field does neither
+    await page.locator("body").click(position={"x": 600, "y": 880})
+    await page.keyboard.press("+")
+    await until(page, "() => window.upstage.status.speed === 2")
+    await asyncio.sleep(0.4)
+    await page.keyboard.press("l")
+    await until(page, "() => window.upstage.status.loop === true")
+    await asyncio.sleep(0.4)
+    await page.keyboard.press("-")
+    await until(page, "() => window.upstage.status.speed === 1")
+    await asyncio.sleep(0.4)
+    await page.get_by_role("button", name="Log out").click()  # the header's login form is a text field to type in
+    field = page.locator("header form.login").get_by_label("Username")
+    await field.fill("")
+    await field.press("l")
+    await field.press("ArrowRight")
+    await field.press("+")
+    await asyncio.sleep(0.5)
+    assert (await until(page, "() => window.upstage.status"))["loop"] is True
+    assert (await until(page, "() => window.upstage.status"))["speed"] == 1 and await position() == 20_000
+    await page.screenshot(path=artifact("replay-controls-desktop.png"))
+
+    # playing, the controls hide when the pointer rests, and come back when it moves
+    await page.locator("body").click(position={"x": 600, "y": 880})
+    await page.keyboard.press(" ")
+    await until(page, "() => window.upstage.status.playing")
+    await until(page, "() => document.body.classList.contains('controls-hidden')")
+    assert await page.locator(".replay-controls").evaluate("(el) => getComputedStyle(el).pointerEvents") == "none"
+    await page.screenshot(path=artifact("replay-controls-hidden.png"))
+    await page.mouse.move(300, 300)
+    await until(page, "() => !document.body.classList.contains('controls-hidden')")
+    box = await page.locator(".density").bounding_box()  # pressing the density bar seeks there
+    await asyncio.sleep(0.4)
+    await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert await until(page, "() => Math.abs(window.upstage.status.position - 15000) < 500")
+    await page.keyboard.press("Escape")  # hides them at once
+    assert await page.evaluate("document.body.classList.contains('controls-hidden')")
+    await page.mouse.move(320, 320)
+    await until(page, "() => !document.body.classList.contains('controls-hidden')")
+
+    phone = await (await person(browser, hub, viewport=PHONE, is_mobile=True, has_touch=True)).new_page()
+    await phone.goto(f"{hub.url}/replay/show/{performance}")
+    await until(phone, "() => window.upstage.status.playing")
+    await until(phone, "() => document.body.classList.contains('controls-hidden')")
+    await phone.touchscreen.tap(195, 400)
+    await until(phone, "() => !document.body.classList.contains('controls-hidden')")
+    await phone.screenshot(path=artifact("replay-controls-phone.png"))
+    overflow = await phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0

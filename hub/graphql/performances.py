@@ -102,7 +102,7 @@ async def save_recording(_: Any, info: GraphQLResolveInfo, id: Any) -> Performan
     recording, stage = await _managed(ctx, id)
     if stage is None:
         fail("bad_request", "This recording's stage was deleted; it was saved then.")
-    return await ctx.live.save_recording(stage, recording)
+    return await ctx.live.save_recording(stage, recording, ctx.sender(stage))
 
 
 async def update_performance(

@@ -3,13 +3,16 @@
 // Browsers only play sound after a user gesture, so until the first tap anywhere a visible
 // "Tap to hear sound" button is offered while something is playing. A replay sets a `rate`
 // (its speed): tracks play that much faster, and are silent while the replay is paused (rate 0)
-// or faster than browsers can play sound (16x).
+// or faster than browsers can play sound (16x). The master volume (`audio_master`) scales every
+// track; a change with a `duration` fades to it over that many ms (as "Fade out all" does).
 import { h } from '../dom.js';
 import { safeUrl } from '../safe.js';
 import { trackAt } from './state.js';
 
 const DRIFT = 1.0; // seconds of difference before an already-playing element is re-positioned
 const MAX_RATE = 16; // the fastest playbackRate Chromium accepts
+const FADE_STEP = 50; // ms between volume steps of a master fade
+const trackVolume = (track) => (Number.isFinite(track.volume) ? (track.volume > 1 ? track.volume / 100 : track.volume) : 1);
 
 export class AudioPlayer {
   /** `clock()` is the hub's time in ms; the button goes into `buttonRoot`. */
@@ -23,6 +26,9 @@ export class AudioPlayer {
     this.wanted = new Set(); // other sound sources (video clips) playing: they need the button too
     this.playing = false;
     this.onUnlock = null; // told when sound is unlocked (video clips unmute)
+    this.master = null; // the master volume applied now (between the old and new one during a fade)
+    this.masterState = null; // the state's `audio.master` last seen, to notice a change
+    this.fade = null; // the running fade's timer
     this.button = h('button', { type: 'button', class: 'tap-sound', hidden: true, onclick: () => this.unlock() }, '🔊 Tap to hear sound');
     buttonRoot.append(this.button);
     const first = () => this.unlock();
@@ -61,14 +67,15 @@ export class AudioPlayer {
   render(audio, force = false) {
     if (audio === this.audio && !force) return;
     this.audio = audio;
-    const master = audio.master?.volume ?? 1;
+    this.followMaster(audio.master);
+    const master = this.master;
     let playing = false;
     for (const [key, stored] of Object.entries(audio.tracks)) {
       const track = trackAt(stored, this.clock());
       const el = this.element(key, track);
       el.loop = track.loop === true;
-      const volume = Number.isFinite(track.volume) ? (track.volume > 1 ? track.volume / 100 : track.volume) : 1;
-      el.volume = Math.min(Math.max(volume * master, 0), 1);
+      el.trackVolume = trackVolume(track);
+      el.volume = Math.min(Math.max(el.trackVolume * master, 0), 1);
       el.dataset.playing = String(track.isPlaying === true);
       if (track.isPlaying === true && !this.muted && this.rate > 0 && this.rate <= MAX_RATE) {
         playing = true;
@@ -90,6 +97,34 @@ export class AudioPlayer {
     }
     this.playing = playing;
     this.button.hidden = this.unlocked || !(playing || this.wanted.size);
+  }
+
+  /** The next master volume applies at once (a join or a replay seek shows a state, not a change). */
+  jump() {
+    this.masterState = null;
+  }
+
+  /** Take a new master volume: at once (a join, a seek, `duration` 0), or faded over `duration` ms. */
+  followMaster(state) {
+    if (state === this.masterState) return;
+    const first = this.masterState === null;
+    this.masterState = state;
+    const target = Number.isFinite(state?.volume) ? Math.min(Math.max(state.volume, 0), 1) : 1;
+    const duration = (Number.isFinite(state?.duration) ? state.duration : 0) / (this.rate > 1 ? this.rate : 1); // a replay's speed shortens it
+    clearInterval(this.fade);
+    this.fade = null;
+    if (first || duration <= 0 || this.muted) {
+      this.master = target;
+      return;
+    }
+    const from = this.master;
+    const started = performance.now();
+    this.fade = setInterval(() => {
+      const done = Math.min((performance.now() - started) / duration, 1);
+      this.master = from + (target - from) * done;
+      for (const el of this.players.values()) el.volume = Math.min(Math.max((el.trackVolume ?? 1) * this.master, 0), 1);
+      if (done >= 1) { clearInterval(this.fade); this.fade = null; }
+    }, FADE_STEP);
   }
 
   /** Play at `rate` times the normal speed (a replay's speed; 0 pauses every track). */

@@ -107,6 +107,7 @@ async function main() {
       if (ack.state) screen.reset(ack.state);
       screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);
+      else if (ack.state) page.toolbox?.recorder.refresh(); // a fresh state after a reconnect: hints may be missed
       setPresence(ack.presence);
       screen.view.setHolders(ack.presence?.roster);
       page.roster = ack.presence?.roster;
@@ -116,6 +117,7 @@ async function main() {
       screen?.event(event);
       // the hub says a scene was saved: the state does not change, so no render tells the toolbox
       if (event?.topic === 'background' && event.payload?.type === 'loadScenes') page.toolbox?.loadScenes();
+      page.toolbox?.recorder.update(event); // every event: a recording's start or end changes no state
     },
     onPresence: (p) => {
       setPresence(p);

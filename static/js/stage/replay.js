@@ -1,11 +1,13 @@
 // The replay page (/replay/<slug>/<performance>): the hub plays an archived performance to this
 // socket alone (`replay` / `replayControl`, docs/protocol.md "Archive and replay"); the page shows
 // it with the same state and render modules as the live stage, with play/pause, a seek bar,
-// speed (0.5-32x) and loop. Sound and video clips follow the replay: they play at the replay's
-// speed and stop while the replay is paused.
+// speed (0.5-32x), loop, 10 s skips, an event-density bar, keyboard shortcuts and controls that
+// hide while it plays (replay-controls.js). Sound and video clips follow the replay: they play at
+// the replay's speed and stop while the replay is paused.
 import { h } from '../dom.js';
 import { mountNav } from '../nav.js';
 import { call, openSocket } from './connection.js';
+import { SKIP_MS, SKIP_SETTLE_MS, autoHide, shortcuts, showDensity, skipTarget } from './replay-controls.js';
 import { StageScreen } from './screen.js';
 import { isVideo } from './state.js';
 
@@ -30,15 +32,22 @@ async function main() {
   mountNav(document.querySelector('body > header'));
   const [, , slug, performance] = location.pathname.split('/').map(decodeURIComponent);
   const controls = document.querySelector('.replay-controls');
-  const [play, seek, time, speed, loop] = ['.play', '.seek', '.time', '.speed', '.loop'].map((s) => controls.querySelector(s));
+  const [play, seek, time, speed, loop, density] = ['.play', '.seek', '.time', '.speed', '.loop', '.density'].map((s) => controls.querySelector(s));
   const status = document.querySelector('.connection');
   const refuse = async () => ({ ok: false, error: { message: 'This is a replay: chat is read-only.' } });
   const screen = new StageScreen(document.querySelector('.stage-area'), document.querySelector('.side'), { config: {}, role: 'audience', nickname: 'Guest', publish: refuse });
   screen.clock = new ReplayClock();
   let current = { playing: false, position: 0, duration: 0, speed: 1 };
   let tickFrom = Date.now();
+  let target = null; // where skips are taking the replay (until the hub has it): further skips count from there
+  const position = () => (current.playing ? Math.min(current.position + (Date.now() - tickFrom) * current.speed, current.duration) : current.position);
+  const wake = autoHide(() => current.playing);
   const socket = await openSocket();
-  const control = (action, value) => call(socket, 'replayControl', value === undefined ? { action } : { action, value });
+  const control = async (action, value) => {
+    const ack = await call(socket, 'replayControl', value === undefined ? { action } : { action, value });
+    document.querySelector('.stage-error').textContent = ack.ok ? '' : ack.error.message; // e.g. pressed too fast
+    return ack;
+  };
   window.upstage = { socket, audio: screen.audio, voice: screen.voice, get state() { return screen.state; }, get status() { return current; } };
 
   const show = (s) => {
@@ -51,6 +60,23 @@ async function main() {
     loop.checked = s.loop;
     speed.value = String(s.speed);
     document.body.dataset.replay = s.ended ? 'ended' : s.playing ? 'playing' : 'paused';
+    wake();
+  };
+  let settle = null;
+  const skip = (delta) => { // presses in quick succession (or a held key) add up to one seek
+    target = skipTarget(target ?? position(), delta, current.duration);
+    seek.value = String(target);
+    clearTimeout(settle);
+    settle = setTimeout(async () => {
+      const to = target;
+      await control('seek', to);
+      if (target === to) target = null;
+    }, SKIP_SETTLE_MS);
+  };
+  const stepSpeed = (step) => {
+    const values = [...speed.options].map((o) => Number(o.value));
+    const next = values[Math.min(Math.max(values.indexOf(current.speed) + step, 0), values.length - 1)];
+    if (next !== undefined && next !== current.speed) control('speed', next);
   };
   socket.on('replay', (s) => {
     screen.setRate(s.playing ? s.speed : 0);
@@ -76,6 +102,7 @@ async function main() {
     const name = ack.performance.name || `Performance ${performance}`;
     document.querySelector('.stage-name').textContent = `${name} (replay of ${slug})`;
     document.title = `${name} · Replay · UpStage`;
+    showDensity(density, ack.density, (fraction) => control('seek', Math.round(fraction * current.duration)));
     show(ack.status);
   });
   socket.on('disconnect', () => {
@@ -87,11 +114,14 @@ async function main() {
   seek.addEventListener('change', () => control('seek', Number(seek.value)));
   speed.addEventListener('change', () => control('speed', Number(speed.value)));
   loop.addEventListener('change', () => control('loop', loop.checked));
+  controls.querySelector('.skip-back').addEventListener('click', () => skip(-SKIP_MS));
+  controls.querySelector('.skip-forward').addEventListener('click', () => skip(SKIP_MS));
+  shortcuts({ play: () => control(current.playing ? 'pause' : 'play'), skip, speed: stepSpeed, loop: () => control('loop', !current.loop) });
   controls.addEventListener('submit', (e) => e.preventDefault());
   setInterval(() => {
-    const position = current.playing ? Math.min(current.position + (Date.now() - tickFrom) * current.speed, current.duration) : current.position;
-    if (document.activeElement !== seek) seek.value = String(position);
-    time.textContent = `${clockText(position)} / ${clockText(current.duration)}`;
+    const at = target ?? position();
+    if (document.activeElement !== seek) seek.value = String(at);
+    time.textContent = `${clockText(at)} / ${clockText(current.duration)}`;
   }, 250);
   document.querySelector('.side').prepend(h('p', { class: 'muted' }, 'Replay: chat as it was during the performance.'));
 }

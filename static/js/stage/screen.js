@@ -50,6 +50,7 @@ export class StageScreen {
   reset(state) {
     this.state = state;
     this.voice.reset();
+    this.audio.jump();
     this.show({ animate: false });
   }
 

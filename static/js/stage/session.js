@@ -41,6 +41,7 @@ export function dropScreen(screen, page) {
   clearTimeout(screen.view.bubbleTimer);
   for (const selector of ['.stage-area', '.side', '.tools']) document.querySelector(selector).replaceChildren();
   page.viewAsAudience(false);
+  page.toolbox?.destroy();
   page.toolbox = null;
   return screen.audio.unlocked;
 }

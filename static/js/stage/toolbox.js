@@ -2,7 +2,7 @@
 // in its DOM): the stage's media from GraphQL (drag an avatar or prop onto the stage, or press
 // its button), the selected object's actions (hold and speak, front/back, flip, opacity, frames,
 // delete), text objects (add, change the words), backdrop and colour, curtain, whiteboard pen,
-// audio play/pause/loop, video clips (the Video group and the selected clip's controls, in
+// audio (audio-tools.js), video clips (the Video group and the selected clip's controls, in
 // video-tools.js), scenes, and "view as audience". Every change is a publish; the page shows it
 // when the echo comes back.
 import { gql } from '../api.js';
@@ -14,11 +14,13 @@ import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.
 import { StreamTools } from './stream_tools.js';
 import { SettingsTools } from './settings-tools.js';
 import { BoardTools } from './board-tools.js';
+import { AudioTools } from './audio-tools.js';
+import { RecordTools } from './record-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
 const imageThumb = (m) => h('img', { src: m.url, alt: '' });
-const absolute = (url) => new URL(url, location.href).href;
+export const absolute = (url) => new URL(url, location.href).href;
 export const button = (label, onclick, attrs = {}) => h('button', { type: 'button', class: 'secondary', onclick, ...attrs }, label);
 const group = (title, ...children) => h('section', { class: 'tool-group', 'aria-label': title }, h('h3', {}, title), ...children);
 // A text object's `content` is HTML (spec §2.1): typed words go in escaped, so they stay words.
@@ -49,6 +51,8 @@ export class Toolbox {
       h('h2', {}, 'Toolbox'), group('Selected', this.selected), this.boardTools.panel, this.mediaRoot,
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
+    this.audioTools = new AudioTools(this);
+    this.recorder = new RecordTools(this);
     this.panel.append(this.streams.panel);
     this.settingsTools = new SettingsTools(this);
     this.panel.append(this.settingsTools.panel);
@@ -69,7 +73,7 @@ export class Toolbox {
       this.mediaGroup('Video', byType('video'), (m) => this.place(m), videoThumb),
       this.mediaGroup('Backdrops', byType('backdrop'), (m) => this.backdrop(m)),
       this.mediaGroup('Curtains', byType('curtain'), (m) => this.curtain(m)),
-      group('Audio', ...byType('audio').map((m) => this.audioRow(m))),
+      this.audioTools.group(byType('audio')),
     );
     this.loadScenes();
   }
@@ -240,19 +244,6 @@ export class Toolbox {
         button('Clear drawing', () => this.page.publish('draw', { type: 'clear' }))));
   }
 
-  audioRow(media) {
-    const key = String(media.id);
-    const track = () => this.page.state.audio.tracks[key] ?? {};
-    const loop = h('input', { type: 'checkbox', 'aria-label': `Loop ${media.name}` });
-    const send = (change) => this.page.publish('audio', { id: media.id, name: media.name, type: 'audio', src: absolute(media.url), loop: loop.checked, ...change });
-    loop.addEventListener('change', () => send({}));
-    return h('div', { class: 'row audio-row', dataset: { track: key } }, h('span', { class: 'name' }, media.name),
-      button('Play', () => send({ isPlaying: true, currentTime: track().isPlaying ? this.page.audio.position(key) : track().currentTime ?? 0, saken: true }), { 'aria-label': `Play ${media.name}` }),
-      button('Pause', () => send({ isPlaying: false, currentTime: this.page.audio.position(key), saken: true }), { 'aria-label': `Pause ${media.name}` }),
-      button('Stop', () => send({ isPlaying: false, currentTime: 0, saken: true }), { 'aria-label': `Stop ${media.name}` }),
-      h('label', { class: 'inline' }, loop, 'Loop'));
-  }
-
   sceneTools() {
     const name = h('input', { name: 'scene', maxlength: 100, placeholder: 'Scene name', 'aria-label': 'Scene name' });
     this.sceneError = h('p', { class: 'error', role: 'alert', hidden: true });
@@ -274,12 +265,20 @@ export class Toolbox {
       button('Switch', () => this.page.publish('background', { type: 'switchScene', scene: s.id }), { 'aria-label': `Switch to scene ${s.name}` }))));
   }
 
+  /** Stop the parts that listen outside the panel (keys, timers, the stage bar's record button):
+   * the page dropped the toolbox (logged out, or the role changed). */
+  destroy() {
+    this.audioTools.destroy();
+    this.recorder.destroy();
+  }
+
   /** Keep the tools in step with the state after each render. */
   update(event) {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
     this.streams.update(event);
     this.settingsTools.update(event);
+    this.audioTools.update();
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);
