@@ -34,6 +34,7 @@ async def test_logging_in_and_out_on_the_stage_page_switches_it_at_once(hub, bro
     await login.get_by_role("button", name="Log in").click()
     await page.locator(".toolbox").wait_for(timeout=WAIT_MS)
     assert await until(page, "() => window.upstage.role === 'owner' && window.notReloaded")
+    await page.locator(".record-tools").wait_for(timeout=WAIT_MS)  # the owner's record button, in the stage bar
     assert (await page.evaluate(FORGE))["ok"] is True
     await page.get_by_role("button", name="Log out").wait_for(timeout=WAIT_MS)
     # the other tab of this browser follows (the localStorage event)
@@ -45,6 +46,7 @@ async def test_logging_in_and_out_on_the_stage_page_switches_it_at_once(hub, bro
     for tab in (page, other_tab):
         await until(tab, "() => window.upstage.role === 'audience' && !document.querySelector('.toolbox, .selection')")
         assert await tab.evaluate("document.querySelector('.tools').children.length") == 0
+        assert await tab.locator(".record-tools").count() == 0  # the stage bar's record button went too
         refused = await tab.evaluate(FORGE)
         assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
     assert await page.evaluate("window.notReloaded") is True
