@@ -7,6 +7,9 @@ import { userPicker } from './user-picker.js';
 export const STAGE_FIELDS =
   'id slug name description cover status visible aspectRatio defaultColor myRole canEdit owner { id username } playerAccess { id username } editorAccess { id username }';
 
+// The hub's slug rule (hub/cli.py SLUG). Chromium compiles `pattern` with the `v` flag, where a
+// `-` in a class must be escaped: unescaped, the pattern is rejected and the check silently off.
+export const SLUG_PATTERN = '[a-z0-9][a-z0-9\\-]{0,62}';
 const RATIOS = ['16:9', '4:3', '3:2', '1:1', '9:16'];
 
 /** Active usernames matching `text`, for the access pickers (`usernames`, any logged-in user). */
@@ -25,7 +28,7 @@ function generalFields(stage, covers) {
       'div',
       { class: 'row' },
       field('Name', h('input', { name: 'name', value: stage.name ?? '', required: true })),
-      field('Address (slug)', h('input', { name: 'slug', value: stage.slug ?? '', pattern: '[a-z0-9-]+', placeholder: 'from the name' }), { hint: 'Lower-case letters, digits and dashes: /stage/<slug>' }),
+      field('Address (slug)', h('input', { name: 'slug', value: stage.slug ?? '', pattern: SLUG_PATTERN, maxlength: 63, placeholder: 'from the name' }), { hint: 'Lower-case letters, digits and dashes: /stage/<slug>' }),
     ),
     field('Description', h('textarea', { name: 'description', rows: 3 }, stage.description ?? ''), { wide: true }),
     field('Cover image URL', h('input', { name: 'cover', value: stage.cover ?? '', list: 'cover-choices', placeholder: 'pick one of your images or paste a URL' }), { wide: true }),
