@@ -88,6 +88,7 @@ async function main() {
       showClosed(null);
       const first = !screen;
       if (first) start(ack);
+      screen.clock.seen(ack.now); // the hub's time: frames, bubbles and sound of a late joiner follow it
       if (ack.state) screen.reset(ack.state);
       screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);

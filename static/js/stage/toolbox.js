@@ -12,6 +12,7 @@ import { textOf } from './render.js';
 import { Selection } from './selection.js';
 import { aspectOf, videoControls, videoFields, videoThumb } from './video-tools.js';
 import { StreamTools } from './stream_tools.js';
+import { LookTools, frameControls } from './frame-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -47,6 +48,8 @@ export class Toolbox {
       this.textTools(), this.backdropTools(), this.drawTools(), this.sceneTools());
     this.streams = new StreamTools(this);
     this.panel.append(this.streams.panel);
+    this.look = new LookTools(page, group); // backdrop opacity and speed, bubble and curtain animations
+    this.panel.insertBefore(this.look.panel, this.streams.panel);
     root.append(this.panel);
     this.showSelected(null);
     this.dropTarget(page.view.stage);
@@ -130,7 +133,6 @@ export class Toolbox {
     const act = (type, extra = {}) => this.board(type, { ...obj, ...extra });
     const avatar = obj.type === 'avatar';
     const held = avatar && this.held === String(obj.id);
-    const frames = Array.isArray(obj.frames) ? obj.frames : [];
     const opacity = h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: obj.opacity ?? 1, 'aria-label': 'Opacity' });
     opacity.addEventListener('change', () => act('moveTo', { opacity: Number(opacity.value) }));
     this.selected.replaceChildren(
@@ -139,10 +141,9 @@ export class Toolbox {
         avatar ? button(held ? 'Release' : 'Hold to speak', () => this.hold(held ? null : obj.id), { 'aria-pressed': String(held) }) : '',
         button('To front', () => act('bringToFront')), button('To back', () => act('sendToBack')),
         button('Flip', () => act('moveTo', { scaleX: -(obj.scaleX ?? 1) })),
-        frames.length > 1 ? button('Next frame', () => act('switchFrame', { src: frames[(frames.indexOf(obj.src) + 1) % frames.length] })) : '',
-        frames.length > 1 ? button(obj.autoplayFrames ? 'Stop frames' : 'Play frames', () => act('toggleAutoplayFrames', { autoplayFrames: obj.autoplayFrames ? 0 : 500 })) : '',
         button('Delete', () => { if (held) this.hold(null); act('destroy'); }, { class: 'danger' })),
       h('label', {}, 'Opacity', opacity),
+      frameControls(obj, act, () => this.page.view.clock()),
       obj.type === 'text' ? this.textEditor(obj, act) : '',
       obj.type === 'video' ? videoControls(obj, {
         publish: (o) => this.board('moveTo', o), now: () => this.page.view.clock(), element: this.page.view.elements.get(String(obj.id))?.body,
@@ -266,6 +267,7 @@ export class Toolbox {
     this.selection.sync();
     if (event?.topic === 'background' && event.payload?.type === 'loadScenes') this.loadScenes();
     this.streams.update(event);
+    if (event?.topic === 'background') this.look.update();
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);
