@@ -32,6 +32,8 @@ export function throttle(fn, ms) {
     args = a;
     const wait = last + ms - Date.now();
     if (wait <= 0) {
+      clearTimeout(pending); // a late timer must not send the same moment twice
+      pending = null;
       last = Date.now();
       fn(...args);
     } else if (!pending) {

@@ -3,9 +3,10 @@
 // delete (after a confirmation) sit under the form.
 import { confirmDialog, field, formFooter, gql, h, saving, select } from './common.js';
 import { userPicker } from './user-picker.js';
+import { animationFields } from './stage-animations-fields.js';
 
 export const STAGE_FIELDS =
-  'id slug name description cover status visible aspectRatio defaultColor myRole canEdit owner { id username } playerAccess { id username } editorAccess { id username }';
+  'id slug name description cover status visible aspectRatio defaultColor config myRole canEdit owner { id username } playerAccess { id username } editorAccess { id username }';
 
 // The hub's slug rule (hub/cli.py SLUG). Chromium compiles `pattern` with the `v` flag, where a
 // `-` in a class must be escaped: unescaped, the pattern is rejected and the check silently off.
@@ -53,10 +54,12 @@ export function stageForm(stage, { covers = [], onSaved }) {
   const s = stage ?? {};
   const players = userPicker('Players', 'players', (s.playerAccess ?? []).map((u) => u.username), suggestUsers);
   const editors = userPicker('Editors', 'editors', (s.editorAccess ?? []).map((u) => u.username), suggestUsers);
+  const animations = animationFields(s.config?.animations);
   const form = h(
     'form',
     { class: 'stage-editor', 'aria-label': isNew ? 'New stage' : `Edit ${s.name}` },
     generalFields(s, covers),
+    animations.fieldset,
     h(
       'fieldset',
       { class: 'access' },
@@ -80,6 +83,7 @@ export function stageForm(stage, { covers = [], onSaved }) {
       defaultColor: el.defaultColor.value,
       players: players.read(),
       editors: editors.read(),
+      animations: animations.read(),
     };
     const slug = el.slug.value.trim();
     if (slug || !isNew) input.slug = slug;
