@@ -106,3 +106,27 @@ async def test_a_three_frame_avatar_made_in_the_studio_animates_for_everyone(hub
     assert [await p.locator(face).evaluate(FRAME_OF) for p in (audience, late)] == [2, 2]
     for page in (player, audience, late):
         assert page.errors == []
+
+
+async def test_a_replay_animates_the_frames_as_they_were(hub: Hub, browser) -> None:  # noqa: F811
+    await hub.stage("show", "helen")
+    performer = await hub.joined("helen")
+    started = await performer.call("startRecording", {"name": "Walk"})
+    assert started["ok"], started
+    frames = [f"{hub.url}/static/demo/{name}.svg" for name in ("avatar", "avatar2", "prop")]
+    walker = {"id": "walker", "type": "avatar", "name": "Walker", "src": frames[0], "frames": frames, "multi": True,
+              "x": 0.4, "y": 0.1, "w": 0.15, "h": 0.2, "moveSpeed": 0}
+    await performer.publish("board", {"type": "placeObjectOnStage", "object": walker})
+    await performer.publish("board", {"type": "toggleAutoplayFrames", "object": {**walker, "autoplayFrames": 300}})
+    await asyncio.sleep(3)
+    await performer.publish("board", {"type": "moveTo", "object": {"id": "walker", "x": 0.5}})
+    assert (await performer.call("saveRecording", {"id": started["performance"]["id"]}))["ok"]
+
+    page = await (await person(browser, hub, viewport=PHONE)).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{hub.url}/replay/show/{started['performance']['id']}")
+    await until(page, "() => window.upstage.state?.board.objects.some((o) => o.autoplayFrames === 300)")
+    seen = await frames_seen(page, ".obj[data-id=walker] img.face", 3, seconds=2.5)
+    assert len(seen) >= 3 and len(set(seen)) >= 2, seen
+    assert errors == []
