@@ -80,6 +80,7 @@ async def test_a_three_frame_avatar_made_in_the_studio_animates_for_everyone(hub
     await audience.wait_for_selector(face, timeout=WAIT_MS)
     await player.locator(f'.obj[data-id="{avatar["id"]}"]').click()
     await player.get_by_label("Frame speed").select_option("200")
+    await player.locator(".toolbox .selected-tools").screenshot(path=artifact("frames-toolbox-selected.png"))
     animated = await until(audience, "(id) => { const o = window.upstage.state.board.objects.find((o) => o.id === id); return o.autoplayFrames === 200 && o; }", avatar["id"])
     assert animated["framesAt"] > 0 and animated["frameLoop"] is True
     seen = await frames_seen(audience, face, 4)

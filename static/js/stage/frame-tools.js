@@ -20,7 +20,7 @@ const choice = (label, pairs, current, onchange) => {
 };
 const check = (label, checked, onchange) => {
   const box = h('input', { type: 'checkbox', checked, 'aria-label': label, onchange: () => onchange(box.checked) });
-  return h('label', {}, box, label);
+  return h('label', { class: 'inline' }, box, label);
 };
 
 /** `fn` at most once every `ms` (the last call always runs). */
