@@ -13,7 +13,7 @@ from tests.gql import png, upload
 from tests.present import present
 from tests.webpages import WAIT_MS, open_stage, person, until
 
-BACKDROP = ".stage img.backdrop:not(.backdrop-under)"
+BACKDROP = ".stage img.backdrop"
 
 
 async def backdrop_and_curtain(hub: Hub) -> dict[str, dict]:
@@ -81,7 +81,7 @@ async def test_backdrop_speed_and_opacity(hub: Hub, browser) -> None:  # noqa: F
     paused = await until(audience, "() => { const b = window.upstage.state.background.backdrop; return b.speed === 0 && b; }")
     late = await open_stage(await phone(browser, hub), hub)
     for page in (audience, late):
-        await until(page, "(n) => document.querySelector('.stage img.backdrop:not(.backdrop-under)').dataset.frame === String(n)", paused["currentFrame"])
+        await until(page, "(n) => document.querySelector('.stage img.backdrop').dataset.frame === String(n)", paused["currentFrame"])
     await audience.screenshot(path=artifact("look-backdrop-phone.png"))
     for page in (player, audience, late):
         assert page.errors == []

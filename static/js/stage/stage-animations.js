@@ -68,7 +68,7 @@ export class BackdropFrames {
   constructor(img, clock) {
     this.img = img;
     this.clock = clock;
-    this.under = h('img', { class: 'backdrop backdrop-under', alt: '', hidden: true });
+    this.under = h('img', { class: 'backdrop-under', alt: '', hidden: true });
     img.before(this.under);
     this.timer = null;
     this.index = -1;
