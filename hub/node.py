@@ -324,6 +324,7 @@ class Node:
             "seq": room.delivered_seq,
             "presence": self.attendance.view(room),
             "hub": self.hub_id,
+            "now": now_ms(),  # the hub's clock: a late joiner times animations and sound by it
         }
         if missed is None:
             ack["recovered"] = False

@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .roles import PERFORMER_ROLES
+from .stage_animations import ANIMATIONS_SCHEMA
 
 CHAT_CONTROLS = ("clear", "clearPlayerChat", "remove", "highlight")
 # Topics only the hub publishes (`stream`: the media server's publish callbacks, hub/stream_http.py).
@@ -22,6 +23,7 @@ _ID = {"type": ["string", "integer"], "maxLength": 200}
 _STR = {"type": "string", "maxLength": 2000}
 # `wornBy`: the avatar wearing this prop as a costume (null: taken off); `backstage`: seen by
 # performers only until it is turned off ("the lightbulb", hub/board_admission.py).
+_FRAMES = {"type": "array", "maxItems": 100}  # multi-frame media: frame URLs (hub/upload.py MAX_FRAMES)
 _OBJECT = {
     "type": "object",
     "required": ["id"],
@@ -29,6 +31,21 @@ _OBJECT = {
         "id": _ID,
         "wornBy": {"type": ["string", "integer", "null"], "maxLength": 200},
         "backstage": {"type": "boolean"},
+        "frames": _FRAMES,
+        "autoplayFrames": {"type": "number", "minimum": 0, "maximum": 600_000},  # ms a frame, 0 stopped
+        "frameLoop": {"type": "boolean"},
+    },
+}
+_SECONDS = {"type": "number", "minimum": 0, "maximum": 3600}
+_BACKDROP = {
+    "type": "object",
+    "properties": {
+        "frames": _FRAMES,
+        "opacity": {"type": "number", "minimum": 0, "maximum": 1},
+        "speed": _SECONDS,  # fade seconds a frame, 0 paused
+        "dwell": _SECONDS,
+        "frameLoop": {"type": "boolean"},
+        "currentFrame": {"type": "integer", "minimum": 0, "maximum": 99},
     },
 }
 _CHAT_MESSAGE = {
@@ -89,7 +106,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "background": _typed(
         {
-            "changeBackground": _with("background", background={"type": "object"}),
+            "changeBackground": _with("background", background=_BACKDROP),
+            "setAnimations": _with("animations", animations=ANIMATIONS_SCHEMA),
             "setBackdropColor": _with("color", color={"type": "string", "maxLength": 100}),
             "drawCurtain": _with("curtain", curtain={"type": ["null", "string", "object"]}),
             "setChatVisibility": _with("visible", visible={"type": "boolean"}),

@@ -45,6 +45,8 @@ MAX_FIELD = 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
 IDLE_TIMEOUT = 30.0  # seconds an upload may send nothing before it is dropped (slow clients)
 MEDIA_ID = re.compile(r"^[0-9]{1,18}$")
+MAX_FRAMES = 32  # frames of one multi-frame item: an animation, not a film (docs/studio.md)
+FRAME_TYPES = ("avatar", "prop", "backdrop", "curtain")  # what may have frames (images all)
 T = TypeVar("T")
 UPLOADS = web.AppKey("uploads_in_flight", KeyedCounter)  # per user id
 
@@ -190,8 +192,11 @@ async def check(ctx: Context, fields: dict[str, str], received: tuple[str, str, 
             raise UploadError(400, "bad_request", "There is no media to add this frame to.")
         if ctx.user is None or (media.owner_id != ctx.user.id and not ctx.is_admin):
             raise UploadError(403, "forbidden", "Only the media's owner or an admin may add frames to it.")
-        if kind != "image" or not media.mime.startswith("image/"):
-            raise UploadError(400, "bad_request", "Only images can be frames of an image.")
+        if kind != "image" or not media.mime.startswith("image/") or media.type not in FRAME_TYPES:
+            raise UploadError(400, "bad_request", "Only images can be frames, of an avatar, prop, backdrop or curtain.")
+        if len(media.frames) >= MAX_FRAMES:
+            most = f"{media.name} has {len(media.frames)} frames, the most an item may have."
+            raise UploadError(400, "bad_request", most)
         return media
     media_type = fields.get("type") or DEFAULT_TYPE[kind]
     if media_type not in TYPES_OF_KIND[kind]:

@@ -71,6 +71,13 @@ async def vendor(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
 
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the pages link: answer with the project's SVG icon."""
+    headers = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
+    return web.FileResponse(STATIC / "favicon.svg", headers=headers)
+
+
 def setup_web(app: web.Application) -> None:
     """Add the pages, `/static/` and `/vendor/` to the app, and the security headers to every
     response."""

@@ -82,8 +82,8 @@ class MediaStore:
         return await self._media_where(" AND ".join(clauses) or "TRUE", values)
 
     async def update_media(self, media_id: int, frames: Sequence[str] | None = None, **changes: Any) -> Media:
-        """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, and the frame list."""
-        assert set(changes) <= {"name", "type", "copyright_level", "voice", "link"}, changes
+        """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, `size`, and the frame list."""
+        assert set(changes) <= {"name", "type", "copyright_level", "voice", "link", "size"}, changes
         values = {k: _dump(v) if k in ("voice", "link") else v for k, v in changes.items()}
         async with self.db.transaction():
             if values:

@@ -41,6 +41,7 @@ async def test_sweep_from_backstage_ends_in_a_replay_link_that_plays(hub: Hub, b
     assert await scene.locator(".scene-preview img.object").evaluate("img => img.style.left") == "60%"
 
     await page.get_by_role("button", name="Archive performance (sweep)").click()
+    await page.locator("dialog.confirm").get_by_role("button", name="Archive and clear").click()
     row = page.locator(".performance", has=page.locator(".badge", has_text="archive"))
     await expect(row).to_have_count(1, timeout=WAIT)
     await expect(row).to_contain_text("events")

@@ -44,7 +44,7 @@ async def hostile_events(hub: Hub) -> None:
             "x": 0.75, "y": 0.3, "w": 0.1, "h": 0.1}}),
         ("board", {"type": "placeObjectOnStage", "object": {"id": "html", "type": "prop", "src": HTML_URL, "link": {"url": HTML_URL}, "x": 0.2, "y": 0.4}}),
         ("board", {"type": "speak", "avatar": {"id": "bird"}, "speak": {"message": XSS + " and more words to keep it up", "behavior": "speak"}}),
-        ("background", {"type": "changeBackground", "background": {"src": JS_URL, "opacity": CSS}}),
+        ("background", {"type": "changeBackground", "background": {"src": JS_URL, "frames": [JS_URL, HTML_URL], "speed": 1}}),  # a CSS opacity is refused
         ("background", {"type": "setBackdropColor", "color": CSS}),
         ("background", {"type": "drawCurtain", "curtain": {"src": HTML_URL, "at": 1}}),
         ("background", {"type": "drawCurtain", "curtain": None}),

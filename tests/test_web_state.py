@@ -36,8 +36,24 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
         return {**obj(), "w": rng.choice([None, rng.random(), 0, "w"]), "h": rng.choice([None, rng.random()]),
                 "backstage": rng.choice([None, True, False, "yes"]), "moveSpeed": rng.choice([None, 500])}
 
+    frames = ["f1.png", "f2.png", "f3.png"]
+
+    def animated() -> dict:
+        """A multi-frame object: frames, speed, loop and chosen frames in every combination."""
+        return {"id": rng.choice(ids), "frames": rng.choice([frames, frames[:2], None, [1, 2], frames]), "src": rng.choice([*frames, "x.png", None]),
+                "autoplayFrames": rng.choice([0, 250, 333.5, None, -5]), "frameLoop": rng.choice([True, False, None, "no"]),
+                "framesAt": rng.choice([None, 12])}
+
+    def backdrop() -> dict:
+        return {"src": rng.choice(["s", "t"]), "frames": rng.choice([frames, None]), "speed": rng.choice([0, 0.5, 2, None]),
+                "dwell": rng.choice([None, 1, -1]), "frameLoop": rng.choice([True, False, None]), "currentFrame": rng.choice([None, 0, 1, 2.0, 7, 1.5]),
+                "opacity": rng.choice([None, 0.5]), "frameAt": rng.choice([None, 3]), "at": rng.choice([None, at + rng.randint(0, 9000)])}
+
     makers = [
         lambda: ("board", {"type": "placeObjectOnStage", "object": obj()}),
+        lambda: ("board", {"type": rng.choice(["placeObjectOnStage", "moveTo", "switchFrame", "toggleAutoplayFrames"]), "object": animated()}),
+        lambda: ("background", {"type": "changeBackground", "background": backdrop()}),
+        lambda: ("background", {"type": "setAnimations", "animations": rng.choice([{"bubble": "bounce"}, {"curtain": "close", "curtainSpeed": 900}, [1], 3])}),
         lambda: ("board", {"type": rng.choice(["moveTo", "switchFrame", "toggleAutoplayFrames", "destroy", "bringToFront", "sendToBack"]), "object": obj()}),
         lambda: ("board", {"type": rng.choice(["placeObjectOnStage", "moveTo"]), "object": costume()}),
         lambda: ("board", {"type": "speak", "avatar": {"id": rng.choice(ids)}, "speak": {"message": "hi there"}}),

@@ -10,7 +10,9 @@ admin edits or deletes an item.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -96,10 +98,19 @@ async def save_media(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
         if not input["frames"] or any(url not in by_url for url in input["frames"]):
             fail("bad_request", "Frames can only be reordered or removed, and at least one must stay.", "frames")
         frames = [by_url[url] for url in dict.fromkeys(input["frames"])]
+        changes["size"] = max(0, media.size - removed_bytes(ctx.services.settings.media_dir, media.frames, frames))
     updated = await ctx.store.update_media(media.id, frames, **changes)
     if frames is not None:
         remove_unused(ctx.services.settings.media_dir, [f for f in media.frames if not await ctx.store.file_in_use(f)])
     return updated
+
+
+def removed_bytes(media_dir: Path, before: Sequence[str], after: Sequence[str]) -> int:
+    """The bytes of the frames `after` no longer has (each upload counted its file's size against
+    the owner's quota, so a removed frame gives its size back)."""
+    gone = Counter(before) - Counter(after)
+    sizes = {file: (media_dir / file).stat().st_size if (media_dir / file).is_file() else 0 for file in gone}
+    return sum(sizes[file] * count for file, count in gone.items())
 
 
 async def delete_media(_: Any, info: GraphQLResolveInfo, id: Any) -> bool:

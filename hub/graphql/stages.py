@@ -17,6 +17,7 @@ from graphql import GraphQLResolveInfo
 from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
+from ..stage_animations import animations_problem
 from . import prefetch
 from .context import Context, clean_name, fail
 from .media import copyable_media
@@ -92,6 +93,11 @@ async def stage_changes(
             fail("bad_request", "The default colour is a hex colour such as #30ac45.", "defaultColor")
         config.pop("defaultcolor", None)
         config["defaultColor"] = data["defaultColor"]
+    if data.get("animations") is not None:  # the stage's bubble and curtain animations (hub/stage_animations.py)
+        problem = animations_problem(data["animations"])
+        if problem is not None:
+            fail("bad_request", problem[0].upper() + problem[1:], "animations")
+        config["animations"] = data["animations"]
     if stage is None or config != stage.config:
         changes["config"] = config
     if data.get("owner") is not None:

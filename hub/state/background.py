@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._util import Json, action, is_number
+from .frames import anchor_backdrop
 
 Background = dict[str, Any]
 
@@ -33,12 +34,18 @@ def scene_background(background: Background, backdrop: Json, color: Json) -> Bac
 
 
 def reduce_background(background: Background, payload: Json) -> Background:
-    """Apply `changeBackground`, `setBackdropColor` or `drawCurtain`; anything else is ignored."""
+    """Apply `changeBackground`, `setAnimations`, `setBackdropColor` or `drawCurtain`; anything
+    else is ignored."""
     kind = action(payload)
     if kind == "changeBackground":
         new = payload.get("background")
         if isinstance(new, dict) and is_newer(new, background["backdrop"]):
-            return {**background, "backdrop": dict(new)}
+            return {**background, "backdrop": anchor_backdrop(background["backdrop"], dict(new))}
+    elif kind == "setAnimations":  # the stage's bubble and curtain animations, merged
+        animations = payload.get("animations")
+        if isinstance(animations, dict):
+            current = background.get("animations")
+            return {**background, "animations": {**(current if isinstance(current, dict) else {}), **animations}}
     elif kind == "setBackdropColor":
         color = payload.get("color")
         if isinstance(color, str):

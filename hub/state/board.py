@@ -11,8 +11,9 @@ from typing import Any
 
 from ._util import Json, action, id_key, index_of, is_id, same_id, same_items, without_key
 from .costumes import dress
+from .frames import settle
 from .limits import Limits
-from .video import settle, videos_at
+from .video import videos_at
 
 Board = dict[str, Any]
 _Handler = Callable[[Board, dict[str, Json], "int | float", Limits], Board]

@@ -104,6 +104,7 @@ async function main() {
       if (unlocked) screen.audio.unlock();
       page.session = ack.session;
       showStatus(ack.stage.status);
+      screen.clock.seen(ack.now); // the hub's time: frames, bubbles and sound of a late joiner follow it
       if (ack.state) screen.reset(ack.state);
       screen.voice.joined(ack); // lines it recovers are old: not spoken unless just said
       if (first) loadToolbox(ack);

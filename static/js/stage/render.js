@@ -9,6 +9,7 @@ import { h } from '../dom.js';
 import { oneOf, safeColor, safeUrl } from '../safe.js';
 import { BEHAVIORS, speechEnds } from './state.js';
 import { fitBubble, refitBubble } from './bubble-fit.js';
+import { BackdropFrames, CurtainView, animationsOf, bubbleEntrance, followFrames } from './stage-animations.js';
 
 export const DEFAULT_MOVE_SPEED = 2000;
 const TEXT_REFERENCE_WIDTH = 1000; // a text object's fontSize is in px of a stage this wide
@@ -43,7 +44,7 @@ function videoBody(obj) {
 
 export class StageView {
   /** `root` is the container to fill; `clock()` gives the hub's time in ms. */
-  constructor(root, { ratio = 16 / 9, clock = () => Date.now() } = {}) {
+  constructor(root, { ratio = 16 / 9, clock = () => Date.now(), animations = {} } = {}) {
     this.ratio = ratio;
     this.clock = clock;
     this.backdrop = h('img', { class: 'backdrop', alt: '', hidden: true });
@@ -52,6 +53,10 @@ export class StageView {
     this.overlay = h('div', { class: 'overlay' });
     this.stage = h('div', { class: 'stage', role: 'region', 'aria-label': 'Stage' }, this.backdrop, this.layer, this.overlay, this.curtain);
     root.append(this.stage);
+    this.configAnimations = animations; // the stage config's; the live state's win (stage-animations.js)
+    this.animations = animationsOf(animations, null);
+    this.backdropFrames = new BackdropFrames(this.backdrop, clock);
+    this.curtainView = new CurtainView(this.curtain, this.stage);
     root.style.setProperty('--ratio', String(ratio)); // a phone sizes the stage area by it
     this.root = root;
     this.elements = new Map(); // id key -> {el, obj, timer}
@@ -92,20 +97,20 @@ export class StageView {
   render(state, { animate = true } = {}) {
     const previous = this.state;
     this.state = state;
-    if (!previous || state.background !== previous.background) this.renderBackground(state.background);
+    if (!previous || state.background !== previous.background) this.renderBackground(state.background, animate);
     if (!previous || state.board !== previous.board) this.renderBoard(state.board, animate);
   }
 
-  renderBackground(bg) {
+  renderBackground(bg, animate = false) {
     this.stage.style.backgroundColor = safeColor(bg.backdropColor) || safeColor(bg.defaultColor);
     const src = srcOf(bg.backdrop);
     this.backdrop.hidden = !src;
     setSrc(this.backdrop, src);
     this.backdrop.style.opacity = Number(bg.backdrop?.opacity ?? 1);
-    const curtain = srcOf(bg.curtain);
-    this.curtain.hidden = !curtain;
-    this.stage.classList.toggle('curtain-drawn', Boolean(curtain));
-    setSrc(this.curtain.firstChild, curtain);
+    this.backdropFrames.render(bg.backdrop, animate);
+    this.animations = animationsOf(this.configAnimations, bg.animations);
+    this.stage.style.setProperty('--bubble-speed', `${this.animations.bubbleSpeed}ms`);
+    this.curtainView.render(srcOf(bg.curtain), this.animations, animate);
   }
 
   renderBoard(board, animate) {
@@ -176,23 +181,9 @@ export class StageView {
     this.renderHolder(entry);
   }
 
-  /** Cycle a multi-frame object's frames every `autoplayFrames` ms while it is set. */
+  /** A multi-frame object shows the room's frame while it animates (stage-animations.js). */
   autoplay(entry, obj) {
-    const frames = Array.isArray(obj.frames) ? obj.frames.map(srcOf).filter(Boolean) : [];
-    const every = Number(obj.autoplayFrames) || 0;
-    const running = entry.timer ? entry.every : 0;
-    if (every === running && entry.obj?.frames === obj.frames) return;
-    clearInterval(entry.timer);
-    entry.timer = null;
-    entry.every = 0;
-    if (every > 0 && frames.length > 1) {
-      entry.every = every;
-      entry.frame = Math.max(0, frames.indexOf(srcOf(obj)));
-      entry.timer = setInterval(() => {
-        entry.frame = (entry.frame + 1) % frames.length;
-        entry.body.src = frames[entry.frame];
-      }, every);
-    }
+    followFrames(entry, obj, this.clock);
   }
 
   /** A prop's `link {url, blank, effect}`: the audience clicks the prop to open it (http(s) only). */
@@ -240,6 +231,7 @@ export class StageView {
         entry.el.append(bubble);
       }
       bubble.className = `bubble ${behavior}`;
+      bubbleEntrance(bubble, this.animations);
       bubble.textContent = text;
       fitBubble(bubble, this.stage);
     }

@@ -29,7 +29,7 @@ export class StageScreen {
   constructor(stageArea, sideArea, { config, role, nickname, publish, speak }) {
     this.clock = new HubClock();
     this.state = emptyState(config?.defaultColor ?? config?.defaultcolor);
-    this.view = new StageView(stageArea, { ratio: ratioOf(config), clock: () => this.clock.now() });
+    this.view = new StageView(stageArea, { ratio: ratioOf(config), clock: () => this.clock.now(), animations: config?.animations });
     this.whiteboard = new Whiteboard(this.view);
     this.flyOver = h('div', { class: 'fly-over', 'aria-hidden': 'true' });
     this.view.overlay.append(this.flyOver);

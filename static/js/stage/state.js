@@ -4,6 +4,8 @@
 // Pure: `apply` never mutates its input and returns the very same object when nothing changed.
 import { dress } from './costumes.js';
 
+import { anchorBackdrop, settleFrames } from './frames.js';
+
 export const LIMITS = Object.freeze({
   chatMessages: 100, privateMessages: 100, whiteboardCommands: 2000,
   boardObjects: 1000, audioTracks: 200, payloadDepth: 64,
@@ -59,7 +61,7 @@ const anyPlaying = (objects) => objects.some((o) => isVideo(o) && o.isPlaying ==
 export const videosAt = (objects, nowMs) => (anyPlaying(objects) ? objects.map((o) => videoAt(o, nowMs)) : objects);
 
 /** The object stored after `sent` merged into `old` (null when new) as `merged`: a video's position stamped at `at`. */
-function settle(old, merged, sent, at) {
+function settleVideo(old, merged, sent, at) {
   if (!isVideo(merged)) return merged;
   const prior = isVideo(old) ? videoAt(old, at) : {};
   let playing = prior.isPlaying === true;
@@ -77,6 +79,9 @@ function settle(old, merged, sent, at) {
   result.currentTime = current;
   return result;
 }
+
+/** What the board stores for a placed or merged object: a video's playback, then frames anchored (frames.js). */
+const settle = (old, merged, sent, at) => settleFrames(old, settleVideo(old, merged, sent, at), sent, at);
 
 // --- board (hub/state/board.py) ---------------------------------------------------------
 const emptyBoard = () => ({ objects: [], speeches: {} });
@@ -181,7 +186,9 @@ function isNewer(candidate, current) {
 function reduceBackground(bg, p) {
   const kind = action(p);
   if (kind === 'changeBackground') {
-    if (isObj(p.background) && isNewer(p.background, bg.backdrop)) return { ...bg, backdrop: { ...p.background } };
+    if (isObj(p.background) && isNewer(p.background, bg.backdrop)) return { ...bg, backdrop: anchorBackdrop(bg.backdrop, { ...p.background }) };
+  } else if (kind === 'setAnimations') {
+    if (isObj(p.animations)) return { ...bg, animations: { ...(isObj(bg.animations) ? bg.animations : {}), ...p.animations } };
   } else if (kind === 'setBackdropColor') {
     if (typeof p.color === 'string') return { ...bg, backdropColor: p.color };
   } else if (kind === 'drawCurtain') {

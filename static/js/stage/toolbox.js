@@ -16,6 +16,7 @@ import { SettingsTools } from './settings-tools.js';
 import { BoardTools } from './board-tools.js';
 import { AudioTools } from './audio-tools.js';
 import { RecordTools } from './record-tools.js';
+import { LookTools, frameControls } from './frame-tools.js';
 
 const MEDIA_QUERY = `query($slug: String!) { stage(slug: $slug) { media { id name type url mime frames voice link } } }`;
 const PLACED = ['Avatars', 'Props', 'Video']; // groups whose items are placed on the board (dragged or pressed)
@@ -56,6 +57,8 @@ export class Toolbox {
     this.panel.append(this.streams.panel);
     this.settingsTools = new SettingsTools(this);
     this.panel.append(this.settingsTools.panel);
+    this.look = new LookTools(page, group); // backdrop opacity and speed, bubble and curtain animations
+    this.panel.insertBefore(this.look.panel, this.streams.panel);
     root.append(this.panel);
     this.showSelected(null);
     this.dropTarget(page.view.stage);
@@ -139,7 +142,6 @@ export class Toolbox {
     const act = (type, extra = {}) => this.board(type, { ...obj, ...extra });
     const avatar = obj.type === 'avatar';
     const held = avatar && this.held === String(obj.id);
-    const frames = Array.isArray(obj.frames) ? obj.frames : [];
     const opacity = h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: obj.opacity ?? 1, 'aria-label': 'Opacity' });
     opacity.addEventListener('change', () => act('moveTo', { opacity: Number(opacity.value) }));
     this.selected.replaceChildren(
@@ -148,11 +150,10 @@ export class Toolbox {
         avatar ? button(held ? 'Release' : 'Hold to speak', () => this.hold(held ? null : obj.id), { 'aria-pressed': String(held) }) : '',
         button('To front', () => act('bringToFront')), button('To back', () => act('sendToBack')),
         button('Flip', () => act('moveTo', { scaleX: -(obj.scaleX ?? 1) })),
-        frames.length > 1 ? button('Next frame', () => act('switchFrame', { src: frames[(frames.indexOf(obj.src) + 1) % frames.length] })) : '',
-        frames.length > 1 ? button(obj.autoplayFrames ? 'Stop frames' : 'Play frames', () => act('toggleAutoplayFrames', { autoplayFrames: obj.autoplayFrames ? 0 : 500 })) : '',
         button('Delete', () => { if (held) this.hold(null); act('destroy'); }, { class: 'danger' })),
       this.boardTools.selected(obj),
       h('label', {}, 'Opacity', opacity),
+      frameControls(obj, act, () => this.page.view.clock()),
       obj.type === 'text' ? this.textEditor(obj, act) : '',
       obj.type === 'video' ? videoControls(obj, {
         publish: (o) => this.board('moveTo', o), now: () => this.page.view.clock(), element: this.page.view.elements.get(String(obj.id))?.body,
@@ -279,6 +280,7 @@ export class Toolbox {
     this.streams.update(event);
     this.settingsTools.update(event);
     this.audioTools.update();
+    if (event?.topic === 'background') this.look.update();
     // rebuilt on board changes, except while the performer is typing in it (the text's words)
     const typing = this.selected.contains(document.activeElement) && document.activeElement.matches('input:not([type])');
     if (event?.topic === 'board' && !typing) this.showSelected(this.selection.object);

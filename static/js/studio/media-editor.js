@@ -19,12 +19,16 @@ export async function setAssigned(stage, mediaId, assigned) {
   await gql(ASSIGN, { stageId: current.id, mediaIds: ids });
 }
 
+// Media types that may have frames (images: hub/upload.py FRAME_TYPES).
+const FRAME_TYPES = ['avatar', 'prop', 'backdrop', 'curtain'];
+
+/** The frames of an image item: reorder, remove (one stays), add more (uploaded as `frameOf`). */
 function framesEditor(media) {
   const frames = [...media.frames];
   const list = h('ol', { class: 'frames' });
   const render = () =>
     list.replaceChildren(
-      ...frames.map((url, i) => h('li', {}, h('img', { src: url, alt: `Frame ${i + 1}` }), h('span', {}, `Frame ${i + 1}`), orderButtons(`frame ${i + 1}`, frames, i, render))),
+      ...frames.map((url, i) => h('li', {}, h('img', { src: url, alt: `Frame ${i + 1}` }), h('span', {}, `Frame ${i + 1}`), orderButtons(`frame ${i + 1}`, frames, i, render, { remove: frames.length > 1 }))),
     );
   render();
   const more = h('input', { type: 'file', name: 'moreFrames', multiple: true, accept: 'image/*' });
@@ -113,7 +117,7 @@ function deleteSection(media, onDeleted, close) {
 /** Open the editor for `media`; `stages` are those the user may edit. */
 export function editMedia(media, { stages, onSaved, onDeleted }) {
   const type = select('type', MEDIA_TYPES.map((t) => [t, t]), media.type);
-  const frames = media.frames.length > 1 ? framesEditor(media) : null;
+  const frames = FRAME_TYPES.includes(media.type) && !/^(audio|video)\//.test(media.mime ?? '') ? framesEditor(media) : null;
   const voice = voiceFields(media.voice);
   const link = linkFields(media.link);
   const assign = stageChecks(media, stages);

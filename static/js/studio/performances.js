@@ -13,10 +13,11 @@ function ratioOf(stage) {
 }
 
 /** One inline form (rename / trim); `run(form)` does the call, then the list reloads. */
-function inlineForm(label, fields, button, run, reload) {
+function inlineForm(label, fields, button, run, reload, confirmFirst = null) {
   const form = h('form', { class: 'inline', 'aria-label': label }, fields, formFooter(button));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    if (confirmFirst && !(await confirmFirst())) return;
     if ((await saving(form, () => run(form))) !== undefined) reload();
   });
   return form;
@@ -109,6 +110,8 @@ export function performancesSection(stage) {
     'Archive performance (sweep)',
     () => gql(`mutation($id: ID!) { sweepStage(stageId: $id) { ${PERF} } }`, { id: stage.id }),
     reload,
+    // A sweep blanks the live stage for everyone on it: never without asking.
+    () => confirmDialog(`Archive and clear ${stage.name}?`, 'Everything performed since the last sweep becomes a replayable archive, and the live stage is blanked for everyone on it now.', 'Archive and clear'),
   );
   const record = inlineForm(
     'Start a recording',

@@ -3,10 +3,14 @@
 // delete (after a confirmation) sit under the form.
 import { confirmDialog, field, formFooter, gql, h, saving, select } from './common.js';
 import { userPicker } from './user-picker.js';
+import { animationFields } from './stage-animations-fields.js';
 
 export const STAGE_FIELDS =
-  'id slug name description cover status visible aspectRatio defaultColor myRole canEdit owner { id username } playerAccess { id username } editorAccess { id username }';
+  'id slug name description cover status visible aspectRatio defaultColor config myRole canEdit owner { id username } playerAccess { id username } editorAccess { id username }';
 
+// The hub's slug rule (hub/cli.py SLUG). Chromium compiles `pattern` with the `v` flag, where a
+// `-` in a class must be escaped: unescaped, the pattern is rejected and the check silently off.
+export const SLUG_PATTERN = '[a-z0-9][a-z0-9\\-]{0,62}';
 const RATIOS = ['16:9', '4:3', '3:2', '1:1', '9:16'];
 
 /** Active usernames matching `text`, for the access pickers (`usernames`, any logged-in user). */
@@ -25,7 +29,7 @@ function generalFields(stage, covers) {
       'div',
       { class: 'row' },
       field('Name', h('input', { name: 'name', value: stage.name ?? '', required: true })),
-      field('Address (slug)', h('input', { name: 'slug', value: stage.slug ?? '', pattern: '[a-z0-9-]+', placeholder: 'from the name' }), { hint: 'Lower-case letters, digits and dashes: /stage/<slug>' }),
+      field('Address (slug)', h('input', { name: 'slug', value: stage.slug ?? '', pattern: SLUG_PATTERN, maxlength: 63, placeholder: 'from the name' }), { hint: 'Lower-case letters, digits and dashes: /stage/<slug>' }),
     ),
     field('Description', h('textarea', { name: 'description', rows: 3 }, stage.description ?? ''), { wide: true }),
     field('Cover image URL', h('input', { name: 'cover', value: stage.cover ?? '', list: 'cover-choices', placeholder: 'pick one of your images or paste a URL' }), { wide: true }),
@@ -50,10 +54,12 @@ export function stageForm(stage, { covers = [], onSaved }) {
   const s = stage ?? {};
   const players = userPicker('Players', 'players', (s.playerAccess ?? []).map((u) => u.username), suggestUsers);
   const editors = userPicker('Editors', 'editors', (s.editorAccess ?? []).map((u) => u.username), suggestUsers);
+  const animations = animationFields(s.config?.animations);
   const form = h(
     'form',
     { class: 'stage-editor', 'aria-label': isNew ? 'New stage' : `Edit ${s.name}` },
     generalFields(s, covers),
+    animations.fieldset,
     h(
       'fieldset',
       { class: 'access' },
@@ -77,6 +83,7 @@ export function stageForm(stage, { covers = [], onSaved }) {
       defaultColor: el.defaultColor.value,
       players: players.read(),
       editors: editors.read(),
+      animations: animations.read(),
     };
     const slug = el.slug.value.trim();
     if (slug || !isNew) input.slug = slug;

@@ -52,6 +52,7 @@ export async function renderStageList(main, user) {
     h('p', { class: 'lead' }, 'Build and manage your stages. Media is uploaded in the ', h('a', { href: '/studio' }, 'Studio'), '.'),
     group('My stages', mine, 'You have no stage yet: create one with “New stage”.'),
     group(user.role === 'admin' ? 'Other stages (admin)' : 'Stages I can edit', editing, 'None.'),
-    playing.length ? group('Stages I play on', playing, '') : null,
+    // replaceChildren writes a null as the text "null": leave the group out instead
+    ...(playing.length ? [group('Stages I play on', playing, '')] : []),
   );
 }

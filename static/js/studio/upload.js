@@ -61,10 +61,10 @@ function fileRow(file) {
       bar.value = f;
       outcome.textContent = `${Math.round(f * 100)}%`;
     },
-    done: (media) => {
+    done: (media, frame = 0) => {
       bar.value = 1;
       row.classList.add('ok');
-      outcome.textContent = `Uploaded as ${media.type} “${media.name}”.`;
+      outcome.textContent = frame ? `Frame ${frame} of ${media.type} “${media.name}”.` : `Uploaded as ${media.type} “${media.name}”.`;
     },
     refused: (message) => {
       bar.remove();
@@ -83,6 +83,7 @@ function fileRow(file) {
 export function uploadPanel({ limit, onUploaded }) {
   const input = h('input', { type: 'file', name: 'files', multiple: true, accept: 'image/*,audio/*,video/*', class: 'visually-hidden', id: 'upload-files' });
   const typeSelect = select('type', [['', 'Decide from the file'], ...MEDIA_TYPES.map((t) => [t, t])], '');
+  const asFrames = h('input', { type: 'checkbox', name: 'asFrames' });
   const list = h('ul', { class: 'uploads', 'aria-label': 'Uploads' });
   const zone = h(
     'div',
@@ -91,11 +92,15 @@ export function uploadPanel({ limit, onUploaded }) {
     h('label', { class: 'button', for: 'upload-files', tabindex: 0, role: 'button', onkeydown: (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), input.click()) }, 'Choose files…'),
     input,
     h('label', { class: 'field' }, h('span', { class: 'label' }, 'Upload as'), typeSelect),
+    h('label', { class: 'check' }, asFrames, 'As the frames of one item (in the order chosen)'),
   );
 
   const queue = async (files) => {
     const type = typeSelect.value;
     const max = await limit();
+    // As frames: the first accepted file makes the item, each later one is a frame of it (frameOf).
+    let item = null;
+    const framed = asFrames.checked && files.length > 1;
     for (const file of files) {
       const ui = fileRow(file);
       list.prepend(ui.row);
@@ -105,8 +110,9 @@ export function uploadPanel({ limit, onUploaded }) {
         continue;
       }
       try {
-        const media = await uploadFile(file, { type, onProgress: ui.progress });
-        ui.done(media);
+        const media = await uploadFile(file, { type, frameOf: item?.id ?? null, onProgress: ui.progress });
+        if (framed) item = media;
+        ui.done(media, framed ? media.frames.length : 0);
         onUploaded(media);
       } catch (err) {
         ui.refused(MESSAGES[err.code]?.(file, max) ?? err.message);
