@@ -103,8 +103,11 @@ class HubServer(socketio.AsyncServer):
                 self.gate.released(eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if not isinstance(data, str):
+        if isinstance(data, (bytes, bytearray)):
             await self._binary_frame(eio_sid)
+            return
+        if not isinstance(data, str):  # Engine.IO decodes a JSON message ("4-6", "4null") before us
+            await self._refuse(eio_sid, None, "a Socket.IO packet is text that starts with its type digit")
             return
         try:
             pkt = self.packet_class(encoded_packet=data)

@@ -57,7 +57,10 @@ CALLS = [
 ]  # fmt: skip
 UNKNOWN_CALLS = ["connect", "disconnect", "nosuch", "", "__proto__", "join ", "JOIN", "event", "publish\x00", "💥"]
 # Calls whose success puts events on the stage besides `publish`: (session, background type) each.
-ANNOUNCING = {"saveScene": ["loadScenes"], "sweep": ["blankScene"], "startRecording": ["recordingSnapshot"]}
+ANNOUNCING = {
+    "saveScene": ["loadScenes"], "sweep": ["blankScene"], "startRecording": ["recordingSnapshot"],
+    "saveRecording": ["recordingSaved"],
+}  # fmt: skip
 MAX_FRAME = MAX_HTTP_BUFFER  # bytes: a bigger frame closes the connection (Engine.IO's maxPayload)
 OBSERVER = "@observer"  # a placeholder for the observing performer's session (a stream_health host)
 SELF = "@self"  # the sender's own session
@@ -182,6 +185,7 @@ def grammar(hostile: bool) -> Strategies:
                 "switchScene": {"scene": st.one_of(st.integers(1, 4), st.sampled_from(["1", "2", "01", "²", "9" * 30]), ids)},
                 "blankScene": {},
                 "recordingSnapshot": {"snapshot": junk},
+                "recordingSaved": {"id": numbers},  # hub-only: a client's is refused
             }
         ),
         "audio": obj(

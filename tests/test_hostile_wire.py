@@ -150,6 +150,18 @@ async def test_an_unannounced_binary_frame_closes_the_connection(hub):
     await raw.close()
 
 
+@pytest.mark.parametrize("frame", ["4-6", "4null", "4true", "4[1]", "4{}", "4-1.5"])
+async def test_a_message_engine_io_decodes_as_json_is_refused_and_the_connection_stays(hub, frame):
+    """Found by tests/test_fuzz_socket.py: Engine.IO decodes "4-6" as the number -6, which the hub
+    took for a binary frame and closed the connection on."""
+    await hub.stage("show", owner="olivia")
+    raw = await raw_joined(hub)
+    await raw.ws.send_str(frame)
+    assert (await raw.call(6, "publish", {"topic": "chat", "payload": {"message": "still here"}}))["ok"]
+    assert len(hub.node.connections) == 1
+    await raw.close()
+
+
 @pytest.mark.parametrize("auth", ['{"token":NaN}', "{", "[" * 5000, '{"session":1e999}'])
 async def test_a_connect_whose_auth_is_not_json_gets_connect_error_not_silence(hub, auth):
     """Found probing CONNECT packets after the socket fuzz: nothing answered such a CONNECT, so
