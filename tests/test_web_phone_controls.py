@@ -25,12 +25,13 @@ MIN_TAP = 24  # px: WCAG 2.2 target size (minimum); the reactions bar asks 44 (t
 # Every visible control under `scope`, scrolled into view one by one; what is wrong with each.
 # A checkbox or radio inside a <label> is tapped through its label, so the label's box is its
 # target; a visually hidden file input is reached through its label[role=button] (checked itself);
+# the selected object's resize and rotate handles are tap targets too;
 # a link inside a sentence (`p a`) is exempt from the size (WCAG 2.5.8's inline exception).
 CHECK_CONTROLS = """([minTap, scope]) => {
   const seen = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && !el.closest('[hidden]') && !el.matches('.visually-hidden');
   const nameOf = (el) => (el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
     || el.textContent || el.title || el.placeholder || el.value || '').replace(/\\s+/g, ' ').trim();
-  const controls = [...document.querySelector(scope).querySelectorAll('button, input, select, textarea, summary, a[href], [role=button]')].filter(seen);
+  const controls = [...document.querySelector(scope).querySelectorAll('button, input, select, textarea, summary, a[href], [role=button], .selection .handle')].filter(seen);
   const problems = [];
   for (const el of controls) {
     el.scrollIntoView({ block: 'center', inline: 'nearest', behavior: 'instant' });
@@ -55,26 +56,25 @@ STICKING_OUT = """(scope) => {
 }"""
 
 # The accessible names of the toolbox's own controls (and the stage bar's record button).
-TOOLBOX_NAMES = """() => [...document.querySelectorAll('.toolbox :is(button, input, select, textarea), .stage-bar :is(.record-start, .record-stop)')]
+TOOLBOX_NAMES = """() => [...document.querySelectorAll('.toolbox :is(button, input, select, textarea), .stage-bar .record-tools :is(button, input)')]
   .map((el) => (el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent) || el.textContent || '').replace(/\\s+/g, ' ').trim())"""
 
 
 def controls_chapter() -> str:
-    """The text of docs/web-client.md's "Controls" chapter (up to the next `## ` heading)."""
+    """The text of docs/web-client.md's "Controls" chapter (up to the next `## ` heading), without
+    markdown's bold and code marks, in lower case."""
     text = DOCS.read_text()
     start = text.index("\n## Controls\n")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end > 0 else None]
+    return re.sub(r"\*\*|`", "", text[start:end if end > 0 else None]).lower()
 
 
-def documented(name: str, chapter: str, media_names: list[str]) -> bool:
-    """Whether a control's accessible name appears in the chapter, allowing the reasonable variants:
-    a medium's, scene's or avatar's name in it stands for *track*/*name*, (worn by ...) is dropped."""
-    for medium in sorted(media_names, key=len, reverse=True):
-        name = name.replace(medium, "").strip()
-    name = re.sub(r"\s*\(worn by .*\)$", "", name)
-    name = re.sub(r"^(Switch to scene|Place stream|Revoke stream key)\b.*", r"\1", name)
-    return bool(name) and name.lower() in chapter.lower()
+def documented(name: str, chapter: str, names: list[str]) -> bool:
+    """Whether a control's accessible name is in the chapter; a medium's, object's, scene's or
+    stream's name in it is written *name* there (e.g. "Play chime" is "Play *name*")."""
+    for known in sorted(names, key=len, reverse=True):
+        name = re.sub(rf"\b{re.escape(known)}\b", "*name*", name, flags=re.IGNORECASE)
+    return bool(name) and name.lower() in chapter
 
 
 async def seeded_stage(hub) -> dict[str, Any]:
@@ -96,6 +96,7 @@ async def seeded_stage(hub) -> dict[str, Any]:
         walker_obj,
         {**base, "id": "hat", "type": "prop", "name": "Hat", "src": src(media["prop"]), "x": 0.4, "y": 0.06, "w": 0.1, "h": 0.06, "wornBy": "walker"},
         {**base, "id": "secret", "type": "prop", "name": "Secret", "src": src(media["prop"]), "x": 0.75, "y": 0.3, "w": 0.1, "h": 0.1, "backstage": True},
+        {**base, "id": "words", "type": "text", "name": "Hello", "content": "Hello", "fontSize": "24px", "color": "#000000", "x": 0.05, "y": 0.4, "w": 0.2, "h": 0.06},
     ):
         ack = await performer.publish("board", {"type": "placeObjectOnStage", "object": obj})
         assert ack["ok"], ack
@@ -103,7 +104,7 @@ async def seeded_stage(hub) -> dict[str, Any]:
     await performer.publish("chat", {"id": "m1", "message": "Places, everyone", "user": "helen", "isPlayer": True})
     assert (await performer.call("saveScene", {"name": "Opening"}))["ok"]
     await performer.close()
-    return {"names": [m["name"] for m in (*media.values(), walker, track)] + ["Walker", "Opening", "helen"]}
+    return {"names": [m["name"] for m in (*media.values(), walker, track)] + ["Walker", "Hat", "Secret", "Hello", "Opening"]}
 
 
 async def test_every_performer_control_fits_a_phone(hub, browser) -> None:
@@ -112,11 +113,14 @@ async def test_every_performer_control_fits_a_phone(hub, browser) -> None:
     await page.wait_for_selector(".toolbox .media-item")
     await page.wait_for_selector(".toolbox .scenes button")
     await page.wait_for_selector(".chat button[aria-label*=ighlight], .chat .line button", timeout=WAIT)
-    # select the multi-frame avatar (its lower part: the hat sits on its head)
-    await page.locator(".obj[data-id=walker]").scroll_into_view_if_needed()
-    box = await page.locator(".obj[data-id=walker]").bounding_box()
-    await page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] - 6)
-    await page.wait_for_selector(".toolbox .frame-tools")
+    # the Selected group of each kind of object; the multi-frame avatar last (its lower part: the hat sits on its head)
+    names: set[str] = set()
+    for target, low, ready in (("hat", False, ".take-off"), ("secret", False, ".lightbulb"), ("words", False, "input[aria-label='Words of the selected text']"), ("walker", True, ".frame-tools")):
+        await page.evaluate("window.scrollTo(0, 0)")
+        box = await page.locator(f".obj[data-id={target}]").bounding_box()
+        await page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + (box["height"] - 6 if low else box["height"] / 2))
+        await page.wait_for_selector(f".toolbox .selected-tools {ready}")
+        names.update(await page.evaluate(TOOLBOX_NAMES))
     await page.locator(".stage-bar .record-start").click()  # the record form's fields
     await page.wait_for_load_state("networkidle")
     await page.screenshot(path=artifact("phone-controls-performer.png"), full_page=True)
@@ -133,10 +137,18 @@ async def test_every_performer_control_fits_a_phone(hub, browser) -> None:
     await page.screenshot(path=artifact("phone-controls-emoji-picker.png"))
     picker = await page.evaluate(CHECK_CONTROLS, [MIN_TAP, ".emoji-picker"])
     assert picker["count"] >= 40 and picker["problems"] == []
+    await page.keyboard.press("Escape")
+
+    # viewing as audience: the page as the audience has it, and the way back
+    await page.get_by_role("button", name="View as audience").click()
+    await page.get_by_role("button", name="Back to player view").wait_for()
+    audience = await page.evaluate(CHECK_CONTROLS, [MIN_TAP, "body"])
+    assert audience["scroll"] <= 0 and audience["problems"] == []
+    await page.get_by_role("button", name="Back to player view").click()
 
     chapter = controls_chapter()
-    names = sorted(set(await page.evaluate(TOOLBOX_NAMES)))
-    missing = [name for name in names if not documented(name, chapter, seeded["names"])]
+    names.update(await page.evaluate(TOOLBOX_NAMES))
+    missing = sorted(name for name in names if not documented(name, chapter, seeded["names"]))
     assert missing == [], f"toolbox controls with no row in docs/web-client.md's Controls chapter: {missing}"
     assert page.errors == []
 
