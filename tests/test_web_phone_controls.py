@@ -166,8 +166,8 @@ async def test_every_performer_control_fits_a_phone(hub, browser) -> None:
     await page.evaluate("window.upstage.page.publish('background', {type: 'drawCurtain', curtain: {src: '/static/demo/backdrop.svg', at: Date.now()}})")
     await page.wait_for_selector(".stage .curtain:not([hidden])")
     words = await page.locator(".obj[data-id=words]").bounding_box()
-    centre = [words["x"] + words["width"] / 2, words["y"] + words["height"] / 2]  # once the curtain has dropped (2 s)
-    await until(page, "([x, y]) => document.elementFromPoint(x, y).closest('.curtain, .obj')?.matches('.curtain')", centre)
+    point = [words["x"] + words["width"] / 2, words["y"] + words["height"] / 2]  # once the curtain has dropped (2 s)
+    await until(page, "([x, y]) => document.elementFromPoint(x, y).closest('.curtain, .obj')?.matches('.curtain')", point)
     assert page.errors == []
 
 
