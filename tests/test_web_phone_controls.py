@@ -171,8 +171,17 @@ async def test_every_performer_control_fits_a_phone(hub, browser) -> None:
     assert page.errors == []
 
 
-async def test_replay_and_studio_controls_fit_a_phone(hub, browser, tmp_path) -> None:
+async def test_audience_replay_and_studio_controls_fit_a_phone(hub, browser, tmp_path) -> None:
     await hub.stage("show", "helen")
+    audience = await open_stage(await person(browser, hub, **PHONE_CONTEXT), hub)  # anonymous, the login form folded
+    result = await audience.evaluate(CHECK_CONTROLS, [MIN_TAP, "body"])
+    assert result["count"] >= 8 and result["scroll"] <= 0 and result["problems"] == []
+    await audience.locator("header").get_by_role("button", name="Log in").click()
+    await audience.locator("header form.login").get_by_label("Username").wait_for()
+    await audience.screenshot(path=artifact("phone-controls-audience-login.png"))
+    result = await audience.evaluate(CHECK_CONTROLS, [MIN_TAP, "header"])
+    assert result["count"] >= 3 and result["scroll"] <= 0 and result["problems"] == []
+
     performance = await archived(hub, "show", count=12, spacing_ms=1000)
     replay = await (await person(browser, hub, "helen", **PHONE_CONTEXT)).new_page()
     await replay.goto(f"{hub.url}/replay/show/{performance}")
