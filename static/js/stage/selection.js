@@ -4,6 +4,9 @@
 // and every other screen animates to it over the object's moveSpeed (as the original client).
 import { h } from '../dom.js';
 
+/** The direction (degrees, screen-wise) from a pose's centre to a point, both in stage units. */
+const angle = (p, pose) => (Math.atan2(p.y - (pose.y + pose.h / 2), p.x - (pose.x + pose.w / 2)) * 180) / Math.PI;
+
 export class Selection {
   /** `view` is the StageView; `onChange(obj | null)` is told what is selected; `commit(obj)` publishes. */
   constructor(view, { onChange, commit }) {
@@ -58,7 +61,9 @@ export class Selection {
     const kind = e.target.dataset.gesture ?? 'move';
     const start = this.view.toStage(e.clientX, e.clientY);
     const pose = { x: obj.x ?? 0, y: obj.y ?? 0, w: obj.w ?? 0.1, h: obj.h ?? 0.1, rotate: obj.rotate ?? 0 };
-    this.gesture = { kind, start, pose, now: { ...pose }, el, moved: false };
+    // a turn is measured from where the handle was grabbed (it sits above the object, or below it on a touch screen)
+    const turn = kind === 'rotate' ? angle(start, pose) - pose.rotate : 0;
+    this.gesture = { kind, start, pose, turn, now: { ...pose }, el, moved: false };
     this.view.layer.setPointerCapture(e.pointerId);
   }
 
@@ -73,11 +78,7 @@ export class Selection {
     else if (g.kind === 'resize') {
       const scale = Math.max(0.1, (pose.w + dx) / pose.w);
       g.now = { ...pose, w: pose.w * scale, h: pose.h * scale };
-    } else {
-      const cx = pose.x + pose.w / 2;
-      const cy = pose.y + pose.h / 2;
-      g.now = { ...pose, rotate: Math.round((Math.atan2(p.y - cy, p.x - cx) * 180) / Math.PI + 90) };
-    }
+    } else g.now = { ...pose, rotate: (Math.round(angle(p, pose) - g.turn) + 720) % 360 };
     g.moved = g.moved || Math.abs(dx) + Math.abs(dy) > 0.002;
     this.preview(g.el, g.now);
   }
