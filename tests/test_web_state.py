@@ -51,7 +51,7 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
         lambda: ("background", {"type": "switchScene", "snapshot": {"board": {"objects": [], "whiteboard": []}, "background": None, "audios": [],
                                                                     "settings": {"audienceChat": rng.choice([True, False, 1]), "playersMayClearChat": rng.choice([True, False])}}}),
         lambda: ("background", {"type": "blankScene"}),
-        lambda: ("background", {"type": "switchScene", "snapshot": {"board": {"objects": [obj(), obj()], "whiteboard": [{"type": "draw"}]},
+        lambda: ("background", {"type": rng.choice(["switchScene", "recordingSnapshot"]), "snapshot": {"board": {"objects": [obj(), costume()], "whiteboard": [{"type": "draw"}]},
                                                                     "background": None, "backdropColor": "#123", "audios": [{"id": 1, "isPlaying": True}]}}),
         lambda: ("audio", {**rng.choice(tracks), "isPlaying": rng.choice([True, False]),
                            "currentTime": rng.choice([None, rng.random() * 9]), "loop": rng.choice([True, False]), "duration": rng.choice([None, 4])}),
