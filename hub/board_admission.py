@@ -22,6 +22,7 @@ from .state.board import reduce_board
 from .state.costumes import is_backstage
 
 MERGING = ("placeObjectOnStage", "moveTo", "switchFrame", "toggleAutoplayFrames")
+AUDIENCE_COPY = "audienceCopy"  # set by the hub on a hide: the audience holds an undrawn copy
 
 
 def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits: Limits) -> tuple[dict[str, Any], str]:
@@ -29,9 +30,14 @@ def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits:
     given the board before it; Refused (`bad_request`) for a `wornBy` that names no avatar."""
     objects = board["objects"]
     if payload["type"] not in MERGING:
-        concerned = _ids(payload)
-        hidden = any(is_backstage(objects[i]) for i in (index_of(objects, c) for c in concerned) if i >= 0)
-        return payload, PERFORMERS if hidden else EVERYONE
+        found = [objects[i] for i in (index_of(objects, c) for c in _ids(payload)) if i >= 0]
+        if payload["type"] == "destroy" and found and is_backstage(found[0]) and found[0].get(AUDIENCE_COPY) is True:
+            # hidden again: the audience drops its undrawn copy (the id alone), or a later public
+            # placement under that id would merge into it and stay hidden for them
+            return {"type": "destroy", "object": {"id": found[0]["id"]}}, EVERYONE
+        return payload, PERFORMERS if any(is_backstage(o) for o in found) else EVERYONE
+    if AUDIENCE_COPY in payload["object"]:  # the hub's mark, never a client's
+        payload = {**payload, "object": {k: v for k, v in payload["object"].items() if k != AUDIENCE_COPY}}
     obj = payload["object"]
     index = index_of(objects, obj["id"])
     old = objects[index] if index >= 0 else None
@@ -43,7 +49,9 @@ def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits:
         return {"type": "placeObjectOnStage", "object": after[index_of(after, obj["id"])]}, EVERYONE
     if will and (was or old is None):  # prepared backstage, or changed while it is there
         return payload, PERFORMERS
-    return payload, EVERYONE  # a public object (or hidden again now: the audience stops drawing it)
+    if will:  # hidden again: the audience keeps an undrawn copy, marked for its destroy
+        return {**payload, "object": {**obj, AUDIENCE_COPY: True}}, EVERYONE
+    return payload, EVERYONE  # a public object
 
 
 def check_costume(obj: dict[str, Any], old: dict[str, Any] | None, objects: list[dict[str, Any]]) -> None:

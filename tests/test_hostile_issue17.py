@@ -3,6 +3,9 @@ before its fix), next to the feature's own tests (test_board_backstage, test_cha
 
 from __future__ import annotations
 
+from typing import Any
+
+from hub.state import apply
 from tests.conftest import Hub
 from tests.test_board_backstage import BEAR, BULB, marker, ok, stage_with
 
@@ -23,3 +26,39 @@ async def test_starting_a_recording_keeps_the_backstage_objects(hub: Hub) -> Non
     seq = await ok(pat, "board", {"type": "moveTo", "object": {"id": "bulb", "backstage": False}})
     await audience.wait_for(lambda c: c.seq >= seq)
     assert audience.events[-1]["payload"]["object"]["src"] == "/m/bulb.png"  # shown whole, not lost
+
+
+def folded(ack: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an audience page holds: its join state with every event it received applied."""
+    state = ack["state"]
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+async def test_a_hidden_then_destroyed_object_placed_again_with_its_id_reaches_the_audience(hub: Hub) -> None:
+    """The audience keeps a hidden copy of an object hidden again; destroyed backstage, then
+    placed again in public under the same id, it must be drawn for them as for a late joiner."""
+    pat, _ = await stage_with(hub)
+    audience = await hub.connect()
+    ack = await audience.join("show")
+    await ok(pat, "board", {"type": "placeObjectOnStage", "object": BEAR})
+    await ok(pat, "board", {"type": "moveTo", "object": {"id": "bear", "backstage": True}})
+    await ok(pat, "board", {"type": "destroy", "object": {"id": "bear"}})
+    await ok(pat, "board", {"type": "placeObjectOnStage", "object": {**BEAR, "x": 0.3}})
+    await marker(pat, audience)
+    late = (await (await hub.joined()).join("show"))["state"]["board"]["objects"]
+    assert [(o["id"], o.get("backstage") is True) for o in late] == [("bear", False)]
+    mine = folded(ack, audience.events)["board"]["objects"]
+    assert [(o["id"], o.get("backstage") is True, o["x"]) for o in mine] == [("bear", False, 0.3)]
+
+
+async def test_a_client_cannot_mark_an_audience_copy_to_leak_a_destroy(hub: Hub) -> None:
+    """`audienceCopy` is the hub's mark (set on a hide): a client's is dropped, so destroying an
+    object that was always backstage tells the audience nothing, not even its id."""
+    pat, audience = await stage_with(hub)
+    await ok(pat, "board", {"type": "placeObjectOnStage", "object": {**BULB, "audienceCopy": True}})
+    await ok(pat, "board", {"type": "moveTo", "object": {"id": "bulb", "audienceCopy": True, "x": 0.2}})
+    await ok(pat, "board", {"type": "destroy", "object": {"id": "bulb"}})
+    await marker(pat, audience)
+    assert "bulb" not in str(audience.events)
