@@ -3,11 +3,14 @@ before its fix), next to the feature's own tests (test_board_backstage, test_cha
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from hub.state import apply
 from tests.conftest import Hub
-from tests.test_board_backstage import BEAR, BULB, marker, ok, stage_with
+from tests.test_board_backstage import BEAR, BULB, marker, mentions, ok, stage_with
+from tests.test_two_nodes import MakeHub, two_nodes
 
 
 async def test_starting_a_recording_keeps_the_backstage_objects(hub: Hub) -> None:
@@ -62,3 +65,22 @@ async def test_a_client_cannot_mark_an_audience_copy_to_leak_a_destroy(hub: Hub)
     await ok(pat, "board", {"type": "destroy", "object": {"id": "bulb"}})
     await marker(pat, audience)
     assert "bulb" not in str(audience.events)
+
+
+async def test_publishes_sent_at_once_on_a_shared_log_are_decided_in_order(make_hub: MakeHub, tmp_path: Path) -> None:
+    """On a shared stage log a publish is folded only when the log hands it back: a performer's
+    place-backstage, place-again and show sent without waiting must still be decided in order
+    (the re-placement reached the audience, the show came as a bare move they could not draw)."""
+    a, b = await two_nodes(make_hub, tmp_path)
+    bob, watch_a, watch_b = await a.joined("bob"), await a.joined(), await b.joined()
+    acks = await asyncio.gather(
+        bob.publish("board", {"type": "placeObjectOnStage", "object": BULB}),
+        bob.publish("board", {"type": "placeObjectOnStage", "object": {"id": "bulb", "src": "/m/bulb2.png"}}),
+        bob.publish("board", {"type": "moveTo", "object": {"id": "bulb", "backstage": False}}),
+    )
+    assert all(ack["ok"] for ack in acks), acks
+    await marker(bob, watch_a, watch_b)
+    for watcher in (watch_a, watch_b):
+        seen = mentions(watcher.events, "bulb")
+        assert [e["payload"]["type"] for e in seen] == ["placeObjectOnStage"], seen
+        assert seen[0]["payload"]["object"]["src"] == "/m/bulb2.png" and seen[0]["payload"]["object"]["name"] == "Bulb"
