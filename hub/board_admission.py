@@ -27,7 +27,8 @@ AUDIENCE_COPY = "audienceCopy"  # set by the hub on a hide: the audience holds a
 
 def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits: Limits) -> tuple[dict[str, Any], str]:
     """The payload to publish (a show made whole) and its audience (EVERYONE or PERFORMERS),
-    given the board before it; Refused (`bad_request`) for a `wornBy` that names no avatar."""
+    given the board before it; Refused (`bad_request`) for a `wornBy` that names no avatar and for
+    a `bringToFrontOf` across the curtain."""
     objects = board["objects"]
     if payload["type"] not in MERGING:
         found = [objects[i] for i in (index_of(objects, c) for c in _ids(payload)) if i >= 0]
@@ -35,7 +36,15 @@ def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits:
             # hidden again: the audience drops its undrawn copy (the id alone), or a later public
             # placement under that id would merge into it and stay hidden for them
             return {"type": "destroy", "object": {"id": found[0]["id"]}}, EVERYONE
-        return payload, PERFORMERS if any(is_backstage(o) for o in found) else EVERYONE
+        hidden = any(is_backstage(o) for o in found)
+        if (
+            hidden
+            and payload["type"] == "bringToFrontOf"
+            and _public_order(reduce_board(board, payload, at, limits)) != _public_order(board)
+        ):
+            # performers only, yet it would reorder public objects: the audience would never know
+            raise Refused("bad_request", "front/back: one is backstage and the other is not; show or hide it first")
+        return payload, PERFORMERS if hidden else EVERYONE
     if AUDIENCE_COPY in payload["object"]:  # the hub's mark, never a client's
         payload = {**payload, "object": {k: v for k, v in payload["object"].items() if k != AUDIENCE_COPY}}
     obj = payload["object"]
@@ -78,3 +87,8 @@ def _ids(payload: dict[str, Any]) -> list[Any]:
     if kind == "bringToFrontOf":
         return [payload["front"], payload["back"]]
     return [payload["object"]["id"]]
+
+
+def _public_order(board: dict[str, Any]) -> list[Any]:
+    """The ids of the board's public objects, back to front."""
+    return [o["id"] for o in board["objects"] if not is_backstage(o)]

@@ -84,3 +84,22 @@ async def test_publishes_sent_at_once_on_a_shared_log_are_decided_in_order(make_
         seen = mentions(watcher.events, "bulb")
         assert [e["payload"]["type"] for e in seen] == ["placeObjectOnStage"], seen
         assert seen[0]["payload"]["object"]["src"] == "/m/bulb2.png" and seen[0]["payload"]["object"]["name"] == "Bulb"
+
+
+async def test_a_public_object_is_not_reordered_against_a_backstage_one(hub: Hub) -> None:
+    """`bringToFrontOf` a public object in front of a backstage one reorders public objects, which
+    the live audience could not be told without the backstage id: refused, naming the fields."""
+    pat, _ = await stage_with(hub)
+    audience = await hub.connect()
+    ack_state = await audience.join("show")
+    for obj in ({**BEAR, "id": "p1"}, {**BEAR, "id": "p2"}, BULB):
+        await ok(pat, "board", {"type": "placeObjectOnStage", "object": obj})
+    ack = await pat.publish("board", {"type": "bringToFrontOf", "front": "p1", "back": "bulb"})
+    assert ack["error"]["code"] == "bad_request" and "front/back" in ack["error"]["message"], ack
+    await ok(pat, "board", {"type": "bringToFrontOf", "front": "bulb", "back": "p1"})  # public order kept: fine
+    await ok(pat, "board", {"type": "bringToFrontOf", "front": "p1", "back": "p2"})  # both public: fine
+    await marker(pat, audience)
+    assert "bulb" not in str(audience.events)
+    late = (await (await hub.joined()).join("show"))["state"]["board"]["objects"]
+    live = folded(ack_state, audience.events)["board"]["objects"]
+    assert [o["id"] for o in late] == [o["id"] for o in live] == ["p2", "p1"]
