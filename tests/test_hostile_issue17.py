@@ -4,10 +4,11 @@ before its fix), next to the feature's own tests (test_board_backstage, test_cha
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
-from hub.state import apply
+from hub.state import apply, empty_state
 from tests.conftest import Hub
 from tests.test_board_backstage import BEAR, BULB, marker, mentions, ok, stage_with
 from tests.test_two_nodes import MakeHub, two_nodes
@@ -103,3 +104,17 @@ async def test_a_public_object_is_not_reordered_against_a_backstage_one(hub: Hub
     late = (await (await hub.joined()).join("show"))["state"]["board"]["objects"]
     live = folded(ack_state, audience.events)["board"]["objects"]
     assert [o["id"] for o in late] == [o["id"] for o in live] == ["p2", "p1"]
+
+
+def test_a_hostile_pose_never_makes_a_costume_infinite() -> None:
+    """A wearer grown from 1e-300 to 1e300 would scale its costume to infinity, which JSON cannot
+    carry (a late joiner's state would say null where live pages hold Infinity): it stays put."""
+    state = apply(empty_state(), {"topic": "board", "payload": {"type": "placeObjectOnStage", "object": {
+        "id": "av", "type": "avatar", "x": 0, "y": 0, "w": 1e-300, "h": 1}}, "at": 1})  # fmt: skip
+    for i, payload in enumerate((
+        {"type": "placeObjectOnStage", "object": {"id": "hat", "type": "prop", "x": 1, "y": 0, "w": 1, "h": 1, "wornBy": "av"}},
+        {"type": "moveTo", "object": {"id": "av", "w": 1e300, "x": 1e308}},
+    )):  # fmt: skip
+        state = apply(state, {"topic": "board", "payload": payload, "at": 2 + i})
+    hat = state["board"]["objects"][1]
+    assert all(math.isfinite(hat[k]) for k in ("x", "y", "w", "h")), hat
