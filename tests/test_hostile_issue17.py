@@ -10,6 +10,7 @@ from typing import Any
 
 from hub.state import apply, empty_state
 from tests.conftest import Hub
+from tests.nodeclient import node_clients
 from tests.test_board_backstage import BEAR, BULB, marker, mentions, ok, stage_with
 from tests.test_two_nodes import MakeHub, two_nodes
 
@@ -118,3 +119,37 @@ def test_a_hostile_pose_never_makes_a_costume_infinite() -> None:
         state = apply(state, {"topic": "board", "payload": payload, "at": 2 + i})
     hat = state["board"]["objects"][1]
     assert all(math.isfinite(hat[k]) for k in ("x", "y", "w", "h")), hat
+
+
+async def test_the_official_node_client_meets_the_chat_rules_and_the_chat_window(hub: Hub) -> None:
+    """Through socket.io-client (what browsers' code speaks): a chat window joined by hand holds no
+    presence, nothing forged passes, and every refusal names its field or rule."""
+    await hub.stage("show", "olivia", players=("pat",))
+    olivia = await hub.joined("olivia")
+    await ok(olivia, "background", {"type": "setAudienceChat", "enabled": False})
+    await ok(olivia, "background", {"type": "setReactionVisibility", "visible": False})
+    async with node_clients() as node:
+        await node.open("ann", hub.url, transports=["websocket"])
+        await node.first(lambda r: r["report"] == "connect", "the connection")
+        for data, code, words in (
+            ({"stage": "show", "chatWindow": "yes"}, "bad_request", "chatWindow"),
+            ({"stage": "show", "chatWindow": {"a": [1]}}, "bad_request", "chatWindow"),
+        ):
+            ack = (await node.call("ann", "join", data))["ack"]
+            assert ack["error"]["code"] == code and words in ack["error"]["message"], ack
+        assert (await node.call("ann", "join", {"stage": "show", "chatWindow": True}))["ack"]["ok"]
+        refusals = [
+            ("presence", {"avatarId": "bear"}, "forbidden", "chat window"),
+            ("publish", {"topic": "chat", "payload": "bare string"}, "forbidden", "audience chat is off"),
+            ("publish", {"topic": "chat", "payload": {"message": "hi", "isPrivate": False}}, "forbidden", "chat is off"),
+            ("publish", {"topic": "chat", "payload": {"message": "hi", "clear": True}}, "forbidden", "audience may not"),
+            ("publish", {"topic": "reaction", "payload": "👏"}, "forbidden", "reactions are off"),
+            ("publish", {"topic": "background", "payload": {"type": "recordingSaved", "id": 1}}, "bad_request", "type"),
+            ("publish", {"topic": "stream", "payload": {"name": "x", "live": True}}, "forbidden", "stream"),
+            ("publish", {"topic": "board", "payload": {"type": "placeObjectOnStage", "object": BULB}}, "forbidden", "board"),
+        ]
+        for call, data, code, words in refusals:
+            ack = (await node.call("ann", call, data))["ack"]
+            assert ack["error"]["code"] == code and words in ack["error"]["message"], (call, data, ack)
+    await marker(olivia, olivia)
+    assert [e["payload"] for e in olivia.events if e["topic"] != "background"] == [{**olivia.events[-1]["payload"]}]
