@@ -73,8 +73,11 @@ class PerformanceHandlers:
         """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
         room = self._managed_room(conn)
         name = actions.check_name(data.get("name"), default="Recording")
+        blank = data.get("blank", False)
+        if not isinstance(blank, bool):
+            raise Refused("bad_request", "blank must be true or false")
         performance = await actions.start_recording(
-            self.node, self.store, room, conn.identity().sender(), name, blank=data.get("blank") is True
+            self.node, self.store, room, conn.identity().sender(), name, blank=blank
         )
         return {"ok": True, "performance": performance.public()}
 
@@ -250,7 +253,8 @@ def _export(registry: Any, cache: PerformanceCache, slots: ReplaySlots) -> None:
         ("hub_replay_events", "Events held by the performances loaded for replay", lambda: cache.events),
         ("hub_replay_bytes", "JSON bytes of the performances loaded for replay", lambda: cache.size),
         (
-            "hub_replay_checkpoints", "State checkpoints kept for seeking in loaded performances",
+            "hub_replay_checkpoints",
+            "State checkpoints kept for seeking in loaded performances",
             lambda: cache.checkpoints,
         ),
     ):

@@ -153,3 +153,15 @@ async def test_the_official_node_client_meets_the_chat_rules_and_the_chat_window
             assert ack["error"]["code"] == code and words in ack["error"]["message"], (call, data, ack)
     await marker(olivia, olivia)
     assert [e["payload"] for e in olivia.events if e["topic"] != "background"] == [{**olivia.events[-1]["payload"]}]
+
+
+async def test_the_record_button_call_refuses_a_mistyped_blank(hub: Hub) -> None:
+    """`startRecording {blank: "yes"}` started a recording without blanking (the flag silently
+    read as false): a wrong type is refused, naming the field, and no recording opens."""
+    await hub.stage("show", "olivia")
+    olivia = await hub.joined("olivia")
+    for blank in ("yes", 1, None, {"x": True}):
+        ack = await olivia.call("startRecording", {"name": "Act 1", "blank": blank})
+        assert ack["error"] == {"code": "bad_request", "message": "blank must be true or false"}, (blank, ack)
+    assert (await olivia.call("performances", {}))["performances"] == []
+    assert (await olivia.call("startRecording", {"name": "Act 1", "blank": False}))["ok"]
