@@ -253,8 +253,7 @@ def _export(registry: Any, cache: PerformanceCache, slots: ReplaySlots) -> None:
         ("hub_replay_events", "Events held by the performances loaded for replay", lambda: cache.events),
         ("hub_replay_bytes", "JSON bytes of the performances loaded for replay", lambda: cache.size),
         (
-            "hub_replay_checkpoints",
-            "State checkpoints kept for seeking in loaded performances",
+            "hub_replay_checkpoints", "State checkpoints kept for seeking in loaded performances",
             lambda: cache.checkpoints,
         ),
     ):
