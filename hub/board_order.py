@@ -43,11 +43,11 @@ async def wait_decided(conn: Connection, room: StageRoom, payload: dict[str, Any
         task = conn.board_pending.get(key)
         if task is None:
             continue
-        try:
-            seq = (await task).event.seq
-        except Exception:  # refused or failed: nothing to wait for (its caller hears why)
-            seq = 0
         deadline = asyncio.get_running_loop().time() + WAIT
+        try:
+            seq = (await asyncio.wait_for(asyncio.shield(task), WAIT)).event.seq
+        except Exception:  # refused, failed or stalled: nothing to wait for (its caller hears why)
+            seq = 0
         while room.delivered_seq < seq and conn.room is room and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(POLL)
         if conn.board_pending.get(key) is task:
