@@ -144,7 +144,7 @@ async def test_the_official_node_client_meets_the_chat_rules_and_the_chat_window
             ("publish", {"topic": "background", "payload": {"type": "recordingSaved", "id": 1}}, "bad_request", "type"),
             ("publish", {"topic": "stream", "payload": {"name": "x", "live": True}}, "forbidden", "stream"),
             ("publish", {"topic": "board", "payload": {"type": "placeObjectOnStage", "object": BULB}}, "forbidden", "board"),
-        ]
+        ]  # fmt: skip
         for call, data, code, words in refusals:
             ack = (await node.call("ann", call, data))["ack"]
             assert ack["error"]["code"] == code and words in ack["error"]["message"], (call, data, ack)
@@ -162,3 +162,18 @@ async def test_the_record_button_call_refuses_a_mistyped_blank(hub: Hub) -> None
         assert ack["error"] == {"code": "bad_request", "message": "blank must be true or false"}, (blank, ack)
     assert (await olivia.call("performances", {}))["performances"] == []
     assert (await olivia.call("startRecording", {"name": "Act 1", "blank": False}))["ok"]
+
+
+async def test_an_audience_replays_density_counts_no_backstage_event(hub: Hub) -> None:
+    """The replay ack's `density` is counted on the listener's own timeline: an audience replay's
+    bars say nothing of when performers worked backstage (held; a guard against counting all)."""
+    pat, _ = await stage_with(hub)
+    olivia = await hub.joined("olivia")
+    await ok(pat, "board", {"type": "placeObjectOnStage", "object": BEAR})
+    for x in range(5):
+        await ok(pat, "board", {"type": "placeObjectOnStage" if x == 0 else "moveTo", "object": {**BULB, "x": x / 10}})
+    swept = await olivia.call("sweep", {"name": "Night"})
+    assert swept["ok"], swept
+    viewer, performer = await hub.joined(), await hub.joined("olivia")
+    seen = [await c.call("replay", {"performance": swept["performance"]["id"]}) for c in (viewer, performer)]
+    assert sum(seen[0]["density"]) == 1 and sum(seen[1]["density"]) == 6, seen
