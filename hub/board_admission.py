@@ -6,7 +6,8 @@ performers only, whatever flags it carries, so a `moveTo` that omits `backstage`
 object. "Show" (an event that turns `backstage` off) goes to everyone as a `placeObjectOnStage`
 of the whole object as the board will hold it, so the audience receives it as a new placement.
 The decision travels with the event (`Event.audience`) through the stage log, the archive and
-replays. `wornBy` must name another object on the board that is an avatar.
+replays. `wornBy` must name another object on the board that is an avatar. A hide marks the
+object `audienceCopy` (the audience keeps an undrawn copy), so its destroy reaches them (id only).
 """
 
 from __future__ import annotations
