@@ -73,8 +73,11 @@ class PerformanceHandlers:
         """Open a recording window; it begins with a snapshot of the stage (after blanking it if asked)."""
         room = self._managed_room(conn)
         name = actions.check_name(data.get("name"), default="Recording")
+        blank = data.get("blank", False)
+        if not isinstance(blank, bool):
+            raise Refused("bad_request", "blank must be true or false")
         performance = await actions.start_recording(
-            self.node, self.store, room, conn.identity().sender(), name, blank=data.get("blank") is True
+            self.node, self.store, room, conn.identity().sender(), name, blank=blank
         )
         return {"ok": True, "performance": performance.public()}
 

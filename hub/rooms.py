@@ -48,6 +48,7 @@ class Connection:
     chat_window: bool = False  # joined as the standalone chat page: not in presence
     replay: Any = None
     order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # its publishes, one at a time
+    board_pending: dict[str, asyncio.Future[Any]] = field(default_factory=dict, repr=False)  # hub/board_order.py
     relay_hold: set[str] | None = None  # relays refused for now: later ones wait for them (hub/relay.py)
 
     def identity(self) -> Identity:

@@ -16,7 +16,7 @@ import socketio
 
 from storage import Scene, Store, User
 
-from . import stage_actions
+from . import board_order, stage_actions
 from .accounts import bearer
 from .auth import AuthError, Claims, TokenIssuer
 from .board_admission import admit_board
@@ -246,11 +246,17 @@ class SocketHandlers:
                 raise Refused("not_joined", "the connection left the stage")
         audience, target = audience_of(topic, payload)
         if topic == "board":  # costumes checked; backstage objects reach performers only (decided on the state)
+            if self.node.log.shared:
+                await board_order.wait_decided(conn, room, payload)  # its earlier publishes folded first
+                if conn.room is not room:
+                    raise Refused("not_joined", "the connection left the stage")
             payload, audience = admit_board(payload, room.state["board"], at, self.settings.limits)
         publishing = self.node.publish(room, topic, payload, sender, audience, target, at)
         if self.node.log.shared:
             task = asyncio.ensure_future(publishing)  # tasks start in creation order: queued in order
             task.add_done_callback(_seen)  # its caller may be gone (a disconnect): no unread exception
+            if topic == "board":
+                board_order.remember(conn, room, payload, task)
             return task
         return _done_with(await publishing)
 

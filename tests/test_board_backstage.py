@@ -89,7 +89,9 @@ async def test_hiding_again_takes_it_from_the_audience_and_later_events_stay_bac
     await ok(pat, "board", {"type": "moveTo", "object": {"id": "bear", "x": 0.9}})
     await ok(pat, "board", {"type": "destroy", "object": {"id": "bear"}})
     await marker(pat, audience)
-    assert [e["payload"]["type"] for e in mentions(audience.events, "bear")] == ["placeObjectOnStage", "moveTo"]
+    seen = mentions(audience.events, "bear")
+    assert [e["payload"]["type"] for e in seen] == ["placeObjectOnStage", "moveTo", "destroy"]
+    assert seen[-1]["payload"] == {"type": "destroy", "object": {"id": "bear"}}  # its undrawn copy goes, no more
     state = (await (await hub.joined()).join("show"))["state"]
     assert state["board"]["objects"] == []
 

@@ -33,7 +33,8 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
         return {"id": rng.choice(ids), "x": rng.random(), "y": rng.random(), "holder": "x", "wornBy": rng.choice([None, "a", 7])}
 
     def costume() -> dict:  # costumes and backstage objects (issue 17): poses that follow, shows that reorder
-        return {**obj(), "w": rng.choice([None, rng.random(), 0, "w"]), "h": rng.choice([None, rng.random()]),
+        return {**obj(), "w": rng.choice([None, rng.random(), 0, "w", 1e-300, 1e300]), "h": rng.choice([None, rng.random()]),
+                "x": rng.choice([rng.random(), rng.random(), -1e308, 1e308]),  # hostile poses: a costume must stay finite
                 "backstage": rng.choice([None, True, False, "yes"]), "moveSpeed": rng.choice([None, 500])}
 
     frames = ["f1.png", "f2.png", "f3.png"]
@@ -67,7 +68,7 @@ def event_stream(seed: int, count: int = 300) -> list[dict]:
         lambda: ("background", {"type": "switchScene", "snapshot": {"board": {"objects": [], "whiteboard": []}, "background": None, "audios": [],
                                                                     "settings": {"audienceChat": rng.choice([True, False, 1]), "playersMayClearChat": rng.choice([True, False])}}}),
         lambda: ("background", {"type": "blankScene"}),
-        lambda: ("background", {"type": "switchScene", "snapshot": {"board": {"objects": [obj(), obj()], "whiteboard": [{"type": "draw"}]},
+        lambda: ("background", {"type": rng.choice(["switchScene", "recordingSnapshot"]), "snapshot": {"board": {"objects": [obj(), costume()], "whiteboard": [{"type": "draw"}]},
                                                                     "background": None, "backdropColor": "#123", "audios": [{"id": 1, "isPlaying": True}]}}),
         lambda: ("audio", {**rng.choice(tracks), "isPlaying": rng.choice([True, False]),
                            "currentTime": rng.choice([None, rng.random() * 9]), "loop": rng.choice([True, False]), "duration": rng.choice([None, 4])}),

@@ -32,8 +32,9 @@ def public_board(board: Board) -> Board:
 
 
 def _scale(new: Json, old: Json) -> float:
-    """How much a size grew (1 when either size is not a positive number)."""
-    return new / old if is_number(new) and is_number(old) and old > 0 and new > 0 else 1
+    """How much a size grew (1 when either size is not a positive number, or it overflows)."""
+    ratio = new / old if is_number(new) and is_number(old) and old > 0 and new > 0 else 1
+    return ratio if is_number(ratio) else 1
 
 
 def _followed(costume: dict[str, Json], old: dict[str, Json], new: dict[str, Json]) -> dict[str, Json]:
@@ -42,12 +43,17 @@ def _followed(costume: dict[str, Json], old: dict[str, Json], new: dict[str, Jso
     moved = dict(costume)
     for axis, size, scale in (("x", "w", sx), ("y", "h", sy)):
         if is_number(costume.get(axis)) and is_number(old.get(axis)) and is_number(new.get(axis)):
-            moved[axis] = new[axis] + (costume[axis] - old[axis]) * scale
+            moved[axis] = _finite(new[axis] + (costume[axis] - old[axis]) * scale, costume[axis])
         if is_number(costume.get(size)) and scale != 1:
-            moved[size] = costume[size] * scale
+            moved[size] = _finite(costume[size] * scale, costume[size])
     if is_number(new.get("moveSpeed")):
         moved["moveSpeed"] = new["moveSpeed"]
     return moved
+
+
+def _finite(value: float, fallback: Json) -> Json:
+    """`value` unless a hostile pose made it overflow (JSON has no infinity: keep `fallback`)."""
+    return value if is_number(value) else fallback
 
 
 def dress(objects: list[dict[str, Json]], index: int, old: dict[str, Json]) -> list[dict[str, Json]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-from ._util import Json, State
+from ._util import Json, State, index_of
 from .audio import reconcile, rewind_all
 from .background import blank_background, scene_background
 from .board import board_from_objects, empty_board
@@ -61,6 +61,21 @@ def switch_scene(state: State, payload: Json, at: int | float, limits: Limits) -
         "settings": merge_settings(state["settings"], snapshot.get("settings")),
         "audio": reconcile(state["audio"], snapshot.get("audios", []), at, limits),
     }
+
+
+def restate_scene(state: State, payload: Json, at: int | float, limits: Limits) -> State:
+    """A recording's first snapshot (`recordingSnapshot`): the scene as it is, like `switch_scene`,
+    keeping the backstage objects the snapshot leaves out (it goes to everyone) where they were,
+    so starting a recording takes nothing off the performers' stage."""
+    after = switch_scene(state, payload, at, limits)
+    if after is state:
+        return state
+    objects = list(after["board"]["objects"])
+    for index, obj in enumerate(state["board"]["objects"]):
+        if is_backstage(obj) and index_of(objects, obj["id"]) < 0:
+            objects.insert(index, obj)
+    kept = objects[-limits.board_objects :] if limits.board_objects > 0 else []
+    return {**after, "board": {**after["board"], "objects": kept}}
 
 
 def _well_formed(snapshot: Json) -> TypeGuard[dict[str, Json]]:

@@ -12,7 +12,7 @@ from .background import empty_background, reduce_background
 from .board import empty_board, reduce_board
 from .chat import empty_chat, reduce_chat
 from .limits import DEFAULT_LIMITS, Limits
-from .scenes import blank_scene, switch_scene
+from .scenes import blank_scene, restate_scene, switch_scene
 from .settings import SETTING_ACTIONS, default_settings, reduce_settings
 from .streams import empty_streams, reduce_streams
 from .whiteboard import empty_whiteboard, reduce_whiteboard
@@ -77,10 +77,12 @@ def _background(state: State, payload: Json, at: int | float, limits: Limits) ->
     kind = action(payload)
     if kind == "blankScene":
         return blank_scene(state, at)
-    if kind in ("switchScene", "recordingSnapshot"):
-        # Both carry a scene snapshot attached by the hub. A recording opens with the stage as
-        # it was, so a replay starts there; live, it restates the current scene (a no-op).
-        return switch_scene(state, payload, at, limits)
+    if kind == "switchScene":
+        return switch_scene(state, payload, at, limits)  # the hub attached the saved scene's snapshot
+    if kind == "recordingSnapshot":
+        # A recording opens with the stage as it was, so a replay starts there; live, it restates
+        # the current scene (backstage objects, left out of it, stay).
+        return restate_scene(state, payload, at, limits)
     if kind in SETTING_ACTIONS:
         return _family("settings", reduce_settings(state["settings"], payload), state)
     # loadScenes (and the original's string-payload recordingSnapshot) change nothing.

@@ -12,7 +12,12 @@ const POSE = ['x', 'y', 'w', 'h'];
 export const isBackstage = (obj) => isObj(obj) && obj.backstage === true;
 
 /** How much a size grew (1 when either size is not a positive number). */
-const scaleOf = (n, o) => (isNumber(n) && isNumber(o) && o > 0 && n > 0 ? n / o : 1);
+const scaleOf = (n, o) => {
+  const ratio = isNumber(n) && isNumber(o) && o > 0 && n > 0 ? n / o : 1;
+  return isNumber(ratio) ? ratio : 1;
+};
+/** `value` unless a hostile pose made it overflow (JSON has no infinity: keep `fallback`). */
+const finite = (value, fallback) => (isNumber(value) ? value : fallback);
 
 /** A costume moved with its wearer from pose `old` to pose `now` (offset and size scaled). */
 function followed(costume, old, now) {
@@ -20,8 +25,8 @@ function followed(costume, old, now) {
   const sy = scaleOf(now.h, old.h);
   const moved = { ...costume };
   for (const [axis, size, scale] of [['x', 'w', sx], ['y', 'h', sy]]) {
-    if (isNumber(costume[axis]) && isNumber(old[axis]) && isNumber(now[axis])) moved[axis] = now[axis] + (costume[axis] - old[axis]) * scale;
-    if (isNumber(costume[size]) && scale !== 1) moved[size] = costume[size] * scale;
+    if (isNumber(costume[axis]) && isNumber(old[axis]) && isNumber(now[axis])) moved[axis] = finite(now[axis] + (costume[axis] - old[axis]) * scale, costume[axis]);
+    if (isNumber(costume[size]) && scale !== 1) moved[size] = finite(costume[size] * scale, costume[size]);
   }
   if (isNumber(now.moveSpeed)) moved.moveSpeed = now.moveSpeed;
   return moved;

@@ -2,7 +2,7 @@
 // (hub/state/*.py, docs/state.md). Every client folds the same events the same way, so a
 // client that joined with a snapshot and one that saw every event show the same stage.
 // Pure: `apply` never mutates its input and returns the very same object when nothing changed.
-import { dress } from './costumes.js';
+import { dress, isBackstage } from './costumes.js';
 
 import { anchorBackdrop, settleFrames } from './frames.js';
 
@@ -350,6 +350,18 @@ function switchScene(state, p, at, limits) {
   };
 }
 
+// A recording's first snapshot: the scene as it is, keeping the backstage objects it leaves out.
+function restateScene(state, p, at, limits) {
+  const after = switchScene(state, p, at, limits);
+  if (after === state) return state;
+  const objects = [...after.board.objects];
+  state.board.objects.forEach((o, i) => {
+    if (isBackstage(o) && indexOf(objects, o.id) < 0) objects.splice(i, 0, o);
+  });
+  const kept = limits.boardObjects > 0 ? objects.slice(-limits.boardObjects) : [];
+  return { ...after, board: { ...after.board, objects: kept } };
+}
+
 function blankScene(state, at) {
   const a = state.audio;
   return {
@@ -392,7 +404,8 @@ const family = (name, next, state) => (next === state[name] ? state : { ...state
 function reduceBackgroundTopic(state, p, at, limits) {
   const kind = action(p);
   if (kind === 'blankScene') return blankScene(state, at);
-  if (kind === 'switchScene' || kind === 'recordingSnapshot') return switchScene(state, p, at, limits);
+  if (kind === 'switchScene') return switchScene(state, p, at, limits);
+  if (kind === 'recordingSnapshot') return restateScene(state, p, at, limits);
   if (kind in SETTING_BY_ACTION) return family('settings', reduceSettings(state.settings, p), state);
   return family('background', reduceBackground(state.background, p), state);
 }
