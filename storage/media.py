@@ -9,6 +9,7 @@ from typing import Any
 from databases import Database
 
 from .jsontext import dump_json, load_json
+from .library import GRANTED, library_clauses, tags_of
 from .records import Media, NotFoundError
 from .users import LIKE, grouped, in_list, like_pattern, timestamp
 
@@ -16,7 +17,10 @@ from .users import LIKE, grouped, in_list, like_pattern, timestamp
 @dataclass(frozen=True)
 class MediaQuery:
     """Which media to list: `visible_to` None lists everything (admins), else the user's own, the
-    shared ones (copyright level <= `shared_level`) and those assigned to `stage_ids`."""
+    shared ones (copyright level <= `shared_level`), those granted to them (shared with them, or a
+    request approved) and those assigned to `stage_ids`. `requestable_by` lists instead the
+    others' level-2 media that user may ask for; `tag` narrows to one tag; `dormant` False leaves
+    dormant media out."""
 
     visible_to: int | None = None
     stage_ids: Sequence[int] = ()
@@ -25,6 +29,9 @@ class MediaQuery:
     owner_id: int | None = None
     on_stage: int | None = None
     name: str | None = None
+    tag: str | None = None
+    dormant: bool | None = None
+    requestable_by: int | None = None
 
 
 def _dump(value: Any) -> str | None:
@@ -64,7 +71,7 @@ class MediaStore:
             stages, stage_values = in_list("vs", query.stage_ids)
             clauses.append(
                 "(owner_id = :me OR copyright_level <= :shared OR id IN "
-                f"(SELECT media_id FROM stage_media WHERE stage_id IN {stages}))"
+                f"(SELECT media_id FROM stage_media WHERE stage_id IN {stages}) OR {GRANTED})"
             )
             values.update(stage_values, me=query.visible_to, shared=query.shared_level)
         if query.type is not None:
@@ -79,11 +86,12 @@ class MediaStore:
         if query.name:
             clauses.append("LOWER(name) " + LIKE.format(":name"))
             values["name"] = like_pattern(query.name)
+        clauses.extend(library_clauses(query, values))
         return await self._media_where(" AND ".join(clauses) or "TRUE", values)
 
     async def update_media(self, media_id: int, frames: Sequence[str] | None = None, **changes: Any) -> Media:
-        """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, `size`, and the frame list."""
-        assert set(changes) <= {"name", "type", "copyright_level", "voice", "link", "size"}, changes
+        """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, `size`, `dormant`, and the frame list."""
+        assert set(changes) <= {"name", "type", "copyright_level", "voice", "link", "size", "dormant"}, changes
         values = {k: _dump(v) if k in ("voice", "link") else v for k, v in changes.items()}
         async with self.db.transaction():
             if values:
@@ -109,7 +117,7 @@ class MediaStore:
         """Delete an item, its frames and assignments; returns its files that nothing uses any more."""
         media = await self.require_media(media_id)
         async with self.db.transaction():
-            for table in ("stage_media", "media_frames"):
+            for table in ("stage_media", "media_frames", "media_tags", "media_grants", "media_requests"):
                 await self.db.execute(f"DELETE FROM {table} WHERE media_id = :id", {"id": media_id})
             await self.db.execute("DELETE FROM media WHERE id = :id", {"id": media_id})
         return [file for file in dict.fromkeys(media.frames) if not await self.file_in_use(file)]
@@ -146,9 +154,11 @@ class MediaStore:
             values,
         )
         frames = await self._frames([row["id"] for row in rows])
+        tags = await tags_of(self.db, [row["id"] for row in rows])
         found: dict[int, list[Media]] = {}
         for row in rows:
-            found.setdefault(row["on_stage"], []).append(_media(row, frames.get(row["id"], [])))
+            item = _media(row, frames.get(row["id"], []), tags.get(row["id"], ()))
+            found.setdefault(row["on_stage"], []).append(item)
         return found
 
     async def media_stage_ids(self, media_id: int) -> list[int]:
@@ -170,7 +180,8 @@ class MediaStore:
     async def _media_where(self, where: str, values: dict[str, Any]) -> list[Media]:
         rows = await self.db.fetch_all(f"SELECT * FROM media WHERE {where} ORDER BY id", values)
         frames = await self._frames([row["id"] for row in rows])
-        return [_media(row, frames.get(row["id"], [])) for row in rows]
+        tags = await tags_of(self.db, [row["id"] for row in rows])
+        return [_media(row, frames.get(row["id"], []), tags.get(row["id"], ())) for row in rows]
 
     async def _frames(self, media_ids: Sequence[int]) -> dict[int, list[str]]:
         """Each item's files in frame order (no query for no items)."""
@@ -183,7 +194,7 @@ class MediaStore:
         return {media_id: [row["file"] for row in found] for media_id, found in rows.items()}
 
 
-def _media(row: Any, frames: list[str]) -> Media:
+def _media(row: Any, frames: list[str], tags: Sequence[str] = ()) -> Media:
     return Media(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -196,4 +207,6 @@ def _media(row: Any, frames: list[str]) -> Media:
         voice=load_json(row["voice"]),
         link=load_json(row["link"]),
         created_at=timestamp(row["created_at"]),
+        dormant=bool(row["dormant"]),
+        tags=tuple(tags),
     )

@@ -96,6 +96,8 @@ class Media:
     voice: Any = None
     link: Any = None
     created_at: str | None = None
+    dormant: bool = False  # hidden from toolboxes and assigning, kept for replays
+    tags: tuple[str, ...] = ()
 
     def public(self) -> dict[str, Any]:
         """The upload response's `media` object (the id as a string, as GraphQL's ID)."""

@@ -14,6 +14,7 @@ from . import migrations
 from .archive import Archive
 from .files import private_file
 from .jsontext import dump_json, load_json
+from .library import LibraryStore
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
 from .streams import StreamKeyStore
@@ -34,7 +35,7 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme: {scheme!r}")
 
 
-class Store(UserStore, MediaStore, StreamKeyStore):
+class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore):
     """Persistence for the hub; one instance per process, connected for the app's lifetime.
 
     Users (`users.py`), media (`media.py`) and stream keys (`streams.py`) are mixins over the same database."""
@@ -296,7 +297,8 @@ class Store(UserStore, MediaStore, StreamKeyStore):
                 for row in media_rows:
                     unused += await self.delete_media(row["id"])
             await self.db.execute("UPDATE scenes SET created_by = NULL WHERE created_by = :u", {"u": user_id})
-            await self.db.execute("DELETE FROM stage_access WHERE user_id = :u", {"u": user_id})
+            for table in ("stage_access", "media_grants", "media_requests"):
+                await self.db.execute(f"DELETE FROM {table} WHERE user_id = :u", {"u": user_id})
             await self.db.execute("DELETE FROM users WHERE id = :u", {"u": user_id})
         for stage in owned:
             self._stage_cache.pop(stage.slug, None)

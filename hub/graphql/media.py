@@ -2,7 +2,8 @@
 `hub/upload.py`).
 
 A caller may use their own media, shared media (copyright level 0 or 1: free, or with
-acknowledgement) and media already assigned to stages they edit; admins everything. Media of
+acknowledgement), media shared with them or granted on request (`library.py`) and media already
+assigned to stages they edit; admins everything; dormant media is never newly assigned. Media of
 level 2 or 3 (with permission, not shared) goes on a stage only by its owner or an admin: an
 editor keeps it where it already is, never copies it to another stage. Only the owner or an
 admin edits or deletes an item.
@@ -39,7 +40,12 @@ async def usable_query(ctx: Context, **filters: Any) -> MediaQuery:
     return MediaQuery(visible_to=user.id, stage_ids=editable, shared_level=SHARED_LEVEL, **filters)
 
 
-async def list_media(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None) -> list[Media]:
+async def list_media(
+    _: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None, requestable: bool = False,
+) -> list[Media]:
+    """`media(filter)`; `extra` more MediaQuery fields (hub/graphql/library.py), `requestable` lists
+    the media in `extra["requestable_by"]` instead of the usable ones."""
     ctx: Context = info.context
     filter = filter or {}
     narrowed: dict[str, Any] = {"type": filter.get("type"), "name": filter.get("name")}
@@ -53,7 +59,14 @@ async def list_media(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | 
         if stage is None or not ctx.sees(stage):
             return []
         narrowed["on_stage"] = stage.id
-    return await prefetch.media(info, await ctx.store.list_media(await usable_query(ctx, **narrowed)))
+    narrowed.update(extra or {})
+    query = MediaQuery(**narrowed) if requestable else await usable_query(ctx, **narrowed)
+    return await prefetch.media(info, await ctx.store.list_media(query))
+
+
+async def may_use(ctx: Context, media: Media) -> bool:
+    """Whether the caller may use `media` (see the module doc)."""
+    return any(m.id == media.id for m in await ctx.store.list_media(await usable_query(ctx)))
 
 
 async def owned_media(ctx: Context, media_id: Any) -> Media:
@@ -126,8 +139,9 @@ async def usable_on(ctx: Context, stage: Stage | None) -> set[int]:
     and media already on that very stage; admins any."""
     user = ctx.require_user()
     if ctx.is_admin:
-        return {m.id for m in await ctx.store.list_media(MediaQuery())}
-    query = MediaQuery(visible_to=user.id, stage_ids=[stage.id] if stage else [], shared_level=SHARED_LEVEL)
+        return {m.id for m in await ctx.store.list_media(MediaQuery(dormant=False))}
+    stage_ids = [stage.id] if stage else []
+    query = MediaQuery(visible_to=user.id, stage_ids=stage_ids, shared_level=SHARED_LEVEL, dormant=False)
     return {m.id for m in await ctx.store.list_media(query)}
 
 

@@ -18,7 +18,7 @@ from storage import DuplicateError, Performance, Scene, Stage
 
 from ..cli import SLUG
 from ..stage_animations import animations_problem
-from . import prefetch
+from . import notices, prefetch
 from .context import Context, clean_name, fail
 from .media import copyable_media
 
@@ -165,6 +165,7 @@ async def update_stage(_: Any, info: GraphQLResolveInfo, id: Any, input: dict[st
     except DuplicateError:
         fail("conflict", f"The address {changes.get('slug')!r} is taken by another stage.", "slug")
     await ctx.live.stage_changed(before, after)
+    await notices.access_given(ctx, before, after)
     return after
 
 
