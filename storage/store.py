@@ -336,6 +336,9 @@ _SIZE_QUERIES = {
     "editors_per_stage": _most("stage_access", "stage_id", "level = 'editor'"),
     "stream_keys": "SELECT COUNT(*) FROM stream_keys",
     "stream_keys_per_stage": _most("stream_keys", "stage_id"),
+    "media_shares": "SELECT COUNT(*) FROM media_grants WHERE kind = 'share'",
+    "shares_per_media": _most("media_grants", "media_id", "kind = 'share'"),
+    "media_requests": "SELECT COUNT(*) FROM media_requests",
 }
 
 

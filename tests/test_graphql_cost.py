@@ -19,7 +19,9 @@ from tests.conftest import Hub
 from tests.gql import data, refused
 from tests.gql_crowd import aliased_foyer, counting_statements, crowd
 
-BATCHED_TABLES = {"stages", "stage_access", "stage_media", "media_frames", "performances", "performance_events"}
+BATCHED_TABLES = {
+    "stages", "stage_access", "stage_media", "media_frames", "media_tags", "performances", "performance_events",
+}
 
 
 def _cost(aliases: int, stages: int, media: int = 3, performances: int = 3) -> int:

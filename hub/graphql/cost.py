@@ -82,6 +82,8 @@ def data_sizes(counts: Mapping[str, int]) -> dict[tuple[str, str], ListSize]:
         ("Stage", "playerAccess"): ListSize(c("players_per_stage"), c("players")),
         ("Stage", "editorAccess"): ListSize(c("editors_per_stage"), c("editors")),
         ("Media", "stages"): ListSize(c("stages_per_media"), c("stage_media")),
+        ("Media", "sharedWith"): ListSize(c("shares_per_media"), c("media_shares")),
+        ("Query", "mediaRequests"): ListSize(c("media_requests"), c("media_requests"), True),
     }
 
 
