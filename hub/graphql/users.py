@@ -226,5 +226,6 @@ RESOLVERS = {
         "active": _account_field(lambda ctx, user: user.active),
         "uploadLimit": _account_field(lambda ctx, user: ctx.upload_limit(user)),
         "createdAt": _account_field(lambda ctx, user: user.created_at),
+        "email": _account_field(lambda ctx, user: user.email),
     },
 }

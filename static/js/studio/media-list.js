@@ -4,7 +4,7 @@
 import { COPYRIGHT, field, formatBytes, gql, h, MEDIA_TYPES, select } from './common.js';
 import { mediaPreview } from './preview.js';
 
-export const MEDIA_FIELDS = 'id name type url frames mime size copyrightLevel voice link createdAt owner { id username } stages { id slug name }';
+export const MEDIA_FIELDS = 'id name type url frames mime size copyrightLevel voice link createdAt owner { id username } stages { id slug name } tags dormant sharedWith { username }';
 
 const QUERY = `query($filter: MediaFilter) { media(filter: $filter) { ${MEDIA_FIELDS} } }`;
 
@@ -16,6 +16,7 @@ function filterForm(stages, onChange) {
     field('Owner', h('input', { name: 'owner', placeholder: 'username', autocomplete: 'off' })),
     field('Stage', select('stage', [['', 'Any stage'], ...stages.map((s) => [s.slug, s.name])], '')),
     field('Name', h('input', { name: 'name', type: 'search', placeholder: 'part of the name' })),
+    field('Tag', h('input', { name: 'tag', type: 'search', placeholder: 'a tag' })),
     h('button', { type: 'submit', class: 'secondary' }, 'Filter'),
   );
   form.addEventListener('submit', (e) => {
@@ -28,7 +29,7 @@ function filterForm(stages, onChange) {
 
 function values(form) {
   const filter = {};
-  for (const key of ['type', 'owner', 'stage', 'name']) {
+  for (const key of ['type', 'owner', 'stage', 'name', 'tag']) {
     const value = form.elements[key].value.trim();
     if (value) filter[key] = value;
   }
@@ -46,7 +47,8 @@ function card(media, onEdit) {
       { class: 'body' },
       h('h3', {}, media.name),
       h('p', { class: 'meta' }, h('span', { class: 'badge' }, media.type), ' ', h('span', { class: 'muted' }, `${formatBytes(media.size)} · ${media.owner.username}`)),
-      h('p', { class: 'muted small' }, copyright),
+      h('p', { class: 'muted small' }, copyright, media.dormant ? [' · ', h('span', { class: 'badge dormant' }, 'dormant')] : null),
+      media.tags?.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, media.tags.map((t) => h('li', { class: 'tag' }, t))) : null,
       h('p', { class: 'small' }, media.stages.length ? `On: ${media.stages.map((s) => s.name).join(', ')}` : h('span', { class: 'muted' }, 'Not on any stage')),
       h('button', { type: 'button', class: 'secondary', onclick: () => onEdit(media), 'aria-label': `Edit ${media.name}` }, 'Edit'),
     ),

@@ -14,7 +14,7 @@ export const SLUG_PATTERN = '[a-z0-9][a-z0-9\\-]{0,62}';
 const RATIOS = ['16:9', '4:3', '3:2', '1:1', '9:16'];
 
 /** Active usernames matching `text`, for the access pickers (`usernames`, any logged-in user). */
-async function suggestUsers(text) {
+export async function suggestUsers(text) {
   return (await gql('query($s: String!) { usernames(search: $s) }', { s: text })).usernames;
 }
 

@@ -1,6 +1,7 @@
 // /studio: the logged-in player's media. Upload (drop or pick, several at once), the filtered
 // list with previews, and the editor panel (details, frames, voice, link, stages, delete).
 import { gql, h, startPage } from './common.js';
+import { requestableSection, requestsSection } from './library-tools.js';
 import { editMedia } from './media-editor.js';
 import { mediaList } from './media-list.js';
 import { uploadPanel } from './upload.js';
@@ -27,13 +28,19 @@ async function render(main) {
     limit: () => gql('{ whoami { uploadLimit } }').then((d) => d.whoami.uploadLimit, () => me.uploadLimit),
     onUploaded: () => list.reload(),
   });
+  const requests = requestsSection({ onAnswered: () => list.reload() });
+  const requestable = requestableSection({ onAsked: () => requests.reload() });
   main.replaceChildren(
     h('h1', {}, 'Studio'),
     h('p', { class: 'lead' }, 'Your media: upload it, edit it, put it on your stages. Stages themselves are in ', h('a', { href: '/backstage' }, 'Backstage'), '.'),
     upload,
     list.element,
+    requests.element,
+    requestable.element,
   );
   list.reload();
+  requests.reload();
+  requestable.reload();
 }
 
 startPage({ title: 'Studio', render });
