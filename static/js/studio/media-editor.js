@@ -2,6 +2,7 @@
 // of a multi-frame item, an avatar's voice, a prop's link, the stages it is assigned to; and
 // deleting it, with the stages that still use it shown before anything is deleted.
 import { COPYRIGHT, confirmDialog, field, formFooter, gql, h, MEDIA_TYPES, orderButtons, panel, saving, select } from './common.js';
+import { currentUser } from '../api.js';
 import { libraryFields } from './library-tools.js';
 import { MEDIA_FIELDS } from './media-list.js';
 import { mediaPreview } from './preview.js';
@@ -122,7 +123,10 @@ export function editMedia(media, { stages, onSaved, onDeleted }) {
   const voice = voiceFields(media.voice);
   const link = linkFields(media.link);
   const assign = stageChecks(media, stages);
-  const library = libraryFields(media);
+  // Others' media (shared, free or granted) is only put on stages: the rest is its owner's.
+  const me = currentUser();
+  const mine = me?.role === 'admin' || String(me?.id) === String(media.owner.id);
+  const library = mine ? libraryFields(media) : null;
   const showFor = () => {
     voice.fieldset.hidden = type.value !== 'avatar';
     link.fieldset.hidden = type.value !== 'prop';
@@ -144,7 +148,7 @@ export function editMedia(media, { stages, onSaved, onDeleted }) {
     voice.fieldset,
     link.fieldset,
     assign.fieldset,
-    library.fieldset,
+    library?.fieldset,
     formFooter('Save'),
   );
   form.addEventListener('submit', async (e) => {
@@ -153,9 +157,9 @@ export function editMedia(media, { stages, onSaved, onDeleted }) {
     if (frames) input.frames = frames.read();
     if (type.value === 'avatar') input.voice = voice.read();
     if (type.value === 'prop') input.link = link.read();
-    Object.assign(input, library.read());
+    if (library) Object.assign(input, library.read());
     const saved = await saving(form, async () => {
-      const { saveMedia } = await gql(SAVE, { input });
+      const { saveMedia } = mine ? await gql(SAVE, { input }) : { saveMedia: media };
       for (const [stage, on] of assign.changes()) await setAssigned(stage, media.id, on);
       return saveMedia;
     });
