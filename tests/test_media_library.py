@@ -223,5 +223,28 @@ async def test_the_library_tables_on_both_databases(store: Any) -> None:
     assert await store.is_granted(item.id, asker.id)  # the approval stays when sharing is withdrawn
     await store.update_media(item.id, dormant=True)
     assert await store.list_media(mine) == [] and (await store.require_media(item.id)).dormant
+    await store.create_request(item.id, asker.id, "")
+    await store.delete_user(asker.id, None)  # their grants and requests go with them
+    assert await store.requests_to(owner.id) == [] and not await store.is_granted(item.id, asker.id)
     await store.delete_media(item.id)
-    assert await store.requests_by(asker.id) == [] and not await store.is_granted(item.id, asker.id)
+    assert await store.requests_to(None) == []
+
+
+async def test_hostile_input_is_refused_naming_the_field(hub: Hub) -> None:
+    await hub.user("helen")
+    await hub.user("pat")
+    moon = await medium(hub, "helen", level=2)
+    for bad, field in (
+        ({"id": moon, "tags": ["ok\x00"]}, "tags"),
+        ({"id": moon, "sharedWith": ["pat"] * 101}, "sharedWith"),
+        ({"id": moon, "sharedWith": ["pat\x00"]}, "sharedWith"),
+        ({"id": "1 OR 1=1", "tags": ["x"]}, "id"),
+    ):
+        assert (await refused(hub, "bad_request", SAVE, {"in": bad}, "helen"))["extensions"]["field"] == field, bad
+    assert (await refused(hub, "bad_request", REQUEST, {"id": "-1"}, "pat"))["extensions"]["field"] == "id"
+    assert (await refused(hub, "bad_request", REQUEST, {"id": moon, "note": "\x00"}, "pat"))["extensions"]["field"] == "note"
+    assert (await refused(hub, "bad_request", ANSWER, {"id": "x", "ok": True}, "helen"))["extensions"]["field"] == "id"
+    assert (await gql(hub, ANSWER, {"id": "1", "ok": "yes"}, "helen"))["errors"]  # not a Boolean
+    await refused(hub, "unauthenticated", ANSWER, {"id": "1", "ok": True})
+    await refused(hub, "unauthenticated", MEDIA, {"f": {"requestable": True}})
+    assert (await data(hub, MEDIA, {"f": {"owner": "helen"}}, "helen"))["media"][0]["tags"] == []  # nothing changed
