@@ -160,16 +160,11 @@ async def assign_media(_: Any, info: GraphQLResolveInfo, stageId: Any, mediaIds:
 
 
 def shared_with(media: Media, info: GraphQLResolveInfo) -> list[Any] | Awaitable[list[Any]]:
-    """Whom the owner shares the medium with: for its owner and admins only."""
+    """Whom the owner shares the medium with (batched over a list): for its owner and admins only."""
     ctx: Context = info.context
     if ctx.user is None or (media.owner_id != ctx.user.id and not ctx.is_admin):
         return []
-
-    async def load() -> list[Any]:
-        ids = (await ctx.store.shared_with([media.id])).get(media.id, [])
-        return [user for user in [await ctx.store.get_user(i) for i in ids] if user is not None]
-
-    return load()
+    return mapped(ctx.lookups.media_shares.get(media.id), ctx.users)
 
 
 def stage_media(stage: Stage, info: GraphQLResolveInfo) -> list[Media] | Awaitable[list[Media]]:

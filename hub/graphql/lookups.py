@@ -40,6 +40,7 @@ class Lookups:
         self.performance: Loader[int, Performance | None] = Loader(store.archive.performances_by_id, _none, batches)
         self.event_counts: Loader[int, int] = Loader(store.archive.event_counts, int, batches)
         self.media_stage_ids: Loader[int, list[int]] = Loader(store.stage_ids_of_media, list, batches)
+        self.media_shares: Loader[int, list[int]] = Loader(store.shared_with, list, batches)
         self._once: dict[str, asyncio.Future[Any]] = {}
 
     def once(self, name: str, fetch: Callable[[], Awaitable[T]]) -> Awaitable[T]:
