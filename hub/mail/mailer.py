@@ -68,6 +68,12 @@ class Mailer:
         return str(self.sender)
 
     @property
+    def site_url(self) -> str:
+        """The site's address for links in mail (HUB_PUBLIC_URL, else the listening address), no
+        trailing slash: `f"{mailer.site_url}/reset#{token}"`."""
+        return (self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}").rstrip("/")
+
+    @property
     def queued(self) -> int:
         return len(self.queue)
 
@@ -78,7 +84,7 @@ class Mailer:
         if self._closing.is_set():
             log.warning("mail not sent: the hub is shutting down", extra={"to": address, "template": template})
             return
-        context.setdefault("site_url", self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}")
+        context.setdefault("site_url", self.site_url)
         message = render(template, **context)
         mail = compose(message, self.sender, address)
         if self.target is None:
@@ -98,6 +104,8 @@ class Mailer:
     async def start(self) -> None:
         """Start delivering (no task when mail only goes to the log)."""
         if self.target is not None and self._task is None:
+            if not self.settings.public_url:
+                log.warning("HUB_PUBLIC_URL is not set: links in mail point at %s", self.site_url)
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)  # DNS: off the event loop
             self._task = asyncio.create_task(self._deliver(), name="mail")
 
