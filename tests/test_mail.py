@@ -32,7 +32,7 @@ def sample(name: str) -> dict[str, str]:
 
 
 def mailer(tmp_path: Path, **overrides: Any) -> Mailer:
-    return Mailer(settings_for(tmp_path, public_url=PUBLIC, smtp_tls_verify=False, **overrides))
+    return Mailer(settings_for(tmp_path, **{"public_url": PUBLIC, "smtp_tls_verify": False, **overrides}))
 
 
 async def metric(hub: Hub, name: str) -> float:
@@ -277,3 +277,33 @@ def test_template_identifiers_are_plain_names() -> None:
         template = load(name)
         for part in (template.subject, template.text, template.html):
             assert isinstance(part, string.Template) and part.is_valid(), name
+
+
+async def test_implicit_tls(mailbox: Mailbox, tmp_path: Path) -> None:  # noqa: F811
+    mailbox.start(tls=certificate(tmp_path), implicit=True)
+    box = mailer(tmp_path, smtp_url=mailbox.url("smtps"))
+    await box.start()
+    box.send("ann@example.org", "test", username="root")
+    (mail,) = await mailbox.wait(1)
+    assert mail.recipients == ["ann@example.org"]
+    await box.close(1)
+
+
+@pytest.mark.parametrize("case", ["unverified certificate", "no STARTTLS offered"])
+async def test_nothing_goes_over_a_connection_it_cannot_trust(
+    mailbox: Mailbox, tmp_path: Path, case: str  # noqa: F811
+) -> None:
+    """A self-signed certificate with verification on (the default), or `smtp+starttls://` to a
+    server without STARTTLS: the mail is retried, never sent over that connection."""
+    if case == "unverified certificate":
+        mailbox.start(tls=certificate(tmp_path))
+        box = mailer(tmp_path, smtp_url=mailbox.url(), smtp_tls_verify=True, mail_retry_min=0.05)
+    else:
+        mailbox.start()
+        box = mailer(tmp_path, smtp_url=mailbox.url("smtp+starttls"), mail_retry_min=0.05)
+    await box.start()
+    box.send("ann@example.org", "test", username="root")
+    while box.queue and box.queue[0].attempts < 3:
+        await asyncio.sleep(0.02)
+    assert mailbox.received == [] and box.sent == 0 and box.queued == 1
+    await box.close(0.5)
