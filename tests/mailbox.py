@@ -48,8 +48,10 @@ class Handler:
     """aiosmtpd's handler: keeps every mail it is given."""
 
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds each mail takes to accept: a slow server
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)

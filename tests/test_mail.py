@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from hub.config import ConfigError, Settings
-from hub.mail import Mailer, names, parse_smtp_url, render
+from hub.mail import MAILER, Mailer, names, parse_smtp_url, render
 from hub.mail.templates import load
 from hub.mail.transport import SmtpTarget
 from tests.conftest import Hub
@@ -307,3 +307,17 @@ async def test_nothing_goes_over_a_connection_it_cannot_trust(
         await asyncio.sleep(0.02)
     assert mailbox.received == [] and box.sent == 0 and box.queued == 1
     await box.close(0.5)
+
+
+async def test_a_hub_shutting_down_sends_its_queue_first(
+    make_hub: Callable[..., Awaitable[Hub]], mailbox: Mailbox  # noqa: F811
+) -> None:
+    mailbox.handler.delay = 0.3  # 1.5 s for the five: longer than the rest of the shutdown
+    mailbox.start()
+    hub = await make_hub(smtp_url=mailbox.url(), public_url=PUBLIC)
+    await hub.user("root", "admin")
+    mail = hub.server.app[MAILER]
+    for i in range(5):
+        mail.send(f"user{i}@example.org", "test", username="root")
+    await hub.server.close()  # the app's cleanup closes the mailer
+    assert sorted(m.recipients[0] for m in mailbox.received) == [f"user{i}@example.org" for i in range(5)]
