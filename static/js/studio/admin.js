@@ -2,6 +2,7 @@
 // of what happens to their media and stages) and the foyer's title and description. Non-admins
 // are turned away here; the API refuses their calls anyway.
 import { confirmDialog, field, formFooter, gql, h, saving, select, startPage } from './common.js';
+import { mailSection } from './mail-admin.js';
 
 const USER = 'id username role active uploadLimit createdAt';
 const MB = 1024 * 1024;
@@ -96,5 +97,5 @@ function siteSection() {
 startPage({
   title: 'Admin',
   check: (user) => (user.role === 'admin' ? null : 'Admins only: this page manages users and the foyer.'),
-  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection()),
+  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection(), mailSection()),
 });
