@@ -101,3 +101,31 @@ async def test_a_permission_request_from_asking_to_the_stage(
     await stage_page.screenshot(path=artifact("medialib-placed.png"))
     placed = [o for o in (await state(stage_page))["board"]["objects"] if str(o.get("assetId")) == moon["id"]]
     assert len(placed) == 1 and placed[0]["src"].endswith(moon["url"])
+
+
+async def test_a_dormant_medium_leaves_the_toolbox_and_stays_on_the_stage(hub: Hub, browser: Any) -> None:
+    await hub.stage("show", "helen")
+    moon = await upload_as(hub, "helen", "moon.png", png(12, 12, (240, 240, 160)), "prop")
+    show = (await data(hub, '{ stage(slug: "show") { id } }', user="helen"))["stage"]["id"]
+    await data(hub, "mutation($s: ID!, $m: [ID!]!) { assignMedia(stageId: $s, mediaIds: $m) { id } }", {"s": show, "m": [moon["id"]]}, user="helen")
+    ctx = await person(browser, hub, "helen")
+    stage_page = await open_stage(ctx, hub, "show")
+    await stage_page.locator(f'.media-item[data-media-id="{moon["id"]}"]').click()
+    await until(stage_page, "(id) => window.upstage.state.board.objects.some((o) => String(o.assetId) === id)", moon["id"])
+
+    studio = await ctx.new_page()
+    await studio.goto(hub.url + "/studio")
+    await studio.locator(f'.media-card[data-media-id="{moon["id"]}"]').get_by_role("button", name="Edit").click()
+    editor = studio.locator("dialog form.media-editor")
+    await editor.get_by_label("Dormant").check()
+    await editor.get_by_role("button", name="Save").click()
+    await expect(editor).to_have_count(0, timeout=WAIT)
+    await expect(studio.locator(f'.media-card[data-media-id="{moon["id"]}"] .badge.dormant')).to_have_text("dormant", timeout=WAIT)
+
+    await stage_page.reload()
+    await stage_page.wait_for_selector(".connection[data-status=connected]", timeout=WAIT)
+    await until(stage_page, "(id) => window.upstage.state.board.objects.some((o) => String(o.assetId) === id)", moon["id"])
+    await expect(stage_page.locator(f'.obj img[src$="{moon["url"]}"]')).to_have_count(1, timeout=WAIT)  # still drawn
+    await expect(stage_page.locator(".toolbox")).to_be_visible()
+    await expect(stage_page.locator(f'.media-item[data-media-id="{moon["id"]}"]')).to_have_count(0)  # not offered
+    await stage_page.screenshot(path=artifact("medialib-dormant-stage.png"))
