@@ -2,7 +2,7 @@
 // may use, then "Save order" sends the whole list through `assignMedia` (order = toolbar order).
 import { formFooter, gql, h, orderButtons, saving } from './common.js';
 
-const AVAILABLE = '{ media { id name type url } }';
+const AVAILABLE = '{ media(filter: {dormant: false}) { id name type url } }'; // dormant media is not assigned
 const ASSIGN = 'mutation($stageId: ID!, $mediaIds: [ID!]!) { assignMedia(stageId: $stageId, mediaIds: $mediaIds) { media { id name type url } } }';
 
 export function stageMedia(stage) {
