@@ -16,6 +16,7 @@ from .files import private_file
 from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
+from .account_store import AccountStore
 from .streams import StreamKeyStore
 from .users import UserStore, grouped, in_list, timestamp
 
@@ -34,10 +35,11 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme: {scheme!r}")
 
 
-class Store(UserStore, MediaStore, StreamKeyStore):
+class Store(UserStore, MediaStore, StreamKeyStore, AccountStore):
     """Persistence for the hub; one instance per process, connected for the app's lifetime.
 
-    Users (`users.py`), media (`media.py`) and stream keys (`streams.py`) are mixins over the same database."""
+    Users (`users.py`), media (`media.py`), stream keys (`streams.py`) and account self-service
+    (`account_store.py`) are mixins over the same database."""
 
     def __init__(self, url: str) -> None:
         self.url = url

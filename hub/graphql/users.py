@@ -79,7 +79,7 @@ async def register(_: Any, info: GraphQLResolveInfo, username: str, password: st
     ctx: Context = info.context
     with account_refusals():
         ctx.services.accounts.guard.registration(ctx.address)
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):  # `match` would let "name\n" through
         fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
     check_password(password, username)
     password_hash = await ctx.services.accounts.passwords.hash(password)
@@ -167,6 +167,8 @@ async def update_user(
     if changes.get("role", target.role) not in ADMIN_ROLES or changes.get("active", target.active) is False:
         await _keep_an_admin(ctx, target)
     updated = await ctx.store.update_user(target.id, **changes)
+    if updated.active and not target.active:  # the user hears of it by mail (hub/signup.py)
+        ctx.services.self_service.signups.activated(updated)
     if updated.role != target.role or not updated.active:
         await sign_out(ctx, target.id)
     return updated
@@ -226,5 +228,6 @@ RESOLVERS = {
         "active": _account_field(lambda ctx, user: user.active),
         "uploadLimit": _account_field(lambda ctx, user: ctx.upload_limit(user)),
         "createdAt": _account_field(lambda ctx, user: user.created_at),
+        "email": _account_field(lambda ctx, user: user.email),
     },
 }
