@@ -27,6 +27,7 @@ from .history import HistoryHandler
 from .http import METRICS, STAGE_LOG, STORE, TOKENS, routes
 from .inflight import CALLS, drain_window
 from .live import LiveStages
+from .mail import MAILER, Mailer
 from .metrics import Metrics
 from .node import Node, NodeOptions, Sender
 from .origins import setup_origins
@@ -118,11 +119,13 @@ def create_app(
     app[STAGE_LOG] = stage_log
     app[CALLS] = sockets.inflight
     metrics.watch_control(live.outbox)
+    mailer = app[MAILER] = Mailer(settings)
+    mailer.export(metrics.registry)
     stream_keys = StreamKeys(store, settings)
     StreamKeyCalls(sockets, store, stream_keys)
     app.add_routes(routes)
     setup_stream_callbacks(app, settings, stream_keys, live)
-    setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live))
+    setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live, mailer))
     setup_upload(app)
     setup_web(app)
     setup_origins(app, settings.origins)
@@ -133,6 +136,7 @@ def create_app(
         await persistence.start()
         node.hub_id = settings.hub_id or await persistence.hub_id()
         await live.start()
+        await mailer.start()
         if settings.demo:
             seeded = await seed_demo(store, settings.media_dir, settings.demo_password)
             if seeded is not None:
@@ -156,6 +160,7 @@ def create_app(
         fanout.release()
 
     async def stop(app: web.Application) -> None:
+        await mailer.close(settings.shutdown_timeout)  # what can go still goes; the rest is logged
         await live.close()
         await node.close()
         await store.close()

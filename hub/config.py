@@ -146,6 +146,19 @@ class Settings:
     stream_hub_url: str = ""
     # Where a revoked key's running publish is cut (nginx-rtmp's control API); "off": never.
     stream_control_url: str = ""
+    # Mail (docs/mail.md): the SMTP server (empty: mail is written to the log), the sender, the
+    # site's address for links in mail, the queue and its retries.
+    smtp_url: str = ""
+    mail_from: str = "UpStage <noreply@localhost>"
+    smtp_timeout: float = 30.0
+    smtp_tls_verify: bool = True
+    public_url: str = ""
+    mail_queue: int = 1000
+    mail_attempts: int = 10
+    mail_retry_min: float = 1.0
+    mail_retry_max: float = 300.0
+    test_mail_rate_limit: float = 1 / 60
+    test_mail_rate_burst: int = 5
 
     @property
     def media_dir(self) -> Path:
@@ -209,9 +222,25 @@ class Settings:
             settings.addresses  # noqa: B018 - parse the proxy list now, not at the first request
             settings.origins  # noqa: B018 - and the origin list
             settings.stream_callers  # noqa: B018 - and the media server's addresses
+            check_mail_settings(settings)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         return settings
+
+
+def check_mail_settings(settings: Settings) -> None:
+    """Refuse at start a HUB_SMTP_URL, HUB_MAIL_FROM or HUB_PUBLIC_URL the mailer could not use."""
+    from .mail.compose import parse_sender  # the mail package needs these settings: imported late
+    from .mail.transport import parse_smtp_url
+
+    if settings.smtp_url.strip():
+        parse_smtp_url(settings.smtp_url)
+    try:
+        parse_sender(settings.mail_from)
+    except ValueError as exc:
+        raise ConfigError(f"HUB_MAIL_FROM: {exc}") from None
+    if settings.public_url and not settings.public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"HUB_PUBLIC_URL must start with http:// or https://, not {settings.public_url!r}")
 
 
 def _parse(name: str, text: str, default: Any) -> Any:

@@ -22,6 +22,9 @@ class User:
     upload_limit: int | None = None  # bytes; None means the hub's default (HUB_UPLOAD_LIMIT)
     created_at: str | None = None
     sessions_after: int = 0  # ms: tokens signed before this (a password change) are refused
+    email: str | None = None  # lower-cased; None: no address (storage/sql/0008_user_profile.sql)
+    display_name: str = ""
+    about: str = ""
 
     def public(self) -> dict[str, Any]:
         """The fields a client may see."""

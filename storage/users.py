@@ -57,6 +57,9 @@ def user_of(row: Any) -> User:
         row["upload_limit"],
         timestamp(row["created_at"]),
         int(row["sessions_after"]),
+        row["email"],
+        row["display_name"] or "",
+        row["about"] or "",
     )
 
 
@@ -132,6 +135,37 @@ class UserStore:
         if changes:
             assignments = ", ".join(f"{column} = :{column}" for column in changes)
             await self.db.execute(f"UPDATE users SET {assignments} WHERE id = :id", {**changes, "id": user_id})
+        user = await self.get_user(user_id)
+        if user is None:
+            raise NotFoundError(f"no user {user_id}")
+        return user
+
+    async def get_user_by_email(self, email: str) -> User | None:
+        """The user with this address (compared lower-cased, as stored), or None."""
+        row = await self.db.fetch_one("SELECT * FROM users WHERE email = :e", {"e": email.strip().lower()})
+        return user_of(row) if row else None
+
+    async def set_profile(self, user_id: int, **changes: Any) -> User:
+        """Set some of `email` (stored lower-cased; None or "" removes it), `display_name`, `about`;
+        the others keep their value. Raises DuplicateError when another user has the address,
+        NotFoundError for an unknown user. Checking the values is the caller's job."""
+        allowed = {"email", "display_name", "about"}
+        assert set(changes) <= allowed, changes
+        if "email" in changes:
+            email = (changes["email"] or "").strip().lower()
+            changes["email"] = email or None
+            if email:
+                owner = await self.get_user_by_email(email)
+                if owner is not None and owner.id != user_id:
+                    raise DuplicateError("that email address is taken")
+        if changes:
+            assignments = ", ".join(f"{column} = :{column}" for column in changes)
+            try:
+                await self.db.execute(f"UPDATE users SET {assignments} WHERE id = :id", {**changes, "id": user_id})
+            except Exception as exc:  # the unique index: another user took it since the check above
+                if "unique" in str(exc).lower():
+                    raise DuplicateError("that email address is taken") from exc
+                raise
         user = await self.get_user(user_id)
         if user is None:
             raise NotFoundError(f"no user {user_id}")

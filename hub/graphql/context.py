@@ -20,6 +20,7 @@ from ..auth import TokenIssuer
 from ..config import Settings
 from ..inbound import Identity
 from ..live import LiveStages
+from ..mail import Mailer
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
 from .loader import mapped
 from .lookups import Lookups
@@ -73,6 +74,7 @@ class Services:
     settings: Settings
     accounts: Accounts
     live: LiveStages
+    mailer: Mailer  # mail to send: `ctx.services.mailer.send(to, template, **context)` (docs/mail.md)
 
 
 @dataclass
