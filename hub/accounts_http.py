@@ -48,7 +48,9 @@ async def signup(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     address = services.settings.addresses.of_request(request)
     try:
-        await services.self_service.signups.sign_up(body.get("username"), body.get("email"), body.get("password"), address)
+        await services.self_service.signups.sign_up(
+            body.get("username"), body.get("email"), body.get("password"), address
+        )
     except Refused as exc:
         return _answer(exc)
     return web.json_response(SIGNED_UP, status=202)
@@ -74,4 +76,6 @@ async def reset(request: web.Request) -> web.Response:
         user = await services.self_service.resets.use(body.get("token"), body.get("password"), address)
     except Refused as exc:
         return _answer(exc)
-    return web.json_response({"ok": True, "username": user.username, "message": "Your password is set: log in with it."})
+    return web.json_response(
+        {"ok": True, "username": user.username, "message": "Your password is set: log in with it."}
+    )

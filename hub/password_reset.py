@@ -65,7 +65,7 @@ class PasswordResets:
 
     def __init__(
         self, store: Store, accounts: Accounts, mail: Mail, settings: Settings,
-        sign_out: Callable[[int], Awaitable[None]],
+        sign_out: Callable[[int], Awaitable[object]],
     ) -> None:  # fmt: skip
         self.store, self.accounts, self.mail = store, accounts, mail
         self.site_url = site_url(settings)
@@ -80,7 +80,10 @@ class PasswordResets:
         email, later; the caller answers the same either way. Throttled per address and per login."""
         text = check_text(login, "login", MAX_LOGIN).strip()
         self.accounts.guard.attempt(address)
-        for buckets, key, what in ((self.per_address, address, "your address"), (self.per_login, text.lower(), "this account")):
+        for buckets, key, what in (
+            (self.per_address, address, "your address"),
+            (self.per_login, text.lower(), "this account"),
+        ):
             if not buckets.take(key):
                 raise Throttled(buckets.wait(key), f"Too many reset requests for {what}")
         task = asyncio.get_running_loop().create_task(self._mail_link(text))
@@ -106,7 +109,9 @@ class PasswordResets:
         await self.store.create_reset(token_hash(token), user.id, now + self.ttl, now)
         link = f"{self.site_url}/reset#token={token}"
         if user.email:
-            self.mail.send(user.email, template, username=user.username, reset_link=link, expires_minutes=self.ttl // 60)
+            self.mail.send(
+                user.email, template, username=user.username, reset_link=link, expires_minutes=self.ttl // 60
+            )
         return link
 
     async def use(self, token: object, password: object, address: str) -> User:

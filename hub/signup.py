@@ -11,7 +11,7 @@ from __future__ import annotations
 from storage import ADMIN_ROLES, DuplicateError, Store, User
 
 from . import account_fields as fields
-from .accounts import Accounts, AccountError
+from .accounts import AccountError, Accounts
 from .config import Settings
 from .password_reset import Mail, site_url
 

@@ -41,7 +41,9 @@ class AccountStore:
         if row is None:
             return None
         used = row["used_at"]
-        return ResetLink(row["token_hash"], int(row["user_id"]), int(row["expires_at"]), None if used is None else int(used))
+        return ResetLink(
+            row["token_hash"], int(row["user_id"]), int(row["expires_at"]), None if used is None else int(used)
+        )
 
     async def use_reset(self, token_hash: str, now: int) -> bool:
         """Mark a live link used, and every other link of its user with it; False when another

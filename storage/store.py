@@ -11,12 +11,12 @@ from typing import Any
 from databases import Database
 
 from . import migrations
+from .account_store import AccountStore
 from .archive import Archive
 from .files import private_file
 from .jsontext import dump_json, load_json
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
-from .account_store import AccountStore
 from .streams import StreamKeyStore
 from .users import UserStore, grouped, in_list, timestamp
 
