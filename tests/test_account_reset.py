@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ __all__ = ["mail_hub", "mailbox"]  # fixtures used by name
 NEW = "a-brand-new-secret"
 
 
-async def forgot(hub: Hub, who: str) -> tuple[int, dict[str, object]]:
+async def forgot(hub: Hub, who: str) -> tuple[int, dict[str, Any]]:
     return await post(hub, "/api/password/forgot", {"login": who})
 
 
