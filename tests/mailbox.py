@@ -40,7 +40,7 @@ class Received:
         """The text of the `text/<subtype>` part."""
         body = self.message.get_body(preferencelist=(subtype,))
         assert body is not None and body.get_content_type() == f"text/{subtype}", self.message
-        return str(body.get_content())  # type: ignore[attr-defined]
+        return str(body.get_content())
 
 
 @dataclass
@@ -106,7 +106,7 @@ class Mailbox:
 def _authenticator(username: str, password: str) -> Any:
     def check(server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (username.encode(), password.encode())
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=data)
 
     return check
 

@@ -93,14 +93,15 @@ async def test_admin_creates_users_with_a_password_or_a_mailed_link(mail_hub: Hu
     (mail,) = await mailbox.wait(1)
     status, _ = await post(mail_hub, "/api/password/reset", {"token": token_in(mail), "password": SECRET})
     assert status == 200 and (await login(mail_hub.url, "quin", SECRET))["ok"]
-    for variables, field in [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"u": "r\nx", "p": SECRET}, "username"),
         ({"u": "rae", "r": "king", "p": SECRET}, "role"),
         ({"u": "rae"}, "password"),
         ({"u": "rae", "l": True}, "email"),
         ({"u": "rae", "e": "pat@example.org", "p": SECRET}, "email"),
         ({"u": "pat", "p": SECRET}, "username"),
-    ]:
+    ]
+    for variables, field in bad:
         error = (await gql(mail_hub, CREATE, variables, user="boss"))["errors"][0]
         assert error["extensions"]["field"] == field, (variables, error)
     await mail_hub.user("sly")

@@ -22,7 +22,9 @@ def check_address(value: str) -> str:
     addresses are refused, not cleaned."""
     if not isinstance(value, str):
         raise ValueError("a mail address must be text")
-    address = value.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):  # CR, LF, TAB...: refused, not trimmed
+        raise ValueError("not one mail address")
+    address = value.strip(" ")
     if len(address) > MAX_ADDRESS or not ADDRESS.fullmatch(address) or ".." in address:
         raise ValueError("not one mail address")
     return address

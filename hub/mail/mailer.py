@@ -18,9 +18,10 @@ import aiosmtplib
 from prometheus_client import CollectorRegistry, Gauge
 
 from ..config import Settings
+from ..ratelimit import KeyedBuckets
 from .compose import check_address, compose, parse_sender
 from .templates import render
-from .transport import MailConfigError, SmtpTarget, connect, parse_smtp_url
+from .transport import MailConfigError, PlainAuthRefused, SmtpTarget, connect, parse_smtp_url
 
 log = logging.getLogger("hub.mail")
 IDLE_CLOSE = 5.0  # seconds without mail before the SMTP connection is closed
@@ -51,6 +52,8 @@ class Mailer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: aiosmtplib.SMTP | None = None
+        # "Send a test mail" (admins, GraphQL sendTestMail): per account and per client address.
+        self.test_limits = KeyedBuckets(settings.test_mail_rate_limit, settings.test_mail_rate_burst)
 
     @property
     def configured(self) -> bool:
@@ -150,7 +153,7 @@ class Mailer:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._disconnect()
             permanent = isinstance(exc, aiosmtplib.SMTPResponseException) and 500 <= exc.code < 600
-            refused = permanent or isinstance(exc, aiosmtplib.SMTPRecipientsRefused)
+            refused = permanent or isinstance(exc, (aiosmtplib.SMTPRecipientsRefused, PlainAuthRefused))
             if refused or outgoing.attempts >= self.settings.mail_attempts:
                 self._give_up(outgoing, exc)
                 return None
