@@ -39,6 +39,10 @@ MIN_TTL = 60
 class Mail(Protocol):
     """What sends mail (hub/mail): queues a message and returns at once."""
 
+    @property
+    def site_url(self) -> str:
+        """Where links in mail point (`HUB_PUBLIC_URL`, never a request's Host header)."""
+
     def send(self, to: str, template: str, **context: Any) -> Any: ...
 
 
@@ -48,12 +52,6 @@ class ResetRefused(Refused):
     def __init__(self, message: str) -> None:
         super().__init__("bad_request", message)
         self.field = "token"
-
-
-def site_url(settings: Settings) -> str:
-    """Where links in mail point: `HUB_PUBLIC_URL`, never the request's Host header (a forged
-    Host would otherwise send reset links to the forger's site); the hub's own address without it."""
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def token_hash(token: str) -> str:
@@ -68,7 +66,6 @@ class PasswordResets:
         sign_out: Callable[[int], Awaitable[object]],
     ) -> None:  # fmt: skip
         self.store, self.accounts, self.mail = store, accounts, mail
-        self.site_url = site_url(settings)
         self.ttl = max(MIN_TTL, settings.reset_ttl)
         self.sign_out = sign_out
         self.per_address = KeyedBuckets(settings.reset_rate_limit, settings.reset_rate_burst)
@@ -107,7 +104,7 @@ class PasswordResets:
         token = secrets.token_urlsafe(32)
         now = int(time.time())
         await self.store.create_reset(token_hash(token), user.id, now + self.ttl, now)
-        link = f"{self.site_url}/reset#token={token}"
+        link = f"{self.mail.site_url}/reset#token={token}"
         if user.email:
             self.mail.send(
                 user.email, template, username=user.username, reset_link=link, expires_minutes=self.ttl // 60

@@ -23,5 +23,5 @@ class SelfService:
     def build(cls, store: Store, accounts: Accounts, mail: Mail, settings: Settings, live: LiveStages) -> SelfService:
         return cls(
             PasswordResets(store, accounts, mail, settings, live.sign_out),
-            SignUps(store, accounts, mail, settings),
+            SignUps(store, accounts, mail),
         )

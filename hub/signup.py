@@ -12,8 +12,7 @@ from storage import ADMIN_ROLES, DuplicateError, Store, User
 
 from . import account_fields as fields
 from .accounts import AccountError, Accounts
-from .config import Settings
-from .password_reset import Mail, site_url
+from .password_reset import Mail
 
 SELF_SIGNUP_KEY = "site.selfSignup"
 
@@ -26,9 +25,8 @@ async def self_signup_open(store: Store) -> bool:
 class SignUps:
     """Sign-ups and the mail around them, for one hub process."""
 
-    def __init__(self, store: Store, accounts: Accounts, mail: Mail, settings: Settings) -> None:
+    def __init__(self, store: Store, accounts: Accounts, mail: Mail) -> None:
         self.store, self.accounts, self.mail = store, accounts, mail
-        self.site_url = site_url(settings)
 
     async def sign_up(self, username: object, email: object, password: object, address: str) -> None:
         """Check and record a sign-up (or, for a taken email, only tell its owner)."""
@@ -44,7 +42,7 @@ class SignUps:
         owner = await self.store.get_user_by_email(address_text)
         if owner is not None:
             self.mail.send(owner.email or address_text, "signup_email_taken", username=owner.username,
-                           attempted=name, forgot_url=f"{self.site_url}/forgot")  # fmt: skip
+                           attempted=name, forgot_url=f"{self.mail.site_url}/forgot")  # fmt: skip
             return
         try:
             user = await self.store.create_user(name, password_hash, "player", active=False)
@@ -58,9 +56,9 @@ class SignUps:
         for admin in await self.store.list_users(active=True):
             if admin.role in ADMIN_ROLES and admin.email:
                 self.mail.send(admin.email, "signup_pending_admin", username=user.username, email=user.email or "",
-                               admin_url=f"{self.site_url}/admin")  # fmt: skip
+                               admin_url=f"{self.mail.site_url}/admin")  # fmt: skip
 
     def activated(self, user: User) -> None:
         """Tell a user their account was activated (an admin's `updateUser(active: true)`)."""
         if user.email:
-            self.mail.send(user.email, "account_activated", username=user.username, login_url=f"{self.site_url}/")
+            self.mail.send(user.email, "account_activated", username=user.username, login_url=f"{self.mail.site_url}/")

@@ -48,8 +48,10 @@ class Handler:
     """aiosmtpd's handler: keeps every mail it is given."""
 
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds each mail takes to accept: a slow server
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
@@ -77,9 +79,14 @@ class Mailbox:
     def url(self, scheme: str = "smtp", credentials: str = "") -> str:
         return f"{scheme}://{credentials + '@' if credentials else ''}127.0.0.1:{self.port}"
 
-    def start(self, tls: ssl.SSLContext | None = None, auth: tuple[str, str] | None = None) -> Mailbox:
-        """Listen; with `tls`, offer (and require) STARTTLS; with `auth`, require that login."""
+    def start(
+        self, tls: ssl.SSLContext | None = None, auth: tuple[str, str] | None = None, implicit: bool = False
+    ) -> Mailbox:
+        """Listen; with `tls`, offer (and require) STARTTLS, or with `implicit` speak TLS from the
+        first byte (smtps); with `auth`, require that login."""
         kwargs: dict[str, Any] = {}
+        if implicit:
+            kwargs["ssl_context"], tls = tls, None
         if tls is not None:
             kwargs.update(tls_context=tls, require_starttls=True)
         if auth is not None:

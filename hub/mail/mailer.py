@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -50,6 +51,8 @@ class Mailer:
         self.queue: deque[Outgoing] = deque()
         self.sent = self.failed = self.dropped = self.logged = 0
         self._wake = asyncio.Event()
+        self._closing = asyncio.Event()  # set by close(): a backoff pause ends, a last try is made
+        self._local_hostname = "localhost"  # EHLO name, this machine's (looked up in start())
         self._task: asyncio.Task[None] | None = None
         self._client: aiosmtplib.SMTP | None = None
         # "Send a test mail" (admins, GraphQL sendTestMail): per account and per client address.
@@ -65,6 +68,12 @@ class Mailer:
         return str(self.sender)
 
     @property
+    def site_url(self) -> str:
+        """The site's address for links in mail (HUB_PUBLIC_URL, else the listening address), no
+        trailing slash: `f"{mailer.site_url}/reset#{token}"`."""
+        return (self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}").rstrip("/")
+
+    @property
     def queued(self) -> int:
         return len(self.queue)
 
@@ -72,7 +81,10 @@ class Mailer:
         """Render `template` for `to` and queue it. ValueError for an unknown template, a missing
         context value or `to` not being one address; SMTP trouble is only logged and counted."""
         address = check_address(to)
-        context.setdefault("site_url", self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}")
+        if self._closing.is_set():
+            log.warning("mail not sent: the hub is shutting down", extra={"to": address, "template": template})
+            return
+        context.setdefault("site_url", self.site_url)
         message = render(template, **context)
         mail = compose(message, self.sender, address)
         if self.target is None:
@@ -92,10 +104,14 @@ class Mailer:
     async def start(self) -> None:
         """Start delivering (no task when mail only goes to the log)."""
         if self.target is not None and self._task is None:
+            if not self.settings.public_url:
+                log.warning("HUB_PUBLIC_URL is not set: links in mail point at %s", self.site_url)
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)  # DNS: off the event loop
             self._task = asyncio.create_task(self._deliver(), name="mail")
 
     async def close(self, timeout: float) -> None:
         """Deliver what can be delivered within `timeout` seconds, then stop; what is left is logged."""
+        self._closing.set()
         if self._task is not None:
             deadline = time.monotonic() + timeout
             while self.queue and time.monotonic() < deadline and not self._task.done():
@@ -137,9 +153,14 @@ class Mailer:
                     await self._disconnect()
                 continue
             outgoing = self.queue[0]
+            last_try = self._closing.is_set()
             delay = await self._attempt(outgoing)
-            if delay is not None:
-                await asyncio.sleep(delay)
+            if delay is None:
+                continue
+            if last_try:
+                return  # shutting down and the server still fails: close() logs what is left
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
 
     async def _attempt(self, outgoing: Outgoing) -> float | None:
         """Try the mail at the head of the queue once; the seconds to wait before the next try,
@@ -148,7 +169,9 @@ class Mailer:
         try:
             if self._client is None or not self._client.is_connected:
                 assert self.target is not None
-                self._client = await connect(self.target, self.settings.smtp_timeout, self.settings.smtp_tls_verify)
+                self._client = await connect(
+                    self.target, self.settings.smtp_timeout, self.settings.smtp_tls_verify, self._local_hostname
+                )
             await self._client.send_message(outgoing.mail)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._disconnect()

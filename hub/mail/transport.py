@@ -74,7 +74,7 @@ class PlainAuthRefused(aiosmtplib.SMTPException):
     """Credentials would cross the network unencrypted (a remote server that offered no STARTTLS)."""
 
 
-async def connect(target: SmtpTarget, timeout: float, verify: bool) -> aiosmtplib.SMTP:
+async def connect(target: SmtpTarget, timeout: float, verify: bool, local_hostname: str) -> aiosmtplib.SMTP:
     """An open, greeted (and logged-in) connection; raises aiosmtplib errors or OSError."""
     client = aiosmtplib.SMTP(
         hostname=target.host,
@@ -83,6 +83,7 @@ async def connect(target: SmtpTarget, timeout: float, verify: bool) -> aiosmtpli
         start_tls=target.start_tls,
         timeout=timeout,
         tls_context=tls_context(verify),
+        local_hostname=local_hostname,
     )
     await client.connect()
     try:

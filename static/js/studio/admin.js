@@ -3,6 +3,7 @@
 // are turned away here; the API refuses their calls anyway.
 import { confirmDialog, field, formFooter, gql, h, saving, select, startPage } from './common.js';
 import { createUsersSection, resetLinkButton, signupSection } from './admin-accounts.js';
+import { mailSection } from './mail-admin.js';
 
 const USER = 'id username role active uploadLimit createdAt email';
 const MB = 1024 * 1024;
@@ -97,5 +98,5 @@ function siteSection() {
 startPage({
   title: 'Admin',
   check: (user) => (user.role === 'admin' ? null : 'Admins only: this page manages users and the foyer.'),
-  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection(), signupSection()),
+  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection(), signupSection(), mailSection()),
 });
