@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from client import login
 from client.hub_client import HubError
 from tests.accounts_support import link_in, mail_hub, post, token_in
@@ -153,3 +155,30 @@ async def test_users_edit_their_profile_and_a_new_email_needs_the_password(mail_
     error = await refused(mail_hub, "bad_request", PROFILE, {"a": "x" * 281}, user="lu")
     assert error["extensions"]["field"] == "about"
     await refused(mail_hub, "unauthenticated", PROFILE, {"d": "Anon"})
+
+
+async def test_hostile_shapes_are_refused_by_field(mail_hub: Hub) -> None:
+    await data(mail_hub, OPEN, user="boss")
+    for body, field in [({"username": ["a"], "email": "a@example.org", "password": SECRET}, "username"),
+                        ({"username": "okname", "email": {"x": 1}, "password": SECRET}, "email"),
+                        ({"username": "okname", "email": "a@example.org", "password": None}, "password")]:
+        status, answer = await post(mail_hub, "/api/signup", body)
+        assert status == 400 and answer["error"]["field"] == field, answer
+    status, answer = await post(mail_hub, "/api/password/forgot", {"login": "x" * 255})
+    assert status == 400 and answer["error"]["field"] == "login"
+    query = "mutation($l: String!) { createUsers(lines: $l) { ok } }"
+    lines = "\n".join(f"u{i},u{i}@example.org" for i in range(201))
+    error = await refused(mail_hub, "bad_request", query, {"l": lines}, user="boss")
+    assert error["extensions"]["field"] == "lines"
+    assert await mail_hub.store.count_users() == 1
+
+
+async def test_without_smtp_sign_up_still_works_and_the_mail_is_logged(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
+    root = await hub.user("root", "admin")
+    await hub.store.set_profile(root, email="root@example.org")
+    await hub.store.archive.set_meta("site.selfSignup", "on")
+    status, body = await sign_up(hub, "quiet", "quiet@example.org")
+    assert status == 202, body
+    (user,) = await hub.store.list_users("quiet")
+    assert user.email == "quiet@example.org" and not user.active
+    assert [r for r in caplog.records if "mail not sent" in r.getMessage() and getattr(r, "to", "") == "root@example.org"]
