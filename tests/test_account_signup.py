@@ -182,3 +182,13 @@ async def test_without_smtp_sign_up_still_works_and_the_mail_is_logged(hub: Hub,
     (user,) = await hub.store.list_users("quiet")
     assert user.email == "quiet@example.org" and not user.active
     assert [r for r in caplog.records if "mail not sent" in r.getMessage() and getattr(r, "to", "") == "root@example.org"]
+
+
+async def test_one_request_checks_or_hashes_one_password_in_profile_and_creation(mail_hub: Hub) -> None:
+    await mail_hub.user("lu")
+    twice = 'mutation { a: updateProfile(email: "a@example.org", password: "guess-1-aaa") { about } ' \
+        'b: updateProfile(email: "a@example.org", password: "guess-2-bbb") { about } }'
+    assert "only once" in (await refused(mail_hub, "too_complex", twice, user="lu"))["message"]
+    made = 'mutation { a: createUser(username: "x1", password: "Pass-word-1-x") { id } ' \
+        'b: createUser(username: "x2", password: "Pass-word-2-x") { id } }'
+    await refused(mail_hub, "too_complex", made, user="boss")

@@ -82,6 +82,7 @@ def data_sizes(counts: Mapping[str, int]) -> dict[tuple[str, str], ListSize]:
         ("Stage", "playerAccess"): ListSize(c("players_per_stage"), c("players")),
         ("Stage", "editorAccess"): ListSize(c("editors_per_stage"), c("editors")),
         ("Media", "stages"): ListSize(c("stages_per_media"), c("stage_media")),
+        ("Mutation", "createUsers"): ListSize(200, 200, True),  # account_admin.MAX_LINES lines at most
     }
 
 
