@@ -145,6 +145,12 @@ class UserStore:
         row = await self.db.fetch_one("SELECT * FROM users WHERE email = :e", {"e": email.strip().lower()})
         return user_of(row) if row else None
 
+    async def admin_emails(self) -> list[str]:
+        """The addresses of the active admins who have one (for notices such as a sign-up waiting)."""
+        placeholders, values = in_list("r", sorted(ADMIN_ROLES))
+        sql = f"SELECT email FROM users WHERE active AND email IS NOT NULL AND role IN {placeholders} ORDER BY id"
+        return [row[0] for row in await self.db.fetch_all(sql, values)]
+
     async def set_profile(self, user_id: int, **changes: Any) -> User:
         """Set some of `email` (stored lower-cased; None or "" removes it), `display_name`, `about`;
         the others keep their value. Raises DuplicateError when another user has the address,

@@ -85,3 +85,10 @@ async def test_store_profiles_lower_case_and_unique_emails(store: Store) -> None
     await store.set_profile(bob.id, email=None)  # any number of users without an address
     assert (await store.set_profile(bob.id, email="ann@example.org")).email == "ann@example.org"
     assert await store.get_user_by_email("nobody@example.org") is None
+    root = await store.create_user("root", "h", "admin")
+    await store.create_user("nomail", "h", "admin")
+    gone = await store.create_user("gone", "h", "admin", active=False)
+    await store.set_profile(gone.id, email="gone@example.org")
+    assert await store.admin_emails() == []
+    await store.set_profile(root.id, email="Root@Example.org")
+    assert await store.admin_emails() == ["root@example.org"]
