@@ -8,7 +8,7 @@ by mail that someone tried to sign up with it (docs/security.md).
 
 from __future__ import annotations
 
-from storage import ADMIN_ROLES, DuplicateError, Store, User
+from storage import DuplicateError, Store, User
 
 from . import account_fields as fields
 from .accounts import AccountError, Accounts
@@ -53,10 +53,9 @@ class SignUps:
 
     async def tell_admins(self, user: User) -> None:
         """Mail every active admin with an address that `user` waits for activation."""
-        for admin in await self.store.list_users(active=True):
-            if admin.role in ADMIN_ROLES and admin.email:
-                self.mail.send(admin.email, "signup_pending_admin", username=user.username, email=user.email or "",
-                               admin_url=f"{self.mail.site_url}/admin")  # fmt: skip
+        for address in await self.store.admin_emails():
+            self.mail.send(address, "signup_pending_admin", username=user.username, email=user.email or "",
+                           admin_url=f"{self.mail.site_url}/admin")  # fmt: skip
 
     def activated(self, user: User) -> None:
         """Tell a user their account was activated (an admin's `updateUser(active: true)`)."""
