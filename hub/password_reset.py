@@ -79,7 +79,7 @@ class PasswordResets:
         self.accounts.guard.attempt(address)
         for buckets, key, what in (
             (self.per_address, address, "your address"),
-            (self.per_login, text.lower(), "this account"),
+            (self.per_login, text.lower(), "this name or address"),
         ):
             if not buckets.take(key):
                 raise Throttled(buckets.wait(key), f"Too many reset requests for {what}")
