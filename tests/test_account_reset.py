@@ -15,7 +15,7 @@ from hub.graphql import SERVICES
 from hub.password_reset import token_hash
 from tests.accounts_support import link_in, mail_hub, post, token_in
 from tests.conftest import PASSWORD, Hub
-from tests.gql import gql
+from tests.gql import eventually, gql
 from tests.mailbox import Mailbox, mailbox
 
 __all__ = ["mail_hub", "mailbox"]  # fixtures used by name
@@ -30,6 +30,7 @@ async def test_reset_by_mailed_link_ends_every_session(mail_hub: Hub, mailbox: M
     uid = await mail_hub.user("ada")
     await mail_hub.store.set_profile(uid, email="Ada@Example.org")
     before = await login(mail_hub.url, "ada", PASSWORD)
+    socket = await mail_hub.connect("ada")
     status, _ = await forgot(mail_hub, "ada@example.org")
     assert status == 202
     (mail,) = await mailbox.wait(1)
@@ -37,6 +38,7 @@ async def test_reset_by_mailed_link_ends_every_session(mail_hub: Hub, mailbox: M
     assert link_in(mail, "/reset").startswith("http://upstage.test/reset#token=")
     status, body = await post(mail_hub, "/api/password/reset", {"token": token_in(mail), "password": NEW})
     assert status == 200 and body["username"] == "ada", body
+    await eventually(lambda: asyncio.sleep(0, not socket.sio.connected))  # its sockets are closed
     assert (await login(mail_hub.url, "ada", NEW))["ok"]
     status, refreshed = await post(mail_hub, "/api/refresh", {"refresh_token": before["refresh_token"]})
     assert status == 401, refreshed
