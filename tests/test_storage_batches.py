@@ -45,10 +45,12 @@ async def test_batched_lookups_match_the_one_parent_queries(store: Store) -> Non
     assert set(await store.stages_by_slug(["show", "nope"])) == {"show"}
 
     await store.update_stage(empty.id, {"visible": False})
+    await store.set_shares(a.id, [pat.id])  # the media library's lists (issue 18)
+    assert await store.create_request(b.id, pat.id, "for act 2") is not None
     sizes = await store.list_sizes()
     assert sizes == {
         "stages": 3, "visible_stages": 2, "users": 2, "media": 2, "stage_media": 3, "media_per_stage": 2,
         "stages_per_media": 2, "performances": 3, "performances_per_stage": 2, "scenes": 1, "scenes_per_stage": 1,
         "players": 1, "players_per_stage": 1, "editors": 1, "editors_per_stage": 1, "stream_keys": 0,
-        "stream_keys_per_stage": 0,
+        "stream_keys_per_stage": 0, "media_shares": 1, "shares_per_media": 1, "media_requests": 1,
     }  # fmt: skip
