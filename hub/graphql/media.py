@@ -73,7 +73,8 @@ async def owned_media(ctx: Context, media_id: Any) -> Media:
     """A media item the caller owns (or any, for an admin)."""
     user = ctx.require_user()
     media = await ctx.store.get_media(parse_id(media_id))
-    if media is None:
+    # Another's medium the caller may not even see (level 3, dormant) is as if absent: no id probe.
+    if media is None or (media.owner_id != user.id and not ctx.is_admin and not await may_use(ctx, media)):
         fail("not_found", "There is no such media.")
     if media.owner_id != user.id and not ctx.is_admin:
         fail("forbidden", "Only the media's owner or an admin may change it.")

@@ -1,0 +1,75 @@
+"""Issue 18 attacked as a hostile user would: what a stranger learns of media they may not see,
+and mail used as a weapon (inboxes bombed, the queue flooded past others' mail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.mail import MAILER
+from tests.conftest import Hub
+from tests.gql import data, refused, stage_id
+from tests.test_media_library import SAVE, medium
+
+DELETE = "mutation($id: ID!) { deleteMedia(id: $id) }"
+UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { id } }"
+
+
+@pytest.fixture
+def sent(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The mail the hub queues, as (to, template)."""
+    mailer = hub.server.app[MAILER]
+    queued: list[tuple[str, str]] = []
+    real = mailer.send
+
+    def record(to: str, template: str, **context: Any) -> None:
+        real(to, template, **context)
+        queued.append((to, template))
+
+    monkeypatch.setattr(mailer, "send", record)
+    return queued
+
+
+async def test_editing_or_deleting_a_medium_one_cannot_see_says_no_more_than_a_missing_one(hub: Hub) -> None:
+    await hub.user("helen")
+    await hub.user("pat")
+    hidden = await medium(hub, "helen", "hidden.png", level=3)
+    sleeping = await medium(hub, "helen", "sleeping.png")
+    await data(hub, SAVE, {"in": {"id": sleeping, "dormant": True}}, "helen")
+    for query, variables in ((SAVE, lambda i: {"in": {"id": i, "name": "x"}}), (DELETE, lambda i: {"id": i})):
+        missing = await refused(hub, "not_found", query, variables("999999"), "pat")
+        for unseen in (hidden, sleeping):  # a level-3 medium, another's dormant one: as if absent
+            assert await refused(hub, "not_found", query, variables(unseen), "pat") == missing
+    visible = await medium(hub, "helen", "free.png")  # one pat can see: told why, not misled
+    await refused(hub, "forbidden", SAVE, {"in": {"id": visible, "name": "x"}}, "pat")
+    assert (await hub.store.get_media(int(hidden))) is not None
+
+
+async def mailable(hub: Hub, name: str) -> None:
+    await hub.user(name)
+    user = await hub.store.get_user_by_name(name)
+    assert user is not None
+    await hub.store.set_profile(user.id, email=f"{name}@example.org")
+
+
+async def test_access_notices_cannot_bomb_an_inbox_by_toggling_access(hub: Hub, sent: list[Any]) -> None:
+    await hub.stage("show", "helen")
+    await mailable(hub, "victim")
+    show = await stage_id(hub, "show")
+    for _ in range(10):
+        await data(hub, UPDATE, {"id": show, "in": {"players": ["victim"]}}, "helen")
+        await data(hub, UPDATE, {"id": show, "in": {"players": []}}, "helen")
+    assert 1 <= sent.count(("victim@example.org", "stage_access_to_you")) <= 2
+
+
+async def test_access_notices_cannot_flood_the_mail_queue(hub: Hub, sent: list[Any]) -> None:
+    await hub.stage("show", "helen")
+    names = [f"u{i}" for i in range(60)]
+    for name in names:
+        await mailable(hub, name)
+    show = await stage_id(hub, "show")
+    await data(hub, UPDATE, {"id": show, "in": {"players": names}}, "helen")  # the stage still changes
+    assert 0 < len(sent) <= 30
+    players = await data(hub, "query($s: String!) { stage(slug: $s) { playerAccess { username } } }", {"s": "show"}, "helen")
+    assert len(players["stage"]["playerAccess"]) == 60
