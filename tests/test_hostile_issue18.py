@@ -10,7 +10,7 @@ import pytest
 from hub.mail import MAILER
 from tests.conftest import Hub
 from tests.gql import data, refused, stage_id
-from tests.test_media_library import SAVE, medium
+from tests.test_media_library import REQUEST, SAVE, medium
 
 DELETE = "mutation($id: ID!) { deleteMedia(id: $id) }"
 UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { id } }"
@@ -73,3 +73,23 @@ async def test_access_notices_cannot_flood_the_mail_queue(hub: Hub, sent: list[A
     assert 0 < len(sent) <= 30
     players = await data(hub, "query($s: String!) { stage(slug: $s) { playerAccess { username } } }", {"s": "show"}, "helen")
     assert len(players["stage"]["playerAccess"]) == 60
+
+
+OWN_REQUESTS = "query { mediaRequests(incoming: false) { status media { id name url } } }"
+
+
+async def test_a_request_does_not_show_the_asker_a_medium_its_owner_has_since_hidden(hub: Hub) -> None:
+    await hub.user("helen")
+    await hub.user("pat")
+    ask, kept = await medium(hub, "helen", "ask.png", level=2), await medium(hub, "helen", "kept.png", level=2)
+    for media_id in (ask, kept):
+        await data(hub, REQUEST, {"id": media_id}, "pat")
+    await data(hub, SAVE, {"in": {"id": ask, "copyrightLevel": 3, "name": "now secret"}}, "helen")
+    listed = (await data(hub, OWN_REQUESTS, None, "pat"))["mediaRequests"]
+    assert [r["media"]["id"] for r in listed] == [kept]  # the level-3 one: its new name, url, as if absent
+    await data(hub, SAVE, {"in": {"id": kept, "dormant": True}}, "helen")
+    assert (await data(hub, OWN_REQUESTS, None, "pat"))["mediaRequests"] == []
+    incoming = await data(hub, "query { mediaRequests(incoming: true) { media { id } } }", None, "helen")
+    assert sorted(r["media"]["id"] for r in incoming["mediaRequests"]) == sorted([ask, kept])  # the owner still answers
+    await data(hub, SAVE, {"in": {"id": kept, "dormant": False}}, "helen")
+    assert [r["media"]["id"] for r in (await data(hub, OWN_REQUESTS, None, "pat"))["mediaRequests"]] == [kept]

@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from storage import Media, Stage, Store
+from storage import Media, MediaQuery, Stage, Store
 from storage.library import REQUESTABLE_LEVEL, MediaRequest
 
 from ..ratelimit import KeyedBuckets
@@ -77,7 +77,11 @@ async def media_requests(_: Any, info: GraphQLResolveInfo, incoming: bool) -> li
     user = ctx.require_user()
     if incoming:
         return await ctx.store.requests_to(None if ctx.is_admin else user.id)
-    return await ctx.store.requests_by(user.id)
+    # Only for media the asker may still see: one its owner has since made level 3 or dormant is as if absent.
+    seen = await ctx.store.list_media(await media_api.usable_query(ctx))
+    seen += await ctx.store.list_media(MediaQuery(requestable_by=user.id))
+    seen_ids = {m.id for m in seen}
+    return [request for request in await ctx.store.requests_by(user.id) if request.media_id in seen_ids]
 
 
 # mutations
