@@ -3,6 +3,8 @@ and mail used as a weapon (inboxes bombed, the queue flooded past others' mail).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -93,3 +95,61 @@ async def test_a_request_does_not_show_the_asker_a_medium_its_owner_has_since_hi
     assert sorted(r["media"]["id"] for r in incoming["mediaRequests"]) == sorted([ask, kept])  # the owner still answers
     await data(hub, SAVE, {"in": {"id": kept, "dormant": False}}, "helen")
     assert [r["media"]["id"] for r in (await data(hub, OWN_REQUESTS, None, "pat"))["mediaRequests"]] == [kept]
+
+
+class HostileSmtp:
+    """An SMTP server that takes a mail's content, then hangs without answering ("hang") or
+    drops the connection halfway through it ("drop")."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.connections = 0
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        writer.write(b"220 hostile ESMTP\r\n")
+        in_data = False
+        while line := await reader.readline():
+            if in_data:
+                if self.mode == "drop":
+                    writer.close()
+                    return
+                continue  # "hang": the mail's end (and QUIT) go unanswered
+            command = line[:4].upper()
+            reply = {b"EHLO": b"250 hostile\r\n", b"DATA": b"354 go on\r\n", b"QUIT": b"221 bye\r\n"}
+            writer.write(reply.get(command, b"250 ok\r\n"))
+            in_data = command == b"DATA"
+            await writer.drain()
+
+
+@pytest.mark.parametrize("mode", ["hang", "drop"])
+async def test_a_hostile_smtp_server_stalls_nothing_but_its_own_mail(
+    make_hub: Callable[..., Awaitable[Hub]], mode: str
+) -> None:
+    smtp = HostileSmtp(mode)
+    server = await asyncio.start_server(smtp.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    hub = await make_hub(
+        smtp_url=f"smtp://127.0.0.1:{port}", public_url="https://stage.example.org", smtp_timeout=0.5,
+        mail_retry_min=0.1, mail_retry_max=0.1, mail_attempts=2,
+    )
+    await hub.user("root", "admin")
+    mailer = hub.server.app[MAILER]
+    for i in range(2):
+        mailer.send(f"user{i}@example.org", "test", username="root")
+    loop = asyncio.get_running_loop()
+    while mailer.failed < 2:  # each mail given up after its attempts; requests answer meanwhile
+        started = loop.time()
+        assert (await data(hub, "{ foyer { slug } }"))["foyer"] == []
+        assert loop.time() - started < 0.4, "a request waited on the SMTP server"
+        assert loop.time() < started + 10
+    assert mailer.queued == 0 and mailer.sent == 0 and smtp.connections >= 2
+    mailer.send("late@example.org", "test", username="root")  # the hub shuts down despite the server
+    started = loop.time()
+    await hub.server.close()
+    assert loop.time() - started < 15
+    for writer in smtp.writers:
+        writer.close()
+    server.close()
