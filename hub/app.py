@@ -15,6 +15,7 @@ from storage.writer import EventWriter
 
 from . import jsonwire
 from .accounts import Accounts
+from .accounts_http import routes as account_routes
 from .auth import TokenIssuer
 from .config import Settings
 from .control import Control, open_control
@@ -124,6 +125,7 @@ def create_app(
     stream_keys = StreamKeys(store, settings)
     StreamKeyCalls(sockets, store, stream_keys)
     app.add_routes(routes)
+    app.add_routes(account_routes)  # sign-up and password reset (hub/accounts_http.py)
     setup_stream_callbacks(app, settings, stream_keys, live)
     setup_graphql(app, Services(store, tokens, settings, Accounts(store, tokens, settings), live, mailer))
     setup_upload(app)

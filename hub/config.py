@@ -118,6 +118,11 @@ class Settings:
     password_concurrency: int = 2
     password_queue: int = 16
     refresh_reuse_grace: float = 10.0
+    # Password reset links (docs/security.md): how long a link works, and how many may be asked
+    # for per address and per login (username or email) over time.
+    reset_ttl: int = 3600
+    reset_rate_limit: float = 1 / 300
+    reset_rate_burst: int = 5
     # Replays of archived performances (docs/protocol.md, "Archive and replay").
     replays_total: int = 200
     replays_per_address: int = 10

@@ -38,6 +38,10 @@ PAGES: dict[str, str] = {
     "/backstage": "backstage.html",
     "/studio": "studio.html",
     "/admin": "admin.html",
+    "/signup": "signup.html",
+    "/forgot": "forgot.html",
+    "/reset": "reset.html",
+    "/profile": "profile.html",
 }
 
 routes = web.RouteTableDef()

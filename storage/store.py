@@ -11,6 +11,7 @@ from typing import Any
 from databases import Database
 
 from . import migrations
+from .account_store import AccountStore
 from .archive import Archive
 from .files import private_file
 from .jsontext import dump_json, load_json
@@ -35,10 +36,11 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme: {scheme!r}")
 
 
-class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore):
+class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
     """Persistence for the hub; one instance per process, connected for the app's lifetime.
 
-    Users (`users.py`), media (`media.py`) and stream keys (`streams.py`) are mixins over the same database."""
+    Users (`users.py`), media (`media.py`), stream keys (`streams.py`) and account self-service
+    (`account_store.py`) are mixins over the same database."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -60,6 +60,7 @@ async def test_a_refresh_token_is_not_an_access_token(hub: Hub) -> None:
 
 async def test_registered_player_is_inactive_until_an_admin_activates_them(hub: Hub) -> None:
     await hub.user("root", "admin")
+    await hub.store.archive.set_meta("site.selfSignup", "on")  # registration needs sign-up open
     created = (await data(hub, 'mutation { register(username: "newbie", password: "a-good-passphrase") { id role active } }'))["register"]
     assert created["role"] == "player" and created["active"] is False
     error = await refused(hub, "forbidden", LOGIN, {"u": "newbie", "p": "a-good-passphrase"})
@@ -71,6 +72,8 @@ async def test_registered_player_is_inactive_until_an_admin_activates_them(hub: 
 async def test_register_refuses_weak_passwords_bad_and_taken_names_with_the_field(hub: Hub) -> None:
     await hub.user("helen")
     query = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { id } }"
+    assert "closed" in (await refused(hub, "forbidden", query, {"u": "someone", "p": "a-good-passphrase"}))["message"]
+    await hub.store.archive.set_meta("site.selfSignup", "on")  # registration needs sign-up open
     assert (await refused(hub, "bad_request", query, {"u": "someone", "p": "short"}))["extensions"]["field"] == "password"
     assert (await refused(hub, "bad_request", query, {"u": "no spaces!", "p": "a-good-passphrase"}))["extensions"]["field"] == "username"
     assert (await refused(hub, "conflict", query, {"u": "helen", "p": "a-good-passphrase"}))["extensions"]["field"] == "username"

@@ -152,6 +152,7 @@ async def test_a_request_that_stops_waiting_does_not_free_its_argon2_slot_early(
 
 async def test_registration_floods_are_refused_per_address(make_hub: Callable[..., Awaitable[Hub]], argon2: Argon2Calls) -> None:
     hub = await make_hub(**behind_proxy(register_rate_burst=3))
+    await hub.store.archive.set_meta("site.selfSignup", "on")  # registration needs sign-up open
     for i in range(3):
         assert (await graphql(hub, REGISTER, {"u": f"bot{i}", "p": f"Bot-pass-{i}-long"}))["data"]["register"]["id"]
     hashed = argon2.calls
@@ -211,6 +212,7 @@ async def test_malformed_credentials_are_a_400_naming_the_field_before_argon2(hu
 
 async def test_a_huge_password_over_graphql_names_its_field(hub: Hub, argon2: Argon2Calls) -> None:
     await hub.user("helen")
+    await hub.store.archive.set_meta("site.selfSignup", "on")  # registration needs sign-up open
     argon2.calls = 0
     error = (await gql(hub, LOGIN, {"u": "helen", "p": "p" * 5000}))["errors"][0]
     assert (error["extensions"]["code"], error["extensions"]["field"]) == ("bad_request", "password")

@@ -16,6 +16,7 @@ USERS = "{ users { id username active } }"
 async def test_admin_activates_a_registered_player_who_can_then_log_in(hub: Hub, browser) -> None:  # noqa: F811
     await hub.user("root", role="admin")
     await hub.user("pat")
+    await hub.store.archive.set_meta("site.selfSignup", "on")  # registration needs sign-up open
     registered = await data(hub, "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { username active } }", {"u": "newbie", "p": PASSWORD})
     assert registered["register"] == {"username": "newbie", "active": False}
     try:

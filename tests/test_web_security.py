@@ -26,6 +26,10 @@ PAGES = {
     "/studio": "main",
     "/backstage": "main",
     "/admin": "main",
+    "/profile": "form.profile",
+    "/signup": "main .account-page p.notice",
+    "/forgot": "form.forgot",
+    "/reset": "form.reset",
     "/graphql": ".graphiql-container",
 }
 

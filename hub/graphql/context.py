@@ -6,6 +6,7 @@ changing its owner or deleting it for its owner and admins; users and site for a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..inbound import Identity
 from ..live import LiveStages
 from ..mail import Mailer
 from ..roles import AUDIENCE, EDITOR, OWNER, PERFORMER_ROLES, may_watch_archive, resolve_role
+from ..self_service import SelfService
 from .loader import mapped
 from .lookups import Lookups
 
@@ -75,6 +77,11 @@ class Services:
     accounts: Accounts
     live: LiveStages
     mailer: Mailer  # mail to send: `ctx.services.mailer.send(to, template, **context)` (docs/mail.md)
+
+    @functools.cached_property
+    def self_service(self) -> SelfService:
+        """Sign-up and password reset links (hub/self_service.py), one set per app."""
+        return SelfService.build(self.store, self.accounts, self.mailer, self.settings, self.live)
 
 
 @dataclass

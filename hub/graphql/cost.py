@@ -84,6 +84,7 @@ def data_sizes(counts: Mapping[str, int]) -> dict[tuple[str, str], ListSize]:
         ("Media", "stages"): ListSize(c("stages_per_media"), c("stage_media")),
         ("Media", "sharedWith"): ListSize(c("shares_per_media"), c("media_shares")),
         ("Query", "mediaRequests"): ListSize(c("media_requests"), c("media_requests"), True),
+        ("Mutation", "createUsers"): ListSize(200, 200, True),  # account_admin.MAX_LINES lines at most
     }
 
 

@@ -27,7 +27,7 @@ INTROSPECTION_DEPTH = 20
 MAX_TOKENS = 4000
 # Mutations that hash or verify a password (argon2, costly by design): one per request, so that
 # aliases cannot turn one request into hundreds of password guesses or hashes.
-PASSWORD_FIELDS = frozenset({"login", "register", "changePassword"})
+PASSWORD_FIELDS = frozenset({"login", "register", "changePassword", "updateProfile", "createUser"})
 # Mutations that keep a session going or end it: a token check and a row, no search.
 SESSION_FIELDS = frozenset({"refreshToken", "logout"})
 ACCOUNT_QUERY_BYTES = 2048

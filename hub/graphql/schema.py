@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
 
-from . import library, mail, media, performances, site, stages, streams, users
+from . import account_admin, library, mail, media, performances, site, stages, streams, users
 from .inputs import checked
 from .lookups import fresh_for_mutations
 
@@ -22,7 +22,7 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 def merged() -> Resolvers:
     """Every module's resolvers by type name, then field name."""
     result: Resolvers = {}
-    for module in (users, site, stages, media, library, performances, streams, mail):
+    for module in (users, account_admin, site, stages, media, library, performances, streams, mail):
         for type_name, fields in module.RESOLVERS.items():
             result.setdefault(type_name, {}).update(fields)
     return result

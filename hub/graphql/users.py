@@ -20,6 +20,7 @@ from ..cli import USERNAME
 from ..clock import now_ms
 from ..login_guard import Throttled
 from ..media_files import remove_unused
+from ..signup import self_signup_open
 from .context import Context, fail, parse_id
 from .stages import close_room
 
@@ -74,12 +75,14 @@ def check_password(password: str, username: str, field: str = "password") -> Non
 
 
 async def register(_: Any, info: GraphQLResolveInfo, username: str, password: str) -> User:
-    """A new player, inactive until an admin activates them; registrations from one address are
-    throttled before anything else."""
+    """A new player, inactive until an admin activates them, while self sign-up is open;
+    registrations from one address are throttled before anything else."""
     ctx: Context = info.context
+    if not await self_signup_open(ctx.store):  # the same switch as /signup (hub/signup.py)
+        fail("forbidden", "Sign-up is closed on this site: ask an admin for an account.")
     with account_refusals():
         ctx.services.accounts.guard.registration(ctx.address)
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):  # `match` would let "name\n" through
         fail("bad_request", "A username has 2-40 letters, digits, '.', '_' or '-'.", "username")
     check_password(password, username)
     password_hash = await ctx.services.accounts.passwords.hash(password)
@@ -167,6 +170,8 @@ async def update_user(
     if changes.get("role", target.role) not in ADMIN_ROLES or changes.get("active", target.active) is False:
         await _keep_an_admin(ctx, target)
     updated = await ctx.store.update_user(target.id, **changes)
+    if updated.active and not target.active:  # the user hears of it by mail (hub/signup.py)
+        ctx.services.self_service.signups.activated(updated)
     if updated.role != target.role or not updated.active:
         await sign_out(ctx, target.id)
     return updated

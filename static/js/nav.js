@@ -18,6 +18,8 @@ function loginForm() {
     h('label', {}, 'Username ', h('input', { name: 'username', autocomplete: 'username', required: true })),
     h('label', {}, 'Password ', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     h('button', { type: 'submit' }, 'Log in'),
+    h('a', { class: 'forgot', href: '/forgot' }, 'Forgot password?'),
+    h('a', { class: 'signup', href: '/signup' }, 'Sign up'),
     h('span', { class: 'error', role: 'alert', 'data-error-for': 'form', hidden: true }),
   );
   form.addEventListener('submit', async (e) => {
@@ -51,7 +53,7 @@ export function mountNav(root, { title = 'UpStage' } = {}) {
       h('a', { class: 'brand', href: '/' }, title),
       h('nav', { 'aria-label': 'Main' }, links(user)),
       user
-        ? h('div', { class: 'who' }, h('span', { class: 'username' }, user.username), h('button', { type: 'button', onclick: () => logout() }, 'Log out'))
+        ? h('div', { class: 'who' }, h('a', { class: 'username', href: '/profile', title: 'Your profile', 'aria-current': location.pathname === '/profile' ? 'page' : null }, user.username), h('button', { type: 'button', onclick: () => logout() }, 'Log out'))
         : loginArea(),
     );
   };

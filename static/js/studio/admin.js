@@ -2,20 +2,21 @@
 // of what happens to their media and stages) and the foyer's title and description. Non-admins
 // are turned away here; the API refuses their calls anyway.
 import { confirmDialog, field, formFooter, gql, h, saving, select, startPage } from './common.js';
+import { createUsersSection, resetLinkButton, signupSection } from './admin-accounts.js';
 import { mailSection } from './mail-admin.js';
 
-const USER = 'id username role active uploadLimit createdAt';
+const USER = 'id username role active uploadLimit createdAt email';
 const MB = 1024 * 1024;
 
 function userRow(user, reload) {
   const form = h(
     'form',
     { class: 'user-row', 'aria-label': `User ${user.username}`, dataset: { username: user.username } },
-    h('div', { class: 'who' }, h('strong', {}, user.username), user.active ? null : h('span', { class: 'badge upcoming' }, 'awaiting activation'), h('div', { class: 'muted small' }, user.createdAt ?? '')),
+    h('div', { class: 'who' }, h('strong', {}, user.username), user.active ? null : h('span', { class: 'badge upcoming' }, 'awaiting activation'), h('div', { class: 'muted small' }, user.email ?? 'no email'), h('div', { class: 'muted small' }, user.createdAt ?? '')),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'active', checked: user.active }), 'Active'),
     field('Role', select('role', [['player', 'Player'], ['admin', 'Admin'], ['service', 'Service']], user.role)),
     field('Upload limit (MB)', h('input', { name: 'uploadLimit', type: 'number', min: 0, step: 0.1, value: +(user.uploadLimit / MB).toFixed(2) })),
-    formFooter('Save', user.active ? null : h('button', { type: 'button', class: 'activate', onclick: () => activate() }, 'Activate'), h('button', { type: 'button', class: 'danger', onclick: () => remove() }, 'Delete…')),
+    formFooter('Save', user.active ? null : h('button', { type: 'button', class: 'activate', onclick: () => activate() }, 'Activate'), resetLinkButton(user), h('button', { type: 'button', class: 'danger', onclick: () => remove() }, 'Delete…')),
   );
   const update = (vars) => gql(`mutation($id: ID!, $role: String, $active: Boolean, $uploadLimit: Int) { updateUser(id: $id, role: $role, active: $active, uploadLimit: $uploadLimit) { ${USER} } }`, { id: user.id, ...vars });
   const activate = async () => {
@@ -72,7 +73,7 @@ function usersSection() {
   });
   search.addEventListener('change', (e) => e.target.tagName === 'SELECT' && reload());
   reload();
-  return h('section', { 'aria-labelledby': 'users-heading' }, h('h2', { id: 'users-heading' }, 'Users'), search, status, list);
+  return h('section', { 'aria-labelledby': 'users-heading' }, createUsersSection(reload), h('h2', { id: 'users-heading' }, 'Users'), search, status, list);
 }
 
 function siteSection() {
@@ -97,5 +98,5 @@ function siteSection() {
 startPage({
   title: 'Admin',
   check: (user) => (user.role === 'admin' ? null : 'Admins only: this page manages users and the foyer.'),
-  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection(), mailSection()),
+  render: (main) => main.append(h('h1', {}, 'Admin'), usersSection(), siteSection(), signupSection(), mailSection()),
 });
