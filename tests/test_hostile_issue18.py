@@ -4,16 +4,22 @@ and mail used as a weapon (inboxes bombed, the queue flooded past others' mail).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from hub.mail import MAILER
-from tests.conftest import Hub
+from hub.password_reset import token_hash
+from tests.accounts_support import mail_hub, post
+from tests.conftest import PASSWORD, Hub
 from tests.gql import data, refused, stage_id
+from tests.mailbox import Mailbox, mailbox
 from tests.test_media_library import REQUEST, SAVE, medium
 
+__all__ = ["mail_hub", "mailbox"]  # fixtures used by name
+NEW = "a-brand-new-secret"
 DELETE = "mutation($id: ID!) { deleteMedia(id: $id) }"
 UPDATE = "mutation($id: ID!, $in: StageInput!) { updateStage(id: $id, input: $in) { id } }"
 
@@ -153,3 +159,31 @@ async def test_a_hostile_smtp_server_stalls_nothing_but_its_own_mail(
     for writer in smtp.writers:
         writer.close()
     server.close()
+
+
+PROFILE = "mutation($e: String, $p: String) { updateProfile(email: $e, password: $p) { email } }"
+CREATE = "mutation($u: String!, $e: String) { createUser(username: $u, email: $e, sendResetLink: true) { id } }"
+UNMAILABLE = ("a\x01b@example.org", "zoë@example.org", "a\u200bb@example.org")
+
+
+async def test_an_address_mail_cannot_go_to_is_refused_where_it_is_typed(mail_hub: Hub, mailbox: Mailbox) -> None:
+    await data(mail_hub, "mutation { updateSite(selfSignup: true) { selfSignup } }", user="boss")
+    await mail_hub.user("lu")
+    for address in UNMAILABLE:  # stored, it would fail every later mail (a 500, or nothing sent)
+        status, body = await post(mail_hub, "/api/signup", {"username": "newbie", "email": address, "password": NEW})
+        assert status == 400 and body["error"]["field"] == "email", (address, body)
+        error = await refused(mail_hub, "bad_request", PROFILE, {"e": address, "p": PASSWORD}, "lu")
+        assert error["extensions"]["field"] == "email", address
+        error = await refused(mail_hub, "bad_request", CREATE, {"u": "made", "e": address}, "boss")
+        assert error["extensions"]["field"] == "email", address
+    assert await mail_hub.store.list_users("newbie") == [] and await mail_hub.store.list_users("made") == []
+
+
+async def test_a_new_email_voids_the_reset_links_mailed_to_the_old_one(mail_hub: Hub) -> None:
+    uid = await mail_hub.user("ada")
+    await mail_hub.store.set_profile(uid, email="old@example.org")
+    now = int(time.time())
+    await mail_hub.store.create_reset(token_hash("link-in-the-old-mailbox"), uid, now + 600, now)
+    assert (await data(mail_hub, PROFILE, {"e": "new@example.org", "p": PASSWORD}, "ada"))["updateProfile"]["email"]
+    status, body = await post(mail_hub, "/api/password/reset", {"token": "link-in-the-old-mailbox", "password": NEW})
+    assert status == 400 and body["error"]["field"] == "token", body
