@@ -13,8 +13,12 @@ from storage import DuplicateError, Store, User
 from . import account_fields as fields
 from .accounts import AccountError, Accounts
 from .password_reset import Mail
+from .ratelimit import KeyedBuckets
 
 SELF_SIGNUP_KEY = "site.selfSignup"
+# "Someone signed up with your address" per account: twice, then one a day (sign-ups from many
+# client addresses must not turn it on an inbox; the answer is the same whether mailed or not).
+TAKEN_MAIL_RATE, TAKEN_MAIL_BURST = 1 / 86400, 2
 
 
 async def self_signup_open(store: Store) -> bool:
@@ -27,6 +31,7 @@ class SignUps:
 
     def __init__(self, store: Store, accounts: Accounts, mail: Mail) -> None:
         self.store, self.accounts, self.mail = store, accounts, mail
+        self.taken_mails = KeyedBuckets(TAKEN_MAIL_RATE, TAKEN_MAIL_BURST)
 
     async def sign_up(self, username: object, email: object, password: object, address: str) -> None:
         """Check and record a sign-up (or, for a taken email, only tell its owner)."""
@@ -41,6 +46,8 @@ class SignUps:
             raise AccountError("conflict", f"The username {name!r} is taken.")
         owner = await self.store.get_user_by_email(address_text)
         if owner is not None:
+            if not self.taken_mails.take(str(owner.id)):
+                return
             self.mail.send(owner.email or address_text, "signup_email_taken", username=owner.username,
                            attempted=name, forgot_url=f"{self.mail.site_url}/forgot")  # fmt: skip
             return

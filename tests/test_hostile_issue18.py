@@ -187,3 +187,20 @@ async def test_a_new_email_voids_the_reset_links_mailed_to_the_old_one(mail_hub:
     assert (await data(mail_hub, PROFILE, {"e": "new@example.org", "p": PASSWORD}, "ada"))["updateProfile"]["email"]
     status, body = await post(mail_hub, "/api/password/reset", {"token": "link-in-the-old-mailbox", "password": NEW})
     assert status == 400 and body["error"]["field"] == "token", body
+
+
+async def test_sign_ups_with_a_taken_email_cannot_bomb_its_owner(
+    make_hub: Callable[..., Awaitable[Hub]], mailbox: Mailbox
+) -> None:
+    mailbox.start()  # an attacker with many addresses: the per-address sign-up limit does not help
+    hub = await make_hub(smtp_url=mailbox.url(), public_url="http://upstage.test", register_rate_burst=100)
+    await hub.store.archive.set_meta("site.selfSignup", "on")
+    await hub.store.set_profile(await hub.user("victim"), email="victim@example.org")
+    for i in range(6):
+        status, body = await post(hub, "/api/signup", {"username": f"spam{i}", "email": "victim@example.org", "password": NEW})
+        assert status == 202, body  # the answer never changes
+    hub.server.app[MAILER].send("end@example.org", "test", username="x")  # mail goes in order
+    received = await mailbox.wait(1)
+    while received[-1].recipients != ["end@example.org"]:
+        received = await mailbox.wait(len(received) + 1)
+    assert 1 <= sum(m.recipients == ["victim@example.org"] for m in received) <= 2
