@@ -204,3 +204,28 @@ async def test_sign_ups_with_a_taken_email_cannot_bomb_its_owner(
     while received[-1].recipients != ["end@example.org"]:
         received = await mailbox.wait(len(received) + 1)
     assert 1 <= sum(m.recipients == ["victim@example.org"] for m in received) <= 2
+
+
+async def test_a_hidden_medium_costs_the_hub_the_same_work_as_a_missing_one(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No timing oracle: the same store queries answer a hidden id and a missing one."""
+    await hub.user("helen")
+    await hub.user("pat")
+    hidden = await medium(hub, "helen", "hidden.png", level=3)
+    calls: list[str] = []
+    for name in ("list_media", "get_media"):
+        real = getattr(hub.store, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(hub.store, name, counted)
+    for query, variables in ((REQUEST, lambda i: {"id": i}), (DELETE, lambda i: {"id": i})):
+        work = []
+        for media_id in ("999999", hidden):
+            calls.clear()
+            await refused(hub, "not_found", query, variables(media_id), "pat")
+            work.append(sorted(calls))
+        assert work[0] == work[1], (query, work)

@@ -114,10 +114,10 @@ async def request_media(_: Any, info: GraphQLResolveInfo, id: Any, note: str | N
     pending request per user and medium; rate limited per user."""
     ctx: Context = info.context
     user = ctx.require_user()
-    found = await ctx.store.get_media(parse_id(id))
+    found, usable = await media_api.looked_up(ctx, parse_id(id))
     if found is None:
         fail("not_found", "There is no such media.", "id")
-    if await media_api.may_use(ctx, found):
+    if usable:
         fail("conflict", "You may already use this media.", "id")
     if found.copyright_level != REQUESTABLE_LEVEL or found.dormant:  # not theirs to see: as if absent
         fail("not_found", "There is no such media.", "id")
