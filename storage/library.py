@@ -122,14 +122,15 @@ class LibraryStore:
 
     async def answer_request(self, request_id: int, approve: bool) -> MediaRequest | None:
         """Approve (and grant use) or refuse a pending request; None when it is no longer pending."""
-        async with self.db.transaction():
-            request = await self.get_request(request_id)
-            if request is None or request.status != PENDING:
-                return None
-            await self.db.execute(
-                "UPDATE media_requests SET status = :s, answered_at = CURRENT_TIMESTAMP WHERE id = :id",
-                {"s": APPROVED if approve else REFUSED, "id": request_id},
+        async with self.db.transaction():  # claimed by the write itself: two answers at once, one wins
+            claimed = await self.db.fetch_val(
+                "UPDATE media_requests SET status = :s, answered_at = CURRENT_TIMESTAMP "
+                "WHERE id = :id AND status = :p RETURNING id",
+                {"s": APPROVED if approve else REFUSED, "id": request_id, "p": PENDING},
             )
+            request = await self.get_request(request_id) if claimed is not None else None
+            if request is None:
+                return None
             if approve and not await self.is_granted(request.media_id, request.user_id):
                 await self._grant(request.media_id, request.user_id, "permission")
         return await self.get_request(request_id)

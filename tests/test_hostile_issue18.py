@@ -12,6 +12,7 @@ import pytest
 
 from hub.mail import MAILER
 from hub.password_reset import token_hash
+from storage import Store
 from tests.accounts_support import mail_hub, post
 from tests.conftest import PASSWORD, Hub
 from tests.gql import data, refused, stage_id
@@ -229,3 +230,14 @@ async def test_a_hidden_medium_costs_the_hub_the_same_work_as_a_missing_one(
             await refused(hub, "not_found", query, variables(media_id), "pat")
             work.append(sorted(calls))
         assert work[0] == work[1], (query, work)
+
+
+async def test_answers_given_at_once_count_once(store: Store) -> None:
+    owner = await store.create_user("helen", "x")
+    asker = await store.create_user("pat", "x")
+    item = await store.create_media(owner.id, "moon", "prop", "image/png", 10, ["a.png"])
+    request = await store.create_request(item.id, asker.id, "")
+    assert request is not None
+    answers = await asyncio.gather(*[store.answer_request(request.id, i % 2 == 0) for i in range(8)])
+    (answered,) = [a for a in answers if a is not None]  # one answer; the others are told it is taken
+    assert (await store.get_request(request.id)) == answered
