@@ -13,7 +13,7 @@ import pytest
 from hub.mail import MAILER
 from hub.password_reset import token_hash
 from storage import Store
-from tests.accounts_support import mail_hub, post
+from tests.accounts_support import link_in, mail_hub, post
 from tests.conftest import PASSWORD, Hub
 from tests.gql import data, refused, stage_id
 from tests.mailbox import Mailbox, mailbox
@@ -241,3 +241,13 @@ async def test_answers_given_at_once_count_once(store: Store) -> None:
     answers = await asyncio.gather(*[store.answer_request(request.id, i % 2 == 0) for i in range(8)])
     (answered,) = [a for a in answers if a is not None]  # one answer; the others are told it is taken
     assert (await store.get_request(request.id)) == answered
+
+
+async def test_a_forged_host_header_never_reaches_a_mailed_link(mail_hub: Hub, mailbox: Mailbox) -> None:
+    await mail_hub.store.set_profile(await mail_hub.user("ada"), email="ada@example.org")
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "Forwarded": "host=evil.example"}
+    status, _ = await post(mail_hub, "/api/password/forgot", {"login": "ada"}, forged)
+    assert status == 202
+    (mail,) = await mailbox.wait(1)
+    assert "evil" not in mail.part("plain") + mail.part("html")
+    assert link_in(mail, "/reset#token=").startswith("http://upstage.test/reset#token=")
