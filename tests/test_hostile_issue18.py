@@ -251,3 +251,21 @@ async def test_a_forged_host_header_never_reaches_a_mailed_link(mail_hub: Hub, m
     (mail,) = await mailbox.wait(1)
     assert "evil" not in mail.part("plain") + mail.part("html")
     assert link_in(mail, "/reset#token=").startswith("http://upstage.test/reset#token=")
+
+
+async def test_a_sign_up_flood_cannot_flood_the_admins(
+    make_hub: Callable[..., Awaitable[Hub]], mailbox: Mailbox
+) -> None:
+    mailbox.start()
+    hub = await make_hub(smtp_url=mailbox.url(), public_url="http://upstage.test", register_rate_burst=100)
+    await hub.store.archive.set_meta("site.selfSignup", "on")
+    await hub.store.set_profile(await hub.user("boss", "admin"), email="admin@example.org")
+    for i in range(14):
+        status, body = await post(hub, "/api/signup", {"username": f"flood{i}", "email": f"f{i}@example.org", "password": NEW})
+        assert status == 202, body
+    hub.server.app[MAILER].send("end@example.org", "test", username="x")
+    received = await mailbox.wait(1)
+    while received[-1].recipients != ["end@example.org"]:
+        received = await mailbox.wait(len(received) + 1)
+    assert 1 <= sum(m.recipients == ["admin@example.org"] for m in received) <= 10
+    assert len(await hub.store.list_users("flood")) == 14  # the accounts are all there to activate
