@@ -269,3 +269,11 @@ async def test_a_sign_up_flood_cannot_flood_the_admins(
         received = await mailbox.wait(len(received) + 1)
     assert 1 <= sum(m.recipients == ["admin@example.org"] for m in received) <= 10
     assert len(await hub.store.list_users("flood")) == 14  # the accounts are all there to activate
+
+
+async def test_requests_sent_at_once_make_one_pending_request(store: Store) -> None:
+    owner = await store.create_user("helen", "x")
+    asker = await store.create_user("pat", "x")
+    item = await store.create_media(owner.id, "moon", "prop", "image/png", 10, ["a.png"])
+    made = await asyncio.gather(*[store.create_request(item.id, asker.id, "") for _ in range(6)])
+    assert len([r for r in made if r is not None]) == 1  # a double click is a conflict, not an error
