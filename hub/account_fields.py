@@ -13,6 +13,7 @@ import unicodedata
 from .accounts import InvalidInput
 from .auth import password_problem
 from .cli import USERNAME
+from .mail.compose import check_address
 
 MAX_EMAIL = 254
 MAX_DISPLAY_NAME = 80
@@ -36,7 +37,11 @@ def username(value: object, field: str = "username") -> str:
 def email(value: object, field: str = "email") -> str:
     """An address as typed, trimmed; compared case-insensitively by the store."""
     address = _text(value, field).strip()
-    if len(address) > MAX_EMAIL or not EMAIL.fullmatch(address):
+    try:  # and one the mailer takes (ASCII, no control character): else every mail to it would fail
+        mailable = check_address(address)
+    except ValueError:
+        mailable = ""
+    if len(address) > MAX_EMAIL or not EMAIL.fullmatch(address) or mailable != address:
         raise InvalidInput(field, "That is not an email address (like name@example.org).")
     return address
 

@@ -13,8 +13,15 @@ from storage import DuplicateError, Store, User
 from . import account_fields as fields
 from .accounts import AccountError, Accounts
 from .password_reset import Mail
+from .ratelimit import KeyedBuckets
 
 SELF_SIGNUP_KEY = "site.selfSignup"
+# "Someone signed up with your address" per account: twice, then one a day (sign-ups from many
+# client addresses must not turn it on an inbox; the answer is the same whether mailed or not).
+TAKEN_MAIL_RATE, TAKEN_MAIL_BURST = 1 / 86400, 2
+# "A sign-up waits" to the admins: 10, then 10 an hour for all sign-ups together (a flood from many
+# addresses would fill their inboxes and push others' mail out of the queue; /admin lists them all).
+ADMIN_NOTICE_RATE, ADMIN_NOTICE_BURST = 10 / 3600, 10
 
 
 async def self_signup_open(store: Store) -> bool:
@@ -27,6 +34,8 @@ class SignUps:
 
     def __init__(self, store: Store, accounts: Accounts, mail: Mail) -> None:
         self.store, self.accounts, self.mail = store, accounts, mail
+        self.taken_mails = KeyedBuckets(TAKEN_MAIL_RATE, TAKEN_MAIL_BURST)
+        self.admin_notices = KeyedBuckets(ADMIN_NOTICE_RATE, ADMIN_NOTICE_BURST)
 
     async def sign_up(self, username: object, email: object, password: object, address: str) -> None:
         """Check and record a sign-up (or, for a taken email, only tell its owner)."""
@@ -41,6 +50,8 @@ class SignUps:
             raise AccountError("conflict", f"The username {name!r} is taken.")
         owner = await self.store.get_user_by_email(address_text)
         if owner is not None:
+            if not self.taken_mails.take(str(owner.id)):
+                return
             self.mail.send(owner.email or address_text, "signup_email_taken", username=owner.username,
                            attempted=name, forgot_url=f"{self.mail.site_url}/forgot")  # fmt: skip
             return
@@ -53,6 +64,8 @@ class SignUps:
 
     async def tell_admins(self, user: User) -> None:
         """Mail every active admin with an address that `user` waits for activation."""
+        if not self.admin_notices.take("sign-ups"):
+            return
         for address in await self.store.admin_emails():
             self.mail.send(address, "signup_pending_admin", username=user.username, email=user.email or "",
                            admin_url=f"{self.mail.site_url}/admin")  # fmt: skip

@@ -60,6 +60,11 @@ class AccountStore:
         )
         return True
 
+    async def void_resets(self, user_id: int, now: int) -> None:
+        """Mark every unused link of a user used (their email changed: the links went to the old one)."""
+        sql = "UPDATE password_resets SET used_at = :t WHERE user_id = :u AND used_at IS NULL"
+        await self.db.execute(sql, {"u": user_id, "t": now})
+
     async def revoke_user_families(self, user_id: int) -> None:
         """End every login of a user: none of their refresh tokens will be accepted again."""
         await self.db.execute("UPDATE refresh_families SET revoked = TRUE WHERE user_id = :u", {"u": user_id})

@@ -97,15 +97,12 @@ class LibraryStore:
 
     async def create_request(self, media_id: int, user_id: int, note: str) -> MediaRequest | None:
         """A new pending request, or None when that user already has one pending for the item."""
-        async with self.db.transaction():
-            mine = {"m": media_id, "u": user_id, "p": PENDING}
-            if await self._requests("media_id = :m AND user_id = :u AND status = :p", mine):
-                return None
-            request_id = await self.db.execute(
-                "INSERT INTO media_requests (media_id, user_id, note) VALUES (:m, :u, :n) RETURNING id",
-                {"m": media_id, "u": user_id, "n": note},
-            )
-        return await self.get_request(int(request_id))
+        request_id = await self.db.fetch_val(  # one statement: requests sent at once make one (the index)
+            "INSERT INTO media_requests (media_id, user_id, note) VALUES (:m, :u, :n) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            {"m": media_id, "u": user_id, "n": note},
+        )
+        return None if request_id is None else await self.get_request(int(request_id))
 
     async def get_request(self, request_id: int) -> MediaRequest | None:
         found = await self._requests("id = :id", {"id": request_id})
@@ -122,14 +119,15 @@ class LibraryStore:
 
     async def answer_request(self, request_id: int, approve: bool) -> MediaRequest | None:
         """Approve (and grant use) or refuse a pending request; None when it is no longer pending."""
-        async with self.db.transaction():
-            request = await self.get_request(request_id)
-            if request is None or request.status != PENDING:
-                return None
-            await self.db.execute(
-                "UPDATE media_requests SET status = :s, answered_at = CURRENT_TIMESTAMP WHERE id = :id",
-                {"s": APPROVED if approve else REFUSED, "id": request_id},
+        async with self.db.transaction():  # claimed by the write itself: two answers at once, one wins
+            claimed = await self.db.fetch_val(
+                "UPDATE media_requests SET status = :s, answered_at = CURRENT_TIMESTAMP "
+                "WHERE id = :id AND status = :p RETURNING id",
+                {"s": APPROVED if approve else REFUSED, "id": request_id, "p": PENDING},
             )
+            request = await self.get_request(request_id) if claimed is not None else None
+            if request is None:
+                return None
             if approve and not await self.is_granted(request.media_id, request.user_id):
                 await self._grant(request.media_id, request.user_id, "permission")
         return await self.get_request(request_id)

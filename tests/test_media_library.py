@@ -63,7 +63,7 @@ async def test_sharing_makes_a_level_3_medium_usable_by_chosen_users_only(hub: H
     pats = await stage_id(hub, "pats")
     assert secret not in ids(await data(hub, MEDIA, {}, "pat"))
     await refused(hub, "forbidden", ASSIGN, {"s": pats, "m": [secret]}, "pat")
-    await refused(hub, "forbidden", SAVE, {"in": {"id": secret, "sharedWith": ["otto"]}}, "pat")
+    await refused(hub, "not_found", SAVE, {"in": {"id": secret, "sharedWith": ["otto"]}}, "pat")  # unseen: as if absent
     error = await refused(hub, "bad_request", SAVE, {"in": {"id": secret, "sharedWith": ["nobody"]}}, "helen")
     assert error["extensions"]["field"] == "sharedWith"
     shared = await data(hub, SAVE, {"in": {"id": secret, "sharedWith": ["pat", "helen"]}}, "helen")

@@ -4,6 +4,7 @@ their own profile. Inputs are checked by hub/account_fields.py, errors name the 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,6 +133,8 @@ async def update_profile(
         updated = await ctx.store.set_profile(user.id, **changes)
     except DuplicateError:
         fail("conflict", "Another account has this email address.", "email")
+    if (updated.email or "") != (user.email or ""):  # links mailed to the old address stop working
+        await ctx.store.void_resets(user.id, int(time.time()))
     ctx.revealed.add(updated.id)
     return updated
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from storage import Media, Stage, Store
+from storage import Media, MediaQuery, Stage, Store
 from storage.library import REQUESTABLE_LEVEL, MediaRequest
 
 from ..ratelimit import KeyedBuckets
@@ -77,7 +77,11 @@ async def media_requests(_: Any, info: GraphQLResolveInfo, incoming: bool) -> li
     user = ctx.require_user()
     if incoming:
         return await ctx.store.requests_to(None if ctx.is_admin else user.id)
-    return await ctx.store.requests_by(user.id)
+    # Only for media the asker may still see: one its owner has since made level 3 or dormant is as if absent.
+    seen = await ctx.store.list_media(await media_api.usable_query(ctx))
+    seen += await ctx.store.list_media(MediaQuery(requestable_by=user.id))
+    seen_ids = {m.id for m in seen}
+    return [request for request in await ctx.store.requests_by(user.id) if request.media_id in seen_ids]
 
 
 # mutations
@@ -110,10 +114,10 @@ async def request_media(_: Any, info: GraphQLResolveInfo, id: Any, note: str | N
     pending request per user and medium; rate limited per user."""
     ctx: Context = info.context
     user = ctx.require_user()
-    found = await ctx.store.get_media(parse_id(id))
+    found, usable = await media_api.looked_up(ctx, parse_id(id))
     if found is None:
         fail("not_found", "There is no such media.", "id")
-    if await media_api.may_use(ctx, found):
+    if usable:
         fail("conflict", "You may already use this media.", "id")
     if found.copyright_level != REQUESTABLE_LEVEL or found.dormant:  # not theirs to see: as if absent
         fail("not_found", "There is no such media.", "id")

@@ -69,11 +69,20 @@ async def may_use(ctx: Context, media: Media) -> bool:
     return any(m.id == media.id for m in await ctx.store.list_media(await usable_query(ctx)))
 
 
+async def looked_up(ctx: Context, media_id: int) -> tuple[Media | None, bool]:
+    """A medium (None when there is none) and whether the caller may use it, found with the same
+    queries either way, so an answer's timing does not tell a hidden medium from a missing one."""
+    usable = {m.id for m in await ctx.store.list_media(await usable_query(ctx))}
+    media = await ctx.store.get_media(media_id)
+    return media, media is not None and media.id in usable
+
+
 async def owned_media(ctx: Context, media_id: Any) -> Media:
     """A media item the caller owns (or any, for an admin)."""
     user = ctx.require_user()
-    media = await ctx.store.get_media(parse_id(media_id))
-    if media is None:
+    media, usable = await looked_up(ctx, parse_id(media_id))
+    # Another's medium the caller may not even see (level 3, dormant) is as if absent: no id probe.
+    if media is None or (media.owner_id != user.id and not ctx.is_admin and not usable):
         fail("not_found", "There is no such media.")
     if media.owner_id != user.id and not ctx.is_admin:
         fail("forbidden", "Only the media's owner or an admin may change it.")

@@ -5,14 +5,36 @@ queued (`Mailer.send` never blocks); a user without an email address is simply n
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
-from storage import Media, Stage, User
+from storage import Media, Stage, Store, User
 from storage.library import APPROVED, MediaRequest
 
+from ..ratelimit import KeyedBuckets
 from .context import Context
 
 log = logging.getLogger(__name__)
+
+# Access notices cannot be turned on an inbox or the mail queue (access given, taken and given
+# again; hundreds of users added at once): a user hears about one stage at most twice, then once
+# an hour; one person's changes send at most 30 access notices, then 30 an hour.
+RECIPIENT_RATE, RECIPIENT_BURST = 1 / 3600, 2
+ACTOR_RATE, ACTOR_BURST = 30 / 3600, 30
+_throttles: weakref.WeakKeyDictionary[Store, tuple[KeyedBuckets, KeyedBuckets]] = weakref.WeakKeyDictionary()
+
+
+def access_notice_allowed(ctx: Context, recipient: User, stage: Stage, about: User) -> bool:
+    """Whether one more notice of `about`'s access to `stage` may go to `recipient` (spends a token if so)."""
+    per_actor, per_recipient = _throttles.setdefault(
+        ctx.store, (KeyedBuckets(ACTOR_RATE, ACTOR_BURST), KeyedBuckets(RECIPIENT_RATE, RECIPIENT_BURST))
+    )
+    actor, key = str(ctx.user.id if ctx.user else "anonymous"), f"{stage.id}:{recipient.id}:{about.id}"
+    if not recipient.email or per_actor.wait(actor) or per_recipient.wait(key):
+        if recipient.email:
+            log.warning("access notice to user %s about stage %s not sent: throttled", recipient.id, stage.id)
+        return False
+    return per_actor.take(actor) and per_recipient.take(key)
 
 
 def site_url(ctx: Context) -> str:
@@ -67,10 +89,11 @@ async def access_given(ctx: Context, before: Stage, after: Stage) -> None:
         user = await ctx.store.get_user(user_id)
         if user is None or owner is None:
             continue
-        if ctx.user is None or ctx.user.id != owner.id:
+        if (ctx.user is None or ctx.user.id != owner.id) and access_notice_allowed(ctx, owner, after, user):
             mail(
                 ctx, owner, "stage_access_given", owner_name=name_of(owner), username=user.username,
                 access=access, stage_name=after.name, stage_url=stage_url,
             )
-        mail(ctx, user, "stage_access_to_you", username=name_of(user), owner_name=name_of(owner),
-             access=access, stage_name=after.name, stage_url=stage_url)
+        if access_notice_allowed(ctx, user, after, user):
+            mail(ctx, user, "stage_access_to_you", username=name_of(user), owner_name=name_of(owner),
+                 access=access, stage_name=after.name, stage_url=stage_url)
