@@ -32,7 +32,7 @@ def admit_board(payload: dict[str, Any], board: dict[str, Any], at: int, limits:
     a `bringToFrontOf` across the curtain."""
     objects = board["objects"]
     if payload["type"] not in MERGING:
-        found = [objects[i] for i in (index_of(objects, c) for c in _ids(payload)) if i >= 0]
+        found = [objects[i] for i in (index_of(objects, c) for c in object_ids(payload)) if i >= 0]
         if payload["type"] == "destroy" and found and is_backstage(found[0]) and found[0].get(AUDIENCE_COPY) is True:
             # hidden again: the audience drops its undrawn copy (the id alone), or a later public
             # placement under that id would merge into it and stay hidden for them
@@ -80,7 +80,7 @@ def check_costume(obj: dict[str, Any], old: dict[str, Any] | None, objects: list
         raise Refused("bad_request", "object.wornBy: an avatar cannot be worn as a costume")
 
 
-def _ids(payload: dict[str, Any]) -> list[Any]:
+def object_ids(payload: dict[str, Any]) -> list[Any]:
     """The ids of the objects a non-merging board payload is about."""
     kind = payload["type"]
     if kind == "speak":

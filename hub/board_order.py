@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .board_admission import object_ids
 from .rooms import Connection, StageRoom
 from .state._util import id_key
 
@@ -23,12 +24,7 @@ KEEP = 64  # entries a connection keeps before forgetting those already folded
 
 
 def _ids(payload: dict[str, Any]) -> list[str]:
-    kind = payload["type"]
-    if kind == "speak":
-        return [id_key(payload["avatar"]["id"])]
-    if kind == "bringToFrontOf":
-        return [id_key(payload["front"]), id_key(payload["back"])]
-    return [id_key(payload["object"]["id"])]
+    return [id_key(i) for i in object_ids(payload)]
 
 
 def _decisive(payload: dict[str, Any]) -> bool:
