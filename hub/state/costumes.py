@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._util import Json, is_number, same_id
+from ._util import Json, id_key, is_number, same_id
 
 Board = dict[str, Any]
 
@@ -26,7 +26,7 @@ def public_board(board: Board) -> Board:
     hidden = [o for o in board["objects"] if is_backstage(o)]
     if not hidden:
         return board
-    keys = {o["id"] if isinstance(o["id"], str) else str(o["id"]) for o in hidden}
+    keys = {id_key(o["id"]) for o in hidden}
     objects = [o for o in board["objects"] if not is_backstage(o)]
     return {**board, "objects": objects, "speeches": {k: s for k, s in board["speeches"].items() if k not in keys}}
 
