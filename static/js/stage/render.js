@@ -9,7 +9,7 @@ import { h } from '../dom.js';
 import { oneOf, safeColor, safeUrl } from '../safe.js';
 import { BEHAVIORS, speechEnds } from './state.js';
 import { fitBubble, refitBubble } from './bubble-fit.js';
-import { BackdropFrames, CurtainView, animationsOf, bubbleEntrance, followFrames } from './stage-animations.js';
+import { BackdropFrames, CurtainView, animationsOf, bubbleEntrance, followFrames, setSrc } from './stage-animations.js';
 
 export const DEFAULT_MOVE_SPEED = 2000;
 const TEXT_REFERENCE_WIDTH = 1000; // a text object's fontSize is in px of a stage this wide
@@ -31,9 +31,6 @@ export function textOf(html) {
 
 const srcOf = (item) => safeUrl(typeof item === 'string' ? item : item?.src);
 const OBJECT_TYPES = ['avatar', 'prop', 'text', 'video', 'stream', 'meeting', 'jitsi'];
-const setSrc = (img, src) => {
-  if (src && img.getAttribute('src') !== src) img.src = src;
-};
 
 /** A clip's body: muted (sound waits for the page's unlock) and inline on phones. */
 function videoBody(obj) {

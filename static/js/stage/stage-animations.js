@@ -28,7 +28,8 @@ export function animationsOf(config, live) {
   };
 }
 
-const setSrc = (img, src) => {
+/** Set an image's `src` only when it changes (no reload, no flicker). */
+export const setSrc = (img, src) => {
   if (src && img.getAttribute('src') !== src) img.src = src;
 };
 
