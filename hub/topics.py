@@ -23,7 +23,7 @@ _ID = {"type": ["string", "integer"], "maxLength": 200}
 _STR = {"type": "string", "maxLength": 2000}
 # `wornBy`: the avatar wearing this prop as a costume (null: taken off); `backstage`: seen by
 # performers only until it is turned off ("the lightbulb", hub/board_admission.py).
-_FRAMES = {"type": "array", "maxItems": 100}  # multi-frame media: frame URLs (hub/upload.py MAX_FRAMES)
+_FRAMES = {"type": "array", "maxItems": 100}  # frame URLs: a wire ceiling above uploads (hub/upload.py MAX_FRAMES)
 _OBJECT = {
     "type": "object",
     "required": ["id"],
