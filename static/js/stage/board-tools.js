@@ -6,9 +6,8 @@
 // screen (the reducer, costumes.js), so its moves are never sent.
 import { h } from '../dom.js';
 import { isBackstage } from './costumes.js';
+import { sameId } from './state.js';
 import { button } from './toolbox.js';
-
-const sameId = (a, b) => a !== null && a !== undefined && String(a) === String(b);
 
 /** A costume's pose on `avatar`: kept where it is when it overlaps it, else over its head. */
 function poseOn(obj, avatar) {
