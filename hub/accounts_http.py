@@ -12,9 +12,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from .graphql import SERVICES
-from .http import REFUSAL_STATUS, _json_body
+from .http import REFUSAL_STATUS, _json_body, _refused
 from .inbound import Refused
-from .login_guard import Throttled
 
 routes = web.RouteTableDef()
 STATUS = {**REFUSAL_STATUS, "conflict": (409, "conflict")}
@@ -31,15 +30,8 @@ SIGNED_UP = {
 
 def _answer(exc: Refused) -> web.Response:
     """A refusal as JSON naming the refused field; a taken username is 409."""
-    status, code = STATUS.get(exc.code, (400, "bad_request"))
-    error = {"code": code, "message": exc.message}
     field = getattr(exc, "field", None) or ("username" if exc.code == "conflict" else None)
-    if field:
-        error["field"] = field
-    response = web.json_response({"ok": False, "error": error}, status=status)
-    if isinstance(exc, Throttled):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    return _refused(exc, STATUS, field)
 
 
 @routes.post("/api/signup")

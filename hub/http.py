@@ -25,8 +25,11 @@ METRICS = web.AppKey("metrics", Metrics)
 STAGE_LOG = web.AppKey("stage_log", StageLog)
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"ok": False, "error": {"code": code, "message": message}}, status=status)
+def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return web.json_response({"ok": False, "error": body}, status=status)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -61,10 +64,13 @@ REFUSAL_STATUS = {
 }
 
 
-def _refused(exc: Refused) -> web.Response:
-    """A refused account call: 429 and 503 say when to try again (`Retry-After`, seconds)."""
-    status, code = REFUSAL_STATUS.get(exc.code, (400, "bad_request"))
-    response = error(status, code, exc.message)
+def _refused(
+    exc: Refused, statuses: dict[str, tuple[int, str]] = REFUSAL_STATUS, field: str | None = None
+) -> web.Response:
+    """A refused account call: 429 and 503 say when to try again (`Retry-After`, seconds);
+    `field` names the refused input, when there is one."""
+    status, code = statuses.get(exc.code, (400, "bad_request"))
+    response = error(status, code, exc.message, field)
     if isinstance(exc, Throttled):
         response.headers["Retry-After"] = str(exc.retry_after)
     elif status == 503:

@@ -59,7 +59,11 @@ class SignUps:
             user = await self.store.create_user(name, password_hash, "player", active=False)
         except DuplicateError:
             raise AccountError("conflict", f"The username {name!r} is taken.") from None
-        user = await self.store.set_profile(user.id, email=address_text)
+        try:
+            user = await self.store.set_profile(user.id, email=address_text)
+        except DuplicateError:  # a sign-up at the same moment took the address: as if taken before
+            await self.store.delete_user(user.id, None)
+            return
         await self.tell_admins(user)
 
     async def tell_admins(self, user: User) -> None:

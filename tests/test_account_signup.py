@@ -3,6 +3,7 @@ refused by field, a taken email never revealed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -192,3 +193,11 @@ async def test_one_request_checks_or_hashes_one_password_in_profile_and_creation
     made = 'mutation { a: createUser(username: "x1", password: "Pass-word-1-x") { id } ' \
         'b: createUser(username: "x2", password: "Pass-word-2-x") { id } }'
     await refused(mail_hub, "too_complex", made, user="boss")
+
+
+async def test_sign_ups_at_once_with_one_email_make_one_account(mail_hub: Hub) -> None:
+    await data(mail_hub, OPEN, user="boss")
+    answers = await asyncio.gather(*[sign_up(mail_hub, f"twin{i}", "twin@example.org") for i in range(4)])
+    assert [status for status, _ in answers] == [202] * 4, answers
+    made = [name for i in range(4) if await mail_hub.store.get_user_by_name(name := f"twin{i}")]
+    assert len(made) == 1, made

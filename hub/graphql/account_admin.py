@@ -53,7 +53,8 @@ async def _create(ctx: Context, username: object, email: object, role: str, acti
     if address:
         try:
             user = await ctx.store.set_profile(user.id, email=address)
-        except DuplicateError:
+        except DuplicateError:  # taken since the check above: make no account without its address
+            await ctx.store.delete_user(user.id, None)
             fail("conflict", "Another account has this email address.", "email")
     if send_link:
         await ctx.services.self_service.resets.issue(user)
