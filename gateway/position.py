@@ -3,7 +3,8 @@ event is done (its QoS 1 publish acknowledged by the broker, or deliberately not
 in a JSON file so a restarted gateway joins with `since` and publishes its downtime.
 
 The file (`<state dir>/<client id>.json`) is written atomically (temp file, fsync, rename), at
-most every `SAVE_EVERY` seconds while a position changes and once at close. An unreadable file is
+most every `SAVE_EVERY` seconds while a position changes and once at close, in a worker thread:
+an fsync on a busy disk can take seconds, and the gateway's event loop must not wait for it. An unreadable file is
 logged and ignored: the gateway then starts from the present, as it did before it kept one.
 """
 
@@ -88,6 +89,7 @@ class PositionFile:
         self._saved = self._load()
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Future[bool] | None = None  # the write a thread is doing now
 
     def stage(self, slug: str) -> StagePosition:
         """The position of one stage, starting from what the file held for it."""
@@ -99,12 +101,12 @@ class PositionFile:
         self._task = asyncio.create_task(self._run(), name="gateway-position")
 
     async def close(self) -> None:
-        """Stop the periodic writes and write once more."""
+        """Stop the periodic writes and write once more (after the one under way, never beside it)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.save()
+        await self._save_in_thread()
 
     def snapshot(self) -> dict[str, Any]:
         stages = {slug: {"epoch": p.confirmed[0], "seq": p.confirmed[1]}
@@ -122,25 +124,45 @@ class PositionFile:
         self._dirty.set()
 
     def save(self) -> None:
-        """Write the file atomically: a crash leaves the old file or the new one, never half of one."""
+        """Write the file now, on the calling thread (see `_save_in_thread`)."""
         self._dirty.clear()
+        if not self._write(self._encoded()):
+            self._dirty.set()
+
+    async def _save_in_thread(self) -> None:
+        """Write what the positions are now, in a worker thread; one write at a time."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._writing)
+        self._dirty.clear()
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, self._encoded()))
+        if not await asyncio.shield(self._writing):  # a cancelled caller leaves the write to finish
+            self._dirty.set()  # written again, on the loop's thread (asyncio.Event is not thread-safe)
+
+    def _encoded(self) -> bytes:
+        return json.dumps(self.snapshot(), separators=(",", ":")).encode()
+
+    def _write(self, data: bytes) -> bool:
+        """Write the file atomically: a crash leaves the old file or the new one, never half of one.
+        False when it could not (the caller marks it to be written again)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temp = self.path.with_name(f".{self.path.name}.tmp")
             with open(temp, "wb") as out:
-                out.write(json.dumps(self.snapshot(), separators=(",", ":")).encode())
+                out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.path)
             _sync_dir(self.path.parent)
+            return True
         except OSError as exc:  # a full or read-only disk must not stop the gateway: it retries
             log.warning("cannot save the gateway position", extra={"path": str(self.path), "error": repr(exc)[:200]})
-            self._dirty.set()
+            return False
 
     async def _run(self) -> None:
         while True:
             await self._dirty.wait()
-            self.save()
+            await self._save_in_thread()
             await asyncio.sleep(SAVE_EVERY)
 
     def _load(self) -> dict[str, Position]:

@@ -83,21 +83,21 @@ class GatewayProcess(ChildProcess):
 
     async def metric(self, name: str) -> float:
         """The sum of every sample of one metric (`name` may carry labels: `x{a="b"}`)."""
-        total = 0.0
-        for line in (await self.metrics()).splitlines():
-            if line.startswith(name) and (line[len(name)] in " {" or "{" in name):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return _metric(await self.metrics(), name)
 
     async def ready(self, joins: int = 1, timeout: float = 60.0) -> None:
-        """Wait until the gateway is on the broker and has joined its stage `joins` times in all."""
-        for _ in range(int(timeout * 10)):
+        """Wait until the gateway is on the broker and has joined its stage `joins` times in all
+        (`timeout` s of wall clock, however slow each look is on a loaded machine)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        text = ""
+        while asyncio.get_running_loop().time() < deadline:
             text = await self.metrics()
-            if "gateway_broker_connected 1.0" in text and await self.metric("gateway_hub_joins_total") >= joins:
+            if "gateway_broker_connected 1.0" in text and _metric(text, "gateway_hub_joins_total") >= joins:
                 await asyncio.sleep(0.5)  # its subscription reaches the broker
                 return
             await asyncio.sleep(0.1)
-        raise AssertionError(f"the gateway did not get ready: {self.log.read_text()[-3000:]}")
+        raise AssertionError(f"the gateway did not get ready in {timeout} s; its metrics:\n"
+                             f"{_gateway_lines(text)}\nits log:\n{self.log.read_text()[-3000:]}")
 
     def close(self) -> None:
         if self.proc is not None:
@@ -106,6 +106,19 @@ class GatewayProcess(ChildProcess):
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+
+def _metric(text: str, name: str) -> float:
+    """The sum of every sample of metric `name` (which may carry labels) in a /metrics text."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and (line[len(name)] in " {" or "{" in name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _gateway_lines(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.startswith("gateway_")) or "(none: not answering)"
 
 
 @dataclass
@@ -183,7 +196,7 @@ class Show:
         assert self._task is not None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+            await asyncio.wait_for(self._task, 15)
 
     async def _run(self) -> None:
         client: HubClient | None = None
@@ -207,16 +220,22 @@ class Show:
                 await asyncio.sleep(max(0.0, started + self.sent / self.rate - loop.time()))
         finally:
             if client is not None and client.connected:
-                await client.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.close(), 5)
 
     async def _connect(self) -> HubClient | None:
         owner = f"owner-{self.hub.env['HUB_ID'].removeprefix('hub-')}"
+        client = None
         try:
-            token = (await login(self.hub.url, owner, PASSWORD))["access_token"]
-            client = await HubClient(self.hub.url, token=token, keep_events=False).connect()
-            await client.join(SLUG)
+            async with asyncio.timeout(10):  # a hub starved or half-started is tried again
+                token = (await login(self.hub.url, owner, PASSWORD))["access_token"]
+                client = await HubClient(self.hub.url, token=token, keep_events=False).connect()
+                await client.join(SLUG)
             return client
         except Exception:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.close(), 5)
             return None
 
 
@@ -253,14 +272,16 @@ def tally(acked: list[str], stored: list[str]) -> Tally:
 
 
 async def converged(show: Show, hub: HubProcess, timeout: float = 90.0) -> Tally:
-    """Wait until `hub`'s archive holds every id `show` had acked (or the timeout), then tally."""
-    for _ in range(int(timeout * 5)):
-        result = tally(show.acked, stored_chats(hub, show.tag))
+    """Wait until `hub`'s archive holds every id `show` had acked (or `timeout` s of wall clock
+    have passed), then tally."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        result = tally(show.acked, await asyncio.to_thread(stored_chats, hub, show.tag))
         if not result.lost:
             await asyncio.sleep(0.5)  # anything doubled would land by now
-            return tally(show.acked, stored_chats(hub, show.tag))
+            break
         await asyncio.sleep(0.2)
-    return tally(show.acked, stored_chats(hub, show.tag))
+    return tally(show.acked, await asyncio.to_thread(stored_chats, hub, show.tag))
 
 
 async def show_through(

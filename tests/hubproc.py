@@ -85,16 +85,19 @@ class HubProcess(ChildProcess):
 
     async def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env, stdout=subprocess.DEVNULL)
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+        deadline = asyncio.get_running_loop().time() + 30  # wall clock: a loaded machine starts slowly
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            while asyncio.get_running_loop().time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the hub exited with {self.proc.returncode} while starting")
                 try:
                     async with http.get(f"{self.url}/healthz") as resp:
                         if resp.status == 200:
                             return
-                except aiohttp.ClientError:
+                except (TimeoutError, aiohttp.ClientError):
                     pass
                 await asyncio.sleep(0.05)
-        raise RuntimeError("the hub did not start")
+        raise RuntimeError("the hub did not start in 30 s")
 
     def close(self) -> None:
         if self.proc is not None:
