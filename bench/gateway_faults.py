@@ -85,7 +85,8 @@ class Show:
                 event_id = f"{self.tag}-{sent}"
                 sent += 1
                 try:
-                    ack = await asyncio.wait_for(client.publish("chat", {"message": event_id, "id": event_id}), 5)
+                    async with asyncio.timeout(5):
+                        ack = await client.publish("chat", {"message": event_id, "id": event_id})
                 except Exception:
                     ack = {}
                 if ack.get("ok"):

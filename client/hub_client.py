@@ -158,7 +158,8 @@ class HubClient:
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(until(), timeout or self.timeout)
+        async with asyncio.timeout(timeout or self.timeout):
+            await until()
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         if event["seq"] > self.seq:

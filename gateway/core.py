@@ -116,7 +116,8 @@ class Gateway:
         """Wait until the broker and every bridged stage are connected (for tests and the bench)."""
         assert self.link is not None
         waits = [self.link.connected.wait(), *(bridge.ready.wait() for bridge in self.bridges.values())]
-        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*waits)
 
     # stages
 

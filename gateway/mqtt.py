@@ -213,10 +213,9 @@ class MqttLink:
             client.set_auth_credentials(cfg.username, cfg.password)
         self._client = client
         try:
-            await asyncio.wait_for(
-                client.connect(cfg.host, cfg.port, ssl=cfg.ssl_context(), keepalive=cfg.keepalive, version=MQTTv50),
-                CONNECT_TIMEOUT,
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await client.connect(cfg.host, cfg.port, ssl=cfg.ssl_context(), keepalive=cfg.keepalive,
+                                     version=MQTTv50)
         except BaseException:
             await self._disconnect(client)
             raise
@@ -296,7 +295,8 @@ class MqttLink:
     @staticmethod
     async def _disconnect(client: gmqtt.Client) -> None:
         with contextlib.suppress(Exception):  # already gone
-            await asyncio.wait_for(client.disconnect(), 5)
+            async with asyncio.timeout(5):
+                await client.disconnect()
 
 
 def _finish(message: Outgoing) -> None:

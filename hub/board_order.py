@@ -41,7 +41,8 @@ async def wait_decided(conn: Connection, room: StageRoom, payload: dict[str, Any
             continue
         deadline = asyncio.get_running_loop().time() + WAIT
         try:
-            seq = (await asyncio.wait_for(asyncio.shield(task), WAIT)).event.seq
+            async with asyncio.timeout(WAIT):
+                seq = (await asyncio.shield(task)).event.seq
         except Exception:  # refused, failed or stalled: nothing to wait for (its caller hears why)
             seq = 0
         while room.delivered_seq < seq and conn.room is room and asyncio.get_running_loop().time() < deadline:

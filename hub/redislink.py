@@ -105,7 +105,8 @@ class RedisLink:
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read(pubsub), name=f"{self.name}-reader")
             try:
-                await asyncio.wait_for(asyncio.shield(confirmed), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await asyncio.shield(confirmed)
             except TimeoutError:
                 raise self.error(unconfirmed) from None
         finally:
@@ -152,7 +153,9 @@ class RedisLink:
             self._reader = None
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
-                await asyncio.wait_for(self._pubsub.aclose(), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await self._pubsub.aclose()
             self._pubsub = None
         with contextlib.suppress(RedisError, OSError, TimeoutError):
-            await asyncio.wait_for(self.redis.aclose(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await self.redis.aclose()

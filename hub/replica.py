@@ -88,7 +88,8 @@ class Replica:
         """Wait while the replica catches up (LogUnavailable past `timeout`)."""
         if self.room.pending is not None:
             try:
-                await asyncio.wait_for(self.room.caught_up.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.room.caught_up.wait()
             except TimeoutError:
                 raise LogUnavailable("the stage is catching up with its log") from None
 

@@ -195,9 +195,11 @@ class WholeBody:
         content = self._request.content
         try:
             if length is None:
-                body = await asyncio.wait_for(content.read(), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    body = await content.read()
             else:
-                body = await asyncio.wait_for(content.readexactly(length), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    body = await content.readexactly(length)
         except (asyncio.IncompleteReadError, TimeoutError) as exc:
             await self._refuse("the request body did not arrive whole in time")
             raise EngineIOError("incomplete body") from exc

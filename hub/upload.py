@@ -60,7 +60,8 @@ class UploadError(Exception):
 async def _soon(step: Awaitable[T]) -> T:
     """One read of the request body, refused when the client sends nothing for IDLE_TIMEOUT."""
     try:
-        return await asyncio.wait_for(step, IDLE_TIMEOUT)
+        async with asyncio.timeout(IDLE_TIMEOUT):
+            return await step
     except TimeoutError as exc:
         raise UploadError(408, "timeout", f"The upload sent nothing for {IDLE_TIMEOUT:g} seconds.") from exc
 

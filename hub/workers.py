@@ -129,7 +129,8 @@ class Supervisor:
                 index, proc.pid, code, delay, extra={"worker": index, "pid": proc.pid, "code": code},
             )  # fmt: skip
             try:
-                await asyncio.wait_for(self.stopping.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self.stopping.wait()
                 return code
             except TimeoutError:
                 pass

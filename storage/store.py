@@ -66,7 +66,8 @@ class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
         try:
             if not self.db.is_connected:
                 return False
-            await asyncio.wait_for(self.db.fetch_val("SELECT 1"), timeout)
+            async with asyncio.timeout(timeout):
+                await self.db.fetch_val("SELECT 1")
         except Exception:  # any failure to answer is an outage here
             return False
         return True

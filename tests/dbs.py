@@ -84,7 +84,8 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         yield connected
     finally:
         # Bounded: a test that broke a connection must not hang here (the database is dropped anyway).
-        await asyncio.wait_for(connected.close(), 15)
+        async with asyncio.timeout(15):
+            await connected.close()
 
 
 @pytest.fixture

@@ -108,7 +108,8 @@ class Member:
 
     async def open(self) -> Member:
         await self.sio.connect(self.url, auth=self._auth, transports=["websocket"], wait_timeout=10)
-        await asyncio.wait_for(self.joined.wait(), 10)
+        async with asyncio.timeout(10):
+            await self.joined.wait()
         return self
 
     async def close(self) -> None:
@@ -244,7 +245,8 @@ class Show:
             task.add_done_callback(self._inflight.discard)
             n += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 1 / self.rate)
+                async with asyncio.timeout(1 / self.rate):
+                    await self._stop.wait()
 
     async def _one(self, performer: Member, pid: str) -> None:
         sent = time.monotonic()
@@ -256,7 +258,8 @@ class Show:
         self._stop.set()
         await asyncio.gather(*self._loops)
         if self._inflight:
-            await asyncio.wait_for(asyncio.gather(*self._inflight), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*self._inflight)
 
     def acked(self) -> dict[str, int]:
         """publish id -> seq of every publish that got `ok: true`."""

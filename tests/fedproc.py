@@ -195,8 +195,8 @@ class Show:
     async def stop(self) -> None:
         assert self._task is not None
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, 15)
+        done, _ = await asyncio.wait({self._task}, timeout=15)
+        assert done, "the show did not stop in 15 s of being cancelled"
 
     async def _run(self) -> None:
         client: HubClient | None = None
@@ -212,7 +212,8 @@ class Show:
                 event_id = f"{self.tag}-{self.sent}"
                 self.sent += 1
                 try:
-                    ack = await asyncio.wait_for(client.publish("chat", {"message": event_id, "id": event_id}), 5)
+                    async with asyncio.timeout(5):
+                        ack = await client.publish("chat", {"message": event_id, "id": event_id})
                 except Exception:
                     ack = {}
                 if ack.get("ok"):
@@ -221,7 +222,8 @@ class Show:
         finally:
             if client is not None and client.connected:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.close(), 5)
+                    async with asyncio.timeout(5):
+                        await client.close()
 
     async def _connect(self) -> HubClient | None:
         owner = f"owner-{self.hub.env['HUB_ID'].removeprefix('hub-')}"
@@ -235,7 +237,8 @@ class Show:
         except Exception:
             if client is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.close(), 5)
+                    async with asyncio.timeout(5):
+                        await client.close()
             return None
 
 

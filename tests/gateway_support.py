@@ -67,7 +67,8 @@ async def make_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
         overrides.setdefault("state_dir", str(tmp_path / f"gateway-state-{len(started) + 1}"))
         gateway = Gateway(gateway_config(hub_url, namespace, **overrides))
         started.append(gateway)
-        await asyncio.wait_for(gateway.start(), 30)
+        async with asyncio.timeout(30):
+            await gateway.start()
         if ready:
             await gateway.ready()
         return gateway

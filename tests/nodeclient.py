@@ -157,7 +157,8 @@ class NodeClients:
             with contextlib.suppress(ConnectionError):
                 await self.send({"cmd": "exit"})
             try:
-                await asyncio.wait_for(self.process.wait(), 3)
+                async with asyncio.timeout(3):
+                    await self.process.wait()
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()

@@ -191,15 +191,19 @@ async def test_the_writer_writes_again_after_a_cut_connection_could_not_be_hande
         writer.start()
         try:
             stored = [writer.submit(make_event(stage.id, seq)) for seq in range(1, 11)]
-            await asyncio.wait_for(asyncio.gather(*stored), 10)
+            async with asyncio.timeout(10):
+                await asyncio.gather(*stored)
             assert not cut_once and writer.failures == 1 and writer.healthy
             more = [writer.submit(make_event(stage.id, seq)) for seq in range(11, 21)]
-            await asyncio.wait_for(asyncio.gather(*more), 10)
+            async with asyncio.timeout(10):
+                await asyncio.gather(*more)
         finally:
-            await asyncio.wait_for(writer.close(), 10)
+            async with asyncio.timeout(10):
+                await writer.close()
         assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, 21))
     finally:
-        await asyncio.wait_for(store.close(), 10)
+        async with asyncio.timeout(10):
+            await store.close()
 
 
 async def test_a_call_failing_for_a_database_outage_is_unavailable_without_a_traceback(postgres_url, make_hub, caplog):

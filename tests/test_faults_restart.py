@@ -123,7 +123,8 @@ async def test_the_hub_restarted_under_load_loses_and_doubles_nothing_and_client
             restarted_at = time.monotonic()
             await asyncio.sleep(2)  # the show goes on after the restart
             await show.stop()
-            burst_acks = await asyncio.wait_for(asyncio.gather(*burst), 60)
+            async with asyncio.timeout(60):
+                burst_acks = await asyncio.gather(*burst)
 
             final = await fresh_join(hub.url)
             backstage = await fresh_join(hub.url, (await login(hub.url, "olivia", PASSWORD))["access_token"])

@@ -455,7 +455,8 @@ class Peer:
 
     async def close(self) -> None:
         await self.raw.close()
-        await asyncio.wait_for(self.reader, 5)
+        async with asyncio.timeout(5):
+            await self.reader
 
 
 def check_ack(args: Any) -> list[Any]:

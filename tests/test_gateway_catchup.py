@@ -137,5 +137,6 @@ async def test_a_long_catch_up_waits_for_room_in_the_outbox():
     await asyncio.sleep(0.3)
     assert hub.calls == 1 and len(link.outbox) == 500  # a second page would not fit in 600
     link.outbox.clear()  # the broker took them
-    await asyncio.wait_for(task, 5)
+    async with asyncio.timeout(5):
+        await task
     assert hub.calls == 2 and link.overflowed == 0

@@ -80,7 +80,8 @@ async def until(predicate: Any, timeout: float = 3.0) -> None:
     async def poll() -> None:
         while not predicate():
             await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
+    async with asyncio.timeout(timeout):
+        await poll()
 
 
 async def test_a_lost_connection_resends_the_unacked_first_in_order():

@@ -29,15 +29,18 @@ async def test_stop_cancels_again_a_loop_that_swallowed_the_first_cancellation()
 
     task = asyncio.create_task(stubborn_loop())
     await asyncio.sleep(0)
-    await asyncio.wait_for(stop([task]), 10)
+    async with asyncio.timeout(10):
+        await stop([task])
     assert swallowed.is_set() and task.cancelled()
 
 
 async def test_stop_of_finished_and_no_tasks_returns_at_once():
     done = asyncio.create_task(asyncio.sleep(0))
     await done
-    await asyncio.wait_for(stop([done]), 1)
-    await asyncio.wait_for(stop([]), 1)
+    async with asyncio.timeout(1):
+        await stop([done])
+    async with asyncio.timeout(1):
+        await stop([])
 
 
 async def test_a_hub_that_cannot_list_stages_is_logged_once_not_every_poll(caplog):

@@ -100,7 +100,8 @@ async def test_a_stalled_upload_is_dropped_and_leaves_nothing_on_disk(hub: Hub, 
     writer.write(b"POST /api/media HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer " + (await token(hub, "helen")).encode()
                  + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n" + head)
     await writer.drain()
-    answer = await asyncio.wait_for(reader.read(4096), 5)
+    async with asyncio.timeout(5):
+        answer = await reader.read(4096)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408") and b'"timeout"' in answer, answer
     assert _media_files(hub) == []

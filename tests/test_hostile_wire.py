@@ -311,7 +311,8 @@ async def post_in_parts(hub, path: str, parts: list[bytes], pause: float) -> byt
         writer.write(part)
         await writer.drain()
         await asyncio.sleep(pause)
-    reply = await asyncio.wait_for(reader.read(200), 10)
+    async with asyncio.timeout(10):
+        reply = await reader.read(200)
     writer.close()
     return reply
 
@@ -340,7 +341,8 @@ async def test_a_body_that_never_arrives_whole_ends_its_session_in_time(make_hub
     host, port = hub.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n\r\n42".encode())
-    reply = await asyncio.wait_for(reader.read(200), 10)
+    async with asyncio.timeout(10):
+        reply = await reader.read(200)
     writer.close()
     assert reply.startswith(b"HTTP/1.1 400"), reply
     assert asyncio.get_running_loop().time() - started < 5

@@ -349,7 +349,8 @@ async def test_the_fence_excludes_a_second_holder_across_processes(logs: Logs) -
         waiting = asyncio.create_task(second())
         await asyncio.sleep(0.1)
         order.append("a out")
-    await asyncio.wait_for(waiting, 5)
+    async with asyncio.timeout(5):
+        await waiting
     assert order == ["a out", "b in"]
     with pytest.raises(RuntimeError):
         async with a.fence(1):

@@ -89,7 +89,8 @@ async def media(tmp_path: Path) -> AsyncIterator[Any]:
     for proc in started:
         if proc.returncode is None:
             proc.terminate()
-            await asyncio.wait_for(proc.wait(), 10)
+            async with asyncio.timeout(10):
+                await proc.wait()
 
 
 async def publish(url: str) -> asyncio.subprocess.Process:
@@ -106,7 +107,8 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         proc.send_signal(signal.SIGINT)  # ffmpeg ends the stream properly (on_publish_done)
         try:
-            await asyncio.wait_for(proc.wait(), 10)
+            async with asyncio.timeout(10):
+                await proc.wait()
         except TimeoutError:
             proc.kill()
             await proc.wait()
@@ -171,14 +173,16 @@ async def test_a_stream_plays_on_the_audience_phone(make_hub, media, browser) ->
         # revoking the key cuts the running publish (nginx-rtmp's control API) and refuses the next
         await performer.get_by_role("button", name="Revoke stream key camera 1").click()
         await phone.locator(".obj.stream .stream-status").get_by_text("Stream stopped").wait_for(timeout=WAIT_MS)
-        await asyncio.wait_for(ffmpeg.wait(), 10)
+        async with asyncio.timeout(10):
+            await ffmpeg.wait()
 
         # the revoked key and a wrong key are refused by the callback: ffmpeg fails, the stage stays
         since = (await performer.evaluate("(n) => window.upstage.state.streams[n].since", name))
         for attempt in (url, url.split("?key=")[0] + "?key=wrong"):
             refused = await publish(attempt)
             procs.append(refused)
-            assert await asyncio.wait_for(refused.wait(), 15) != 0
+            async with asyncio.timeout(15):
+                assert await refused.wait() != 0
         assert await performer.evaluate("(n) => window.upstage.state.streams[n]", name) == {**stream, "live": False, "since": since}
         assert not phone.errors and not performer.errors
     finally:

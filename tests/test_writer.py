@@ -46,7 +46,8 @@ async def running(writer: EventWriter) -> AsyncIterator[EventWriter]:
         yield writer
     finally:
         with contextlib.suppress(EventsUnwritten):
-            await asyncio.wait_for(writer.close(), 30)
+            async with asyncio.timeout(30):
+                await writer.close()
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -66,7 +67,8 @@ async def test_ten_thousand_events_are_all_stored_once_in_seq_order(store: Store
             futures.append(writer.submit(make_event(two.id, n)))
             if n % 700 == 0:
                 await asyncio.sleep(0)  # the publisher yields now and then, as the hub does
-        await asyncio.wait_for(asyncio.gather(*futures), 60)
+        async with asyncio.timeout(60):
+            await asyncio.gather(*futures)
         assert writer.backlog == 0 and writer.failures == 0 and writer.healthy
     for stage in (one, two):
         assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, 5001))
@@ -78,7 +80,8 @@ async def test_a_lone_event_is_written_within_the_interval(store: Store, make_st
     stage = await make_stage("show")
     async with running(EventWriter(store.archive, batch_size=1000, interval=0.05)) as writer:
         started = time.monotonic()
-        await asyncio.wait_for(writer.submit(make_event(stage.id, 1)), 5)
+        async with asyncio.timeout(5):
+            await writer.submit(make_event(stage.id, 1))
         assert time.monotonic() - started < 1.0
     assert len(await store.archive.live_events(stage.id)) == 1
 
@@ -101,7 +104,8 @@ async def test_an_outage_keeps_every_event_and_refuses_only_past_the_bound(
         assert writer.backlog == 300
 
         flaky.down = False
-        await asyncio.wait_for(asyncio.gather(*waiting), 10)
+        async with asyncio.timeout(10):
+            await asyncio.gather(*waiting)
         assert writer.healthy and writer.backlog == 0
         await writer.submit(make_event(stage.id, 401))
     assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, 402))
@@ -155,7 +159,8 @@ async def test_a_real_database_outage_loses_nothing_acked(store: Store, make_sta
         await asyncio.sleep(0.2)
         stop.set()
         await publisher
-        await asyncio.wait_for(asyncio.gather(*futures), 30)
+        async with asyncio.timeout(30):
+            await asyncio.gather(*futures)
         assert writer.healthy and writer.backlog == 0
     assert [e.seq for e in await store.archive.live_events(stage.id)] == list(range(1, len(futures) + 1))
 
@@ -183,7 +188,8 @@ async def test_a_snapshot_waits_for_its_events_and_only_the_newest_is_kept(
         await wait_until(lambda: writer.failures >= 2)
         assert await store.archive.load_snapshot(one.id) is None
         flaky.down = False
-        await asyncio.wait_for(writer.flush(), 10)
+        async with asyncio.timeout(10):
+            await writer.flush()
 
     snapshot = await store.archive.load_snapshot(one.id)
     assert snapshot is not None and (snapshot.seq, snapshot.state) == (30, {"new": True})
@@ -203,7 +209,8 @@ async def test_flush_waits_for_everything_submitted(store: Store, make_stage: Ma
     async with running(writer):
         futures = [writer.submit(make_event(stage.id, n)) for n in range(1, 101)]
         writer.submit_snapshot(stage.id, "e", 100, {"s": 1}, 0)
-        await asyncio.wait_for(writer.flush(), 10)  # does not wait out the 60 s interval
+        async with asyncio.timeout(10):
+            await writer.flush()
         assert all(f.done() for f in futures) and writer.backlog == 0
         assert len(await store.archive.live_events(stage.id)) == 100
         snapshot = await store.archive.load_snapshot(stage.id)

@@ -81,7 +81,8 @@ class Outbox:
         """Wait up to `timeout` seconds for the waiting messages to go; True when none wait."""
         with contextlib.suppress(TimeoutError):
             if self._retrier is not None:
-                await asyncio.wait_for(asyncio.shield(self._retrier), timeout)
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self._retrier)
         return not self.waiting
 
     async def close(self) -> None:

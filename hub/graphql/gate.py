@@ -49,7 +49,8 @@ class Gate:
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.wait)
+            async with asyncio.timeout(self.wait):
+                await asyncio.shield(waiter)
         except TimeoutError:
             pass
         except BaseException:  # the request was cancelled while it waited

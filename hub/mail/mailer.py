@@ -148,7 +148,8 @@ class Mailer:
             if not self.queue:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), IDLE_CLOSE if self._client else None)
+                    async with asyncio.timeout(IDLE_CLOSE if self._client else None):
+                        await self._wake.wait()
                 except TimeoutError:
                     await self._disconnect()
                 continue
@@ -160,7 +161,8 @@ class Mailer:
             if last_try:
                 return  # shutting down and the server still fails: close() logs what is left
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._closing.wait()
 
     async def _attempt(self, outgoing: Outgoing) -> float | None:
         """Try the mail at the head of the queue once; the seconds to wait before the next try,
@@ -208,6 +210,7 @@ class Mailer:
             return
         try:
             if client.is_connected:
-                await asyncio.wait_for(client.quit(), self.settings.smtp_timeout)
+                async with asyncio.timeout(self.settings.smtp_timeout):
+                    await client.quit()
         except (TimeoutError, aiosmtplib.SMTPException, OSError):
             client.close()

@@ -215,7 +215,8 @@ class MemoryStageLog:
     async def fence(self, stage_id: int, timeout: float = 10.0) -> AsyncIterator[str]:
         lock = self._shared.fences.setdefault(stage_id, asyncio.Lock())
         try:
-            await asyncio.wait_for(lock.acquire(), timeout)
+            async with asyncio.timeout(timeout):
+                await lock.acquire()
         except TimeoutError:
             raise FenceTimeout(f"stage {stage_id} is fenced by another holder") from None
         token = self._shared.holders[stage_id] = secrets.token_hex(8)
