@@ -23,6 +23,7 @@ from databases.interfaces import Record
 from .gaps import compress_gaps
 from .jsontext import dump_json, load_json, without_nul
 from .records import DuplicateError, Event, NotFoundError, NothingToArchive, Performance, Snapshot, StoreError
+from .transactions import transaction, unbind_if_stuck
 from .users import in_list
 
 EVENT_COLUMNS = ("seq", "topic", "payload", "at", "sender", "audience", "target_session")
@@ -313,39 +314,10 @@ class Archive:
             async with conn:
                 yield
         finally:
-            _unbind_if_stuck(self.db, conn)
+            unbind_if_stuck(self.db, conn)
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Connection]:
-        """One transaction on this task's connection (a savepoint inside the caller's).
-
-        It is the driver's own transaction, not `databases`': when a connection dies mid-way,
-        `databases` fails its rollback and keeps the dead connection bound to the task for good;
-        here the error goes through `connection()`, which hands the connection back to the pool.
-        On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so two writers wait for each
-        other instead of one failing when it upgrades a read lock.
-        """
-        conn = self.db.connection()
-        try:
-            async with conn:
-                raw = conn.raw_connection
-                if self.dialect == "postgresql":
-                    async with raw.transaction():
-                        yield conn
-                elif raw.in_transaction:
-                    async with conn.transaction():
-                        yield conn
-                else:
-                    await raw.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield conn
-                    except BaseException:
-                        with contextlib.suppress(Exception):  # closing the connection rolls back anyway
-                            await raw.execute("ROLLBACK")
-                        raise
-                    await raw.execute("COMMIT")
-        finally:
-            _unbind_if_stuck(self.db, conn)
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return transaction(self.db, self.dialect)
 
     async def _bulk_insert(self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Insert many rows inside the caller's transaction by the driver's fastest path."""
@@ -462,16 +434,3 @@ def _decoded(stage_id: int, values: Sequence[Any], senders: dict[str | bytes, An
 def _performance(row: Record) -> Performance:
     values = {field.name: row[field.name] for field in dataclasses.fields(Performance)}
     return Performance(**{**values, "recording": bool(values["recording"])})
-
-
-def _unbind_if_stuck(db: Database, conn: Connection) -> None:
-    """Undo what a failed hand-back leaves on the task. `databases`' `Connection.__aexit__`
-    releases the driver's connection to the pool, then unbinds it from the task; when the release
-    raises (asyncpg re-raises a failed reset of a connection the database cut, after terminating
-    it and freeing its pool slot) neither happens, and every later use on the task fails with
-    "Connection is already acquired". The event writer is one long-lived task: after a database
-    outage it then never wrote again, while `/healthz` said the database was fine."""
-    if conn._connection_counter == 0 and db._connection is conn:
-        backend: Any = conn._connection
-        backend._connection = None
-        db._connection = None

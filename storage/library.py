@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from databases import Database
 
+from .transactions import transaction
 from .users import grouped, timestamp
 
 if TYPE_CHECKING:
@@ -63,13 +64,14 @@ async def tags_of(db: Database, media_ids: Sequence[int]) -> dict[int, list[str]
 
 
 class LibraryStore:
-    """Tags, grants and requests (a mixin of `Store`: it needs `db`)."""
+    """Tags, grants and requests (a mixin of `Store`: it needs `db` and `dialect`)."""
 
     db: Database
+    dialect: str
 
     async def set_tags(self, media_id: int, tags: Sequence[str]) -> None:
         """Replace an item's tags."""
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             await self.db.execute("DELETE FROM media_tags WHERE media_id = :m", {"m": media_id})
             for tag in dict.fromkeys(tags):
                 sql = "INSERT INTO media_tags (media_id, tag) VALUES (:m, :t)"
@@ -86,7 +88,7 @@ class LibraryStore:
 
     async def set_shares(self, media_id: int, user_ids: Sequence[int]) -> None:
         """Replace the users the owner shares an item with (approved requests stay granted)."""
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             await self.db.execute("DELETE FROM media_grants WHERE media_id = :m AND kind = 'share'", {"m": media_id})
             for user_id in dict.fromkeys(user_ids):
                 await self._grant(media_id, user_id, "share")
@@ -119,7 +121,7 @@ class LibraryStore:
 
     async def answer_request(self, request_id: int, approve: bool) -> MediaRequest | None:
         """Approve (and grant use) or refuse a pending request; None when it is no longer pending."""
-        async with self.db.transaction():  # claimed by the write itself: two answers at once, one wins
+        async with transaction(self.db, self.dialect):  # claimed by the write itself: two answers at once, one wins
             claimed = await self.db.fetch_val(
                 "UPDATE media_requests SET status = :s, answered_at = CURRENT_TIMESTAMP "
                 "WHERE id = :id AND status = :p RETURNING id",

@@ -11,6 +11,7 @@ from databases import Database
 from .jsontext import dump_json, load_json
 from .library import GRANTED, library_clauses, tags_of
 from .records import Media, NotFoundError
+from .transactions import transaction
 from .users import LIKE, grouped, in_list, like_pattern, timestamp
 
 
@@ -39,14 +40,15 @@ def _dump(value: Any) -> str | None:
 
 
 class MediaStore:
-    """The media half of `Store` (a mixin: it needs `db`)."""
+    """The media half of `Store` (a mixin: it needs `db` and `dialect`)."""
 
     db: Database
+    dialect: str
 
     async def create_media(
         self, owner_id: int, name: str, type: str, mime: str, size: int, frames: Sequence[str]
     ) -> Media:
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             media_id = await self.db.execute(
                 "INSERT INTO media (owner_id, name, type, mime, size) VALUES (:o, :n, :t, :m, :s) RETURNING id",
                 {"o": owner_id, "n": name, "t": type, "m": mime, "s": size},
@@ -93,7 +95,7 @@ class MediaStore:
         """Set some of `name`, `type`, `copyright_level`, `voice`, `link`, `size`, `dormant`, and the frame list."""
         assert set(changes) <= {"name", "type", "copyright_level", "voice", "link", "size", "dormant"}, changes
         values = {k: _dump(v) if k in ("voice", "link") else v for k, v in changes.items()}
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             if values:
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
                 await self.db.execute(f"UPDATE media SET {assignments} WHERE id = :id", {**values, "id": media_id})
@@ -105,7 +107,7 @@ class MediaStore:
     async def add_frame(self, media_id: int, file: str, size: int) -> Media:
         """Append a file as the media's last frame; its size adds to the item's."""
         media = await self.require_media(media_id)
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             await self.db.execute(
                 "INSERT INTO media_frames (media_id, position, file) VALUES (:m, :p, :f)",
                 {"m": media_id, "p": len(media.frames), "f": file},
@@ -116,7 +118,7 @@ class MediaStore:
     async def delete_media(self, media_id: int) -> list[str]:
         """Delete an item, its frames and assignments; returns its files that nothing uses any more."""
         media = await self.require_media(media_id)
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             for table in ("stage_media", "media_frames", "media_tags", "media_grants", "media_requests"):
                 await self.db.execute(f"DELETE FROM {table} WHERE media_id = :id", {"id": media_id})
             await self.db.execute("DELETE FROM media WHERE id = :id", {"id": media_id})
@@ -132,7 +134,7 @@ class MediaStore:
 
     async def assign_media(self, stage_id: int, media_ids: Sequence[int]) -> None:
         """Replace a stage's media list; the order given is the toolbar order."""
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             await self.db.execute("DELETE FROM stage_media WHERE stage_id = :s", {"s": stage_id})
             for position, media_id in enumerate(dict.fromkeys(media_ids)):
                 await self.db.execute(

@@ -19,6 +19,7 @@ from .library import LibraryStore
 from .media import MediaStore
 from .records import ACCESS_LEVELS, DuplicateError, NotFoundError, Scene, Stage, StoreError
 from .streams import StreamKeyStore
+from .transactions import transaction
 from .users import UserStore, grouped, in_list, timestamp
 
 STAGE_CACHE_SECONDS = 2.0
@@ -93,7 +94,7 @@ class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
         if await self.get_stage(slug) is not None:
             raise DuplicateError(f"stage {slug!r} already exists")
         self._stage_cache.pop(slug, None)
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             stage_id = await self.db.execute(
                 "INSERT INTO stages (slug, name, owner_id, config) "
                 "VALUES (:slug, :name, :owner, :config) RETURNING id",
@@ -187,7 +188,7 @@ class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
         if "slug" in changes and changes["slug"] != before.slug and await self.get_stage(changes["slug"]):
             raise DuplicateError(f"stage {changes['slug']!r} already exists")
         values = {k: dump_json(v) if k == "config" else v for k, v in changes.items()}
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             if values:
                 assignments = ", ".join(f"{column} = :{column}" for column in values)
                 await self.db.execute(f"UPDATE stages SET {assignments} WHERE id = :id", {**values, "id": stage_id})
@@ -213,7 +214,7 @@ class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
         stage = await self.get_stage(slug)
         if stage is None:
             raise NotFoundError(f"no stage {slug!r}")
-        async with self.db.transaction():
+        async with transaction(self.db, self.dialect):
             await self.archive.detach_stage(stage.id)
             for table in ("scenes", "stage_media"):
                 await self.db.execute(f"DELETE FROM {table} WHERE stage_id = :id", {"id": stage.id})
@@ -281,7 +282,7 @@ class Store(UserStore, MediaStore, LibraryStore, StreamKeyStore, AccountStore):
         """Delete a user; their stages and media pass to `heir_id`, or are deleted with it when None.
         Returns the media files nothing uses any more (for the caller to remove from disk); one
         transaction, so a failure half-way leaves the user and all their content as they were."""
-        async with self.db.transaction():  # all or nothing: no half-deleted user
+        async with transaction(self.db, self.dialect):  # all or nothing: no half-deleted user
             owned = await self._stages_where("owner_id = :o", {"o": user_id})
             media_rows = await self.db.fetch_all("SELECT id FROM media WHERE owner_id = :o", {"o": user_id})
             unused: list[str] = []

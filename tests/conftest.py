@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+import argon2.profiles
 import pytest
 from aiohttp.test_utils import TestServer
+from argon2 import PasswordHasher
 
 from client import HubClient, login
-from hub import Settings, create_app
+from hub import Settings, auth, create_app
 from hub.app import NODE
 from hub.auth import hash_password
 from hub.http import STORE
@@ -23,6 +25,13 @@ from hub.stagelog import StageLog
 from storage import Store
 
 pytest_plugins = ["tests.dbs", "tests.redisdb", "tests.gateway_support", "tests.browser"]
+
+# argon2 at the hub's cost (64 MiB, 3 passes, 4 lanes: ~0.2 s of CPU a hash or a login) was a third
+# of the suite's CPU time. Hashes made in the test process (users the tests create, and every hub
+# run in it) use argon2-cffi's cheapest profile; a hash is verified with the parameters it carries,
+# so hub processes log those users in cheaply too. test_login_throttle.py checks the hub's own cost.
+HUB_HASHER = auth._hasher
+auth._hasher = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
 
 
 def missing_service(message: str) -> NoReturn:

@@ -14,9 +14,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from argon2 import Type as Argon2Type
 
 from hub import auth
-from tests.conftest import PASSWORD, Hub
+from tests.conftest import HUB_HASHER, PASSWORD, Hub
 from tests.gql import gql
 
 LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }'
@@ -219,3 +220,11 @@ async def test_a_huge_password_over_graphql_names_its_field(hub: Hub, argon2: Ar
     error = (await gql(hub, REGISTER, {"u": "newbie", "p": "Pp1-" * 300}))["errors"][0]
     assert (error["extensions"]["code"], error["extensions"]["field"]) == ("bad_request", "password")
     assert argon2.calls == 0
+
+
+def test_the_hub_hashes_at_its_own_cost_not_the_suites() -> None:
+    """The suite hashes with argon2's cheapest profile (conftest); the hub keeps argon2id at
+    RFC 9106's low-memory profile (64 MiB, 3 passes, 4 lanes), and hashes at that cost."""
+    assert HUB_HASHER.type is Argon2Type.ID
+    assert (HUB_HASHER.memory_cost, HUB_HASHER.time_cost, HUB_HASHER.parallelism) == (65536, 3, 4)
+    assert HUB_HASHER.hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
