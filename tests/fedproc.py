@@ -24,8 +24,6 @@ import aiohttp
 
 from bench.proc import free_port
 from client import HubClient, login
-from hub.auth import hash_password
-from storage import Store
 from tests.conftest import PASSWORD
 from tests.gateway_support import SERVICE_USER, SLUG, PrivateBroker
 from tests.hubproc import ChildProcess, HubProcess
@@ -128,20 +126,6 @@ class Federation:
     gateways: dict[str, GatewayProcess]
 
 
-async def seed(database_url: str, owner: str) -> None:
-    """A migrated database with stage `show` of `owner` and the gateway's service user (made in
-    this process: six `python -m hub` runs would cost seconds a test)."""
-    store = Store(database_url)
-    await store.connect()
-    try:
-        await store.migrate()
-        user = await store.create_user(owner, hash_password(PASSWORD))
-        await store.create_stage(SLUG, SLUG.title(), user.id, [])
-        await store.create_user(SERVICE_USER, hash_password(PASSWORD), "service")
-    finally:
-        await store.close()
-
-
 @contextlib.asynccontextmanager
 async def federation(
     tmp_path: Path, names: tuple[str, ...] = ("a", "b"), persistence: bool = True,
@@ -161,7 +145,8 @@ async def federation(
             var.mkdir()
             hub = hubs[name] = HubProcess(var, f"sqlite:///{var / 'hub.db'}", id=f"hub-{name}",
                                           **{**SHOW_RATE, **(hub_settings or {})})
-            await seed(hub.env["HUB_DATABASE_URL"], f"owner-{name}")
+            await hub.seed(f"owner-{name}", SLUG)
+            await hub.add_user(SERVICE_USER, "service")
         await asyncio.gather(*(hub.start() for hub in hubs.values()))
         for name, hub in hubs.items():
             gateways[name] = GatewayProcess(hub, broker.port, "fed", tmp_path / f"gateway-{name}", **gateway_settings)

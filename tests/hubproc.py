@@ -17,6 +17,8 @@ import aiohttp
 
 from bench.proc import free_port
 from client import HubClient, login
+from hub.auth import hash_password
+from storage import Store, User
 from tests.conftest import UNLIMITED_ADDRESS
 
 
@@ -68,12 +70,34 @@ class HubProcess(ChildProcess):
         async with aiohttp.ClientSession(connector=fresh) as http, http.get(f"{self.url}/healthz", timeout=timeout) as resp:
             return dict(await resp.json())
 
-    def seed(self, owner: str, slug: str = "show") -> None:
-        """A user (password tests.conftest.PASSWORD) owning a stage, made with the CLI."""
+    async def seed(self, owner: str, slug: str = "show", players: tuple[str, ...] = ()) -> None:
+        """User `owner` (password tests.conftest.PASSWORD) owning stage `slug` with `players`,
+        written to the hub's database from this process (each CLI run costs a second of start-up)."""
+        async with self.database() as store:
+            ids = {name: (await self._user(store, name)).id for name in (owner, *players)}
+            await store.create_stage(slug, slug.title(), ids[owner], [ids[name] for name in players])
+
+    async def add_user(self, username: str, role: str = "player") -> None:
+        """A user (password tests.conftest.PASSWORD) in the hub's database."""
+        async with self.database() as store:
+            await self._user(store, username, role)
+
+    @contextlib.asynccontextmanager
+    async def database(self) -> AsyncIterator[Store]:
+        """The hub's database, migrated, opened from this process."""
+        store = Store(self.env["HUB_DATABASE_URL"])
+        await store.connect()
+        try:
+            await store.migrate()
+            yield store
+        finally:
+            await store.close()
+
+    @staticmethod
+    async def _user(store: Store, username: str, role: str = "player") -> User:
         from tests.conftest import PASSWORD
 
-        self.cli("user", "add", "--username", owner, "--password", PASSWORD)
-        self.cli("stage", "add", "--slug", slug, "--name", slug.title(), "--owner", owner)
+        return await store.get_user_by_name(username) or await store.create_user(username, hash_password(PASSWORD), role)
 
     async def performer(self, username: str, slug: str = "show") -> HubClient:
         """A logged-in client of the running hub, joined to the stage."""
@@ -120,7 +144,8 @@ async def shared_site(var_dir: Path, count: int, **settings: str) -> AsyncIterat
             for _ in range(count)
         ]
         try:
-            await asyncio.to_thread(hubs[0].cli, "migrate")
+            async with hubs[0].database():
+                pass  # migrated
             yield hubs
         finally:
             for hub in hubs:

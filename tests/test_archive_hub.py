@@ -98,7 +98,7 @@ async def state_of(url: str) -> dict:
 @pytest.mark.parametrize("how", ["kill -9", "SIGTERM"])
 async def test_restart_rebuilds_the_live_state(tmp_path, database_url, how):
     hub = HubProcess(tmp_path, database_url, snapshot_every="25", rate_limit="100000", rate_burst="100000")
-    hub.seed("pat")
+    await hub.seed("pat")
     try:
         await hub.start()
         pat = await hub.performer("pat")
@@ -204,7 +204,7 @@ async def test_recording_trim_and_replay_with_timing_and_seek(database_url, make
 
 async def test_a_deleted_stage_leaves_replays_and_its_slug_starts_clean(tmp_path, database_url):
     hub = HubProcess(tmp_path, database_url)
-    hub.seed("olivia")
+    await hub.seed("olivia")
     try:
         await hub.start()
         owner = await hub.performer("olivia")

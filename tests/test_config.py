@@ -56,7 +56,7 @@ async def test_a_configured_chat_limit_survives_a_crash_and_holds_in_replays(tmp
     """With HUB_CHAT_MESSAGES=300, 250 messages are all kept live, after a restart rebuilt from
     the archive (kill -9: no shutdown snapshot) and in the replay of the swept performance."""
     hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", chat_messages="300", rate_limit="100000", rate_burst="100000")
-    hub.seed("olivia")
+    await hub.seed("olivia")
     try:
         await hub.start()
         olivia = await hub.performer("olivia")

@@ -77,8 +77,8 @@ async def test_hub_restart_gateway_rejoins_with_since_and_misses_nothing(make_hu
     require_mosquitto()
     proc = HubProcess(tmp_path / "a", f"sqlite:///{tmp_path / 'a.db'}", id="hub-p")
     (tmp_path / "a").mkdir()
-    proc.seed("alice")
-    proc.cli("user", "add", "--username", SERVICE_USER, "--password", "correct-horse-battery", "--role", "service")
+    await proc.seed("alice")
+    await proc.add_user(SERVICE_USER, "service")
     await proc.start()
     try:
         hub_b = await seeded_hub(make_hub, "bob", hub_id="hub-b")

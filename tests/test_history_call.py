@@ -68,9 +68,8 @@ async def test_after_a_crash_a_service_join_says_where_the_new_epoch_began(tmp_p
     """`epochStart` (service joins that are not recovered): the seq the crash's new epoch began
     after, i.e. the last stored event; `history` reads the old epoch's events up to it."""
     hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", rate_limit="1000", rate_burst="1000")
-    await asyncio.to_thread(hub.seed, "olivia")
-    await asyncio.to_thread(hub.cli, "user", "add", "--username", SERVICE_USER, "--password", PASSWORD,
-                            "--role", "service")
+    await hub.seed("olivia")
+    await hub.add_user(SERVICE_USER, "service")
     try:
         await hub.start()
         owner = await hub.performer("olivia")

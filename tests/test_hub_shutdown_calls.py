@@ -33,7 +33,7 @@ async def fire(performer: HubClient, calls: list[asyncio.Task[dict[str, Any]]], 
 
 async def test_sigterm_answers_every_call_in_flight(tmp_path):
     hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", id="hub-t", **SHOW_RATE)
-    await asyncio.to_thread(hub.seed, "owner-t")
+    await hub.seed("owner-t")
     await hub.start()
     try:
         performer = await hub.performer("owner-t")

@@ -31,11 +31,8 @@ PRESENCE_TTL = 1.5  # seconds a dead process's sessions stay counted (15 by defa
 async def site(tmp_path: Path) -> AsyncIterator[list[HubProcess]]:
     unlimited = {"rate_limit": "100000", "rate_burst": "100000"}  # performers publish in bursts
     async with shared_site(tmp_path, 3, presence_ttl=str(PRESENCE_TTL), **unlimited) as hubs:
-        await asyncio.to_thread(hubs[0].cli, "user", "add", "--username", "bob", "--password", "correct-horse-battery")
-        await asyncio.to_thread(hubs[0].seed, "ada")
-        await asyncio.to_thread(
-            hubs[0].cli, "stage", "add", "--slug", "duet", "--name", "Duet", "--owner", "ada", "--players", "bob"
-        )
+        await hubs[0].seed("ada")
+        await hubs[0].seed("ada", "duet", players=("bob",))
         await asyncio.gather(*(hub.start() for hub in hubs))
         yield hubs
 

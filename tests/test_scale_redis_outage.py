@@ -74,7 +74,7 @@ async def outage_site(tmp_path: Path) -> AsyncIterator[tuple[OwnRedis, list[HubP
         url = await create_postgres_database()
         hubs = [HubProcess(tmp_path, url, redis_url=redis.url) for _ in range(2)]
         try:
-            await asyncio.to_thread(hubs[0].seed, "ada")
+            await hubs[0].seed("ada")
             await asyncio.gather(*(hub.start() for hub in hubs))
             yield redis, hubs
         finally:

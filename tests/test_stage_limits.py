@@ -174,7 +174,7 @@ async def test_a_publish_retried_across_a_crash_is_still_one_event(tmp_path):
     from tests.hubproc import HubProcess
 
     hub = HubProcess(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}")
-    hub.seed("olivia")
+    await hub.seed("olivia")
     try:
         await hub.start()
         olivia = await hub.performer("olivia")
