@@ -3,9 +3,10 @@ event is done (its QoS 1 publish acknowledged by the broker, or deliberately not
 in a JSON file so a restarted gateway joins with `since` and publishes its downtime.
 
 The file (`<state dir>/<client id>.json`) is written atomically (temp file, fsync, rename), at
-most every `SAVE_EVERY` seconds while a position changes and once at close, in a worker thread:
-an fsync on a busy disk can take seconds, and the gateway's event loop must not wait for it. An unreadable file is
-logged and ignored: the gateway then starts from the present, as it did before it kept one.
+most every `SAVE_EVERY` seconds while a position changes and once at close, in a worker thread
+(an fsync on a busy disk can take seconds, which the gateway's event loop must not wait out).
+An unreadable file is logged and ignored: the gateway then starts from the present, as it did
+before it kept one.
 """
 
 from __future__ import annotations
