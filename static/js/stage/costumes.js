@@ -2,10 +2,8 @@
 // line by line. A costume (`wornBy` an avatar) follows its wearer by relative offset and scale,
 // so its moves are never sent; a backstage object (`backstage: true`) is for performers only,
 // and showing it brings it to the front (the audience receives it as a new placement).
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
-const isId = (v) => (typeof v === 'string' && v !== '') || Number.isInteger(v);
-const sameId = (a, b) => isId(a) && typeof a === typeof b && a === b;
+import { isNumber, isObj, sameId } from './values.js';
+
 const POSE = ['x', 'y', 'w', 'h'];
 
 /** Whether a board object is prepared backstage (seen by performers only). */

@@ -3,8 +3,8 @@
 // keeps (`src` at `framesAt`; the backdrop's `currentFrame` at `frameAt`), so every screen, a
 // late joiner's and a replay's too, shows the same frame. Pure, like state.js.
 
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+import { isNumber, isObj } from './values.js';
+
 const without = (o, key) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 
 /** The frames of a multi-frame item (two or more strings), or null. */

@@ -5,6 +5,7 @@
 import { dress, isBackstage } from './costumes.js';
 
 import { anchorBackdrop, settleFrames } from './frames.js';
+import { isId, isNumber, isObj, sameId } from './values.js';
 
 export const LIMITS = Object.freeze({
   chatMessages: 100, privateMessages: 100, whiteboardCommands: 2000,
@@ -15,11 +16,8 @@ export const LIMITS = Object.freeze({
 export const BEHAVIORS = Object.freeze(['speak', 'think', 'shout']);
 
 // --- helpers (hub/state/_util.py) -------------------------------------------------------
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-export const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+export { isId, isNumber, sameId };
 const isBool = (v) => typeof v === 'boolean';
-export const isId = (v) => (typeof v === 'string' && v !== '') || Number.isInteger(v);
-export const sameId = (a, b) => isId(a) && typeof a === typeof b && a === b;
 export const idKey = (v) => String(v);
 const action = (p) => (isObj(p) && typeof p.type === 'string' ? p.type : null);
 const eventAt = (e) => (isNumber(e.at) ? e.at : 0);
