@@ -24,6 +24,7 @@ import aiohttp
 
 from bench.proc import free_port
 from client import HubClient, login
+from gateway.tasks import stop as stop_tasks
 from tests.conftest import PASSWORD
 from tests.gateway_support import SERVICE_USER, SLUG, PrivateBroker
 from tests.hubproc import ChildProcess, HubProcess
@@ -173,22 +174,26 @@ class Show:
     acked: list[str] = field(default_factory=list)
     sent: int = 0
     _task: asyncio.Task[None] | None = None
+    _stopping: bool = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         assert self._task is not None
-        self._task.cancel()
-        done, _ = await asyncio.wait({self._task}, timeout=15)
-        assert done, "the show did not stop in 15 s of being cancelled"
+        self._stopping = True  # ends the loop even if a library's wait_for swallows the cancel
+        try:
+            async with asyncio.timeout(15):
+                await stop_tasks([self._task])
+        except TimeoutError:
+            raise AssertionError(f"the show did not stop in 15 s: {self._task.get_stack()}") from None
 
     async def _run(self) -> None:
         client: HubClient | None = None
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            while True:
+            while not self._stopping:
                 if client is None or not client.connected:
                     client = await self._connect()
                     if client is None:

@@ -29,7 +29,7 @@ async def test_admin_activates_a_registered_player_who_can_then_log_in(hub: Hub,
     await page.get_by_label("Show").select_option("false")
     row = page.locator('form.user-row[data-username="newbie"]')
     await expect(row).to_contain_text("awaiting activation", timeout=WAIT)
-    await expect(page.locator("form.user-row")).to_have_count(1)
+    await expect(page.locator("form.user-row")).to_have_count(1, timeout=WAIT)
     await page.get_by_label("Show").select_option("")
     await expect(page.locator("form.user-row")).to_have_count(3, timeout=WAIT)
     await page.screenshot(path=artifact("admin-users.png"), full_page=True)

@@ -290,22 +290,25 @@ class RedisStageLog:
             if loop.time() >= deadline:
                 raise FenceTimeout(f"stage {stage_id} is fenced by another holder")
             await asyncio.sleep(0.02)
-        renewer = asyncio.create_task(self._keep_fence(key, token), name="stagelog-fence")
+        released = asyncio.Event()
+        renewer = asyncio.create_task(self._keep_fence(key, token, released), name="stagelog-fence")
         try:
             yield token
         finally:
+            released.set()  # a cancel a library swallows (3.11's wait_for) still ends the renewer's loop
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await asyncio.wait({renewer})
             try:
                 await self._link.call(lambda: self._release(keys=[key], args=[token]))
             except LogUnavailable:  # the TTL ends it
                 log.warning("stage log fence not released; it expires", extra={"stage_id": stage_id})
 
-    async def _keep_fence(self, key: str, token: str) -> None:
+    async def _keep_fence(self, key: str, token: str, released: asyncio.Event) -> None:
         """Renew the fence while its holder is inside (a holder that dies lets it expire)."""
-        while True:
+        while not released.is_set():
             await asyncio.sleep(self.fence_ttl_ms / 3000)
+            if released.is_set():
+                return
             try:
                 await self._link.call(lambda: self._renew(keys=[key], args=[token, self.fence_ttl_ms]))
             except LogUnavailable:
