@@ -298,6 +298,9 @@ class RedisStageLog:
             released.set()  # a cancel a library swallows (3.11's wait_for) still ends the renewer's loop
             renewer.cancel()
             await asyncio.wait({renewer})
+            if not renewer.cancelled() and renewer.exception() is not None:
+                log.error("stage log fence renewer failed", exc_info=renewer.exception(),
+                          extra={"stage_id": stage_id})
             try:
                 await self._link.call(lambda: self._release(keys=[key], args=[token]))
             except LogUnavailable:  # the TTL ends it
